@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CancellationConfig(AppConfig):
+    name = "ecancel.cancellation"
+    label = "cancellation"

@@ -1,0 +1,245 @@
+"""ecancel settings: one module, driven by environment variables.
+
+The embedded default keeps every piece of state under one data directory
+(``ECANCEL_DATA_DIR``, ``./var`` unless set). ``ECANCEL_ENV=production`` refuses
+to start with anything that is only fit for a demo.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from ecancel.config.secrets import DEFAULT_SECRET_KEY, data_dir_secret_key
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+ECANCEL_ENV = os.environ.get("ECANCEL_ENV", "development")
+PRODUCTION = ECANCEL_ENV == "production"
+DATA_DIR = Path(os.environ.get("ECANCEL_DATA_DIR", "var")).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+DEBUG = env_bool("ECANCEL_DEBUG", default=False)
+# Demo mode prints demo logins and lets staff skip the second factor behind a banner.
+ECANCEL_DEMO = env_bool("ECANCEL_DEMO", default=not PRODUCTION)
+
+SECRET_KEY = os.environ.get("ECANCEL_SECRET_KEY") or (
+    DEFAULT_SECRET_KEY if PRODUCTION else data_dir_secret_key(DATA_DIR)
+)
+
+if PRODUCTION:
+    problems = []
+    if SECRET_KEY == DEFAULT_SECRET_KEY or len(SECRET_KEY) < 50:
+        problems.append("ECANCEL_SECRET_KEY must be set to a random value of at least 50 characters")
+    if ECANCEL_DEMO:
+        problems.append("ECANCEL_DEMO must be off")
+    if DEBUG:
+        problems.append("ECANCEL_DEBUG must be off")
+    if problems:
+        raise ImproperlyConfigured(
+            "生产环境配置不安全，拒绝启动 / refusing to start in production: " + "; ".join(problems)
+        )
+
+ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ECANCEL_ALLOWED_HOSTS", "*").split(",") if h.strip()]
+if PRODUCTION and ALLOWED_HOSTS == ["*"]:
+    raise ImproperlyConfigured("ECANCEL_ALLOWED_HOSTS must list the host names in production")
+CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("ECANCEL_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
+# The public address this deployment is reached at: QR links and the exchange endpoint use it.
+ECANCEL_PUBLIC_URL = os.environ.get("ECANCEL_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_htmx",
+    "ninja",
+    "ecancel.core",
+    "ecancel.accounts",
+    "ecancel.audit",
+    "ecancel.filing",
+    "ecancel.cancellation",
+    "ecancel.notary",
+    "ecancel.buyers",
+    "ecancel.identity",
+    "ecancel.documents",
+    "ecancel.exchange",
+    "ecancel.notifications",
+    "ecancel.consoles",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "ecancel.accounts.middleware.StaffSessionPolicyMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "ecancel.core.middleware.FriendlyErrorMiddleware",
+]
+
+ROOT_URLCONF = "ecancel.config.urls"
+WSGI_APPLICATION = "ecancel.config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [PACKAGE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "ecancel.core.context_processors.deployment",
+            ],
+        },
+    }
+]
+
+DATABASE_URL = os.environ.get("ECANCEL_DATABASE_URL", "")
+
+
+def database_from_url(url: str) -> dict[str, object]:
+    """Only PostgreSQL is accepted as an external database; SQLite is the embedded default."""
+    from urllib.parse import unquote, urlparse
+
+    parsed = urlparse(url)
+    if parsed.scheme not in {"postgres", "postgresql"}:
+        raise ImproperlyConfigured("ECANCEL_DATABASE_URL must be a postgresql:// URL")
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": unquote(parsed.path.lstrip("/")),
+        "USER": unquote(parsed.username or ""),
+        "PASSWORD": unquote(parsed.password or ""),
+        "HOST": parsed.hostname or "",
+        "PORT": str(parsed.port or ""),
+        "CONN_MAX_AGE": 60,
+        "CONN_HEALTH_CHECKS": True,
+    }
+
+
+if DATABASE_URL:
+    DATABASES = {"default": database_from_url(DATABASE_URL)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "ecancel.sqlite3",
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": (
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
+                    "PRAGMA busy_timeout=20000;"
+                ),
+            },
+        }
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "ecancel.accounts.passwords.MaximumLengthValidator", "OPTIONS": {"max_length": 128}},
+]
+LOGIN_URL = "consoles:login"
+LOGIN_REDIRECT_URL = "consoles:home"
+
+ECANCEL_LOGIN_MAX_FAILURES = 5
+ECANCEL_LOGIN_LOCK = timedelta(minutes=30)
+ECANCEL_STAFF_IDLE = timedelta(minutes=15)
+ECANCEL_STAFF_MAX_AGE = timedelta(hours=12)
+ECANCEL_BUYER_IDLE = timedelta(minutes=10)
+
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_AGE = int(ECANCEL_STAFF_MAX_AGE.total_seconds())
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = 31536000
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("zh-hant", "繁體中文"), ("en", "English")]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+MEDIA_ROOT = DATA_DIR / "files"
+STORAGES = {
+    # Private: nothing under MEDIA_ROOT is served by URL; downloads go through permission-checked views.
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": MEDIA_ROOT, "base_url": None},
+    },
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
+
+# Jobs: SQLite broker for the one-machine default, Redis when ECANCEL_BROKER_URL says so.
+CELERY_BROKER_URL = os.environ.get("ECANCEL_BROKER_URL") or f"sqla+sqlite:///{DATA_DIR / 'broker.sqlite3'}"
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+# Tests and one-off commands may run tasks inline.
+CELERY_TASK_ALWAYS_EAGER = env_bool("ECANCEL_TASKS_EAGER", default=False)
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("ECANCEL_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+NINJA_PAGINATION_PER_PAGE = 20
+
+# Where generated keys, the local CA and the timestamp service's keys live.
+ECANCEL_KEYS_DIR = DATA_DIR / "keys"
+
+ADMIN_SITE_HEADER = _("ecancel 系统管理")
