@@ -7,3 +7,73 @@ import tempfile
 
 os.environ.setdefault("ECANCEL_DATA_DIR", tempfile.mkdtemp(prefix="ecancel-test-"))
 os.environ.setdefault("ECANCEL_TASKS_EAGER", "true")
+
+import pytest
+from django.test import Client
+
+from ecancel.accounts.models import Organisation, OrganisationKind, Role, User
+from tests.factories import (
+    TEST_PASSWORD,
+    DeveloperFactory,
+    NotaryOfficeFactory,
+    OrganisationFactory,
+    UserFactory,
+)
+
+
+@pytest.fixture
+def developer(db: None) -> Organisation:
+    return DeveloperFactory().organisation
+
+
+@pytest.fixture
+def other_developer(db: None) -> Organisation:
+    return DeveloperFactory().organisation
+
+
+@pytest.fixture
+def notary_office(db: None) -> Organisation:
+    return NotaryOfficeFactory().organisation
+
+
+@pytest.fixture
+def other_notary_office(db: None) -> Organisation:
+    return NotaryOfficeFactory().organisation
+
+
+@pytest.fixture
+def filing_authority(db: None) -> Organisation:
+    return OrganisationFactory(kind=OrganisationKind.FILING_AUTHORITY, name="中山市住房和城乡建设局（测试）")
+
+
+@pytest.fixture
+def operator(developer: Organisation) -> User:
+    return UserFactory(organisation=developer, role=Role.OPERATOR)
+
+
+@pytest.fixture
+def notary_clerk(notary_office: Organisation) -> User:
+    return UserFactory(organisation=notary_office, role=Role.NOTARY_CLERK)
+
+
+def logged_in_client(user: User) -> Client:
+    """A client whose session has passed password and second factor, as after a real login."""
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    session["otp_verified"] = True
+    session.save()
+    return client
+
+
+@pytest.fixture
+def operator_client(operator: User) -> Client:
+    return logged_in_client(operator)
+
+
+@pytest.fixture
+def notary_client(notary_clerk: User) -> Client:
+    return logged_in_client(notary_clerk)
+
+
+__all__ = ["TEST_PASSWORD"]
