@@ -1,12 +1,6 @@
-"""Test-wide set-up: every run gets its own data directory, and tasks run inline."""
+"""Shared fixtures. The environment of the test run is set in tests/settings.py."""
 
 from __future__ import annotations
-
-import os
-import tempfile
-
-os.environ.setdefault("ECANCEL_DATA_DIR", tempfile.mkdtemp(prefix="ecancel-test-"))
-os.environ.setdefault("ECANCEL_TASKS_EAGER", "true")
 
 import pytest
 from django.test import Client
