@@ -44,21 +44,21 @@ def start() -> str:
     data = root / "data"
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
-    subprocess.run(  # noqa: S603
+    subprocess.run(
         as_postgres([pg_bin("initdb"), "-D", str(data), "-U", "ecancel", "--auth=trust", "-E", "UTF8", "--no-sync"]),
         check=True,
         capture_output=True,
     )
     port = free_port()
     options = f"-h 127.0.0.1 -p {port} -k {root} -c fsync=off -c full_page_writes=off -c max_connections=100"
-    subprocess.run(  # noqa: S603
+    subprocess.run(
         as_postgres([pg_bin("pg_ctl"), "-D", str(data), "-o", options, "-w", "-l", str(root / "log"), "start"]),
         check=True,
         capture_output=True,
     )
 
     def stop() -> None:
-        subprocess.run(  # noqa: S603
+        subprocess.run(
             as_postgres([pg_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]),
             check=False,
             capture_output=True,

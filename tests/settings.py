@@ -12,4 +12,4 @@ if os.environ.get("ECANCEL_TEST_POSTGRES") == "1" and not os.environ.get("ECANCE
 
     os.environ["ECANCEL_DATABASE_URL"] = start_postgres()
 
-from ecancel.config.settings import *  # noqa: E402, F403
+from ecancel.config.settings import *  # noqa: F403

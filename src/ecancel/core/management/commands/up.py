@@ -83,7 +83,9 @@ class Command(BaseCommand):
         while not stopping:
             for name, child in children.items():
                 if child.poll() is not None:
-                    self.stderr.write(f"{name} 进程已退出（{child.returncode}），正在停止全部 / {name} exited, stopping")
+                    self.stderr.write(
+                        f"{name} 进程已退出（{child.returncode}），正在停止全部 / {name} exited, stopping all"
+                    )
                     exit_code = 1
                     stopping = True
             time.sleep(0.5)
