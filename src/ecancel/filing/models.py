@@ -80,6 +80,7 @@ class FiledContract(Entity):
     filed_on = models.DateField(_("备案日期"))
     status = models.CharField(_("状态"), max_length=20, choices=ContractStatus.choices, default=ContractStatus.FILED)
     cancelled_at = models.DateTimeField(_("注销时间"), null=True, blank=True)
+    cancellation_ref = models.CharField(_("注销依据（公证书编号）"), max_length=80, blank=True)
 
     objects = FiledContractQuerySet.as_manager()
 
@@ -108,6 +109,9 @@ class BuyerParty(Entity):
     name = models.CharField(_("姓名"), max_length=100)
     id_type = models.CharField(_("证件类型"), max_length=32, choices=IdType.choices)
     id_number = models.CharField(_("证件号码"), max_length=32)
+    id_issuing_country = models.CharField(
+        _("证件签发国家/地区"), max_length=3, blank=True, help_text=_("护照的签发国家或地区代码，例如 USA")
+    )
     phone = models.CharField(_("联系电话"), max_length=20)
     region = models.CharField(_("国籍/地区"), max_length=50, default="中国")
     share = models.CharField(_("份额"), max_length=40, blank=True)
