@@ -232,6 +232,28 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = env_bool("ECANCEL_TASKS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 
+# --- exchange ---
+# Sides hosted here ("filing", "notary"): their organisations are local and talk in-process.
+ECANCEL_HOSTED_SIDES = [s.strip() for s in os.environ.get("ECANCEL_HOSTED_SIDES", "filing,notary").split(",") if s.strip()]
+if not ECANCEL_HOSTED_SIDES or not set(ECANCEL_HOSTED_SIDES) <= {"filing", "notary"}:
+    raise ImproperlyConfigured("ECANCEL_HOSTED_SIDES must list filing and/or notary")
+ECANCEL_EXCHANGE_CLOCK_SKEW = 300  # seconds a signature's timestamp may differ from our clock
+ECANCEL_EXCHANGE_RETRY_BASE = 5.0  # seconds before the first retry; doubles per attempt, with jitter
+ECANCEL_EXCHANGE_RETRY_CAP = 1800.0
+ECANCEL_EXCHANGE_MAX_ATTEMPTS = 25
+ECANCEL_EXCHANGE_GIVE_UP_AFTER = timedelta(hours=6)
+ECANCEL_EXCHANGE_LEASE = 120.0  # a claimed message is due again after this if its relay died
+ECANCEL_EXCHANGE_HTTP_TIMEOUT = 30.0
+ECANCEL_EXCHANGE_MAX_BYTES = 40 * 1024 * 1024
+ECANCEL_EXCHANGE_RELAY_BATCH = 50
+ECANCEL_EXCHANGE_RELAY_BUDGET = 50.0  # seconds one relay task keeps going
+ECANCEL_EXCHANGE_RELAY_EVERY = float(os.environ.get("ECANCEL_EXCHANGE_RELAY_EVERY", "5"))
+CELERY_BEAT_SCHEDULE["exchange-relay-outbox"] = {
+    "task": "ecancel.exchange.tasks.relay_outbox",
+    "schedule": ECANCEL_EXCHANGE_RELAY_EVERY,
+    "options": {"expires": ECANCEL_EXCHANGE_RELAY_EVERY},
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,0 +1,34 @@
+"""Print this deployment's exchange identity: endpoint and each hosted organisation's public key.
+
+Give the output to the peer deployment, which loads it with ``ecancel exchange_peer import``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+
+from ecancel.accounts.models import Organisation
+from ecancel.exchange import keys
+from ecancel.exchange.routing import hosted_kinds
+
+
+class Command(BaseCommand):
+    help = "导出本系统的消息交换身份（接收地址与各托管机构的 Ed25519 公钥） / export exchange public keys"
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--endpoint", default=f"{settings.ECANCEL_PUBLIC_URL}/exchange/", help="our /exchange/ URL")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        organisations = Organisation.objects.filter(kind__in=hosted_kinds()).order_by("kind", "name")
+        identity = {
+            "endpoint": options["endpoint"],
+            "organisations": [
+                {"id": str(o.pk), "name": o.name, "kind": o.kind, "ed25519_public_key": keys.public_key_b64(o.pk)}
+                for o in organisations
+            ],
+        }
+        self.stdout.write(json.dumps(identity, ensure_ascii=False, indent=2))

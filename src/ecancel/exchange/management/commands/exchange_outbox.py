@@ -1,0 +1,45 @@
+"""Look at the outbox and send failed messages again once the cause is fixed.
+
+ecancel exchange_outbox                 # pending and failed messages
+ecancel exchange_outbox --requeue ID    # a failed message goes back to pending
+ecancel exchange_outbox --relay         # deliver what is due now, without waiting for beat
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from ecancel.core.context import RequestContext
+from ecancel.core.errors import DomainError
+from ecancel.exchange.models import OutboxMessage
+from ecancel.exchange.services import outbox_requeue, relay_due
+from ecancel.exchange.transitions import OutboxStatus
+
+
+class Command(BaseCommand):
+    help = "查看待发与发送失败的消息，重新发送 / inspect the outbox, requeue failed messages"
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--requeue", type=UUID, action="append", default=[], help="failed message id")
+        parser.add_argument("--relay", action="store_true", help="relay due messages now")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        for message_id in options["requeue"]:
+            try:
+                outbox_requeue(message_id=message_id, actor=None, ctx=RequestContext.system("command"))
+            except OutboxMessage.DoesNotExist:
+                raise CommandError(f"没有该消息 / no message {message_id}") from None
+            except DomainError as exc:
+                raise CommandError(exc.message) from exc
+            self.stdout.write(f"requeued {message_id}")
+        if options["relay"]:
+            self.stdout.write(f"delivered {relay_due(limit=500)}")
+        rows = OutboxMessage.objects.exclude(status=OutboxStatus.DELIVERED).order_by("created_at")
+        for row in rows:
+            self.stdout.write(
+                f"{row.pk}  {row.message_type}  {row.status}  attempts={row.attempts}  "
+                f"next={row.next_attempt_at:%Y-%m-%d %H:%M:%S%z}  {row.last_error[:120]}"
+            )

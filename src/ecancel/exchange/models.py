@@ -1,0 +1,99 @@
+"""Peers, the outbox and the inbox: every message's raw bytes are kept on both sides."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from ecancel.core.models import Entity
+from ecancel.exchange.transitions import InboxStatus, OutboxStatus
+
+
+class Transport(models.TextChoices):
+    IN_PROCESS = "in_process", _("本机直连")
+    HTTP = "http", _("HTTP(S) 推送")
+
+
+class Signing(models.TextChoices):
+    ED25519 = "ed25519", _("Ed25519 签名")
+    HMAC_SHA256 = "hmac_sha256", _("HMAC-SHA256 共享密钥")
+
+
+class Peer(Entity):
+    """How to reach an organisation and check what it signs.
+
+    Without a row, an organisation hosted here is reached in-process and signs with its own
+    Ed25519 key; an organisation hosted elsewhere needs a row (``ecancel exchange_peer``).
+    An HMAC secret belongs to the link: both deployments set the same one on the other side's rows.
+    """
+
+    organisation = models.OneToOneField(
+        "accounts.Organisation", on_delete=models.PROTECT, related_name="exchange_peer", verbose_name=_("机构")
+    )
+    transport = models.CharField(_("传输方式"), max_length=20, choices=Transport.choices)
+    endpoint_url = models.URLField(_("接收地址"), max_length=500, blank=True)
+    signing = models.CharField(_("签名方式"), max_length=20, choices=Signing.choices)
+    public_key = models.CharField(_("Ed25519 公钥"), max_length=64, blank=True)
+    hmac_secret_sealed = models.TextField(_("共享密钥（加密保存）"), blank=True, editable=False)
+    active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = _("对接机构")
+        verbose_name_plural = _("对接机构")
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id} via {self.transport}"
+
+
+class OutboxMessage(Entity):
+    """One message to send; ``id`` is the message id. Written in the transaction of the change it reports."""
+
+    message_type = models.CharField(_("消息类型"), max_length=40)
+    sender = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT, related_name="+")
+    recipient = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT, related_name="+")
+    stream = models.CharField(max_length=64, help_text=_("同一申请的消息按顺序送达"))
+    raw = models.BinaryField()
+    body_sha256 = models.CharField(max_length=64)
+    status = models.CharField(_("状态"), max_length=20, choices=OutboxStatus.choices, default=OutboxStatus.PENDING)
+    attempts = models.PositiveIntegerField(_("尝试次数"), default=0)
+    next_attempt_at = models.DateTimeField(_("下次尝试时间"))
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(_("最近错误"), blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    remote_status = models.CharField(_("对方处理结果"), max_length=20, blank=True)
+    remote_note = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("待发消息")
+        verbose_name_plural = _("待发消息")
+        ordering = ["created_at"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="outbox_due"),
+            models.Index(fields=["sender", "recipient", "stream", "created_at"], name="outbox_stream"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message_type} {self.id}"
+
+
+class InboxMessage(Entity):
+    """One received message; ``id`` is the sender's message id, so a second copy cannot be stored."""
+
+    message_type = models.CharField(_("消息类型"), max_length=40)
+    sender = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT, related_name="+")
+    recipient = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT, related_name="+")
+    raw = models.BinaryField()
+    raw_sha256 = models.CharField(max_length=64)
+    signature = models.TextField()
+    signed_at = models.DateTimeField()
+    status = models.CharField(_("状态"), max_length=20, choices=InboxStatus.choices)
+    reason = models.TextField(_("拒绝原因"), blank=True)
+    reason_en = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("已收消息")
+        verbose_name_plural = _("已收消息")
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.message_type} {self.id}"
