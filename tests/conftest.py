@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from ecancel.accounts.models import Organisation, OrganisationKind, Role, User
 from tests.factories import (
@@ -51,11 +53,14 @@ def notary_clerk(notary_office: Organisation) -> User:
 
 
 def logged_in_client(user: User) -> Client:
-    """A client whose session has passed password and second factor, as after a real login."""
+    """A client whose session has passed password and second factor (a confirmed TOTP device), as after a real login."""
     client = Client()
     client.force_login(user)
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
+        user=user, name="test", confirmed=True
+    )
     session = client.session
-    session["otp_verified"] = True
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
     return client
 

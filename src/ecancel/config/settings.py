@@ -201,6 +201,8 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+# WhiteNoise warns (an error in tests) when the folder is missing before collectstatic ran.
+STATIC_ROOT.mkdir(exist_ok=True)
 # Served by WhiteNoise from the package's own files when not collected (tests, development).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG

@@ -1,11 +1,23 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 
+from ecancel.api.main import api_urlpatterns
 from ecancel.core import health
+
+handler400 = "ecancel.consoles.errors.bad_request"
+handler403 = "ecancel.consoles.errors.permission_denied"
+handler404 = "ecancel.consoles.errors.page_not_found"
+handler500 = "ecancel.consoles.errors.server_error"
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    # The admin has no login of its own: staff log in with lockout and the second factor first.
+    path("admin/login/", RedirectView.as_view(pattern_name="consoles:login", query_string=True)),
     path("admin/", admin.site.urls),
-    path("exchange/", include("ecancel.exchange.urls")),
+    path("api/", api_urlpatterns()),
+    path("operator/", include("ecancel.consoles.operator.urls")),
+    path("notary/", include("ecancel.consoles.notary.urls")),
+    path("", include("ecancel.consoles.urls")),
 ]

@@ -1,0 +1,183 @@
+"""One error shape for the whole API: ``{"code", "message", "message_en", "fields"}``.
+
+``message`` is Chinese, ``message_en`` English; ``fields`` maps an input name to its own pair.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
+
+from ecancel.core.errors import DomainError, FieldMessage
+
+logger = logging.getLogger("ecancel.api")
+
+E = TypeVar("E", bound=Exception)
+
+PARAM_SOURCES = {"body", "query", "path", "header", "cookie", "form", "file"}
+
+STATUS_ERRORS: dict[int, tuple[str, str, str]] = {
+    400: ("bad_request", "请求格式不正确", "The request is malformed"),
+    401: ("unauthorized", "请先登录，或在 Authorization 头中提供有效的接口令牌", "Log in or send a valid API token"),
+    403: ("forbidden", "无权执行此操作", "You are not allowed to do this"),
+    404: ("not_found", "未找到该记录或接口", "Not found"),
+    405: ("method_not_allowed", "该接口不支持此请求方法", "Method not allowed"),
+    409: ("conflict", "记录状态已变化，请刷新后重试", "The record changed; reload and try again"),
+    429: ("throttled", "请求过于频繁，请稍后再试", "Too many requests; try again later"),
+    500: (
+        "internal_error",
+        "系统内部错误，已记录，请稍后重试",
+        "Internal error; it was logged, please try again later",
+    ),
+}
+
+# Pydantic error types a client will meet, said in Chinese; anything else falls back to a generic message.
+VALIDATION_MESSAGES: dict[str, tuple[str, str]] = {
+    "missing": ("必填项未填写", "This field is required"),
+    "string_type": ("应为文本", "Must be text"),
+    "string_too_short": ("内容过短", "Too short"),
+    "string_too_long": ("内容过长", "Too long"),
+    "string_pattern_mismatch": ("格式不正确", "Wrong format"),
+    "int_parsing": ("应为整数", "Must be a whole number"),
+    "int_type": ("应为整数", "Must be a whole number"),
+    "float_parsing": ("应为数字", "Must be a number"),
+    "decimal_parsing": ("应为数字", "Must be a number"),
+    "bool_parsing": ("应为 true 或 false", "Must be true or false"),
+    "greater_than_equal": ("数值过小", "Value too small"),
+    "greater_than": ("数值过小", "Value too small"),
+    "less_than_equal": ("数值过大", "Value too large"),
+    "less_than": ("数值过大", "Value too large"),
+    "uuid_parsing": ("应为有效的 UUID 编号", "Must be a valid UUID"),
+    "uuid_type": ("应为有效的 UUID 编号", "Must be a valid UUID"),
+    "date_parsing": ("日期格式应为 YYYY-MM-DD", "Dates look like YYYY-MM-DD"),
+    "date_from_datetime_parsing": ("日期格式应为 YYYY-MM-DD", "Dates look like YYYY-MM-DD"),
+    "datetime_parsing": ("时间格式应为 ISO 8601", "Times are ISO 8601"),
+    "enum": ("取值不在允许范围内", "Not one of the allowed values"),
+    "literal_error": ("取值不在允许范围内", "Not one of the allowed values"),
+    "json_invalid": ("请求体不是有效的 JSON", "The body is not valid JSON"),
+    "model_attributes_type": ("请求体格式不正确", "The body has the wrong shape"),
+    "dict_type": ("应为对象", "Must be an object"),
+    "list_type": ("应为数组", "Must be a list"),
+    "extra_forbidden": ("不允许的字段", "Unknown field"),
+    "value_error": ("取值无效", "Invalid value"),
+}
+
+
+def error_payload(code: str, zh: str, en: str, fields: dict[str, FieldMessage] | None = None) -> dict[str, Any]:
+    return {
+        "code": code,
+        "message": zh,
+        "message_en": en,
+        "fields": {name: msg.as_payload() for name, msg in (fields or {}).items()},
+    }
+
+
+def status_response(status: int, *, en: str | None = None) -> JsonResponse:
+    code, zh, default_en = STATUS_ERRORS.get(status, STATUS_ERRORS[400])
+    return JsonResponse(error_payload(code, zh, en or default_en), status=status)
+
+
+def field_name(loc: list[Any] | tuple[Any, ...]) -> str:
+    """``["body", "payload", "buyers", 0, "name"]`` → ``"buyers.0.name"``: the name the client sent."""
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in PARAM_SOURCES:
+        parts = parts[1:]
+        # A schema parameter appears under its Python name first; clients never see that name.
+        if len(parts) > 1 and loc[0] in {"body", "form"}:
+            parts = parts[1:]
+    return ".".join(parts) or "__all__"
+
+
+def validation_fields(errors: list[dict[str, Any]]) -> dict[str, FieldMessage]:
+    fields: dict[str, FieldMessage] = {}
+    for error in errors:
+        name = field_name(error.get("loc", ()))
+        zh, en = VALIDATION_MESSAGES.get(str(error.get("type", "")), ("取值无效", str(error.get("msg", "Invalid"))))
+        if error.get("type") == "value_error" and error.get("msg"):
+            # Our own validators raise ValueError with "中文 / English" messages.
+            text = str(error["msg"]).removeprefix("Value error, ")
+            zh, _, en_part = text.partition(" / ")
+            en = en_part or en
+        fields.setdefault(name, FieldMessage(zh, en))
+    return fields
+
+
+def handle(api: NinjaAPI, exc_class: type[E], handler: Callable[[HttpRequest, E], HttpResponse]) -> None:
+    """Register a handler; ninja's own annotation also admits exception classes, which we never get."""
+    api.add_exception_handler(exc_class, cast(Any, handler))
+
+
+def install_error_handlers(api: NinjaAPI) -> None:
+    def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+        return api.create_response(request, exc.as_payload(), status=exc.http_status)
+
+    def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+        payload = error_payload(
+            "validation_failed",
+            "提交的内容有误，请按字段提示修改",
+            "Some fields are invalid; see the field messages",
+            validation_fields(list(exc.errors)),
+        )
+        return api.create_response(request, payload, status=422)
+
+    def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+        response = status_response(401)
+        response["WWW-Authenticate"] = 'Bearer realm="ecancel"'
+        return response
+
+    def on_authorization_error(request: HttpRequest, exc: AuthorizationError) -> HttpResponse:
+        return status_response(403)
+
+    def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        if exc.status_code == 403 and "CSRF" in str(exc):
+            return JsonResponse(
+                error_payload("csrf_failed", "请求缺少有效的 CSRF 令牌，请刷新页面后重试", "CSRF check failed"),
+                status=403,
+            )
+        return status_response(exc.status_code)
+
+    def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+        return status_response(404)
+
+    def on_permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+        return status_response(403)
+
+    def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+        logger.exception("unexpected API error on %s %s", request.method, request.path)
+        return status_response(500)
+
+    handle(api, DomainError, on_domain_error)
+    handle(api, ValidationError, on_validation_error)
+    handle(api, AuthenticationError, on_authentication_error)
+    handle(api, AuthorizationError, on_authorization_error)
+    handle(api, HttpError, on_http_error)
+    handle(api, Http404, on_not_found)
+    handle(api, PermissionDenied, on_permission_denied)
+    handle(api, Exception, on_unexpected)
+
+
+def shape_not_allowed(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Ninja answers a wrong method with a bare 405; give it the common shape."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        if isinstance(response, HttpResponseNotAllowed):
+            shaped = status_response(405)
+            shaped["Allow"] = response["Allow"]
+            return shaped
+        return response
+
+    return wrapped
+
+
+def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    """Any /api/ address no route matches."""
+    return status_response(404)

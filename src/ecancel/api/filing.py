@@ -1,0 +1,100 @@
+"""Filing side: the developer's filed contracts, for its staff and its integrations."""
+
+# No "from __future__ import annotations": ninja reads the parameter annotations at run time.
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema
+from ninja.pagination import PageNumberPagination, paginate
+
+from ecancel.accounts.auth import OPERATOR_ROLES
+from ecancel.accounts.models import OrganisationKind
+from ecancel.api.auth import require_organisation
+from ecancel.consoles.masking import mask_id, mask_phone
+from ecancel.filing.models import BuyerParty, FiledContract
+from ecancel.filing.selectors import contract_get, contract_list
+from ecancel.filing.transitions import ContractStatus
+
+router = Router()
+
+
+class ProjectOut(Schema):
+    id: uuid.UUID
+    name: str
+    presale_permit_no: str
+    district: str
+    address: str
+
+
+class UnitOut(Schema):
+    id: uuid.UUID
+    building: str = Field(..., alias="building.name")
+    room_no: str
+    floor: int
+    floor_area: Decimal
+    usage: str
+    status: str
+    project: ProjectOut = Field(..., alias="building.project")
+
+
+class BuyerOut(Schema):
+    position: int
+    name: str
+    id_type: str
+    id_number_masked: str
+    phone_masked: str
+    region: str
+    share: str
+
+    @staticmethod
+    def resolve_id_number_masked(obj: BuyerParty) -> str:
+        return mask_id(obj.id_number)
+
+    @staticmethod
+    def resolve_phone_masked(obj: BuyerParty) -> str:
+        return mask_phone(obj.phone)
+
+
+class ContractOut(Schema):
+    id: uuid.UUID
+    contract_no: str
+    filing_no: str
+    seller: str = Field(..., alias="seller.name")
+    total_price: Decimal
+    payment_method: str
+    signed_on: dt.date
+    filed_on: dt.date
+    status: ContractStatus
+    status_label: str
+    cancelled_at: dt.datetime | None
+    unit: UnitOut
+    buyers: list[BuyerOut]
+
+    @staticmethod
+    def resolve_status_label(obj: FiledContract) -> str:
+        return str(obj.get_status_display())
+
+    @staticmethod
+    def resolve_buyers(obj: FiledContract) -> list[BuyerParty]:
+        return list(obj.buyers.all())
+
+
+class ContractFilter(Schema):
+    q: str = Field("", max_length=100, description="合同编号、备案编号、买受人姓名、房号或楼盘名称")
+    status: ContractStatus | None = None
+
+
+@router.get("/contracts", response=list[ContractOut], summary="已备案合同列表 / Filed contracts")
+@paginate(PageNumberPagination, page_size=20, max_page_size=100)
+def list_contracts(request: HttpRequest, filters: Query[ContractFilter]) -> object:
+    seller = require_organisation(request, OrganisationKind.DEVELOPER, roles=OPERATOR_ROLES).organisation
+    return contract_list(seller=seller, query=filters.q, status=filters.status)
+
+
+@router.get("/contracts/{contract_id}", response=ContractOut, summary="已备案合同详情 / One filed contract")
+def get_contract(request: HttpRequest, contract_id: uuid.UUID) -> FiledContract:
+    seller = require_organisation(request, OrganisationKind.DEVELOPER, roles=OPERATOR_ROLES).organisation
+    return contract_get(seller=seller, contract_id=contract_id)

@@ -1,0 +1,43 @@
+"""The one NinjaAPI: ``/api/``, OpenAPI at ``/api/openapi.json``, docs at ``/api/docs`` (served locally).
+
+Each side adds its router here; every router inherits authentication and the error shape.
+"""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, URLResolver, re_path
+from ninja import NinjaAPI, Swagger
+
+from ecancel.api.auth import ApiTokenAuth, StaffSessionAuth
+from ecancel.api.errors import api_not_found, install_error_handlers, shape_not_allowed
+from ecancel.api.filing import router as filing_router
+
+DESCRIPTION = """商品房买卖合同电子注销（电子公证）系统接口 / ecancel API.
+
+认证 / Authentication: 工作人员登录会话（修改类请求需附 `X-CSRFToken`），或系统对接令牌
+`Authorization: Bearer ect_…`（由系统管理员用 `ecancel api_token create` 签发）。
+
+错误格式 / Errors: 所有错误均为 `{"code", "message", "message_en", "fields"}`；
+字段错误返回 422，`fields` 中按字段给出中英文说明。
+"""
+
+api = NinjaAPI(
+    title="ecancel",
+    version="1",
+    description=DESCRIPTION,
+    urls_namespace="api",
+    docs=Swagger(settings={"persistAuthorization": False}),
+    auth=[ApiTokenAuth(), StaffSessionAuth()],
+)
+install_error_handlers(api)
+
+api.add_router("/filing/", filing_router, tags=["filing 网签备案"])
+
+
+def api_urlpatterns() -> tuple[list[URLPattern | URLResolver], str, str]:
+    """The API's URLs with the common error shape for wrong methods and unknown addresses."""
+    patterns, app_name, namespace = api.urls
+    for pattern in patterns:
+        if isinstance(pattern, URLPattern):
+            pattern.callback = shape_not_allowed(pattern.callback)
+    return [*patterns, re_path(r"^.*$", api_not_found)], app_name, namespace

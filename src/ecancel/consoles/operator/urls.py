@@ -1,0 +1,10 @@
+from django.urls import path
+
+from ecancel.consoles.operator import views
+
+app_name = "operator"
+
+urlpatterns = [
+    path("contracts/", views.contract_list_view, name="contracts"),
+    path("contracts/<uuid:contract_id>/", views.contract_detail_view, name="contract"),
+]

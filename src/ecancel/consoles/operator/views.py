@@ -1,0 +1,47 @@
+"""Operator console: the company's filed contracts and their details."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET
+
+from ecancel.accounts.auth import OPERATOR_ROLES, staff_required, staff_user
+from ecancel.accounts.models import OrganisationKind
+from ecancel.consoles.operator.access import access_contract
+from ecancel.consoles.operator.forms import PAGE_SIZES, ContractSearchForm
+from ecancel.core.access import staff_organisation
+from ecancel.filing.selectors import contract_list
+
+
+@require_GET
+@staff_required(*OPERATOR_ROLES)
+def contract_list_view(request: HttpRequest) -> HttpResponse:
+    seller = staff_organisation(staff_user(request), OrganisationKind.DEVELOPER)
+    form = ContractSearchForm(request.GET or None)
+    query, status, per_page = "", "", PAGE_SIZES[1]
+    if form.is_valid():
+        query = form.cleaned_data["q"]
+        status = form.cleaned_data["status"]
+        per_page = form.cleaned_data["per_page"] or per_page
+    contracts = contract_list(seller=seller, query=query, status=status or None)
+    page = Paginator(contracts, per_page).get_page(request.GET.get("page"))
+    context = {"form": form, "page": page, "query": query, "searched": bool(query or status)}
+    htmx = getattr(request, "htmx", None)
+    # A history restore needs the whole page; a search typed into the form needs only the results.
+    partial = htmx is not None and bool(htmx) and not htmx.history_restore_request
+    template = "consoles/operator/_contract_rows.html" if partial else "consoles/operator/contract_list.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@require_GET
+@staff_required(*OPERATOR_ROLES)
+def contract_detail_view(request: HttpRequest, contract_id: uuid.UUID) -> HttpResponse:
+    contract = access_contract(staff_user(request), contract_id)
+    return render(request, "consoles/operator/contract_detail.html", {"contract": contract})

@@ -1,0 +1,36 @@
+"""Template helpers shared by every console page."""
+
+from __future__ import annotations
+
+from django import template
+
+from ecancel.accounts.models import Role
+from ecancel.consoles import masking
+
+register = template.Library()
+
+
+@register.filter
+def mask_id(value: object) -> str:
+    """ID numbers are never shown in full on a screen."""
+    return masking.mask_id(str(value or ""))
+
+
+@register.filter
+def mask_phone(value: object) -> str:
+    return masking.mask_phone(str(value or ""))
+
+
+@register.simple_tag
+def console_side(user: object) -> str:
+    """Which navigation a staff member sees: operator, notary, filing, admin, or none."""
+    role = getattr(user, "role", "")
+    if role in (Role.OPERATOR, Role.OPERATOR_ADMIN):
+        return "operator"
+    if role in (Role.NOTARY_CLERK, Role.NOTARY, Role.NOTARY_ADMIN):
+        return "notary"
+    if role == Role.FILING_OFFICER:
+        return "filing"
+    if role == Role.SYSTEM_ADMIN or getattr(user, "is_superuser", False):
+        return "admin"
+    return ""

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from ecancel.consoles import views
+
+app_name = "consoles"
+
+urlpatterns = [
+    path("", views.home_view, name="home"),
+    path("login/", views.login_view, name="login"),
+    path("login/verify/", views.login_verify_view, name="login_verify"),
+    path("login/enrol/", views.login_enrol_view, name="login_enrol"),
+    path("logout/", views.logout_view, name="logout"),
+    path("account/password/", views.password_change_view, name="password_change"),
+]
