@@ -19,5 +19,6 @@ urlpatterns = [
     path("api/", api_urlpatterns()),
     path("operator/", include("ecancel.consoles.operator.urls")),
     path("notary/", include("ecancel.consoles.notary.urls")),
+    path("exchange/", include("ecancel.exchange.urls")),
     path("", include("ecancel.consoles.urls")),
 ]
