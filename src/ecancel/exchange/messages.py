@@ -149,6 +149,8 @@ class MaterialsPushed(_FilingToNotary):
     REQUIRED_DOCUMENTS: ClassVar[frozenset[str]] = frozenset({"application_form", "termination_agreement"})
 
     application_no: str = Field(min_length=1, max_length=40)
+    # The termination agreement's own number (协议编号); the notary's application form cites it.
+    agreement_no: str = Field(default="", max_length=64)
     seller: Seller
     contract: ContractSummary
     applicants: list[Applicant] = Field(min_length=1)
@@ -238,7 +240,8 @@ class MaterialsRepushed(MaterialsPushed):
     LABEL: ClassVar[Promise | str] = _("更正后重新推送")
 
     previous_version: int = Field(ge=1)
-    changes: list[Change] = Field(min_length=1)
+    # Empty when nothing was corrected, e.g. a re-push only to get a fresh QR code after the old one expired.
+    changes: list[Change] = Field(default_factory=list)
 
 
 class CaseRefused(_NotaryToFiling):
@@ -249,6 +252,8 @@ class CaseRefused(_NotaryToFiling):
 
     case_ref: UUID | None = None
     case_no: str = Field(default="", max_length=60)
+    # "refused" for 不予办理 after review; "materials_invalid" when a received PDF failed verification at intake.
+    code: Literal["refused", "materials_invalid"] = "refused"
     reason: str = Field(min_length=1, max_length=1000)
     refused_at: datetime
     refused_by: str = Field(default="", max_length=100)
