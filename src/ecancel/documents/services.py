@@ -1,0 +1,225 @@
+"""Issuing documents: render, sign by the issuing organisation, store once, record the event."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import uuid
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.utils import timezone, translation
+
+from ecancel.audit.services import record_event
+from ecancel.core.context import RequestContext
+from ecancel.core.errors import DomainError, ValidationFailed, field_error
+from ecancel.documents.models import DocumentKind, SignatureLevel, StoredDocument
+from ecancel.documents.render import render_document
+from ecancel.documents.schemas import CertificateData, DocumentData, validate_data
+
+if TYPE_CHECKING:
+    from ecancel.accounts.models import Organisation, User
+
+# RFC 4648 base32: no 0/1/8/9, so a typed O, I or B is never ambiguous.
+CODE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+CODE_LENGTH = 12
+SUBJECT_REF = re.compile(r"^[a-z][a-z_]{0,30}:[A-Za-z0-9._-]{1,64}$")
+DEFAULT_LEVEL: dict[str, str] = {DocumentKind.CERTIFICATE: SignatureLevel.B_LTA}
+SIGNATURE_FIELD = "ecancel-seal"
+
+
+class DocumentIntegrityError(DomainError):
+    """A stored file no longer matches the hash recorded when it was issued."""
+
+    def __init__(self, document: StoredDocument) -> None:
+        super().__init__(
+            zh=f"文书「{document.title}」的文件校验失败（与出具时的摘要不符），已停止提供；请联系系统管理员",
+            en="The stored file no longer matches the hash recorded at issue; it is withheld",
+            code="document_integrity",
+            http_status=500,
+        )
+
+
+def new_verification_code() -> str:
+    """12 characters of base32 (60 random bits): short enough to type, too many to guess."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalize_verification_code(typed: str) -> str:
+    """What a person typed, as stored: case, spaces and dashes ignored; 0, 1 and 8 read as O, I and B."""
+    cleaned = re.sub(r"[\s\-]", "", typed).upper()
+    return cleaned.translate(str.maketrans("018", "OIB"))
+
+
+def verification_url(reference_no: str, code: str) -> str:
+    """The public /verify/ link printed (and QR-coded) on a certificate."""
+    return f"{settings.ECANCEL_PUBLIC_URL}/verify/?{urlencode({'no': reference_no, 'code': code})}"
+
+
+def document_issue(
+    *,
+    kind: str,
+    data: Mapping[str, Any] | DocumentData,
+    issuer: Organisation,
+    subject_ref: str,
+    images: Mapping[str, bytes] | None = None,
+    sign_level: str | None = None,
+    reference_no: str = "",
+    actor: User | None,
+    ctx: RequestContext,
+) -> StoredDocument:
+    """Render ``kind`` from ``data``, sign it as ``issuer`` and store it as the next version for
+    ``subject_ref``; earlier versions stay. ``sign_level`` defaults to B-LTA for the certificate and
+    B-T for everything else. Nothing is stored when any step fails."""
+    kind = _kind(kind)
+    if not SUBJECT_REF.match(subject_ref):
+        raise field_error("subject_ref", "文书所属事项格式不正确", "subject_ref must look like 'case:<id>'")
+    level = sign_level or DEFAULT_LEVEL.get(kind, SignatureLevel.B_T)
+    if level not in SignatureLevel.values:
+        raise field_error("sign_level", "签名级别只能是 B-T 或 B-LTA", "sign_level must be B-T or B-LTA")
+    model = validate_data(kind, data)
+    code = new_verification_code()
+    if isinstance(model, CertificateData):
+        reference_no = reference_no or model.certificate_no
+        if reference_no != model.certificate_no:
+            raise field_error("reference_no", "文书编号与公证书编号不一致", "reference_no differs from certificate_no")
+        model = model.model_copy(
+            update={"verification_code": code, "verification_url": verification_url(reference_no, code)}
+        )
+    with translation.override("zh-hans"):
+        title = str(DocumentKind(kind).label)
+    issued_at = timezone.now()
+    rendered = render_document(kind, model, images=images, timestamp=issued_at)
+
+    from ecancel.documents.signing import sign_pdf
+
+    seal = rendered.seal
+    pdf = sign_pdf(
+        rendered.pdf,
+        organisation=issuer,
+        level=level,  # type: ignore[arg-type]
+        field_name=SIGNATURE_FIELD,
+        reason=f"{issuer.name}出具《{title}》",
+        location=issuer.address or "中国",
+        page=seal.page if seal else 0,
+        box=tuple(round(v) for v in seal.box) if seal else None,  # type: ignore[arg-type]
+    )
+    return _store(
+        kind=kind,
+        title=title,
+        pdf=pdf,
+        issuer=issuer,
+        subject_ref=subject_ref,
+        reference_no=reference_no,
+        code=code,
+        template_version=rendered.template_version,
+        page_count=rendered.page_count,
+        level=level,
+        actor=actor,
+        ctx=ctx,
+    )
+
+
+def _kind(kind: str) -> str:
+    if kind not in DocumentKind.values:
+        raise ValidationFailed(f"未知的文书类型「{kind}」", f"Unknown document kind {kind!r}", fields={})
+    return kind
+
+
+@transaction.atomic
+def _store(
+    *,
+    kind: str,
+    title: str,
+    pdf: bytes,
+    issuer: Organisation,
+    subject_ref: str,
+    reference_no: str,
+    code: str,
+    template_version: str,
+    page_count: int,
+    level: str,
+    actor: User | None,
+    ctx: RequestContext,
+) -> StoredDocument:
+    previous = (
+        StoredDocument.objects.select_for_update()
+        .filter(subject_ref=subject_ref, kind=kind)
+        .order_by("-version")
+        .first()
+    )
+    now = timezone.now()
+    name = default_storage.save(f"documents/{now:%Y/%m}/{uuid.uuid4().hex}.pdf", ContentFile(pdf))
+    try:
+        with transaction.atomic():
+            document = StoredDocument(
+                kind=kind,
+                title=title,
+                version=(previous.version + 1) if previous else 1,
+                supersedes=previous,
+                issuer=issuer,
+                subject_ref=subject_ref,
+                reference_no=reference_no,
+                verification_code=code,
+                template=kind,
+                template_version=template_version,
+                sha256=hashlib.sha256(pdf).hexdigest(),
+                size=len(pdf),
+                page_count=page_count,
+                signed=True,
+                signature_level=level,
+            )
+            document.content.name = name
+            document.save(force_insert=True)
+            record_event(
+                "documents.document.issued",
+                actor=actor,
+                organisation=issuer,
+                obj=document,
+                data={
+                    "kind": kind,
+                    "version": document.version,
+                    "subject_ref": subject_ref,
+                    "reference_no": reference_no,
+                    "sha256": document.sha256,
+                    "size": document.size,
+                    "template_version": template_version,
+                    "signature_level": level,
+                    "supersedes": str(previous.pk) if previous else None,
+                },
+                ctx=ctx,
+            )
+    except BaseException as exc:
+        default_storage.delete(name)
+        if isinstance(exc, IntegrityError):
+            raise DomainError(
+                zh="同一文书正在被同时生成，请稍后重试",
+                en="The same document is being issued concurrently; try again",
+                code="conflict",
+                http_status=409,
+            ) from exc
+        raise
+    return document
+
+
+def document_read(document: StoredDocument, *, ctx: RequestContext | None = None) -> bytes:
+    """The stored bytes, after checking them against the hash recorded at issue."""
+    with document.content.open("rb") as handle:
+        content = handle.read()
+    if len(content) != document.size or hashlib.sha256(content).hexdigest() != document.sha256:
+        record_event(
+            "documents.document.integrity_failed",
+            organisation=document.issuer,
+            obj=document,
+            data={"expected_sha256": document.sha256, "actual_sha256": hashlib.sha256(content).hexdigest()},
+            ctx=ctx,
+            result="error",
+        )
+        raise DocumentIntegrityError(document)
+    return content
