@@ -24,7 +24,7 @@ from ecancel.exchange.routing import Route
 from ecancel.exchange.services import outbox_put, outbox_requeue, peer_set, relay_due, retry_delay
 from ecancel.exchange.tasks import relay_outbox
 from ecancel.exchange.transitions import OutboxStatus
-from ecancel.exchange.transports import DeliveryReceipt, Transport
+from ecancel.exchange.transports import DeliveryReceipt, HttpTransport, Transport
 from tests.exchange.conftest import Effects, put, refused_body
 
 
@@ -225,8 +225,10 @@ def test_commit_kicks_the_relay_and_rollback_sends_nothing(
 
 @pytest.mark.django_db(transaction=True)
 def test_peer_down_then_up_delivers_once_over_http(
-    notary_office: Organisation, developer: Organisation, effects: Effects
+    notary_office: Organisation, developer: Organisation, effects: Effects, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    http = HttpTransport()
+    monkeypatch.setitem(transports.TRANSPORTS, "http", http)
     port = free_port()
     url = f"http://127.0.0.1:{port}/exchange/"
     http_peer(developer, url)
@@ -251,5 +253,6 @@ def test_peer_down_then_up_delivers_once_over_http(
         make_due(row)
         assert relay_due() == 0, "delivered rows are not sent again"
     finally:
+        http.close()  # ends the server's keep-alive request thread and its database connection
         server.stop()
     assert InboxMessage.objects.filter(pk=row.pk).count() == 1

@@ -87,6 +87,13 @@ class HttpTransport:
                 )
             return self._client
 
+    def close(self) -> None:
+        """Drop pooled connections (kept alive between messages otherwise)."""
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
     def deliver(self, *, route: Route, message_id: UUID, raw: bytes, headers: Mapping[str, str]) -> DeliveryReceipt:
         if not route.endpoint_url:
             raise PermanentDeliveryError("peer has no endpoint URL")
