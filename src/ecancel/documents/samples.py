@@ -197,7 +197,10 @@ def id_card_back(person: dict[str, Any]) -> bytes:
     draw.text((500, 110), "中华人民共和国", font=_font(48, bold=True), fill=(30, 30, 30), anchor="mm")
     draw.text((500, 200), "居 民 身 份 证", font=_font(56, bold=True), fill=(30, 30, 30), anchor="mm")
     draw.text((140, 380), "签发机关　中山市公安局（演示）", font=_font(28), fill=(30, 30, 30))
-    draw.text((140, 440), "有效期限　2020.01.01-2040.01.01", font=_font(28), fill=(30, 30, 30))
+    number = person.get("id_number", "")
+    issued = f"20{int(number[12:14]) % 10 + 15}.{number[10:12]}.{number[12:14]}" if len(number) == 18 else "2020.01.01"
+    until = f"{int(issued[:4]) + 20}{issued[4:]}"
+    draw.text((140, 440), f"有效期限　{issued}-{until}", font=_font(28), fill=(30, 30, 30))
     _watermark(picture)
     return _jpeg(picture)
 
@@ -223,7 +226,7 @@ def demo_images() -> dict[str, bytes]:
     images = {
         "business_licence": business_licence(SELLER),
         "legal_rep_id_front": id_card_front({"name": SELLER["legal_representative"], **LEGAL_REP_ID}),
-        "legal_rep_id_back": id_card_back({}),
+        "legal_rep_id_back": id_card_back(LEGAL_REP_ID),
     }
     for index, buyer in enumerate(BUYERS, start=1):
         images[f"buyer{index}_signature"] = handwritten_signature(buyer["name"])

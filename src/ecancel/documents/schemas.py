@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from django.utils import translation
 from pydantic import (
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -295,7 +296,7 @@ class IntakeRecordData(DocumentData):
     office: Office = Field(title="公证处")
     application_no: Short = Field(title="注销申请编号")
     source: Line = Field("网签备案系统电子推送", title="收案方式")
-    received_at: dt.datetime = Field(title="收案时间")
+    received_at: AwareDatetime = Field(title="收案时间")
     received_by: Name = Field(title="受理人")
     seller: Seller = Field(title="出卖人")
     buyers: list[Buyer] = Field(min_length=1, max_length=20, title="买受人")
@@ -303,12 +304,6 @@ class IntakeRecordData(DocumentData):
     matter: Line = Field("商品房买卖合同终止协议公证", title="公证事项")
     materials: list[Material] = Field(min_length=1, max_length=50, title="收到材料")
     notes: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] = Field("", title="备注")
-
-    @model_validator(mode="after")
-    def _aware(self) -> IntakeRecordData:
-        if self.received_at.tzinfo is None:
-            raise ValueError("收案时间必须带时区 / received_at must carry a time zone")
-        return self
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -422,6 +417,7 @@ _PROBLEMS: dict[str, tuple[str, str]] = {
     "extra_forbidden": ("不是该文书的字段", "is not a field of this document"),
     "string_too_short": ("不能为空", "must not be empty"),
     "too_short": ("至少需要一项", "needs at least one entry"),
+    "timezone_aware": ("必须带时区", "must carry a time zone"),
 }
 
 
