@@ -32,6 +32,7 @@ api = NinjaAPI(
 install_error_handlers(api)
 
 api.add_router("/filing/", filing_router, tags=["filing 网签备案"])
+api.add_router("/filing/", "ecancel.api.applications.router", tags=["applications 注销申请"])
 
 
 def api_urlpatterns() -> tuple[list[URLPattern | URLResolver], str, str]:

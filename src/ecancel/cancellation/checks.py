@@ -1,0 +1,201 @@
+"""Pre-push checks: what must be true before an application may go to a notary office, and what to fix if not.
+
+The page lists them before the push button (which stays disabled until all pass) and the push
+service runs them again inside its transaction, so a stale page cannot push bad materials.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ecancel.accounts.models import OrganisationKind
+from ecancel.cancellation.models import Agent, Applicant, Application, ReturnReason
+from ecancel.core.errors import FieldMessage, ValidationFailed
+from ecancel.filing.transitions import ContractStatus
+from ecancel.identity.id_numbers import IdType, mask_id_number, validate_id_number
+
+PHONE = re.compile(r"^\+?[0-9][0-9 \-]{5,19}$")
+
+
+@dataclass(frozen=True)
+class PrePushCheck:
+    code: str
+    zh: str
+    en: str
+    problems: list[FieldMessage] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def normalised_id(id_type: str, number: str) -> str:
+    """The number as the validator writes it, or as typed (upper-cased) when it does not validate."""
+    try:
+        return validate_id_number(id_type, number)
+    except ValidationFailed:
+        return number.strip().upper()
+
+
+def id_problem(who_zh: str, who_en: str, id_type: str, number: str) -> FieldMessage | None:
+    if id_type not in IdType.values:
+        return FieldMessage(f"{who_zh}的证件类型无效", f"{who_en}: unknown ID document type")
+    try:
+        validate_id_number(id_type, number)
+    except ValidationFailed as problem:
+        return FieldMessage(
+            f"{who_zh}的证件号码 {mask_id_number(number)} 有误：{problem.zh}", f"{who_en}'s ID number: {problem.en}"
+        )
+    return None
+
+
+def _reason(application: Application) -> PrePushCheck:
+    problems = []
+    if application.reason not in ReturnReason.values:
+        problems.append(FieldMessage("请选择退房原因", "Choose the reason the home is returned"))
+    elif application.reason == ReturnReason.OTHER and not application.reason_detail.strip():
+        problems.append(
+            FieldMessage("退房原因选择「其他」时，请填写具体原因", "Describe the reason when choosing 'other'")
+        )
+    return PrePushCheck("reason", "已填写退房原因", "Reason for the return given", problems)
+
+
+def _applicants_match(application: Application, applicants: list[Applicant]) -> PrePushCheck:
+    problems = []
+    buyers = list(application.contract.buyers.all())
+    by_buyer = {a.buyer_id: a for a in applicants}
+    for buyer in buyers:
+        applicant = by_buyer.get(buyer.pk)
+        if applicant is None:
+            problems.append(
+                FieldMessage(
+                    f"合同买受人「{buyer.name}」未列为申请人，合同的每一位买受人都必须作为申请人",
+                    f"Buyer {buyer.name} is not an applicant; every buyer on the contract must be one",
+                )
+            )
+        elif (applicant.name, applicant.id_type, normalised_id(applicant.id_type, applicant.id_number)) != (
+            buyer.name,
+            buyer.id_type,
+            normalised_id(buyer.id_type, buyer.id_number),
+        ):
+            problems.append(
+                FieldMessage(
+                    f"申请人「{applicant.name}」的姓名或证件与合同登记的买受人「{buyer.name}」不一致，请核对后重新填写",
+                    f"Applicant {applicant.name} does not match the contract's buyer {buyer.name}",
+                )
+            )
+    buyer_ids = {b.pk for b in buyers}
+    for applicant in applicants:
+        if applicant.buyer_id not in buyer_ids:
+            problems.append(
+                FieldMessage(
+                    f"「{applicant.name}」不是本合同的买受人，不能作为申请人",
+                    f"{applicant.name} is not a buyer on this contract and cannot apply",
+                )
+            )
+    return PrePushCheck("applicants", "申请人与合同买受人一致", "Applicants match the contract's buyers", problems)
+
+
+def _numbers_valid(applicants: list[Applicant], agent: Agent | None) -> PrePushCheck:
+    problems = []
+    for applicant in applicants:
+        who = f"申请人「{applicant.name}」"
+        if problem := id_problem(who, f"Applicant {applicant.name}", applicant.id_type, applicant.id_number):
+            problems.append(problem)
+        if not PHONE.match(applicant.phone.strip()):
+            problems.append(
+                FieldMessage(f"{who}的联系电话格式不正确，请修改", f"Applicant {applicant.name}'s phone is not valid")
+            )
+    if agent is not None and (
+        problem := id_problem(f"代理人「{agent.name}」", f"Agent {agent.name}", agent.id_type, agent.id_number)
+    ):
+        problems.append(problem)
+    return PrePushCheck("numbers", "证件号码和联系电话有效", "ID numbers and phone numbers valid", problems)
+
+
+def _notary_office(application: Application) -> PrePushCheck:
+    problems = []
+    office = application.notary_office
+    if office is None:
+        problems.append(FieldMessage("请选择公证处", "Choose a notary office"))
+    elif office.kind != OrganisationKind.NOTARY_OFFICE:
+        problems.append(
+            FieldMessage("所选机构不是公证处，请重新选择", "The chosen organisation is not a notary office")
+        )
+    return PrePushCheck("notary_office", "已选择公证处", "Notary office chosen", problems)
+
+
+def _contract_free(application: Application) -> PrePushCheck:
+    problems = []
+    contract = application.contract
+    others = list(
+        Application.objects.open()
+        .filter(contract_id=contract.pk)
+        .exclude(pk=application.pk)
+        .values_list("number", flat=True)
+    )
+    if others:
+        problems.append(
+            FieldMessage(
+                f"合同 {contract.contract_no} 已在注销申请 {'、'.join(others)} 中办理，请在该申请中继续",
+                f"Contract {contract.contract_no} is already in application {', '.join(others)}",
+            )
+        )
+    pushed_before = application.pushes.exists()
+    if contract.status == ContractStatus.CANCELLED or (
+        contract.status == ContractStatus.CANCELLING and not pushed_before
+    ):
+        problems.append(
+            FieldMessage(
+                f"合同 {contract.contract_no} 当前状态为「{contract.get_status_display()}」，不能推送",
+                f"Contract {contract.contract_no} is '{contract.status}' and cannot be pushed",
+            )
+        )
+    return PrePushCheck("contract", "合同未在其他申请中办理", "Contract not in another application", problems)
+
+
+def _agent_complete(agent: Agent | None) -> PrePushCheck:
+    problems = []
+    if agent is not None:
+        if not agent.name.strip():
+            problems.append(FieldMessage("请填写代理人姓名", "Enter the agent's name"))
+        if not PHONE.match(agent.phone.strip()):
+            problems.append(FieldMessage("请填写代理人的有效联系电话", "Enter the agent's phone number"))
+        if not agent.acts_for.exists():
+            problems.append(FieldMessage("请选择代理人代理的买受人", "Choose whom the agent acts for"))
+        if not agent.power_of_attorney:
+            problems.append(
+                FieldMessage("请上传授权委托书（PDF、JPEG或PNG）", "Upload the power of attorney (PDF, JPEG or PNG)")
+            )
+    return PrePushCheck("agent", "代理人信息完整（如有）", "Agent complete (if any)", problems)
+
+
+def application_checks(application: Application) -> list[PrePushCheck]:
+    """Every check, passed or not, in the order the page lists them."""
+    applicants = list(application.applicants.all())
+    agent = Agent.objects.filter(application=application).first()
+    return [
+        _reason(application),
+        _applicants_match(application, applicants),
+        _numbers_valid(applicants, agent),
+        _notary_office(application),
+        _contract_free(application),
+        _agent_complete(agent),
+    ]
+
+
+def raise_unless_ready(application: Application) -> None:
+    """A refusal listing every failed check and what to fix."""
+    failed = [check for check in application_checks(application) if not check.ok]
+    if not failed:
+        return
+    fields = {
+        check.code: FieldMessage("；".join(p.zh for p in check.problems), "; ".join(p.en for p in check.problems))
+        for check in failed
+    }
+    raise ValidationFailed(
+        "推送前检查未通过，请按提示修改后再推送：" + "；".join(p.zh for c in failed for p in c.problems),
+        "The pre-push checks failed: " + "; ".join(p.en for c in failed for p in c.problems),
+        fields=fields,
+    )

@@ -1,0 +1,88 @@
+"""Reads of cancellation applications, always scoped to the seller company so nobody sees another's."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch, Q, QuerySet
+
+from ecancel.accounts.models import Organisation, OrganisationKind
+from ecancel.cancellation.models import Agent, Applicant, Application, ApplicationPush
+from ecancel.cancellation.transitions import ApplicationStatus
+from ecancel.core.errors import NotFound
+
+
+def _applications_of(seller: Organisation) -> QuerySet[Application]:
+    return (
+        Application.objects.for_seller(seller)
+        .select_related("contract__unit__building__project", "seller", "notary_office", "agent")
+        .prefetch_related(
+            Prefetch("applicants", queryset=Applicant.objects.order_by("position")),
+            Prefetch("pushes", queryset=ApplicationPush.objects.order_by("-version")),
+        )
+    )
+
+
+def application_list(*, seller: Organisation, query: str = "", status: str | None = None) -> QuerySet[Application]:
+    """The seller's applications, newest first, searched by application/contract number, buyer name or room."""
+    applications = _applications_of(seller)
+    if status:
+        applications = applications.filter(status=status)
+    query = query.strip()
+    if query:
+        matches = (
+            Q(number__icontains=query)
+            | Q(contract__contract_no__icontains=query)
+            | Q(applicants__name__icontains=query)
+            | Q(contract__unit__room_no__icontains=query)
+            | Q(contract__unit__building__project__name__icontains=query)
+        )
+        applications = applications.filter(pk__in=Application.objects.for_seller(seller).filter(matches).values("pk"))
+    return applications
+
+
+def application_get(*, seller: Organisation, application_id: uuid.UUID | str) -> Application:
+    """One of the seller's applications; NotFound (never another company's) otherwise."""
+    try:
+        return _applications_of(seller).get(pk=application_id)
+    except (Application.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
+        raise NotFound("未找到该注销申请", "Application not found") from exc
+
+
+def application_agent(application: Application) -> Agent | None:
+    try:
+        return application.agent
+    except Agent.DoesNotExist:
+        return None
+
+
+def application_current_push(application: Application) -> ApplicationPush | None:
+    """The push of the version the application is at, if that version was pushed."""
+    return next((p for p in application.pushes.all() if p.version == application.version), None)
+
+
+def application_previous_push(application: Application) -> ApplicationPush | None:
+    """The last push before the current version: what a re-push is compared with."""
+    return next((p for p in application.pushes.all() if p.version < application.version), None)
+
+
+def application_qr(application: Application) -> ApplicationPush | None:
+    """The push whose QR code the operator may show: accepted by the office, and the application still with it."""
+    if application.status not in (ApplicationStatus.AWAITING_BUYERS, ApplicationStatus.UNDER_REVIEW):
+        return None
+    push = application_current_push(application)
+    if push is None or not push.handoff_url:
+        return None
+    return push
+
+
+def open_application_for_contract(*, seller: Organisation, contract_id: uuid.UUID) -> Application | None:
+    return Application.objects.for_seller(seller).open().filter(contract_id=contract_id).first()
+
+
+def notary_office_list() -> QuerySet[Organisation]:
+    """The notary offices an operator may push to."""
+    return Organisation.objects.filter(kind=OrganisationKind.NOTARY_OFFICE, notary_office__isnull=False).order_by(
+        "name"
+    )
