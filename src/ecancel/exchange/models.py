@@ -82,6 +82,7 @@ class InboxMessage(Entity):
     message_type = models.CharField(_("消息类型"), max_length=40)
     sender = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT, related_name="+")
     recipient = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT, related_name="+")
+    stream = models.CharField(max_length=64, db_index=True, help_text=_("所属申请"))
     raw = models.BinaryField()
     raw_sha256 = models.CharField(max_length=64)
     signature = models.TextField()

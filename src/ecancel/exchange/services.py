@@ -400,6 +400,7 @@ def _store_and_apply(
         message_type=envelope.type,
         sender=sender,
         recipient=recipient,
+        stream=str(payload.application_ref),
         raw=raw,
         raw_sha256=sha256_hex(raw),
         signature=headers[HEADER_SIGNATURE],
