@@ -367,7 +367,9 @@ def contract_file(
             f"备案编号「{filing_no}」已存在", f"Filing number {filing_no} already exists"
         )
     try:
-        unit = Unit.objects.select_for_update().select_related("building__project").filter(pk=unit_id).first()
+        unit = (
+            Unit.objects.select_for_update(of=("self",)).select_related("building__project").filter(pk=unit_id).first()
+        )
     except (BadValue, ValueError, TypeError):
         unit = None
     if unit is None or unit.building.project.developer_id != seller.pk:
