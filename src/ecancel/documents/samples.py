@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from PIL import Image, ImageDraw, ImageFont
@@ -221,29 +222,57 @@ def handwritten_signature(name: str) -> bytes:
     return _png(picture)
 
 
-@cache
-def demo_images() -> dict[str, bytes]:
-    images = {
-        "business_licence": business_licence(SELLER),
-        "legal_rep_id_front": id_card_front({"name": SELLER["legal_representative"], **LEGAL_REP_ID}),
-        "legal_rep_id_back": id_card_back(LEGAL_REP_ID),
+@dataclass(frozen=True)
+class DemoCase:
+    """Everything one set of documents is made from; the built-in case, or one read from seeded data."""
+
+    seller: dict[str, Any]
+    legal_rep_id: dict[str, Any]
+    office: dict[str, Any]
+    contract: dict[str, Any]
+    unit: dict[str, Any]
+    buyers: list[dict[str, Any]]
+    notary_name: str = NOTARY_NAME
+    certificate_no: str = CERTIFICATE_NO
+    case_no: str = CASE_NO
+    application_no: str = APPLICATION_NO
+    agreement_no: str = AGREEMENT_NO
+    operator: str = "黄晓珺"
+    clerk: str = "周玉珺"
+    reason: str = REASON
+    refund_amount: str = "474000.00"
+    delivery_date: str | None = "2027-06-30"
+    images: dict[str, bytes] = field(default_factory=dict)
+
+
+def demo_images(case: DemoCase) -> dict[str, bytes]:
+    """The case's own pictures, with drawn 演示 ones for whatever it lacks."""
+    drawn: dict[str, Any] = {
+        "business_licence": lambda: business_licence(case.seller),
+        "legal_rep_id_front": lambda: id_card_front({"name": case.seller["legal_representative"], **case.legal_rep_id}),
+        "legal_rep_id_back": lambda: id_card_back(case.legal_rep_id),
     }
-    for index, buyer in enumerate(BUYERS, start=1):
-        images[f"buyer{index}_signature"] = handwritten_signature(buyer["name"])
-        images[f"buyer{index}_id_front"] = id_card_front(buyer)
-        images[f"buyer{index}_id_back"] = id_card_back(buyer)
-    return images
+    for index, buyer in enumerate(case.buyers, start=1):
+        drawn[f"buyer{index}_signature"] = lambda b=buyer: handwritten_signature(b["name"])
+        drawn[f"buyer{index}_id_front"] = lambda b=buyer: id_card_front(b)
+        drawn[f"buyer{index}_id_back"] = lambda b=buyer: id_card_back(b)
+    return {key: case.images[key] if key in case.images else make() for key, make in drawn.items()}
 
 
-def _buyers(*, signatures: bool = False, ids: bool = False) -> list[dict[str, Any]]:
+@cache
+def _builtin_images() -> dict[str, bytes]:
+    return demo_images(DEMO_CASE)
+
+
+def _buyers(case: DemoCase, *, signatures: bool = False, ids: bool = False) -> list[dict[str, Any]]:
     out = []
-    for index, buyer in enumerate(BUYERS, start=1):
+    for index, buyer in enumerate(case.buyers, start=1):
         entry = dict(buyer)
         if signatures:
             entry["signature_image"] = f"buyer{index}_signature"
         if ids:
             entry["id_front_image"] = f"buyer{index}_id_front"
-            entry["id_back_image"] = f"buyer{index}_id_back"
+            entry["id_back_image"] = f"buyer{index}_id_back" if buyer["id_type"] == "mainland_id" else None
         out.append(entry)
     return out
 
@@ -267,117 +296,123 @@ def _pick(images: dict[str, bytes], data: dict[str, Any]) -> dict[str, bytes]:
     return {key: images[key] for key in sorted(wanted)}
 
 
-def contract_data() -> dict[str, Any]:
+def contract_data(case: DemoCase) -> dict[str, Any]:
     return {
-        "contract": CONTRACT,
-        "unit": UNIT,
-        "seller": SELLER,
-        "buyers": _buyers(),
+        "contract": case.contract,
+        "unit": case.unit,
+        "seller": case.seller,
+        "buyers": _buyers(case),
         "payment_method": "一次性付款",
-        "delivery_date": "2027-06-30",
+        "delivery_date": case.delivery_date,
     }
 
 
 def verification_url(reference_no: str, code: str) -> str:
-    from urllib.parse import urlencode
-
     return f"{settings.ECANCEL_PUBLIC_URL}/verify/?{urlencode({'no': reference_no, 'code': code})}"
 
 
+def material(name: str, filename: str, pdf: bytes, pages: int | None = None) -> dict[str, Any]:
+    """A 收案记录 entry for a file actually received."""
+    return {
+        "name": name,
+        "filename": filename,
+        "size": len(pdf),
+        "sha256": hashlib.sha256(pdf).hexdigest(),
+        "pages": pages,
+    }
+
+
 def sample_documents(
-    *, materials: list[dict[str, Any]] | None = None, verification_code: str = "DEMOCODE2345"
+    case: DemoCase | None = None,
+    *,
+    materials: list[dict[str, Any]] | None = None,
+    verification_code: str = "DEMOCODE2345",
 ) -> list[SampleDocument]:
-    """Every document of one demo case, in the order the flow produces them."""
-    images = demo_images()
+    """Every document of one case, in the order the flow produces them."""
+    case = case or DEMO_CASE
+    images = _builtin_images() if case is DEMO_CASE else demo_images(case)
     received_at = dt.datetime(2026, 4, 8, 2, 31, 7, tzinfo=dt.UTC)
     form = {
-        "application_no": APPLICATION_NO,
-        "contract": CONTRACT,
-        "unit": UNIT,
-        "seller": SELLER,
-        "buyers": _buyers(),
+        "application_no": case.application_no,
+        "contract": case.contract,
+        "unit": case.unit,
+        "seller": case.seller,
+        "buyers": _buyers(case),
         "agent": None,
-        "reason": REASON,
-        "notary_office": OFFICE["name"],
-        "operator": "黄晓珺",
+        "reason": case.reason,
+        "notary_office": case.office["name"],
+        "operator": case.operator,
         "applied_on": "2026-04-08",
     }
     agreement = {
-        "agreement_no": AGREEMENT_NO,
-        "contract": CONTRACT,
-        "unit": UNIT,
-        "seller": SELLER,
-        "buyers": _buyers(signatures=True),
-        "reason": REASON,
-        "refund_amount": "474000.00",
-        "refund_method": "银行转账至买受人李玥名下账户",
+        "agreement_no": case.agreement_no,
+        "contract": case.contract,
+        "unit": case.unit,
+        "seller": case.seller,
+        "buyers": _buyers(case, signatures=True),
+        "reason": case.reason,
+        "refund_amount": case.refund_amount,
+        "refund_method": f"银行转账至买受人{case.buyers[0]['name']}名下账户",
         "refund_deadline": "2026-05-08",
         "release_terms": RELEASE_TERMS,
         "agreed_on": "2026-04-08",
     }
-    parties = {"seller": SELLER, "buyers": _buyers()}
+    parties = {"seller": case.seller, "buyers": _buyers(case)}
     application = {
-        "case_no": CASE_NO,
-        "office": OFFICE,
+        "case_no": case.case_no,
+        "office": case.office,
         **parties,
-        "contract": CONTRACT,
-        "unit": UNIT,
-        "agreement_no": AGREEMENT_NO,
+        "contract": case.contract,
+        "unit": case.unit,
+        "agreement_no": case.agreement_no,
         "applied_on": "2026-04-08",
     }
-    notice = {"case_no": CASE_NO, "office": OFFICE, **parties, "notified_on": "2026-04-08"}
+    notice = {"case_no": case.case_no, "office": case.office, **parties, "notified_on": "2026-04-08"}
     intake = {
-        "case_no": CASE_NO,
-        "office": OFFICE,
-        "application_no": APPLICATION_NO,
+        "case_no": case.case_no,
+        "office": case.office,
+        "application_no": case.application_no,
         "received_at": received_at.isoformat(),
-        "received_by": "周玉珺",
+        "received_by": case.clerk,
         **parties,
-        "contract": CONTRACT,
+        "contract": case.contract,
         "materials": materials
         or [
-            {
-                "name": "商品房买卖合同注销备案申请表",
-                "filename": f"{APPLICATION_NO}-申请表.pdf",
-                "size": 48213,
-                "sha256": hashlib.sha256(b"demo application form").hexdigest(),
-                "pages": 2,
-            },
-            {
-                "name": "商品房买卖合同终止协议",
-                "filename": f"{AGREEMENT_NO}.pdf",
-                "size": 61877,
-                "sha256": hashlib.sha256(b"demo termination agreement").hexdigest(),
-                "pages": 3,
-            },
+            material("商品房买卖合同注销备案申请表", f"{case.application_no}-申请表.pdf", b"demo application form", 2),
+            material("商品房买卖合同终止协议", f"{case.agreement_no}.pdf", b"demo termination agreement", 2),
         ],
     }
     certificate = {
-        "certificate_no": CERTIFICATE_NO,
-        "office": OFFICE,
-        "notary_name": NOTARY_NAME,
+        "certificate_no": case.certificate_no,
+        "office": case.office,
+        "notary_name": case.notary_name,
         "issued_on": "2026-04-10",
-        "agreement_no": AGREEMENT_NO,
+        "agreement_no": case.agreement_no,
         "agreed_on": "2026-04-08",
-        "buyers": _buyers(ids=True),
-        "contract": contract_data(),
+        "buyers": _buyers(case, ids=True),
+        "contract": contract_data(case),
         "verification_code": verification_code,
-        "verification_url": verification_url(CERTIFICATE_NO, verification_code),
+        "verification_url": verification_url(case.certificate_no, verification_code),
         "business_licence_image": "business_licence",
         "legal_representative_id_front_image": "legal_rep_id_front",
         "legal_representative_id_back_image": "legal_rep_id_back",
     }
     return [
-        SampleDocument("contract", contract_data(), issuer="seller"),
+        SampleDocument("contract", contract_data(case), issuer="seller"),
         SampleDocument("cancellation_form", form, issuer="seller"),
         SampleDocument("termination_agreement", agreement, _pick(images, agreement), issuer="seller"),
         SampleDocument("notarization_application", application, issuer="notary"),
         SampleDocument("notarization_notice", notice, issuer="notary"),
         SampleDocument("intake_record", intake, issuer="notary"),
         SampleDocument(
-            "certificate", certificate, _pick(images, certificate), issuer="notary", reference_no=CERTIFICATE_NO
+            "certificate", certificate, _pick(images, certificate), issuer="notary", reference_no=case.certificate_no
         ),
     ]
+
+
+DEMO_CASE = DemoCase(
+    seller=SELLER, legal_rep_id=LEGAL_REP_ID, office=OFFICE, contract=CONTRACT, unit=UNIT, buyers=BUYERS
+)
 
 
 def sample(template: str) -> SampleDocument:

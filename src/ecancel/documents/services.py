@@ -20,7 +20,7 @@ from ecancel.audit.services import record_event
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import DomainError, ValidationFailed, field_error
 from ecancel.documents.models import DocumentKind, SignatureLevel, StoredDocument
-from ecancel.documents.render import render_document
+from ecancel.documents.render import RenderedDocument, render_document
 from ecancel.documents.schemas import CertificateData, DocumentData, validate_data
 
 if TYPE_CHECKING:
@@ -96,20 +96,7 @@ def document_issue(
         title = str(DocumentKind(kind).label)
     issued_at = timezone.now()
     rendered = render_document(kind, model, images=images, timestamp=issued_at)
-
-    from ecancel.documents.signing import sign_pdf
-
-    seal = rendered.seal
-    pdf = sign_pdf(
-        rendered.pdf,
-        organisation=issuer,
-        level=level,  # type: ignore[arg-type]
-        field_name=SIGNATURE_FIELD,
-        reason=f"{issuer.name}出具《{title}》",
-        location=issuer.address or "中国",
-        page=seal.page if seal else 0,
-        box=tuple(round(v) for v in seal.box) if seal else None,  # type: ignore[arg-type]
-    )
+    pdf = sign_rendered(rendered, issuer=issuer, level=level, title=title)
     return _store(
         kind=kind,
         title=title,
@@ -123,6 +110,23 @@ def document_issue(
         level=level,
         actor=actor,
         ctx=ctx,
+    )
+
+
+def sign_rendered(rendered: RenderedDocument, *, issuer: Organisation, level: str, title: str) -> bytes:
+    """The issuer's PAdES signature, its visible seal placed on the template's seal area."""
+    from ecancel.documents.signing import sign_pdf
+
+    seal = rendered.seal
+    return sign_pdf(
+        rendered.pdf,
+        organisation=issuer,
+        level="B-LTA" if level == SignatureLevel.B_LTA else "B-T",
+        field_name=SIGNATURE_FIELD,
+        reason=f"{issuer.name}出具《{title}》",
+        location=issuer.address or "中国",
+        page=seal.page if seal else 0,
+        box=(round(seal.box[0]), round(seal.box[1]), round(seal.box[2]), round(seal.box[3])) if seal else None,
     )
 
 
