@@ -33,6 +33,7 @@ install_error_handlers(api)
 
 api.add_router("/filing/", filing_router, tags=["filing 网签备案"])
 api.add_router("/filing/", "ecancel.api.applications.router", tags=["applications 注销申请"])
+api.add_router("/notary/", "ecancel.api.notary.router", tags=["notary 公证处"])
 
 
 def api_urlpatterns() -> tuple[list[URLPattern | URLResolver], str, str]:

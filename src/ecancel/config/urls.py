@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/", api_urlpatterns()),
     path("operator/", include("ecancel.consoles.operator.urls")),
     path("notary/", include("ecancel.consoles.notary.urls")),
+    path("h/", include("ecancel.buyers.urls")),
     path("exchange/", include("ecancel.exchange.urls")),
     path("", include("ecancel.consoles.urls")),
 ]

@@ -1,0 +1,183 @@
+"""Notary side: the office's received cases, for its staff and its integrations."""
+
+# No "from __future__ import annotations": ninja reads the parameter annotations at run time.
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema
+from ninja.pagination import PageNumberPagination, paginate
+
+from ecancel.accounts.auth import NOTARY_ROLES
+from ecancel.accounts.models import OrganisationKind
+from ecancel.api.auth import require_organisation
+from ecancel.audit.services import record_event
+from ecancel.buyers.services import handoff_state
+from ecancel.consoles.masking import mask_id, mask_phone
+from ecancel.core.context import RequestContext
+from ecancel.core.errors import NotFound
+from ecancel.documents.models import StoredDocument
+from ecancel.notary.models import CaseParty, NotaryCase, ReceivedMaterial
+from ecancel.notary.selectors import case_documents, case_get, case_handoff, case_list
+from ecancel.notary.transitions import CaseStatus
+
+router = Router()
+
+
+class PartyOut(Schema):
+    role: str
+    position: int
+    name: str
+    id_type: str
+    id_number_masked: str
+    phone_masked: str
+    is_mainland: bool
+    acts_for: list[int]
+    submitted_at: dt.datetime | None
+
+    @staticmethod
+    def resolve_id_number_masked(obj: CaseParty) -> str:
+        return mask_id(obj.id_number)
+
+    @staticmethod
+    def resolve_phone_masked(obj: CaseParty) -> str:
+        return mask_phone(obj.phone)
+
+
+class CaseSummaryOut(Schema):
+    id: uuid.UUID
+    case_number: str
+    status: CaseStatus
+    status_label: str
+    application_ref: uuid.UUID
+    application_version: int
+    seller: str = Field(..., alias="seller_name")
+    contract_no: str
+    applicants: list[str]
+    received_at: dt.datetime
+
+    @staticmethod
+    def resolve_status_label(obj: NotaryCase) -> str:
+        return str(obj.get_status_display())
+
+    @staticmethod
+    def resolve_applicants(obj: NotaryCase) -> list[str]:
+        return [p.name for p in getattr(obj, "buyers", [])]
+
+
+class MaterialOut(Schema):
+    id: uuid.UUID
+    kind: str
+    attachment_name: str
+    content_type: str
+    sha256: str
+    size: int
+    signer: str
+    signature_checked: bool
+    received_at: dt.datetime
+
+
+class DocumentOut(Schema):
+    id: uuid.UUID
+    kind: str
+    title: str
+    version: int
+    sha256: str
+    created_at: dt.datetime
+
+
+class HandoffOut(Schema):
+    state: str
+    expires_at: dt.datetime
+    invalidated_at: dt.datetime | None
+
+
+class CaseOut(Schema):
+    id: uuid.UUID
+    case_number: str
+    status: CaseStatus
+    status_label: str
+    application_ref: uuid.UUID
+    application_no: str
+    application_version: int
+    previous_case_number: str | None
+    seller: str = Field(..., alias="seller_name")
+    seller_credit_code: str
+    contract_no: str
+    filing_no: str
+    project_name: str
+    building: str
+    room_no: str
+    location: str
+    floor_area: Decimal
+    total_price: Decimal
+    reason: str = Field(..., alias="reason_display")
+    changes: list[dict[str, str]]
+    received_at: dt.datetime
+    closed_at: dt.datetime | None
+    parties: list[PartyOut]
+    materials: list[MaterialOut]
+    documents: list[DocumentOut]
+    handoff: HandoffOut | None
+
+    @staticmethod
+    def resolve_status_label(obj: NotaryCase) -> str:
+        return str(obj.get_status_display())
+
+    @staticmethod
+    def resolve_previous_case_number(obj: NotaryCase) -> str | None:
+        return obj.previous_case.case_number if obj.previous_case else None
+
+    @staticmethod
+    def resolve_parties(obj: NotaryCase) -> list[CaseParty]:
+        return list(obj.parties.all())
+
+    @staticmethod
+    def resolve_materials(obj: NotaryCase) -> list[ReceivedMaterial]:
+        return list(obj.materials.all())
+
+    @staticmethod
+    def resolve_documents(obj: NotaryCase) -> list[StoredDocument]:
+        return case_documents(obj)
+
+    @staticmethod
+    def resolve_handoff(obj: NotaryCase) -> HandoffOut | None:
+        token = case_handoff(obj)
+        if token is None:
+            return None
+        return HandoffOut(
+            state=handoff_state(token).value, expires_at=token.expires_at, invalidated_at=token.invalidated_at
+        )
+
+
+class CaseFilter(Schema):
+    q: str = Field("", max_length=64, description="受理编号或合同编号")
+    status: CaseStatus | None = None
+
+
+@router.get("/cases", response=list[CaseSummaryOut], summary="收案列表 / Received cases")
+@paginate(PageNumberPagination, page_size=20, max_page_size=100)
+def list_cases(request: HttpRequest, filters: Query[CaseFilter]) -> object:
+    office = require_organisation(request, OrganisationKind.NOTARY_OFFICE, roles=NOTARY_ROLES).organisation
+    return case_list(office=office, query=filters.q, status=filters.status)
+
+
+@router.get("/cases/{case_id}", response=CaseOut, summary="案件详情 / One case")
+def get_case(request: HttpRequest, case_id: uuid.UUID) -> NotaryCase:
+    who = require_organisation(request, OrganisationKind.NOTARY_OFFICE, roles=NOTARY_ROLES)
+    try:
+        case = case_get(office=who.organisation, case_id=case_id)
+    except NotaryCase.DoesNotExist:
+        raise NotFound("未找到该案件", "Case not found") from None
+    record_event(
+        "notary.case.viewed",
+        actor=who.user,
+        organisation=who.organisation,
+        actor_label=who.label,
+        obj=case,
+        data={"personal_data": True},
+        ctx=RequestContext.of(request, via="api"),
+    )
+    return case

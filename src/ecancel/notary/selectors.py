@@ -1,0 +1,68 @@
+"""Reads of notary cases, always scoped to one office."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404
+
+from ecancel.accounts.models import Organisation
+from ecancel.buyers.models import HandoffToken
+from ecancel.documents.models import StoredDocument
+from ecancel.documents.selectors import document_list
+from ecancel.notary.models import CaseParty, NotaryCase, PartyRole
+
+
+def case_list(*, office: Organisation, query: str = "", status: str | None = None) -> QuerySet[NotaryCase]:
+    """The office's received cases, newest first, with what a list row shows already loaded."""
+    cases = (
+        NotaryCase.objects.for_office_organisation(office.pk)
+        .select_related("seller", "office__organisation")
+        .prefetch_related(
+            Prefetch(
+                "parties",
+                queryset=CaseParty.objects.filter(role=PartyRole.BUYER).order_by("position"),
+                to_attr="buyers",
+            )
+        )
+        .order_by("-received_at", "-sequence")
+    )
+    query = query.strip()
+    if query:
+        cases = cases.filter(Q(case_number__icontains=query) | Q(contract_no__icontains=query))
+    if status:
+        cases = cases.filter(status=status)
+    return cases
+
+
+def case_get(*, office: Organisation, case_id: UUID | str) -> NotaryCase:
+    """One case of the office with its parties and materials; DoesNotExist for anyone else's."""
+    return (
+        NotaryCase.objects.for_office_organisation(office.pk)
+        .select_related("seller", "office__organisation", "previous_case")
+        .prefetch_related("parties", "materials")
+        .get(pk=case_id)
+    )
+
+
+def case_handoff(case: NotaryCase) -> HandoffToken | None:
+    """The case's most recent QR token (only its hash is stored, so the link itself is not shown)."""
+    return case.handoff_tokens.order_by("-created_at").first()
+
+
+def _case_documents(case: NotaryCase) -> QuerySet[StoredDocument]:
+    return document_list(case.subject_ref).filter(issuer_id=case.office.organisation_id)
+
+
+def case_documents(case: NotaryCase) -> list[StoredDocument]:
+    """The documents the office issued for the case, in the order they were issued."""
+    return list(_case_documents(case).order_by("created_at"))
+
+
+def case_document_get(case: NotaryCase, document_id: UUID | str) -> StoredDocument:
+    """One of the case's documents; 404 for any other, even an existing one of another case."""
+    document = _case_documents(case).filter(pk=document_id).first()
+    if document is None:
+        raise Http404
+    return document

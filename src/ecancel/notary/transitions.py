@@ -1,0 +1,34 @@
+"""Statuses of a notary case (公证案件) and the moves between them."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from ecancel.core.transitions import HasStatus, transition
+
+
+class CaseStatus(models.TextChoices):
+    AWAITING_BUYERS = "awaiting_buyers", _("已收案（待买受人认证）")
+    UNDER_REVIEW = "under_review", _("审核中")
+    CERTIFIED = "certified", _("已出证")
+    REFUSED = "refused", _("不予办理")
+    REVOKED = "revoked", _("已撤销")
+    SUPERSEDED = "superseded", _("已被新版本取代")
+
+
+# Statuses in which the case is still being worked on; a closed case's QR link is dead.
+OPEN_STATUSES = frozenset({CaseStatus.AWAITING_BUYERS, CaseStatus.UNDER_REVIEW})
+
+CASE_MOVES: dict[str, dict[CaseStatus, CaseStatus]] = {
+    # The seller withdrew the application before any buyer submitted.
+    "revoke": {CaseStatus.AWAITING_BUYERS: CaseStatus.REVOKED},
+    # A corrected version of the same application arrived while this case was still open.
+    "supersede": {CaseStatus.AWAITING_BUYERS: CaseStatus.SUPERSEDED},
+    # Every buyer on the case has submitted: the notary reviews.
+    "start_review": {CaseStatus.AWAITING_BUYERS: CaseStatus.UNDER_REVIEW},
+}
+
+
+def case_transition(case: HasStatus, action: str) -> CaseStatus:
+    return transition(case, action, CASE_MOVES, CaseStatus)

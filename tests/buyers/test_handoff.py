@@ -1,0 +1,148 @@
+"""The QR landing page /h/<token>: 有效 / 已失效 / 已过期 / 无效链接, never any personal data."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from ecancel.audit.models import AuditEvent
+from ecancel.buyers.models import HandoffToken, InvalidationReason
+from ecancel.buyers.services import (
+    LOOKUP_MAX_FAILURES,
+    LOOKUP_WINDOW,
+    HandoffStatus,
+    IssuedHandoff,
+    handoff_issue,
+    handoff_resolve,
+    handoff_revoke,
+)
+from ecancel.core.context import RequestContext
+from ecancel.notary.models import CaseParty
+from ecancel.notary.services import case_revoke
+
+pytestmark = pytest.mark.django_db
+CTX = RequestContext.system("test")
+
+
+def landing(client: Client, raw: str, ip: str = "203.0.113.9") -> tuple[int, str, str]:
+    response = client.get(f"/h/{raw}", REMOTE_ADDR=ip)
+    html = response.content.decode()
+    state = re.search(r'data-state="([a-z]+)"', html)
+    return response.status_code, state.group(1) if state else "", html
+
+
+def personal_data(handoff: IssuedHandoff) -> list[str]:
+    case = handoff.token.case
+    values = [case.seller_name, case.contract_no, case.case_number, case.location, case.room_no]
+    for party in CaseParty.objects.filter(case=case):
+        values += [party.name, party.id_number, party.phone, party.id_number[-4:]]
+    return values
+
+
+def assert_no_personal_data(html: str, handoff: IssuedHandoff) -> None:
+    for value in personal_data(handoff):
+        assert value not in html, value
+
+
+def test_token_is_opaque_long_and_stored_only_as_its_hash(handoff: IssuedHandoff) -> None:
+    assert len(handoff.raw) >= 43  # 32 random bytes, base64url
+    token = HandoffToken.objects.get(pk=handoff.token.pk)
+    assert token.token_hash == hashlib.sha256(handoff.raw.encode()).hexdigest()
+    assert handoff.raw not in repr(HandoffToken.objects.filter(pk=token.pk).values().get())
+    for value in personal_data(handoff):
+        assert value not in handoff.raw
+    assert handoff.url.endswith(f"/h/{handoff.raw}")
+
+
+def test_valid_code_says_so_and_shows_no_personal_data(client: Client, handoff: IssuedHandoff) -> None:
+    status, state, html = landing(client, handoff.raw)
+    assert (status, state) == (200, "valid")
+    assert "二维码有效" in html and "请使用手机继续办理" in html
+    assert_no_personal_data(html, handoff)
+
+
+def test_revoked_case_answers_invalidated(client: Client, handoff: IssuedHandoff) -> None:
+    case_revoke(case_id=handoff.token.case_id, actor=None, ctx=CTX)
+    status, state, html = landing(client, handoff.raw)
+    assert (status, state) == (410, "invalidated")
+    assert "二维码已失效" in html
+    assert_no_personal_data(html, handoff)
+
+
+def test_a_new_token_for_the_case_kills_the_old_one(client: Client, handoff: IssuedHandoff) -> None:
+    newer = handoff_issue(case=handoff.token.case, actor=None, ctx=CTX)
+    assert newer.raw != handoff.raw
+    assert landing(client, handoff.raw)[1] == "invalidated"
+    assert landing(client, newer.raw)[1] == "valid"
+    old = HandoffToken.objects.get(pk=handoff.token.pk)
+    assert old.invalidated_reason == InvalidationReason.SUPERSEDED
+
+
+def test_expired_code_answers_expired(client: Client, handoff: IssuedHandoff, monkeypatch: pytest.MonkeyPatch) -> None:
+    token = handoff.token
+    assert abs(token.expires_at - token.created_at - dt.timedelta(days=7)) < dt.timedelta(seconds=1)
+    real_now = timezone.now
+    monkeypatch.setattr(timezone, "now", lambda: real_now() + dt.timedelta(days=6, hours=23))
+    assert landing(client, handoff.raw)[:2] == (200, "valid")
+    monkeypatch.setattr(timezone, "now", lambda: real_now() + dt.timedelta(days=7, minutes=1))
+    status, state, html = landing(client, handoff.raw)
+    assert (status, state) == (410, "expired")
+    assert "二维码已过期" in html
+    assert_no_personal_data(html, handoff)
+
+
+def test_expiry_boundary(handoff: IssuedHandoff) -> None:
+    token = handoff.token
+    HandoffToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() + dt.timedelta(seconds=30))
+    assert handoff_resolve(handoff.raw).status is HandoffStatus.VALID
+    HandoffToken.objects.filter(pk=token.pk).update(expires_at=timezone.now())
+    assert handoff_resolve(handoff.raw).status is HandoffStatus.EXPIRED
+
+
+def test_revoked_wins_over_expired(client: Client, handoff: IssuedHandoff) -> None:
+    handoff_revoke(case=handoff.token.case, reason=InvalidationReason.REVOKED, actor=None, ctx=CTX)
+    HandoffToken.objects.filter(pk=handoff.token.pk).update(expires_at=timezone.now() - dt.timedelta(days=1))
+    assert landing(client, handoff.raw)[1] == "invalidated"
+
+
+@pytest.mark.parametrize("raw", ["nope", "A" * 43, "x" * 300])
+def test_unknown_token_answers_invalid_link(client: Client, handoff: IssuedHandoff, raw: str) -> None:
+    status, state, html = landing(client, raw)
+    assert (status, state) == (404, "unknown")
+    assert "无效链接" in html
+
+
+def test_landing_page_headers(client: Client, handoff: IssuedHandoff) -> None:
+    response = client.get(f"/h/{handoff.raw}")
+    assert response["Referrer-Policy"] == "no-referrer"
+    assert "no-store" in response["Cache-Control"]
+    assert "noindex" in response["X-Robots-Tag"]
+    assert client.post(f"/h/{handoff.raw}").status_code == 405
+
+
+def test_bad_lookups_are_throttled_per_address(client: Client, handoff: IssuedHandoff) -> None:
+    for n in range(LOOKUP_MAX_FAILURES):
+        assert landing(client, f"guess{n}", ip="198.51.100.1")[0] == 404
+    status, state, html = landing(client, "guess-more", ip="198.51.100.1")
+    assert (status, state) == (429, "throttled")
+    assert "查询次数过多" in html
+    # Even a real token is refused to that address until the window passes ...
+    assert landing(client, handoff.raw, ip="198.51.100.1")[0] == 429
+    # ... while other addresses are not affected.
+    assert landing(client, handoff.raw, ip="198.51.100.2")[:2] == (200, "valid")
+    assert AuditEvent.objects.filter(tag="buyers.handoff.lookup_throttled", ip="198.51.100.1").count() == 1
+
+    from ecancel.buyers.models import LookupThrottle
+
+    LookupThrottle.objects.filter(ip="198.51.100.1").update(window_started_at=timezone.now() - LOOKUP_WINDOW)
+    assert landing(client, handoff.raw, ip="198.51.100.1")[:2] == (200, "valid")
+
+
+def test_valid_lookups_do_not_count(client: Client, handoff: IssuedHandoff) -> None:
+    for _ in range(LOOKUP_MAX_FAILURES + 5):
+        assert landing(client, handoff.raw, ip="198.51.100.3")[0] == 200

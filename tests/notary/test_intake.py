@@ -1,0 +1,195 @@
+"""收案 from real, signed materials.pushed messages delivered through the exchange."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.utils import timezone
+from pypdf import PdfReader
+
+from ecancel.accounts.models import NotaryOffice, Organisation
+from ecancel.audit.models import AuditEvent
+from ecancel.buyers.models import HandoffToken
+from ecancel.documents import samples
+from ecancel.documents.models import StoredDocument
+from ecancel.documents.verification import verify_pdf
+from ecancel.exchange.messages import MaterialsRepushed
+from ecancel.exchange.models import InboxMessage
+from ecancel.notary.models import IntakeRefusal, MaterialKind, NotaryCase, PartyRole
+from ecancel.notary.transitions import CaseStatus
+from tests.factories import DeveloperFactory
+from tests.notary.helpers import _rendered, filing_pdfs, sent, signed_filing_pdf
+
+pytestmark = pytest.mark.django_db
+
+
+def pdf_text(pdf: bytes) -> str:
+    return re.sub(r"\s+", "", "".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(pdf)).pages))
+
+
+def test_push_opens_a_case_with_parties_materials_documents_and_a_qr_link(
+    push: Any, seller: Organisation, office: NotaryOffice, client: Client
+) -> None:
+    before = timezone.now()
+    body = push()
+
+    case = NotaryCase.objects.get(application_ref=body["application_ref"])
+    year = timezone.localtime(case.received_at).year
+    assert case.case_number == f"({year})中证受字第0001号"
+    assert case.status == CaseStatus.AWAITING_BUYERS
+    assert case.office == office and case.seller == seller
+    assert case.contract_no == samples.CONTRACT["contract_no"]
+    assert case.agreement_no == samples.AGREEMENT_NO
+
+    buyers = list(case.parties.filter(role=PartyRole.BUYER).order_by("position"))
+    assert [(b.name, b.id_number, b.is_mainland) for b in buyers] == [
+        (b["name"], b["id_number"], True) for b in samples.BUYERS
+    ]
+
+    files = filing_pdfs(seller)
+    materials = {m.attachment_name: m for m in case.materials.all()}
+    assert set(materials) == set(files)
+    for name, content in files.items():
+        material = materials[name]
+        assert material.sha256 == hashlib.sha256(content).hexdigest()
+        assert material.signer == seller.name and material.signature_checked
+        with material.content.open("rb") as handle:
+            assert handle.read() == content
+        assert name not in material.content.name  # server-chosen file names
+    assert materials["termination-agreement.pdf"].kind == MaterialKind.TERMINATION_AGREEMENT
+
+    documents = {d.kind: d for d in StoredDocument.objects.filter(subject_ref=f"case:{case.pk}")}
+    assert set(documents) == {"notarization_application", "notarization_notice", "intake_record"}
+    for document in documents.values():
+        assert document.issuer == office.organisation
+        with document.content.open("rb") as handle:
+            pdf = handle.read()
+        report = verify_pdf(pdf)
+        assert report.valid, report.problems
+        assert {s.signer_organisation for s in report.signatures} == {office.organisation.name}
+    with documents["intake_record"].content.open("rb") as handle:
+        record = pdf_text(handle.read())
+    assert case.case_number in record
+    for material in materials.values():
+        assert material.sha256 in record
+
+    token = HandoffToken.objects.get(case=case)
+    assert token.invalidated_at is None
+    assert abs(token.expires_at - case.received_at - dt.timedelta(days=office.handoff_days)) < dt.timedelta(minutes=1)
+
+    (accepted,) = sent(office.organisation, "case.accepted")
+    assert accepted["application_ref"] == body["application_ref"] and accepted["version"] == 1
+    assert accepted["case_no"] == case.case_number and accepted["case_ref"] == str(case.pk)
+    assert dt.datetime.fromisoformat(accepted["handoff_expires_at"]) == token.expires_at
+    url = accepted["handoff_url"]
+    assert url.startswith(f"{settings.ECANCEL_PUBLIC_URL}/h/")
+    raw = urlsplit(url).path.rsplit("/", 1)[1]
+    assert len(raw) >= 43 and hashlib.sha256(raw.encode()).hexdigest() == token.token_hash
+    assert raw not in str(HandoffToken.objects.values_list().get(pk=token.pk))
+    page = client.get(urlsplit(url).path)
+    assert page.status_code == 200 and "二维码有效" in page.content.decode()
+
+    tags = list(AuditEvent.objects.filter(occurred_at__gte=before).values_list("tag", flat=True))
+    assert "notary.case.opened" in tags and "buyers.handoff.issued" in tags
+    assert not sent(office.organisation, "case.refused")
+
+
+def tampered(pdf: bytes) -> bytes:
+    """One byte changed inside the signed content (a digit of the contract number in the page stream)."""
+    position = len(pdf) // 3
+    return pdf[:position] + bytes([pdf[position] ^ 0x01]) + pdf[position + 1 :]
+
+
+def assert_refused(office: NotaryOffice, body: dict[str, Any], *words: str) -> str:
+    assert not NotaryCase.objects.filter(application_ref=body["application_ref"]).exists()
+    assert not HandoffToken.objects.exists()
+    refusal = IntakeRefusal.objects.get(application_ref=body["application_ref"])
+    (message,) = sent(office.organisation, "case.refused")
+    assert message["application_ref"] == body["application_ref"] and message["version"] == body["version"]
+    # The message's code tells the filing side the push failed at intake; the row keeps the precise cause.
+    assert message["code"] == "materials_invalid" and message["reason"] == refusal.reason
+    for word in words:
+        assert word in message["reason"], message["reason"]
+    assert not sent(office.organisation, "case.accepted")
+    assert AuditEvent.objects.filter(tag="notary.intake.refused", result="denied").exists()
+    return refusal.code
+
+
+def test_tampered_pdf_is_refused_and_the_seller_told_why(push: Any, seller: Organisation, office: NotaryOffice) -> None:
+    files = dict(filing_pdfs(seller))
+    files["termination-agreement.pdf"] = tampered(files["termination-agreement.pdf"])
+    body = push(files=files)
+    code = assert_refused(office, body, "商品房买卖合同终止协议", "电子签名无效", "重新生成")
+    assert code == "materials_invalid"
+    # The inbox applied the message (the refusal is its effect), it did not reject it.
+    assert InboxMessage.objects.get(message_type="materials.pushed").status == "applied"
+
+
+def test_pdf_signed_by_another_company_is_refused(push: Any, seller: Organisation, office: NotaryOffice) -> None:
+    other = DeveloperFactory(organisation__name="另一家置业有限公司（测试）").organisation
+    files = dict(filing_pdfs(seller))
+    files["application-form.pdf"] = signed_filing_pdf("cancellation_form", other.pk, other.name)
+    body = push(files=files)
+    assert_refused(office, body, "商品房买卖合同注销备案申请表", f"不是由{seller.name}签章", other.name)
+
+
+def test_unsigned_pdf_is_refused(push: Any, seller: Organisation, office: NotaryOffice) -> None:
+    files = dict(filing_pdfs(seller))
+    files["application-form.pdf"] = _rendered("cancellation_form")
+    body = push(files=files)
+    assert_refused(office, body, "商品房买卖合同注销备案申请表", "电子签名无效")
+
+
+def test_push_naming_another_office_is_refused(push: Any, office: NotaryOffice) -> None:
+    from tests.factories import NotaryOfficeFactory
+
+    elsewhere = NotaryOfficeFactory().organisation
+    body = push(named_office=elsewhere)
+    code = assert_refused(office, body, "公证处不一致")
+    assert code == "wrong_notary_office"
+
+
+def test_repush_opens_a_new_case_and_kills_the_old_qr(
+    push: Any, seller: Organisation, office: NotaryOffice, client: Client
+) -> None:
+    first = push()
+    old = NotaryCase.objects.get(application_ref=first["application_ref"])
+    old_url = sent(office.organisation, "case.accepted")[0]["handoff_url"]
+
+    changes = [{"field": "applicants.1.phone", "label": "买受人李玥的联系电话", "before": "1390", "after": "1391"}]
+    push(
+        message_type=MaterialsRepushed.TYPE,
+        application_ref=first["application_ref"],
+        version=2,
+        changes=changes,
+    )
+    new = NotaryCase.objects.get(application_ref=first["application_ref"], application_version=2)
+    old.refresh_from_db()
+    assert old.status == CaseStatus.SUPERSEDED and old.closed_at is not None
+    assert new.previous_case == old and new.changes == [changes[0]]
+    assert new.case_number.endswith("第0002号") and new.case_number != old.case_number
+
+    accepted = sent(office.organisation, "case.accepted")
+    assert len(accepted) == 2 and accepted[1]["version"] == 2
+    new_url = accepted[1]["handoff_url"]
+    assert new_url != old_url
+    assert "已失效" in client.get(urlsplit(old_url).path).content.decode()
+    assert "二维码有效" in client.get(urlsplit(new_url).path).content.decode()
+
+
+def test_a_stale_version_changes_nothing(push: Any, office: NotaryOffice) -> None:
+    first = push(version=2)
+    push(application_ref=first["application_ref"], version=1)
+    assert NotaryCase.objects.filter(application_ref=first["application_ref"]).count() == 1
+    rejected = InboxMessage.objects.filter(message_type="materials.pushed", status="rejected")
+    assert rejected.count() == 1
+    assert "第 2 版" in rejected.get().reason
+    assert len(sent(office.organisation, "case.accepted")) == 1
