@@ -184,6 +184,33 @@ def _totp_device_mark_confirmed(*, user: User, device_pk: int, ctx: RequestConte
 
 
 @transaction.atomic
+def user_unlock(*, user: User, actor: User | None, ctx: RequestContext) -> User:
+    """An administrator lifts a lockout before it runs out."""
+    user = _lock_user(user.pk)
+    user.failed_login_count = 0
+    user.locked_until = None
+    user.save(update_fields=["failed_login_count", "locked_until"])
+    record_event("accounts.user.unlocked", actor=actor, organisation=user.organisation, obj=user, ctx=ctx)
+    return user
+
+
+@transaction.atomic
+def user_totp_reset(*, user: User, actor: User | None, ctx: RequestContext) -> int:
+    """Drop a user's authenticators (a lost phone); the next login enrols a new one. Returns how many."""
+    user = _lock_user(user.pk)
+    removed, _ = TOTPDevice.objects.filter(user=user).delete()
+    record_event(
+        "accounts.totp.reset",
+        actor=actor,
+        organisation=user.organisation,
+        obj=user,
+        data={"devices_removed": removed},
+        ctx=ctx,
+    )
+    return removed
+
+
+@transaction.atomic
 def user_logout_record(*, user: User, ctx: RequestContext) -> None:
     record_event("accounts.logout", actor=user, ctx=ctx)
 

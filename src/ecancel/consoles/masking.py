@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+from ecancel.identity.id_numbers import mask_id_number
+
 
 def mask_id(value: str) -> str:
-    """Keep the first three and last four characters of an ID number (fewer for short numbers)."""
-    if len(value) <= 4:
-        return "*" * len(value)
-    keep_head = 3 if len(value) >= 10 else 1
-    return f"{value[:keep_head]}{'*' * (len(value) - keep_head - 4)}{value[-4:]}"
+    """ID numbers are never shown in full: the identity package decides how much stays visible."""
+    return mask_id_number(value)
 
 
 def mask_phone(value: str) -> str:
+    """Keep the first three and last four digits: ``139****5678``."""
     if len(value) < 7:
         return "*" * len(value)
     return f"{value[:3]}{'*' * (len(value) - 7)}{value[-4:]}"

@@ -1,0 +1,76 @@
+"""``ecancel api_token create|list|revoke``: credentials for system integrations of one organisation."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db.models import Q
+
+from ecancel.accounts.models import ApiToken, Organisation
+from ecancel.accounts.services import api_token_create, api_token_revoke
+from ecancel.core.context import RequestContext
+from ecancel.core.errors import DomainError
+
+
+def find_organisation(ref: str) -> Organisation:
+    """By id, exact name, or short name."""
+    query = Q(name=ref) | Q(short_name=ref)
+    as_uuid = _uuid_or_none(ref)
+    if as_uuid is not None:
+        query |= Q(pk=as_uuid)
+    matches = list(Organisation.objects.filter(query)[:2])
+    if len(matches) != 1:
+        raise CommandError(f"找不到唯一的机构 / no single organisation matches {ref!r}")
+    return matches[0]
+
+
+class Command(BaseCommand):
+    help = "Create, list or revoke per-organisation API tokens (the raw token is printed once, at creation)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        create = sub.add_parser("create", help="issue a token")
+        create.add_argument("--organisation", required=True, help="organisation id, name or short name")
+        create.add_argument("--name", required=True, help="what the token is for")
+        listing = sub.add_parser("list", help="list tokens (never their values)")
+        listing.add_argument("--organisation", help="only this organisation")
+        revoke = sub.add_parser("revoke", help="revoke a token")
+        revoke.add_argument("token", help="the token's id or its prefix (ect_…)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        ctx = RequestContext.system(via="cli")
+        try:
+            if options["action"] == "create":
+                organisation = find_organisation(options["organisation"])
+                token, raw = api_token_create(organisation=organisation, name=options["name"], actor=None, ctx=ctx)
+                self.stdout.write(raw)
+                self.stderr.write(
+                    f"已为 {organisation} 签发令牌 {token.prefix}…（仅显示一次，请妥善保存）"
+                    " / token issued; it is shown only this once"
+                )
+            elif options["action"] == "list":
+                tokens = ApiToken.objects.select_related("organisation").order_by("organisation__name", "created_at")
+                if options.get("organisation"):
+                    tokens = tokens.filter(organisation=find_organisation(options["organisation"]))
+                for token in tokens:
+                    state = f"revoked {token.revoked_at:%Y-%m-%d}" if token.revoked_at else "active"
+                    self.stdout.write(f"{token.pk}  {token.prefix}…  {token.organisation}  {token.name}  {state}")
+            else:
+                ref = options["token"]
+                query = Q(prefix=ref[:12]) if ref.startswith("ect_") else Q(pk=_uuid_or_none(ref))
+                matches = list(ApiToken.objects.filter(query)[:2])
+                if len(matches) != 1:
+                    raise CommandError(f"找不到唯一的令牌 / no single token matches {ref!r}")
+                api_token_revoke(token=matches[0], actor=None, ctx=ctx)
+                self.stdout.write(f"已吊销 / revoked {matches[0].prefix}…")
+        except DomainError as exc:
+            raise CommandError(exc.message) from exc
+
+
+def _uuid_or_none(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
