@@ -376,7 +376,7 @@ def test_cancel_filing_needs_a_certificate(contract: FiledContract, ctx: Request
     assert contract.status == ContractStatus.CANCELLING
 
 
-@pytest.mark.parametrize("bad_id", [uuid.uuid4(), "not-a-uuid"])
+@pytest.mark.parametrize("bad_id", [uuid.UUID("5b0c7e2a-1f3d-4e6a-8b9c-0d1e2f3a4b5c"), "not-a-uuid"])
 def test_unknown_contract_is_not_found(db: None, ctx: RequestContext, bad_id: object) -> None:
     with pytest.raises(NotFound):
         contract_start_cancellation(contract_id=bad_id, actor=None, ctx=ctx)  # type: ignore[arg-type]
