@@ -280,6 +280,10 @@ def _image_kind(content: bytes) -> str | None:
                 kind = picture.format
                 if kind not in {"PNG", "JPEG"} or picture.width * picture.height > MAX_IMAGE_PIXELS:
                     return None
+                if kind == "JPEG":
+                    # Reads every entropy-coded block (a truncated or corrupt file still fails) but skips
+                    # most of the inverse DCT; typst embeds the JPEG as it is.
+                    picture.draft(picture.mode, (max(1, picture.width // 8), max(1, picture.height // 8)))
                 picture.load()
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombWarning, Image.DecompressionBombError):
         return None
