@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -166,3 +169,58 @@ def test_revoke_of_a_refused_push_repeats_the_refusal(seller: Organisation, offi
     request_revoke(seller, office, refused.application_ref)
     (message,) = sent(office.organisation, "case.refused")
     assert message["code"] == "materials_invalid" and message["reason"] == refused.reason
+
+
+def race(case: NotaryCase, *, revoke: bool) -> dict[str, str]:
+    """The first buyer submitting from two tabs (and the seller revoking) at once: each outcome, "ok" or a code."""
+    party_id = case.parties.get(position=1).pk
+    results: dict[str, str] = {}
+    actions: dict[str, Callable[[], object]] = {
+        "submit": lambda: case_party_record_submission(party_id=party_id, verification="face", actor=None, ctx=CTX),
+        "submit_again": lambda: case_party_record_submission(
+            party_id=party_id, verification="face", actor=None, ctx=CTX
+        ),
+    }
+    if revoke:
+        actions["revoke"] = lambda: case_revoke(case_id=case.pk, actor=None, ctx=CTX)
+    start = threading.Barrier(len(actions))
+
+    def attempt(name: str) -> None:
+        start.wait()
+        try:
+            actions[name]()
+            results[name] = "ok"
+        except InvalidTransition as refusal:
+            results[name] = refusal.code
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt, args=(name,)) for name in actions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("revoke", [False, True], ids=["two_tabs", "two_tabs_and_revoke"])
+def test_racing_submissions_and_revoke_have_one_winner(
+    office: NotaryOffice, seller: Organisation, revoke: bool
+) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks need PostgreSQL (select_for_update is a no-op on SQLite)")
+    for _ in range(5):
+        case = make_case(office, seller, buyers=2)
+        results = race(case, revoke=revoke)
+        case.refresh_from_db()
+        submitted_at = case.parties.get(position=1).submitted_at
+        submissions = [results["submit"], results["submit_again"]].count("ok")
+        progress = [m for m in sent(office.organisation, "buyer.submitted") if m["case_ref"] == str(case.pk)]
+        assert len(progress) == submissions
+        if results.get("revoke") == "ok":
+            assert case.status == CaseStatus.REVOKED and submissions == 0 and submitted_at is None
+        else:
+            assert results.get("revoke", "buyer_submitted") == "buyer_submitted", results
+            assert case.status == CaseStatus.AWAITING_BUYERS and submissions == 1 and submitted_at is not None

@@ -594,8 +594,11 @@ def case_party_record_submission(
     ctx: RequestContext,
 ) -> CaseParty:
     """A buyer finished on their phone; once every buyer has, the case moves to review."""
-    party = CaseParty.objects.select_related("case").get(pk=party_id, role=PartyRole.BUYER)
-    case = NotaryCase.objects.select_related("office__organisation", "seller").select_for_update().get(pk=party.case_id)
+    case_id = CaseParty.objects.filter(pk=party_id, role=PartyRole.BUYER).values_list("case_id", flat=True).get()
+    # The case row is the lock every change of the case takes (revoke too), so a revoke and a submission
+    # racing each other are decided one after the other; the party is read again under that lock.
+    case = NotaryCase.objects.select_related("office__organisation", "seller").select_for_update().get(pk=case_id)
+    party = CaseParty.objects.get(pk=party_id)
     if case.status != CaseStatus.AWAITING_BUYERS:
         raise InvalidTransition(
             f"案件状态为「{case.get_status_display()}」，不再接受买受人提交",
