@@ -108,7 +108,7 @@ def test_wrong_totp_codes_lock_too(client: Client, operator: User, settings: Set
     for _ in range(4):
         _attempt(client, operator, WRONG)
     response = client.post("/login/verify/", {"token": "000000"})
-    # Either the wrong code or the throttle refuses it; both count, and the fifth failure locks.
+    # The wrong code is the fifth consecutive failure: the account locks and the login starts over.
     operator.refresh_from_db()
     assert operator.is_locked()
     assert response.status_code == 302

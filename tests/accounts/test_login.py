@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 import pytest
@@ -202,3 +203,24 @@ def test_logged_in_user_on_login_page_goes_home(operator_client: Client) -> None
 def test_login_page_explains_expiry(client: Client, reason: str) -> None:
     html = client.get(f"/login/?expired={reason}").content.decode()
     assert "请重新登录" in html
+
+
+def test_quick_retries_are_throttled_not_counted(client: Client, operator: User, no_demo: Settings) -> None:
+    device = TOTPDevice.objects.create(user=operator, name="phone", confirmed=True)
+    _password_step(client, operator)
+    wrong = f"{(int(totp_code(device)) + 1) % 1_000_000:06d}"
+    client.post("/login/verify/", {"token": wrong})
+    response = client.post("/login/verify/", {"token": wrong})
+    assert "输入过于频繁" in response.content.decode()
+    operator.refresh_from_db()
+    assert operator.failed_login_count == 1
+
+
+def test_lock_during_the_second_step_is_explained(client: Client, operator: User, no_demo: Settings) -> None:
+    from django.utils import timezone
+
+    TOTPDevice.objects.create(user=operator, name="phone", confirmed=True)
+    _password_step(client, operator)
+    User.objects.filter(pk=operator.pk).update(locked_until=timezone.now() + dt.timedelta(minutes=30))
+    response = client.get("/login/verify/", follow=True)
+    assert "账户已锁定" in response.content.decode()

@@ -39,6 +39,18 @@ class SecondFactorRefused(DomainError):
         )
 
 
+class SecondFactorThrottled(DomainError):
+    """Codes typed in quick succession after a wrong one: a pause, not a guess, so it is not counted."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            zh="输入过于频繁，请稍等几秒后再输入验证码",
+            en="Too many codes in a short time; wait a few seconds and try again",
+            code="second_factor_throttled",
+            http_status=429,
+        )
+
+
 class AccountLocked(DomainError):
     def __init__(self, until: dt.datetime) -> None:
         local = timezone.localtime(until).strftime("%Y-%m-%d %H:%M")
@@ -142,6 +154,9 @@ def second_factor_check(*, user: User, device: TOTPDevice, token: str, ctx: Requ
     if device.user_id != user.pk:
         raise SecondFactorRefused
     token = token.strip().replace(" ", "")
+    allowed, _ = device.verify_is_allowed()
+    if not allowed:
+        raise SecondFactorThrottled
     if token.isdigit() and device.verify_token(token):
         return
     locked_until = login_attempt_record_failure(username=user.username, user=user, reason="wrong_otp", ctx=ctx)

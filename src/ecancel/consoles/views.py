@@ -37,6 +37,7 @@ from ecancel.accounts.auth import (
 from ecancel.accounts.forms import LoginForm, TokenForm
 from ecancel.accounts.models import Role, User
 from ecancel.accounts.services import (
+    AccountLocked,
     login_attempt_record_success,
     login_password_check,
     second_factor_check,
@@ -71,16 +72,14 @@ def safe_next(request: HttpRequest, candidate: str | None) -> str:
 
 
 def _pending_user(request: HttpRequest) -> User | None:
+    """The user who passed the password step in this session, if that was recent; locked or not."""
     pending = request.session.get(PENDING_KEY)
     if not isinstance(pending, dict) or time.time() - float(pending.get("at", 0)) > PENDING_SECONDS:
         return None
     user_pk = pending.get("user")
     if not isinstance(user_pk, int):
         return None
-    user = User.objects.filter(pk=user_pk, is_active=True).first()
-    if user is None or user.is_locked():
-        return None
-    return user
+    return User.objects.filter(pk=user_pk, is_active=True).first()
 
 
 def _complete_login(request: HttpRequest, user: User, device: TOTPDevice | None) -> HttpResponse:
@@ -143,6 +142,9 @@ def login_verify_view(request: HttpRequest) -> HttpResponse:
     user = _pending_user(request)
     if user is None:
         return _restart(request, str(_("登录已超时，请重新输入用户名和密码。 / Please log in again.")))
+    if user.is_locked():
+        assert user.locked_until is not None
+        return _restart(request, AccountLocked(user.locked_until).message)
     device = totp_device_confirmed(user)
     if device is None:
         return redirect("consoles:login_enrol")
@@ -181,6 +183,9 @@ def login_enrol_view(request: HttpRequest) -> HttpResponse:
     user = _pending_user(request)
     if user is None:
         return _restart(request, str(_("登录已超时，请重新输入用户名和密码。 / Please log in again.")))
+    if user.is_locked():
+        assert user.locked_until is not None
+        return _restart(request, AccountLocked(user.locked_until).message)
     if totp_device_confirmed(user) is not None:
         return redirect("consoles:login_verify")
     device = TOTPDevice.objects.filter(pk=request.session.get(ENROL_DEVICE_KEY), user=user, confirmed=False).first()

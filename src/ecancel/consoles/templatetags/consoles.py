@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 from django import template
 
 from ecancel.accounts.models import Role
@@ -34,3 +36,12 @@ def console_side(user: object) -> str:
     if role == Role.SYSTEM_ADMIN or getattr(user, "is_superuser", False):
         return "admin"
     return ""
+
+
+@register.filter
+def money(value: object) -> str:
+    """Amounts in yuan with thousands separators, as on a contract: 1,580,000.00."""
+    try:
+        return f"{Decimal(str(value)):,.2f}"
+    except (InvalidOperation, ValueError):
+        return ""
