@@ -109,6 +109,15 @@ def test_peer_rules(notary_office: Organisation, tmp_path: Path) -> None:
         )
     with pytest.raises(ValidationFailed, match="地址"):
         peer_set(organisation=notary_office, transport="http", hmac_secret=b"x" * 32, actor=None, ctx=ctx)
+    with override_settings(PRODUCTION=True), pytest.raises(ValidationFailed, match="HTTPS"):
+        peer_set(
+            organisation=notary_office,
+            transport="http",
+            endpoint_url="http://notary.example/exchange/",
+            hmac_secret=b"x" * 32,
+            actor=None,
+            ctx=ctx,
+        )
     short = tmp_path / "short.txt"
     short.write_text("too short")
     with pytest.raises(CommandError, match="32"):

@@ -492,6 +492,8 @@ def peer_set(
         raise ValidationFailed(f"未知的传输方式：{transport}", f"unknown transport {transport!r}")
     if transport == Transport.HTTP and not endpoint_url.startswith(("http://", "https://")):
         raise ValidationFailed("HTTP 传输需要对方的接收地址", "an HTTP peer needs an http(s):// endpoint URL")
+    if transport == Transport.HTTP and settings.PRODUCTION and not endpoint_url.startswith("https://"):
+        raise ValidationFailed("生产环境中对接地址必须使用 HTTPS", "peers must be reached over https:// in production")
     if bool(public_key) == (hmac_secret is not None):
         raise ValidationFailed(
             "请提供 Ed25519 公钥或共享密钥之一", "give exactly one of a public key or an HMAC secret"
