@@ -9,8 +9,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 
-from ecancel.accounts.models import ApiToken, Organisation
+from ecancel.accounts.models import ApiToken, Organisation, User
 from ecancel.audit.models import AuditEvent
+from tests.conftest import logged_in_client
 from tests.factories import contract_with_buyers
 
 SHAPE = {"code", "message", "message_en", "fields"}
@@ -136,13 +137,35 @@ def test_unexpected_error_is_500_without_a_trace(
     assert "secret internal detail" in caplog.text
 
 
-def test_session_needs_csrf_only_for_unsafe_methods(operator: object, developer: Organisation) -> None:
-    from tests.conftest import logged_in_client
-
+def test_session_needs_csrf_for_unsafe_methods(operator: User, developer: Organisation) -> None:
     contract = contract_with_buyers(1, seller=developer)
-    client = logged_in_client(operator)  # type: ignore[arg-type]
+    client = logged_in_client(operator)
     client.handler.enforce_csrf_checks = True
     assert client.get(f"/api/filing/contracts/{contract.pk}").status_code == 200
+    refused = client.post(
+        "/api/filing/applications", {"contract_id": str(contract.pk)}, content_type="application/json"
+    )
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "csrf_failed"
+    client.get("/operator/contracts/")  # a page sets the CSRF cookie, as in a browser
+    token = client.cookies["csrftoken"].value
+    accepted = client.post(
+        "/api/filing/applications",
+        {"contract_id": "not-a-uuid"},
+        content_type="application/json",
+        HTTP_X_CSRFTOKEN=token,
+    )
+    assert accepted.status_code == 422
+
+
+def test_tokens_need_no_csrf(client: Client, developer_token: str) -> None:
+    response = client.post(
+        "/api/filing/applications",
+        {"contract_id": "not-a-uuid"},
+        content_type="application/json",
+        **_bearer(developer_token),
+    )
+    assert response.status_code == 422
 
 
 def test_openapi_document_and_local_docs(client: Client, db: None) -> None:
