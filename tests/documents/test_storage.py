@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
+from django.db import transaction
 from pypdf import PdfReader
 
 from ecancel.accounts.models import Organisation, User
@@ -17,7 +20,7 @@ from ecancel.core.errors import ValidationFailed
 from ecancel.documents.models import DocumentKind, ImmutableDocument, StoredDocument
 from ecancel.documents.samples import SampleDocument
 from ecancel.documents.selectors import document_find_by_code, document_latest, document_list
-from ecancel.documents.services import document_issue, document_read
+from ecancel.documents.services import document_files_sweep, document_issue, document_read
 from tests.documents.conftest import pdf_text
 
 pytestmark = pytest.mark.django_db
@@ -169,3 +172,24 @@ def test_a_failure_after_the_file_is_written_removes_it(
         issue(samples["contract"], developer, None, subject="application:7")
     assert not StoredDocument.objects.exists()
     assert stored_files() == before
+
+
+def test_files_left_by_a_rolled_back_caller_are_swept(
+    samples: dict[str, SampleDocument], developer: Organisation
+) -> None:
+    kept = issue(samples["contract"], developer, None, subject="application:11")
+    before = stored_files()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        issue(samples["contract"], developer, None, subject="application:12")
+        raise RuntimeError("the caller's push failed after the document was issued")
+    orphans = stored_files() - before
+    assert len(orphans) == 1 and not StoredDocument.objects.filter(subject_ref="application:12").exists()
+
+    assert document_files_sweep(older_than=dt.timedelta(hours=1)) == []
+    out = io.StringIO()
+    call_command("sweep_documents", "--minutes", "0", stdout=out)
+    (orphan,) = orphans
+    assert f"removed documents/{orphan.relative_to(Path(settings.MEDIA_ROOT) / 'documents')}" in out.getvalue()
+    assert not orphan.exists()
+    assert document_read(kept)
+    assert AuditEvent.objects.filter(tag="documents.files.swept").count() == 1

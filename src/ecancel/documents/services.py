@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 import secrets
@@ -227,3 +228,34 @@ def document_read(document: StoredDocument, *, ctx: RequestContext | None = None
         )
         raise DocumentIntegrityError(document)
     return content
+
+
+def document_files_sweep(
+    *, older_than: dt.timedelta = dt.timedelta(hours=1), ctx: RequestContext | None = None
+) -> list[str]:
+    """Delete stored files that no document row refers to and that are older than ``older_than``.
+
+    ``document_issue`` writes the file before its row and removes it if its own steps fail; when the
+    caller's transaction rolls back afterwards, the row goes but the file stays. This removes those.
+    """
+    cutoff = timezone.now() - older_than
+    referenced = set(StoredDocument.objects.values_list("content", flat=True))
+    removed: list[str] = []
+    for name in _stored_names("documents"):
+        if name in referenced or default_storage.get_modified_time(name) > cutoff:
+            continue
+        default_storage.delete(name)
+        removed.append(name)
+    if removed:
+        record_event("documents.files.swept", data={"count": len(removed), "names": removed[:200]}, ctx=ctx)
+    return removed
+
+
+def _stored_names(folder: str) -> list[str]:
+    if not default_storage.exists(folder):
+        return []
+    directories, files = default_storage.listdir(folder)
+    names = [f"{folder}/{f}" for f in files]
+    for directory in directories:
+        names.extend(_stored_names(f"{folder}/{directory}"))
+    return names

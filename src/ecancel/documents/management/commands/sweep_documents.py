@@ -1,0 +1,26 @@
+"""ecancel sweep_documents: remove stored document files left behind by rolled-back transactions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from ecancel.core.context import RequestContext
+from ecancel.documents.services import document_files_sweep
+
+
+class Command(BaseCommand):
+    help = "Delete document files no stored document refers to (older than --minutes, default 60)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--minutes", type=int, default=60)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        removed = document_files_sweep(
+            older_than=dt.timedelta(minutes=options["minutes"]), ctx=RequestContext.system("sweep_documents")
+        )
+        for name in removed:
+            self.stdout.write(f"removed {name}")
+        self.stdout.write(f"{len(removed)} orphaned document files removed")
