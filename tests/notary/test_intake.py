@@ -193,3 +193,22 @@ def test_a_stale_version_changes_nothing(push: Any, office: NotaryOffice) -> Non
     assert rejected.count() == 1
     assert "第 2 版" in rejected.get().reason
     assert len(sent(office.organisation, "case.accepted")) == 1
+
+
+def test_repush_to_another_office_closes_the_old_case_without_linking_it(
+    push: Any, seller: Organisation, office: NotaryOffice
+) -> None:
+    from tests.factories import NotaryOfficeFactory
+    from tests.notary.helpers import make_case
+
+    elsewhere = make_case(NotaryOfficeFactory(), seller)
+    push(
+        message_type=MaterialsRepushed.TYPE,
+        application_ref=elsewhere.application_ref,
+        version=2,
+        changes=[{"field": "notary_office", "label": "公证处", "before": "甲", "after": "乙"}],
+    )
+    new = NotaryCase.objects.get(application_ref=elsewhere.application_ref, application_version=2)
+    elsewhere.refresh_from_db()
+    assert new.office == office and new.previous_case is None
+    assert elsewhere.status == CaseStatus.SUPERSEDED

@@ -203,9 +203,14 @@ def case_intake(*, intake: Intake, ctx: RequestContext) -> NotaryCase | IntakeRe
         checked = materials_check(intake)
     except MaterialsInvalid as refusal:
         return intake_refuse(intake=intake, office=office, error=refusal, ctx=ctx)
+    # The new case links to the one it replaces only within the same office (another office's case is not
+    # theirs to open); an open case elsewhere is still closed, as the seller has moved on from it.
+    same_office = latest if latest is not None and latest.office_id == office.pk else None
     try:
         with transaction.atomic():
-            return case_open(intake=intake, office=office, materials=checked, previous=latest, ctx=ctx)
+            if latest is not None and latest.is_open:
+                case_supersede(case=latest, ctx=ctx)
+            return case_open(intake=intake, office=office, materials=checked, previous=same_office, ctx=ctx)
     except ValidationFailed as unfit:
         # The pushed data does not fit the office's documents (e.g. a field too long): nothing was opened.
         return intake_refuse(intake=intake, office=office, error=MaterialsInvalid([unfit.zh]), ctx=ctx)
@@ -255,10 +260,9 @@ def case_open(
     previous: NotaryCase | None,
     ctx: RequestContext,
 ) -> NotaryCase:
+    """A verified push becomes a case: its number, parties and stored materials, then documents, QR and answer."""
     body = intake.body
     now = timezone.now()
-    if previous is not None and previous.is_open:
-        case_supersede(case=previous, ctx=ctx)
     year, sequence, number = case_number_allocate(office=office, at=now)
     contract, seller = body.contract, body.seller
     case = NotaryCase.objects.create(
