@@ -167,10 +167,13 @@ class MaterialKind(models.TextChoices):
     POWER_OF_ATTORNEY = "power_of_attorney", _("授权委托书")
 
 
+MATERIALS_FOLDER = "notary/received"
+
+
 def material_upload_to(instance: ReceivedMaterial, filename: str) -> str:
     """Server-chosen names: nothing the sender sent ends up in a path."""
     suffix = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}.get(instance.content_type, "")
-    return f"notary/received/{instance.received_at:%Y/%m}/{uuid.uuid4().hex}{suffix}"
+    return f"{MATERIALS_FOLDER}/{instance.received_at:%Y/%m}/{uuid.uuid4().hex}{suffix}"
 
 
 class ReceivedMaterial(Entity):

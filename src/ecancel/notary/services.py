@@ -6,6 +6,7 @@ exchange outbox in that same transaction, so a change and its message commit tog
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from uuid import UUID
 
 import filetype
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
@@ -40,6 +42,7 @@ from ecancel.exchange.services import outbox_put
 from ecancel.identity.id_numbers import IdType
 from ecancel.notary.documents import case_documents_issue
 from ecancel.notary.models import (
+    MATERIALS_FOLDER,
     CaseNumberCounter,
     CaseParty,
     IntakeRefusal,
@@ -666,3 +669,30 @@ def case_party_record_submission(
         ).model_dump(mode="json"),
     )
     return party
+
+
+def material_files_sweep(*, older_than: dt.timedelta = dt.timedelta(hours=1), ctx: RequestContext) -> list[str]:
+    """Delete received files no material row refers to, older than ``older_than``.
+
+    Intake writes a file before its row and removes it when its own steps fail; when the inbox's
+    transaction rolls back afterwards (the sender will deliver again), the row goes but the file stays.
+    """
+    cutoff = timezone.now() - older_than
+    referenced = set(ReceivedMaterial.objects.values_list("content", flat=True))
+    removed = [
+        name
+        for name in _stored_names(MATERIALS_FOLDER)
+        if name not in referenced and default_storage.get_modified_time(name) <= cutoff
+    ]
+    for name in removed:
+        default_storage.delete(name)
+    if removed:
+        record_event("notary.materials.swept", data={"count": len(removed), "names": removed[:200]}, ctx=ctx)
+    return removed
+
+
+def _stored_names(folder: str) -> list[str]:
+    if not default_storage.exists(folder):
+        return []
+    directories, files = default_storage.listdir(folder)
+    return [f"{folder}/{f}" for f in files] + [n for d in directories for n in _stored_names(f"{folder}/{d}")]
