@@ -232,11 +232,15 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 # Tests and one-off commands may run tasks inline.
 CELERY_TASK_ALWAYS_EAGER = env_bool("ECANCEL_TASKS_EAGER", default=False)
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "documents-sweep-files": {"task": "ecancel.documents.sweep_files", "schedule": 3600.0},
+}
 
 # --- exchange ---
 # Sides hosted here ("filing", "notary"): their organisations are local and talk in-process.
-ECANCEL_HOSTED_SIDES = [s.strip() for s in os.environ.get("ECANCEL_HOSTED_SIDES", "filing,notary").split(",") if s.strip()]
+ECANCEL_HOSTED_SIDES = [
+    side.strip() for side in os.environ.get("ECANCEL_HOSTED_SIDES", "filing,notary").split(",") if side.strip()
+]
 if not ECANCEL_HOSTED_SIDES or not set(ECANCEL_HOSTED_SIDES) <= {"filing", "notary"}:
     raise ImproperlyConfigured("ECANCEL_HOSTED_SIDES must list filing and/or notary")
 ECANCEL_EXCHANGE_CLOCK_SKEW = 300  # seconds a signature's timestamp may differ from our clock
@@ -262,7 +266,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("ECANCEL_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
 }
 
 NINJA_PAGINATION_PER_PAGE = 20
@@ -271,3 +275,41 @@ NINJA_PAGINATION_PER_PAGE = 20
 ECANCEL_KEYS_DIR = DATA_DIR / "keys"
 
 ADMIN_SITE_HEADER = _("ecancel 系统管理")
+
+# --- documents: signing ---
+
+
+def env_json_object(name: str) -> dict[str, object]:
+    """A JSON object from the environment; a malformed one stops start-up with the variable's name."""
+    import json
+
+    raw = os.environ.get(name, "").strip()
+    try:
+        value = json.loads(raw) if raw else {}
+    except json.JSONDecodeError as exc:
+        raise ImproperlyConfigured(f"{name} must be a JSON object: {exc}") from exc
+    if not isinstance(value, dict):
+        raise ImproperlyConfigured(f"{name} must be a JSON object")
+    return value
+
+
+# Where organisations' signing keys live: the local CA (default), PKCS#12 files, or a PKCS#11 token.
+ECANCEL_SIGNING_BACKEND = os.environ.get("ECANCEL_SIGNING_BACKEND", "ecancel.documents.pki.LocalCABackend")
+# PKCS#12: {"<organisation id, credit code or notary office code>": "/path/org.p12"
+#           or {"path": "/path/org.p12", "passphrase_env": "NAME_OF_VARIABLE_HOLDING_ITS_PASSPHRASE"}}
+ECANCEL_SIGNING_KEYS = env_json_object("ECANCEL_SIGNING_KEYS")
+ECANCEL_SIGNING_KEYS_PASSPHRASE = os.environ.get("ECANCEL_SIGNING_KEYS_PASSPHRASE", "")
+# PKCS#11: the module, the token, its user PIN, and {"<organisation id or code>": "<key and certificate label>"}.
+ECANCEL_PKCS11_MODULE = os.environ.get("ECANCEL_PKCS11_MODULE", "")
+ECANCEL_PKCS11_TOKEN_LABEL = os.environ.get("ECANCEL_PKCS11_TOKEN_LABEL", "")
+ECANCEL_PKCS11_PIN = os.environ.get("ECANCEL_PKCS11_PIN", "")
+ECANCEL_PKCS11_KEYS = env_json_object("ECANCEL_PKCS11_KEYS")
+# Extra trusted roots (PEM files, separated by ":") for signatures and timestamps from outside the local CA.
+ECANCEL_TRUSTED_ROOTS = [p for p in os.environ.get("ECANCEL_TRUSTED_ROOTS", "").split(os.pathsep) if p.strip()]
+# An external RFC 3161 timestamp authority; empty means the local one.
+ECANCEL_TSA_URL = os.environ.get("ECANCEL_TSA_URL", "")
+ECANCEL_TSA_TIMEOUT = float(os.environ.get("ECANCEL_TSA_TIMEOUT", "10"))
+# /verify/: largest upload, and wrong verification codes allowed per IP address per window.
+ECANCEL_VERIFY_MAX_BYTES = 20 * 1024 * 1024
+ECANCEL_VERIFY_MAX_FAILURES = 5
+ECANCEL_VERIFY_FAILURE_WINDOW = timedelta(minutes=15)
