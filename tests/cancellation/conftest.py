@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import time
+import uuid
+from typing import Any
 
 import pytest
+from django.db import transaction
+from django.utils import timezone
 from PIL import Image
 
 from ecancel.accounts.models import Organisation, User
 from ecancel.cancellation.models import Application
 from ecancel.cancellation.services import Actor, application_create, application_set_reason
 from ecancel.core.context import RequestContext
+from ecancel.exchange.models import InboxMessage
+from ecancel.exchange.routing import route_to
+from ecancel.exchange.services import inbox_accept, outbox_put
 from ecancel.filing.models import FiledContract
 from tests.factories import contract_with_buyers
 
@@ -65,3 +74,31 @@ def pdf_bytes() -> bytes:
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def notary_says(office: Organisation, seller: Organisation, message_type: str, body: dict[str, Any]) -> InboxMessage:
+    """The notary office's answer, signed and received through the real exchange inbox (only this message)."""
+    with transaction.atomic():
+        row = outbox_put(sender=office, recipient=seller, message_type=message_type, body=body)
+    raw = bytes(row.raw)
+    headers = route_to(seller).sign(sender=office, message_id=row.pk, raw=raw, timestamp=int(time.time()))
+    return inbox_accept(raw, headers)
+
+
+def accepted_body(
+    application: Application, *, version: int | None = None, case_no: str = "(2026)中证受字第0001号"
+) -> dict[str, Any]:
+    now = timezone.now()
+    return {
+        "application_ref": str(application.pk),
+        "version": version or application.version,
+        "case_ref": str(uuid.uuid4()),
+        "case_no": case_no,
+        "handoff_url": f"http://127.0.0.1:8000/h/{uuid.uuid4().hex}",
+        "handoff_expires_at": (now + dt.timedelta(days=7)).isoformat(),
+        "accepted_at": now.isoformat(),
+    }
+
+
+def answer_body(application: Application, **fields: Any) -> dict[str, Any]:
+    return {"application_ref": str(application.pk), "version": application.version, **fields}

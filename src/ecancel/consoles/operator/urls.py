@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from ecancel.consoles.operator import views
 
@@ -7,4 +7,5 @@ app_name = "operator"
 urlpatterns = [
     path("contracts/", views.contract_list_view, name="contracts"),
     path("contracts/<uuid:contract_id>/", views.contract_detail_view, name="contract"),
+    path("", include("ecancel.consoles.operator.applications")),
 ]

@@ -1,0 +1,492 @@
+"""Operator console: cancellation applications (商品房买卖合同注销-电子公证).
+
+Thin views: parse the form, check access, call one service, show the result. A refusal comes
+back as a message on the page (and the form errors next to the fields); nothing changes then.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any, cast
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from ecancel.accounts.auth import OPERATOR_ROLES, staff_required, staff_user
+from ecancel.accounts.models import OrganisationKind
+from ecancel.audit.services import record_event
+from ecancel.cancellation import materials, services
+from ecancel.cancellation.access import access_application
+from ecancel.cancellation.checks import application_checks
+from ecancel.cancellation.forms import (
+    PAGE_SIZES,
+    AgentForm,
+    ApplicationSearchForm,
+    NotaryOfficeForm,
+    PushForm,
+    ReasonForm,
+    RefundForm,
+    RevokeForm,
+    VersionForm,
+    add_domain_errors,
+    applicant_formset,
+)
+from ecancel.cancellation.models import Application
+from ecancel.cancellation.selectors import (
+    application_agent,
+    application_current_push,
+    application_list,
+    application_previous_push,
+    application_qr,
+    open_application_for_contract,
+)
+from ecancel.cancellation.transitions import ApplicationStatus
+from ecancel.consoles.operator.access import access_contract
+from ecancel.core.access import staff_organisation
+from ecancel.core.context import RequestContext
+from ecancel.core.errors import DomainError
+from ecancel.documents.downloads import document_response
+from ecancel.documents.qr import qr_svg
+from ecancel.filing.transitions import ContractStatus
+
+
+def _actor(request: HttpRequest) -> services.Actor:
+    return services.Actor.staff(staff_user(request))
+
+
+def _ctx(request: HttpRequest) -> RequestContext:
+    return RequestContext.of(request)
+
+
+def _detail(application: Application) -> HttpResponse:
+    return redirect("operator:application", application.pk)
+
+
+def _detail_context(application: Application, **forms: Any) -> dict[str, Any]:
+    """Everything the application page shows; ``forms`` replace the blank ones (bound, with errors)."""
+    agent = application_agent(application)
+    editable = application.is_editable
+    context: dict[str, Any] = {
+        "application": application,
+        "agent": agent,
+        "editable": editable,
+        "current_push": application_current_push(application),
+        "pushes": list(application.pushes.all()),
+        "qr": application_qr(application),
+        "can_revoke": application.status in (ApplicationStatus.PUSHED, ApplicationStatus.AWAITING_BUYERS),
+    }
+    if context["qr"] is not None:
+        context["qr_svg"] = mark_safe(qr_svg(context["qr"].handoff_url))  # noqa: S308 - segno's own SVG output
+    if editable:
+        checks = application_checks(application)
+        previous = application_previous_push(application)
+        context.update(
+            {
+                "checks": checks,
+                "ready": all(c.ok for c in checks),
+                "pending_changes": materials.changes(previous.snapshot, materials.snapshot(application))
+                if previous is not None
+                else None,
+                "reason_form": ReasonForm(initial={"reason": application.reason, "detail": application.reason_detail}),
+                "refund_form": RefundForm(
+                    initial={
+                        "refund_amount": application.refund_amount,
+                        "refund_method": application.refund_method,
+                        "refund_days": application.refund_days,
+                    }
+                ),
+                "applicant_formset": applicant_formset(application),
+                "agent_form": AgentForm(
+                    application=application,
+                    initial={
+                        "name": agent.name,
+                        "id_type": agent.id_type,
+                        "id_number": agent.id_number,
+                        "phone": agent.phone,
+                        "acts_for": [str(a.pk) for a in agent.acts_for.all()],
+                    }
+                    if agent is not None
+                    else None,
+                ),
+                "notary_form": NotaryOfficeForm(initial={"notary_office": application.notary_office_id}),
+            }
+        )
+    context.update(forms)
+    return context
+
+
+def _show(request: HttpRequest, application: Application, *, status: int = 200, **forms: Any) -> HttpResponse:
+    application = access_application(staff_user(request), application.pk)
+    return render(request, "operator/application_detail.html", _detail_context(application, **forms), status=status)
+
+
+def _refused(request: HttpRequest, error: DomainError) -> None:
+    messages.error(request, error.zh)
+
+
+# --- list and create ------------------------------------------------------------------------------------------
+
+
+@require_GET
+@staff_required(*OPERATOR_ROLES)
+def application_list_view(request: HttpRequest) -> HttpResponse:
+    seller = staff_organisation(staff_user(request), OrganisationKind.DEVELOPER)
+    form = ApplicationSearchForm(request.GET or None)
+    query, status, per_page = "", "", PAGE_SIZES[1]
+    if form.is_valid():
+        query, status = form.cleaned_data["q"], form.cleaned_data["status"]
+        per_page = form.cleaned_data["per_page"] or per_page
+    applications = application_list(seller=seller, query=query, status=status or None)
+    page = Paginator(applications, per_page).get_page(request.GET.get("page"))
+    return render(request, "operator/application_list.html", {"form": form, "page": page, "query": query})
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required(*OPERATOR_ROLES)
+def application_new_view(request: HttpRequest, contract_id: uuid.UUID) -> HttpResponse:
+    """选择需要注销的合同 — 确定: a confirm page, then the draft."""
+    contract = access_contract(staff_user(request), contract_id)
+    existing = open_application_for_contract(seller=contract.seller, contract_id=contract.pk)
+    if request.method == "POST":
+        try:
+            application = services.application_create(contract_id=contract.pk, actor=_actor(request), ctx=_ctx(request))
+        except DomainError as error:
+            _refused(request, error)
+        else:
+            messages.success(request, f"已创建注销申请 {application.number}，请填写退房原因和申请人信息")
+            return _detail(application)
+    return render(
+        request,
+        "operator/application_new.html",
+        {
+            "contract": contract,
+            "existing": existing,
+            "can_create": existing is None and contract.status == ContractStatus.FILED,
+        },
+    )
+
+
+# --- the application page and its forms ------------------------------------------------------------------------
+
+
+@require_GET
+@staff_required(*OPERATOR_ROLES)
+def application_detail_view(request: HttpRequest, application_id: uuid.UUID) -> HttpResponse:
+    application = access_application(staff_user(request), application_id)
+    return render(request, "operator/application_detail.html", _detail_context(application))
+
+
+def _form_post(
+    form_name: str,
+    build: Callable[[HttpRequest, Application], Any],
+    act: Callable[[HttpRequest, Application, Any], None],
+    success: str,
+) -> Callable[[HttpRequest, uuid.UUID], HttpResponse]:
+    """A POST view for one section of the page: valid input goes to one service; errors re-show the page."""
+
+    @require_POST
+    @staff_required(*OPERATOR_ROLES)
+    def view(request: HttpRequest, application_id: uuid.UUID) -> HttpResponse:
+        application = access_application(staff_user(request), application_id)
+        form = build(request, application)
+        if form.is_valid():
+            try:
+                act(request, application, form)
+            except DomainError as error:
+                _refused(request, error)
+                if hasattr(form, "add_error"):
+                    add_domain_errors(form, error)
+                return _show(request, application, status=422 if error.http_status == 422 else 409, **{form_name: form})
+            messages.success(request, success)
+            return _detail(application)
+        messages.error(request, "填写的内容有误，请按提示修改")
+        return _show(request, application, status=422, **{form_name: form})
+
+    return view
+
+
+def _set_reason(request: HttpRequest, application: Application, form: ReasonForm) -> None:
+    services.application_set_reason(
+        application_id=application.pk,
+        reason=form.cleaned_data["reason"],
+        detail=form.cleaned_data["detail"],
+        actor=_actor(request),
+        ctx=_ctx(request),
+    )
+
+
+def _set_refund(request: HttpRequest, application: Application, form: RefundForm) -> None:
+    services.application_set_refund(
+        application_id=application.pk, **form.cleaned_data, actor=_actor(request), ctx=_ctx(request)
+    )
+
+
+def _set_applicants(request: HttpRequest, application: Application, formset: Any) -> None:
+    current = list(application.applicants.all())
+    entries = []
+    for index, form in enumerate(formset.forms):
+        data = form.cleaned_data
+        number = data["id_number"].strip() or (current[index].id_number if index < len(current) else "")
+        entries.append(
+            services.ApplicantInput(
+                name=data["name"],
+                id_type=data["id_type"],
+                id_number=number,
+                phone=data["phone"],
+                address=data["address"],
+            )
+        )
+    try:
+        services.application_set_applicants(
+            application_id=application.pk, applicants=entries, actor=_actor(request), ctx=_ctx(request)
+        )
+    except DomainError as error:
+        for name, message in error.fields.items():
+            parts = name.split(".")
+            if len(parts) == 3 and parts[1].isdigit() and int(parts[1]) < len(formset.forms):
+                formset.forms[int(parts[1])].add_error(parts[2] if parts[2] in ApplicantFields else None, message.zh)
+        raise
+
+
+ApplicantFields = frozenset({"name", "id_type", "id_number", "phone", "address"})
+
+
+def _set_agent(request: HttpRequest, application: Application, form: AgentForm) -> None:
+    upload = form.cleaned_data.get("power_of_attorney")
+    services.application_set_agent(
+        application_id=application.pk,
+        agent=services.AgentInput(
+            name=form.cleaned_data["name"],
+            id_type=form.cleaned_data["id_type"],
+            id_number=form.cleaned_data["id_number"],
+            phone=form.cleaned_data["phone"],
+            acts_for=form.cleaned_data["acts_for"],
+        ),
+        power_of_attorney=upload.read() if upload else None,
+        actor=_actor(request),
+        ctx=_ctx(request),
+    )
+
+
+def _set_notary_office(request: HttpRequest, application: Application, form: NotaryOfficeForm) -> None:
+    services.application_set_notary_office(
+        application_id=application.pk,
+        notary_office_id=form.cleaned_data["notary_office"].pk,
+        actor=_actor(request),
+        ctx=_ctx(request),
+    )
+
+
+application_reason_view = _form_post("reason_form", lambda r, a: ReasonForm(r.POST), _set_reason, "退房原因已保存")
+application_refund_view = _form_post("refund_form", lambda r, a: RefundForm(r.POST), _set_refund, "退款约定已保存")
+application_applicants_view = _form_post(
+    "applicant_formset", lambda r, a: applicant_formset(a, r.POST), _set_applicants, "申请人信息已保存"
+)
+application_agent_view = _form_post(
+    "agent_form",
+    lambda r, a: AgentForm(r.POST, r.FILES, application=a),
+    _set_agent,
+    "代理人信息已保存",
+)
+application_notary_office_view = _form_post(
+    "notary_form", lambda r, a: NotaryOfficeForm(r.POST), _set_notary_office, "已选择公证处"
+)
+
+
+@require_POST
+@staff_required(*OPERATOR_ROLES)
+def application_agent_remove_view(request: HttpRequest, application_id: uuid.UUID) -> HttpResponse:
+    application = access_application(staff_user(request), application_id)
+    try:
+        services.application_remove_agent(application_id=application.pk, actor=_actor(request), ctx=_ctx(request))
+    except DomainError as error:
+        _refused(request, error)
+    else:
+        messages.success(request, "已删除代理人")
+    return _detail(application)
+
+
+# --- moves with a confirm step ---------------------------------------------------------------------------------
+
+
+def _confirm(
+    request: HttpRequest, application: Application, action: str, form: Any, *, status: int = 200
+) -> HttpResponse:
+    previous = application_previous_push(application)
+    context = {
+        "application": application,
+        "action": action,
+        "form": form,
+        "checks": application_checks(application) if application.is_editable else [],
+        "changes": materials.changes(previous.snapshot, materials.snapshot(application)) if previous else None,
+        "current_push": application_current_push(application),
+    }
+    return render(request, "operator/application_confirm.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required(*OPERATOR_ROLES)
+def application_push_view(request: HttpRequest, application_id: uuid.UUID) -> HttpResponse:
+    """生成注销电子材料并推送公证处 — 确定."""
+    application = access_application(staff_user(request), application_id)
+    if request.method == "GET":
+        form = PushForm(initial={"version": application.version, "notary_office": application.notary_office_id})
+        return _confirm(request, application, "push", form)
+    form = PushForm(request.POST)
+    if not form.is_valid():
+        return _confirm(request, application, "push", form, status=422)
+    try:
+        services.application_push(
+            application_id=application.pk,
+            notary_office_id=form.cleaned_data["notary_office"].pk,
+            expected_version=form.cleaned_data["version"],
+            actor=_actor(request),
+            ctx=_ctx(request),
+        )
+    except DomainError as error:
+        _refused(request, error)
+        return _detail(application)
+    messages.success(request, "电子材料已生成并推送公证处，等待公证处受理后即可查看二维码")
+    return _detail(application)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required(*OPERATOR_ROLES)
+def application_revoke_view(request: HttpRequest, application_id: uuid.UUID) -> HttpResponse:
+    application = access_application(staff_user(request), application_id)
+    if request.method == "GET":
+        return _confirm(request, application, "revoke", RevokeForm(initial={"version": application.version}))
+    form = RevokeForm(request.POST)
+    if not form.is_valid():
+        return _confirm(request, application, "revoke", form, status=422)
+    try:
+        services.application_revoke(
+            application_id=application.pk,
+            expected_version=form.cleaned_data["version"],
+            reason=form.cleaned_data["reason"],
+            actor=_actor(request),
+            ctx=_ctx(request),
+        )
+    except DomainError as error:
+        _refused(request, error)
+        return _detail(application)
+    messages.success(request, "撤销申请已发送公证处，公证处确认后即可修改并重新推送")
+    return _detail(application)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required(*OPERATOR_ROLES)
+def application_abandon_view(request: HttpRequest, application_id: uuid.UUID) -> HttpResponse:
+    application = access_application(staff_user(request), application_id)
+    if request.method == "GET":
+        return _confirm(request, application, "abandon", VersionForm(initial={"version": application.version}))
+    form = VersionForm(request.POST)
+    if not form.is_valid():
+        return _confirm(request, application, "abandon", form, status=422)
+    try:
+        services.application_abandon(
+            application_id=application.pk,
+            expected_version=form.cleaned_data["version"],
+            actor=_actor(request),
+            ctx=_ctx(request),
+        )
+    except DomainError as error:
+        _refused(request, error)
+        return _detail(application)
+    messages.success(request, "申请已作废，合同已恢复为已备案")
+    return _detail(application)
+
+
+# --- QR, documents, power of attorney --------------------------------------------------------------------------
+
+
+@require_GET
+@staff_required(*OPERATOR_ROLES)
+def application_qr_print_view(request: HttpRequest, application_id: uuid.UUID) -> HttpResponse:
+    application = access_application(staff_user(request), application_id)
+    qr = application_qr(application)
+    if qr is None:
+        raise Http404
+    context = {"application": application, "qr": qr, "qr_svg": mark_safe(qr_svg(qr.handoff_url))}  # noqa: S308
+    return render(request, "operator/application_qr_print.html", context)
+
+
+@require_GET
+@staff_required(*OPERATOR_ROLES)
+def application_document_view(request: HttpRequest, application_id: uuid.UUID, version: int, kind: str) -> HttpResponse:
+    """A generated document of one pushed version: inline for printing (``?inline=1``) or as a download."""
+    application = access_application(staff_user(request), application_id)
+    push = next((p for p in application.pushes.all() if p.version == version), None)
+    documents = {"form": push.form_document, "agreement": push.agreement_document} if push else {}
+    document = documents.get(kind)
+    if document is None:
+        raise Http404
+    # staff_required is typed for HttpResponse; the file response it wraps is served the same way.
+    return cast(HttpResponse, document_response(document, inline=request.GET.get("inline") == "1", ctx=_ctx(request)))
+
+
+@require_GET
+@staff_required(*OPERATOR_ROLES)
+def application_power_of_attorney_view(request: HttpRequest, application_id: uuid.UUID) -> HttpResponse:
+    application = access_application(staff_user(request), application_id)
+    agent = application_agent(application)
+    if agent is None or not agent.power_of_attorney:
+        raise Http404
+    record_event(
+        "cancellation.power_of_attorney.downloaded",
+        actor=staff_user(request),
+        obj=application,
+        data={"sha256": agent.power_of_attorney_sha256},
+        ctx=_ctx(request),
+    )
+    extension = str(agent.power_of_attorney.name).rsplit(".", 1)[-1]
+    response = FileResponse(
+        agent.power_of_attorney.open("rb"),
+        as_attachment=True,
+        filename=f"授权委托书-{application.number}.{extension}",
+        content_type=agent.power_of_attorney_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return cast(HttpResponse, response)
+
+
+urlpatterns = [
+    path("applications/", application_list_view, name="applications"),
+    path("contracts/<uuid:contract_id>/cancellation/new/", application_new_view, name="application_new"),
+    path("applications/<uuid:application_id>/", application_detail_view, name="application"),
+    path("applications/<uuid:application_id>/reason/", application_reason_view, name="application_reason"),
+    path("applications/<uuid:application_id>/refund/", application_refund_view, name="application_refund"),
+    path("applications/<uuid:application_id>/applicants/", application_applicants_view, name="application_applicants"),
+    path("applications/<uuid:application_id>/agent/", application_agent_view, name="application_agent"),
+    path(
+        "applications/<uuid:application_id>/agent/remove/",
+        application_agent_remove_view,
+        name="application_agent_remove",
+    ),
+    path(
+        "applications/<uuid:application_id>/agent/power-of-attorney/",
+        application_power_of_attorney_view,
+        name="application_power_of_attorney",
+    ),
+    path(
+        "applications/<uuid:application_id>/notary-office/",
+        application_notary_office_view,
+        name="application_notary_office",
+    ),
+    path("applications/<uuid:application_id>/push/", application_push_view, name="application_push"),
+    path("applications/<uuid:application_id>/revoke/", application_revoke_view, name="application_revoke"),
+    path("applications/<uuid:application_id>/abandon/", application_abandon_view, name="application_abandon"),
+    path("applications/<uuid:application_id>/qr/print", application_qr_print_view, name="application_qr_print"),
+    path(
+        "applications/<uuid:application_id>/documents/<int:version>/<str:kind>/",
+        application_document_view,
+        name="application_document",
+    ),
+]

@@ -1,0 +1,227 @@
+"""The operator's application pages: the manual's steps 1–6 through the browser's requests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from ecancel.accounts.models import Organisation, Role, User
+from ecancel.cancellation.models import Agent, Application
+from ecancel.cancellation.transitions import ApplicationStatus
+from ecancel.filing.models import FiledContract
+from tests.cancellation.conftest import accepted_body, notary_says, pdf_bytes
+from tests.conftest import logged_in_client
+from tests.factories import UserFactory, mainland_id
+
+
+def page(client: Client, url: str) -> str:
+    response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    return response.content.decode()
+
+
+def applicants_post(application: Application, **changes: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "applicants-TOTAL_FORMS": str(application.applicants.count()),
+        "applicants-INITIAL_FORMS": str(application.applicants.count()),
+    }
+    for index, a in enumerate(application.applicants.order_by("position")):
+        data.update(
+            {
+                f"applicants-{index}-name": a.name,
+                f"applicants-{index}-id_type": a.id_type,
+                f"applicants-{index}-id_number": "",
+                f"applicants-{index}-phone": a.phone,
+                f"applicants-{index}-address": a.address,
+            }
+        )
+    data.update(changes)
+    return data
+
+
+def test_create_fill_push_and_show_the_qr(
+    operator_client: Client, contract: FiledContract, notary_office: Organisation, developer: Organisation
+) -> None:
+    html = page(operator_client, f"/operator/contracts/{contract.pk}/")
+    assert "新建 商品房买卖合同注销-电子公证" in html
+    html = page(operator_client, f"/operator/contracts/{contract.pk}/cancellation/new/")
+    assert contract.contract_no in html and "确定" in html
+    response = operator_client.post(f"/operator/contracts/{contract.pk}/cancellation/new/")
+    application = Application.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/operator/applications/{application.pk}/"
+    url = response["Location"]
+
+    html = page(operator_client, url)
+    assert (
+        'id="push-button"' in html
+        and "disabled" in html.split('id="push-button"')[0][-200:] + html.split('id="push-button"')[1][:50]
+    )
+    assert "请选择退房原因" in html and "请选择公证处" in html
+    first = application.applicants.get(position=1)
+    assert first.id_number not in html, "ID numbers are masked on screens"
+
+    assert operator_client.post(f"{url}reason/", {"reason": "loan_refused"}).status_code == 302
+    response = operator_client.post(
+        f"{url}applicants/", applicants_post(application, **{"applicants-1-phone": "13522223333"})
+    )
+    assert response.status_code == 302
+    assert application.applicants.get(position=2).phone == "13522223333"
+    assert operator_client.post(f"{url}notary-office/", {"notary_office": notary_office.pk}).status_code == 302
+    html = page(operator_client, url)
+    assert f'href="{url}push/"' in html
+
+    html = page(operator_client, f"{url}push/")
+    assert "商品房买卖合同终止协议" in html and notary_office.name in html
+    response = operator_client.post(f"{url}push/", {"version": 1, "notary_office": notary_office.pk})
+    assert response.status_code == 302
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.PUSHED
+    html = page(operator_client, url)
+    assert "正在等待公证处受理" in html
+    assert operator_client.get(f"{url}documents/1/form/?inline=1").status_code == 200
+    download = operator_client.get(f"{url}documents/1/agreement/")
+    assert download["Content-Disposition"].startswith("attachment")
+    assert download["X-Content-Type-Options"] == "nosniff"
+
+    body = accepted_body(application)
+    notary_says(notary_office, developer, "case.accepted", body)
+    html = page(operator_client, url)
+    assert "查看二维码" in html and body["handoff_url"] in html and "<svg" in html
+    assert body["case_no"] in html
+    printed = page(operator_client, f"{url}qr/print")
+    assert body["handoff_url"] in printed and "<svg" in printed and "window.print()" in printed
+
+    html = page(operator_client, f"{url}revoke/")
+    assert "原二维码立即失效" in html
+    response = operator_client.post(f"{url}revoke/", {"version": 1, "reason": "电话有误"})
+    assert response.status_code == 302
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.REVOKING
+    assert "正在等待公证处确认" in page(operator_client, url)
+    assert operator_client.get(f"{url}qr/print").status_code == 404
+
+
+def test_bad_input_is_shown_next_to_the_field(operator_client: Client, application: Application) -> None:
+    url = f"/operator/applications/{application.pk}/"
+    response = operator_client.post(f"{url}reason/", {"reason": "other", "detail": ""})
+    assert response.status_code == 422
+    assert "请填写具体原因" in response.content.decode()
+    wrong = mainland_id(555)
+    response = operator_client.post(
+        f"{url}applicants/", applicants_post(application, **{"applicants-0-id_number": wrong})
+    )
+    assert response.status_code == 422
+    assert "不是本合同的买受人" in response.content.decode()
+    application.refresh_from_db()
+    assert application.reason == ""
+
+
+def test_agent_with_upload_and_download(operator_client: Client, application: Application) -> None:
+    url = f"/operator/applications/{application.pk}/"
+    first = application.applicants.get(position=1)
+    upload = pdf_bytes()
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = operator_client.post(
+        f"{url}agent/",
+        {
+            "name": "赵代理",
+            "id_type": "mainland_id",
+            "id_number": mainland_id(432),
+            "phone": "13600000000",
+            "acts_for": [str(first.pk)],
+            "power_of_attorney": SimpleUploadedFile("../../etc/passwd.pdf", upload, content_type="text/html"),
+        },
+    )
+    assert response.status_code == 302
+    agent = Agent.objects.get()
+    assert "passwd" not in agent.power_of_attorney.name
+    download = operator_client.get(f"{url}agent/power-of-attorney/")
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content) == upload
+    assert download["Content-Type"] == "application/pdf"
+    assert download["X-Content-Type-Options"] == "nosniff"
+    response = operator_client.post(f"{url}agent/remove/")
+    assert response.status_code == 302
+    assert not Agent.objects.exists()
+
+
+def test_abandon_with_confirm(operator_client: Client, application: Application) -> None:
+    url = f"/operator/applications/{application.pk}/"
+    assert "作废后本申请关闭" in page(operator_client, f"{url}abandon/")
+    assert operator_client.post(f"{url}abandon/", {"version": 1}).status_code == 302
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.ABANDONED
+    html = page(operator_client, f"/operator/contracts/{application.contract_id}/")
+    assert "新建 商品房买卖合同注销-电子公证" in html
+
+
+def test_contract_page_links_the_open_application(operator_client: Client, application: Application) -> None:
+    html = page(operator_client, f"/operator/contracts/{application.contract_id}/")
+    assert application.number in html and "新建 商品房买卖合同注销-电子公证" not in html
+    html = page(operator_client, f"/operator/contracts/{application.contract_id}/cancellation/new/")
+    assert "已有未完结的注销申请" in html
+    response = operator_client.post(f"/operator/contracts/{application.contract_id}/cancellation/new/")
+    assert response.status_code == 200
+    assert application.number in response.content.decode()
+    assert Application.objects.count() == 1
+
+
+def test_list_and_search(operator_client: Client, application: Application) -> None:
+    html = page(operator_client, "/operator/applications/")
+    assert application.number in html
+    assert application.number not in page(operator_client, "/operator/applications/?q=nothing-like-this")
+    assert application.number in page(operator_client, f"/operator/applications/?q={application.contract.contract_no}")
+
+
+def application_routes(application: Application) -> list[tuple[str, str]]:
+    base = f"/operator/applications/{application.pk}/"
+    return [
+        ("get", base),
+        ("post", f"{base}reason/"),
+        ("post", f"{base}refund/"),
+        ("post", f"{base}applicants/"),
+        ("post", f"{base}agent/"),
+        ("post", f"{base}agent/remove/"),
+        ("get", f"{base}agent/power-of-attorney/"),
+        ("post", f"{base}notary-office/"),
+        ("get", f"{base}push/"),
+        ("post", f"{base}push/"),
+        ("get", f"{base}revoke/"),
+        ("post", f"{base}revoke/"),
+        ("get", f"{base}abandon/"),
+        ("post", f"{base}abandon/"),
+        ("get", f"{base}qr/print"),
+        ("get", f"{base}documents/1/form/"),
+        ("get", f"/operator/contracts/{application.contract_id}/cancellation/new/"),
+        ("post", f"/operator/contracts/{application.contract_id}/cancellation/new/"),
+    ]
+
+
+def test_another_company_gets_404_on_every_route(application: Application, other_developer: Organisation) -> None:
+    stranger = logged_in_client(UserFactory(organisation=other_developer, role=Role.OPERATOR))
+    for method, url in application_routes(application):
+        assert getattr(stranger, method)(url).status_code == 404, (method, url)
+    assert application.number not in page(stranger, "/operator/applications/")
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.DRAFT
+
+
+@pytest.mark.parametrize("role", [Role.NOTARY_CLERK, Role.NOTARY])
+def test_notary_staff_get_404(application: Application, notary_office: Organisation, role: str) -> None:
+    clerk = logged_in_client(UserFactory(organisation=notary_office, role=role))
+    for method, url in [*application_routes(application), ("get", "/operator/applications/")]:
+        assert getattr(clerk, method)(url).status_code == 404, (method, url)
+
+
+def test_anonymous_is_sent_to_login(client: Client, application: Application) -> None:
+    for method, url in [*application_routes(application), ("get", "/operator/applications/")]:
+        response = getattr(client, method)(url)
+        assert response.status_code == 302 and response["Location"].startswith("/login/"), (method, url)
+
+
+def test_operator_admin_of_the_company_may_act(application: Application, developer: Organisation) -> None:
+    admin: User = UserFactory(organisation=developer, role=Role.OPERATOR_ADMIN)
+    assert application.number in page(logged_in_client(admin), f"/operator/applications/{application.pk}/")
