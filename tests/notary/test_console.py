@@ -125,6 +125,7 @@ def test_downloads_are_attachments_or_inline_never_sniffed(clerk_client: Client,
     assert hashlib.sha256(download.content).hexdigest() == material.sha256
     preview = clerk_client.get(f"/notary/cases/{received_case.pk}/materials/{material.pk}", {"inline": "1"})
     assert preview["Content-Disposition"].startswith("inline")
+    assert "sandbox" in preview["Content-Security-Policy"]
 
     document = case_documents(received_case)[0]
     doc = clerk_client.get(f"/notary/cases/{received_case.pk}/documents/{document.pk}")

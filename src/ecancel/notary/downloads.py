@@ -35,5 +35,7 @@ def material_response(material: ReceivedMaterial, *, inline: bool) -> HttpRespon
     response = HttpResponse(content, content_type=material.content_type)
     response["Content-Disposition"] = content_disposition_header(not inline, filename) or "inline"
     response["X-Content-Type-Options"] = "nosniff"
+    # The file came from another organisation: shown inline, it may run nothing and reach nothing.
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     patch_cache_control(response, private=True, no_store=True)
     return response
