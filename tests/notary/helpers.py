@@ -119,6 +119,7 @@ def push_body(
     agent: dict[str, Any] | None = None,
     changes: list[dict[str, str]] | None = None,
     named_office: Organisation | None = None,
+    power_of_attorney: bytes | None = None,
 ) -> dict[str, Any]:
     """A materials.pushed (or, with ``changes``, materials.repushed) body naming ``files``."""
     applicants = buyers or [
@@ -171,7 +172,19 @@ def push_body(
             }
             for name, content in files.items()
             if name in kinds
-        ],
+        ]
+        + (
+            [
+                {
+                    "kind": "power_of_attorney",
+                    "title": "授权委托书",
+                    "attachment": agent["power_of_attorney"],
+                    "sha256": hashlib.sha256(power_of_attorney).hexdigest(),
+                }
+            ]
+            if agent is not None and power_of_attorney is not None
+            else []
+        ),
         "pushed_at": timezone.now().isoformat(),
         "pushed_by": "黄晓珺",
     }

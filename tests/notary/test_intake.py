@@ -13,6 +13,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 from django.utils import timezone
+from PIL import Image
 from pypdf import PdfReader
 
 from ecancel.accounts.models import NotaryOffice, Organisation
@@ -212,3 +213,28 @@ def test_repush_to_another_office_closes_the_old_case_without_linking_it(
     elsewhere.refresh_from_db()
     assert new.office == office and new.previous_case is None
     assert elsewhere.status == CaseStatus.SUPERSEDED
+
+
+def test_agent_and_power_of_attorney_are_received(push: Any, seller: Organisation) -> None:
+    picture = io.BytesIO()
+    Image.new("RGB", (60, 40), (240, 240, 240)).save(picture, format="PNG")
+    files = {**filing_pdfs(seller), "power-of-attorney.png": picture.getvalue()}
+    agent = {
+        "name": "周代理",
+        "id_type": "mainland_id",
+        "id_number": "442000199001010018",
+        "phone": "13700000009",
+        "acts_for": [2],
+        "power_of_attorney": "power-of-attorney.png",
+    }
+    body = push(files=files, agent=agent, power_of_attorney=files["power-of-attorney.png"])
+    case = NotaryCase.objects.get(application_ref=body["application_ref"])
+    party = case.parties.get(role=PartyRole.AGENT)
+    assert (party.name, party.acts_for) == ("周代理", [2])
+    letter = case.materials.get(kind=MaterialKind.POWER_OF_ATTORNEY)
+    assert letter.content_type == "image/png" and not letter.signature_checked
+    assert letter.content.name.endswith(".png")
+    application = StoredDocument.objects.get(subject_ref=f"case:{case.pk}", kind="notarization_application")
+    with application.content.open("rb") as handle:
+        text = pdf_text(handle.read())
+    assert "周代理" in text and samples.BUYERS[1]["name"] in text
