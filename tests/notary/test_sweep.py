@@ -53,3 +53,12 @@ def test_rolled_back_intake_leaves_files_that_the_sweep_removes(
     assert stored_files() == set(ReceivedMaterial.objects.values_list("content", flat=True))
     assert kept <= stored_files() and not orphans & stored_files()
     assert material_files_sweep(older_than=dt.timedelta(0), ctx=RequestContext.system("test")) == []
+
+
+def test_the_periodic_task_is_scheduled_and_runs() -> None:
+    from django.conf import settings
+
+    from ecancel.notary.tasks import sweep_received_files
+
+    assert settings.CELERY_BEAT_SCHEDULE["notary-sweep-files"]["task"] == sweep_received_files.name
+    assert sweep_received_files.delay().get() == 0

@@ -234,6 +234,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = env_bool("ECANCEL_TASKS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "documents-sweep-files": {"task": "ecancel.documents.sweep_files", "schedule": 3600.0},
+    "notary-sweep-files": {"task": "ecancel.notary.sweep_files", "schedule": 3600.0},
 }
 
 # --- exchange ---
