@@ -1,0 +1,255 @@
+"""Issue 4 item 13(b): the same flow as test_one_machine, across two deployments.
+
+The filing deployment (``ECANCEL_HOSTED_SIDES=filing``) and the notary deployment
+(``ECANCEL_HOSTED_SIDES=notary``) each have their own data directory, SQLite database, keys, CA
+and ``runserver`` on 127.0.0.1. They know the same organisations (same UUIDs), exchange public keys
+with ``exchange_identity`` / ``exchange_peer import`` and talk only over HTTP. The test drives both
+through their APIs with each organisation's token, and opens the QR link like a phone would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.slow
+
+SELLER_ID = uuid.UUID("5e11e4a0-0000-4000-8000-00000000e2e1")
+OFFICE_ID = uuid.UUID("5e11e4a0-0000-4000-8000-00000000e2e2")
+
+# The organisations both deployments know, with the same ids.
+ORGANISATIONS = f"""
+import sys
+from django.core.management import call_command
+from ecancel.accounts.models import DeveloperCompany, NotaryOffice, Organisation
+from tests.factories import credit_code, mainland_id
+call_command("migrate", verbosity=0)
+seller = Organisation.objects.create(
+    id="{SELLER_ID}", kind="developer", name="双部署演示置业有限公司", address="中山市东区双部署路1号"
+)
+DeveloperCompany.objects.create(
+    organisation=seller, credit_code=credit_code(4242), legal_representative="张建国",
+    legal_representative_id_type="mainland_id", legal_representative_id_number=mainland_id(4242),
+)
+office = Organisation.objects.create(
+    id="{OFFICE_ID}", kind="notary_office", name="双部署演示公证处", address="中山市石岐区公证路2号"
+)
+NotaryOffice.objects.create(organisation=office, code="E2E01", certificate_prefix="粤中中证字", case_prefix="中证受字")
+# This deployment's own CA (signing and timestamps): the other deployment is told to trust its root.
+from pathlib import Path
+from django.conf import settings
+from ecancel.documents.pki.backends import local_root
+local_root(Path(settings.ECANCEL_KEYS_DIR))
+"""
+
+CONTRACT = f"""
+from ecancel.accounts.models import Organisation
+from tests.factories import contract_with_buyers
+contract = contract_with_buyers(2, seller=Organisation.objects.get(pk="{SELLER_ID}"))
+print(contract.pk)
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Deployment:
+    name: str
+    sides: str
+    root: Path
+    port: int = field(default_factory=free_port)
+    server: subprocess.Popen[bytes] | None = None
+    log: BinaryIO | None = None
+    trusted_roots: list[Path] = field(default_factory=list)
+
+    @property
+    def root_certificate(self) -> Path:
+        return self.root / self.name / "keys" / "ca" / "root.pem"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("ECANCEL_", "DJANGO_"))}
+        env.update(
+            DJANGO_SETTINGS_MODULE="ecancel.config.settings",
+            ECANCEL_DATA_DIR=str(self.root / self.name),
+            ECANCEL_HOSTED_SIDES=self.sides,
+            ECANCEL_PUBLIC_URL=self.url,
+            # The relay runs when a transaction commits, inside the server: no worker process needed.
+            ECANCEL_TASKS_EAGER="true",
+            ECANCEL_LOG_LEVEL="WARNING",
+            ECANCEL_TRUSTED_ROOTS=os.pathsep.join(str(p) for p in self.trusted_roots),
+        )
+        return env
+
+    def manage(self, *args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "ecancel.manage", *args], env=self.env(), capture_output=True, timeout=300
+        )
+        assert done.returncode == 0, done.stderr.decode()[-3000:]
+        return done.stdout.decode()
+
+    def start(self) -> None:
+        self.log = (self.root / f"{self.name}.log").open("wb")
+        self.server = subprocess.Popen(
+            [sys.executable, "-m", "ecancel.manage", "runserver", "--noreload", f"127.0.0.1:{self.port}"],
+            env=self.env(),
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.2)
+        raise AssertionError(self.tail())
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.terminate()
+            self.server.wait(timeout=30)
+        if self.log is not None:
+            self.log.close()
+
+    def tail(self) -> str:
+        return (self.root / f"{self.name}.log").read_text(errors="replace")[-4000:]
+
+
+@dataclass
+class Api:
+    """A system integration calling one deployment's API with its organisation's token."""
+
+    deployment: Deployment
+    token: str
+
+    def __call__(self, method: str, path: str, body: dict[str, Any] | None = None, expect: int = 200) -> Any:
+        response = httpx.request(
+            method,
+            f"{self.deployment.url}{path}",
+            json=body,
+            headers={"Authorization": f"Bearer {self.token}"},
+            timeout=120,
+        )
+        assert response.status_code == expect, (path, response.status_code, response.text[:800], self.deployment.tail())
+        return response.json()
+
+
+def wait_for(read: Callable[[], Any], done: Callable[[Any], bool], what: str, seconds: float = 90) -> Any:
+    deadline = time.monotonic() + seconds
+    while True:
+        value = read()
+        if done(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}: {value}")
+        time.sleep(0.3)
+
+
+@pytest.fixture(scope="module")
+def deployments(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Deployment, Deployment, str]]:
+    root = tmp_path_factory.mktemp("two-deployments")
+    filing = Deployment("filing", "filing", root)
+    notary = Deployment("notary", "notary", root)
+    for deployment in (filing, notary):
+        deployment.manage("shell", "--no-imports", "-c", ORGANISATIONS)
+        (root / f"{deployment.name}.json").write_text(deployment.manage("exchange_identity"))
+    for here, there in ((filing, notary), (notary, filing)):
+        here.manage("exchange_peer", "import", str(root / f"{there.name}.json"))
+        # Signed PDFs cross too: each side trusts the other's CA (in production: the real CAs' roots).
+        assert there.root_certificate.exists()
+        here.trusted_roots.append(there.root_certificate)
+    contract_id = filing.manage("shell", "--no-imports", "-c", CONTRACT).strip()
+    try:
+        filing.start()
+        notary.start()
+        yield filing, notary, contract_id
+    finally:
+        filing.stop()
+        notary.stop()
+
+
+def test_create_push_qr_revoke_correct_repush_over_http(deployments: tuple[Deployment, Deployment, str]) -> None:
+    filing, notary, contract_id = deployments
+    # Separate databases: each side knows only what it hosts and what it was told.
+    identity = json.loads(filing.manage("exchange_identity"))
+    assert [o["id"] for o in identity["organisations"]] == [str(SELLER_ID)]
+    seller = Api(
+        filing, filing.manage("api_token", "create", "--organisation", str(SELLER_ID), "--name", "ERP").strip()
+    )
+    office = Api(
+        notary, notary.manage("api_token", "create", "--organisation", str(OFFICE_ID), "--name", "公证系统").strip()
+    )
+
+    created = seller("POST", "/api/filing/applications", {"contract_id": contract_id}, expect=201)
+    path = f"/api/filing/applications/{created['id']}"
+    seller("PUT", f"{path}/reason", {"reason": "loan_refused"})
+    assert [o["id"] for o in seller("GET", "/api/filing/notary-offices")] == [str(OFFICE_ID)]
+    seller("POST", f"{path}/push", {"version": 1, "notary_office_id": str(OFFICE_ID)})
+
+    accepted = wait_for(lambda: seller("GET", path), lambda a: a["status"] == "awaiting_buyers", "case.accepted")
+    first_qr = accepted["qr"]
+    assert first_qr["url"].startswith(f"{notary.url}/h/")
+    [case] = office("GET", "/api/notary/cases")["items"]
+    assert (case["case_number"], case["application_version"]) == (first_qr["case_number"], 1)
+    phone = httpx.get(first_qr["url"], timeout=30)
+    assert phone.status_code == 200 and "二维码有效" in phone.text
+
+    seller("POST", f"{path}/revoke", {"version": 1, "reason": "联系电话有误"})
+    revoked = wait_for(lambda: seller("GET", path), lambda a: a["status"] == "draft", "case.revoked")
+    assert revoked["version"] == 2
+    phone = httpx.get(first_qr["url"], timeout=30)
+    assert phone.status_code == 410 and "已失效" in phone.text
+
+    buyers = filing.manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "import json; from ecancel.filing.models import BuyerParty; "
+        f"buyers = BuyerParty.objects.filter(contract_id='{contract_id}'); "
+        "print(json.dumps({b.position: b.id_number for b in buyers}))",
+    )
+    numbers = {int(k): v for k, v in json.loads(buyers).items()}
+    applicants = [
+        {
+            "name": a["name"],
+            "id_type": a["id_type"],
+            "id_number": numbers[a["position"]],
+            "phone": "13787654321" if a["position"] == 1 else a["phone"],
+            "address": a["address"],
+        }
+        for a in revoked["applicants_detail"]
+    ]
+    seller("PUT", f"{path}/applicants", {"applicants": applicants})
+    seller("POST", f"{path}/push", {"version": 2})
+    repushed = wait_for(
+        lambda: seller("GET", path), lambda a: a["status"] == "awaiting_buyers", "the re-push's case.accepted"
+    )
+    second_qr = repushed["qr"]
+    assert second_qr["url"] != first_qr["url"] and second_qr["case_number"] != first_qr["case_number"]
+    assert [(c["label"], c["after"]) for c in repushed["pushes"][0]["changes"]] == [("申请人1联系电话", "13787654321")]
+    assert httpx.get(second_qr["url"], timeout=30).status_code == 200
+    assert httpx.get(first_qr["url"], timeout=30).status_code == 410
+
+    cases = office("GET", "/api/notary/cases")["items"]
+    assert sorted((c["application_version"], c["status"]) for c in cases)[0][0] == 1
+    assert len(cases) == 2
