@@ -1,0 +1,223 @@
+"""PAdES signatures with an RFC 3161 timestamp and a visible organisation seal.
+
+Every signature is an incremental update, so a document can carry several (the seller's, then the
+notary's) and each keeps covering the bytes it signed. The stamp's text is set in a small subset of
+Noto Sans CJK, embedded in the file, so a PDF/A document stays PDF/A after signing.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from django.conf import settings
+from django.utils import timezone
+from fontTools import subset
+from fontTools.ttLib import TTFont
+from PIL import Image
+from pyhanko.pdf_utils import layout
+from pyhanko.pdf_utils.font.api import FontEngineFactory
+from pyhanko.pdf_utils.font.opentype import GlyphAccumulator
+from pyhanko.pdf_utils.images import PdfImage
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.text import TextBoxStyle
+from pyhanko.pdf_utils.writer import BasePdfFileWriter
+from pyhanko.sign import fields, signers
+from pyhanko.stamp import TextStampStyle
+from pyhanko_certvalidator import ValidationContext
+
+from ecancel.core.errors import ValidationFailed
+from ecancel.documents.fonts import SANS
+from ecancel.documents.pki.backends import organisation_signer, trust_roots
+from ecancel.documents.seal import cjk_face, seal_png
+from ecancel.documents.timestamps import timestamper
+
+if TYPE_CHECKING:
+    from ecancel.accounts.models import Organisation
+
+
+class _OfflineOnPurpose(logging.Filter):
+    """pyHanko warns that B-LTA embeds validation data without fetching any; that is by design here:
+    the local CA publishes nothing to fetch, and a signing server must not depend on the network."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "fetching is not allowed" not in record.getMessage()
+
+
+logging.getLogger("pyhanko.sign.signers.pdf_signer").addFilter(_OfflineOnPurpose())
+
+Level = Literal["B-T", "B-LTA"]
+LEVELS: tuple[Level, ...] = ("B-T", "B-LTA")
+
+STAMP_FONT_FILE = "NotoSansCJK-Regular.ttc"
+STAMP_TEXT = "电子签章　%(when)s"
+STAMP_TIME_FORMAT = "%Y-%m-%d %H:%M"
+# Every character the stamp can print: its fixed words, digits and the punctuation of the time.
+STAMP_CHARACTERS = "电子签章　" + "0123456789-: "
+STAMP_FONT_SIZE = 7
+SEAL_PX = 400
+# Default place of the stamp: bottom right of the page, in points (1/72 inch).
+STAMP_WIDTH, STAMP_HEIGHT, PAGE_MARGIN = 118, 132, 42
+
+
+@dataclass(frozen=True)
+class _StampFont(FontEngineFactory):
+    """Hands pyHanko the stamp font from memory, so nothing is re-read or left open per signature."""
+
+    data: bytes
+    font_size: int
+
+    def create_font_engine(self, writer: BasePdfFileWriter, obj_stream: object = None) -> GlyphAccumulator:
+        return GlyphAccumulator(
+            writer=writer, font_handle=io.BytesIO(self.data), font_size=self.font_size, obj_stream=obj_stream
+        )
+
+
+def sign_pdf(
+    pdf: bytes,
+    *,
+    organisation: Organisation,
+    level: Level = "B-T",
+    field_name: str = "Signature1",
+    reason: str = "",
+    location: str = "",
+    page: int = 0,
+    box: tuple[int, int, int, int] | None = None,
+) -> bytes:
+    """The PDF with one more signature by ``organisation``: PAdES B-T, or B-LTA with validation data
+    and a document timestamp. ``box`` is (x1, y1, x2, y2) in points on ``page``; default bottom right."""
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {LEVELS}, not {level!r}")
+    writer = _writer(pdf)
+    _check_field(writer, field_name)
+    field_box = box or _default_box(writer, page)
+    lta = level == "B-LTA"
+    metadata = signers.PdfSignatureMetadata(
+        field_name=field_name,
+        md_algorithm="sha256",
+        subfilter=fields.SigSeedSubFilter.PADES,
+        reason=reason or None,
+        location=location or None,
+        name=organisation.name,
+        embed_validation_info=lta,
+        use_pades_lta=lta,
+        validation_context=_validation_context() if lta else None,
+    )
+    pdf_signer = signers.PdfSigner(
+        metadata,
+        organisation_signer(organisation),
+        timestamper=timestamper(),
+        stamp_style=_stamp_style(organisation.name),
+        new_field_spec=fields.SigFieldSpec(field_name, on_page=page, box=field_box),
+    )
+    when = timezone.localtime().strftime(STAMP_TIME_FORMAT)
+    output = pdf_signer.sign_pdf(writer, appearance_text_params={"when": when})
+    return output.getvalue()
+
+
+def _writer(pdf: bytes) -> IncrementalPdfFileWriter:
+    try:
+        return IncrementalPdfFileWriter(io.BytesIO(pdf))
+    except (PdfError, ValueError, KeyError, TypeError) as exc:
+        raise ValidationFailed("待签署的文件不是有效的 PDF", f"The file to sign is not a valid PDF: {exc}") from exc
+
+
+def _check_field(writer: IncrementalPdfFileWriter, field_name: str) -> None:
+    for name, value, _ in fields.enumerate_sig_fields(writer.prev, filled_status=None):
+        if name == field_name and value is not None:
+            raise ValidationFailed(
+                f"签名域“{field_name}”已经签署，请换一个签名域名称",
+                f"Signature field {field_name!r} is already signed; use another field name",
+            )
+
+
+def _default_box(writer: IncrementalPdfFileWriter, page: int) -> tuple[int, int, int, int]:
+    try:
+        page_ref, _ = writer.find_page_for_modification(page)
+    except (PdfError, IndexError) as exc:
+        raise ValidationFailed(f"PDF 中没有第 {page + 1} 页", f"The PDF has no page {page + 1}") from exc
+    media_box = page_ref.get_object().get("/MediaBox")
+    width = float(media_box[2]) if media_box is not None else 595.0
+    right = int(width) - PAGE_MARGIN
+    return (right - STAMP_WIDTH, PAGE_MARGIN, right, PAGE_MARGIN + STAMP_HEIGHT)
+
+
+def _validation_context() -> ValidationContext:
+    # The local CA publishes no revocation lists; soft-fail records that none were found.
+    return ValidationContext(trust_roots=trust_roots(), allow_fetching=False, revocation_mode="soft-fail")
+
+
+def _stamp_style(organisation_name: str) -> TextStampStyle:
+    text_band = STAMP_FONT_SIZE * 2
+    return TextStampStyle(
+        stamp_text=STAMP_TEXT,
+        border_width=0,
+        background=PdfImage(_seal_image(organisation_name)),
+        background_opacity=0.92,
+        background_layout=layout.SimpleBoxLayoutRule(
+            x_align=layout.AxisAlignment.ALIGN_MID,
+            y_align=layout.AxisAlignment.ALIGN_MAX,
+            margins=layout.Margins(left=0, right=0, top=0, bottom=text_band),
+        ),
+        inner_content_layout=layout.SimpleBoxLayoutRule(
+            x_align=layout.AxisAlignment.ALIGN_MID,
+            y_align=layout.AxisAlignment.ALIGN_MIN,
+            margins=layout.Margins(left=0, right=0, top=0, bottom=1),
+        ),
+        text_box_style=TextBoxStyle(
+            font=_StampFont(data=stamp_font(), font_size=STAMP_FONT_SIZE),
+            font_size=STAMP_FONT_SIZE,
+            border_width=0,
+        ),
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _seal_image(organisation_name: str) -> Image.Image:
+    image = Image.open(io.BytesIO(seal_png(organisation_name, size_px=SEAL_PX)))
+    image.load()
+    return image
+
+
+def stamp_font() -> bytes:
+    """The stamp's font: one face of the Noto CJK collection cut down to the stamp's characters,
+    made once and kept under the keys directory."""
+    return _stamp_font(str(settings.ECANCEL_KEYS_DIR))
+
+
+@functools.cache
+def _stamp_font(keys_dir: str) -> bytes:
+    source, index = cjk_face(STAMP_FONT_FILE, SANS)
+    digest = hashlib.sha256(f"{source.name}|{index}|{STAMP_CHARACTERS}".encode()).hexdigest()[:16]
+    cached = Path(keys_dir) / "fonts" / f"stamp-{digest}.otf"
+    if cached.is_file():
+        return cached.read_bytes()
+    data = _subset_face(source, index, STAMP_CHARACTERS)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    temporary = cached.with_name(f".{cached.name}.tmp")
+    temporary.write_bytes(data)
+    temporary.replace(cached)
+    return data
+
+
+def _subset_face(collection: Path, index: int, characters: str) -> bytes:
+    logging.getLogger("fontTools.subset").setLevel(logging.WARNING)
+    font = TTFont(str(collection), fontNumber=index)
+    try:
+        options = subset.Options()
+        options.name_IDs = ["*"]
+        options.notdef_outline = True
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(text=characters)
+        subsetter.subset(font)
+        out = io.BytesIO()
+        font.save(out)
+        return out.getvalue()
+    finally:
+        font.close()

@@ -1,0 +1,372 @@
+"""Verification anyone can run: is this PDF signed by whom it says, unchanged since, and trusted here?
+
+A document is valid only when it carries at least one signature and every signature and document
+timestamp in it is intact, chains to a root this deployment trusts, has a trusted RFC 3161 time, and
+was followed by nothing but further signatures and validation data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from asn1crypto import x509 as asn1_x509
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
+from pyhanko.sign.validation.errors import SignatureValidationError
+from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
+from pyhanko.sign.validation.status import (
+    DocumentTimestampStatus,
+    ModificationInfo,
+    PdfSignatureStatus,
+    SignatureCoverageLevel,
+    TimestampSignatureStatus,
+)
+from pyhanko_certvalidator import ValidationContext
+
+from ecancel.core.errors import ValidationFailed
+from ecancel.documents.pki.backends import trust_roots as deployment_trust_roots
+
+logger = logging.getLogger(__name__)
+# pyHanko logs every untrusted or altered signature as a warning with a traceback; those are expected
+# outcomes here, reported to the person asking, not faults of this system.
+logging.getLogger("pyhanko.sign.validation").setLevel(logging.ERROR)
+logging.getLogger("pyhanko.sign.diff_analysis").setLevel(logging.ERROR)
+
+ACCEPTABLE_LATER_CHANGES = (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES, ModificationLevel.FORM_FILLING)
+
+
+@dataclass(frozen=True)
+class Problem:
+    zh: str
+    en: str
+
+    def __str__(self) -> str:
+        return f"{self.zh} / {self.en}"
+
+
+NO_SIGNATURE = Problem("文件中没有数字签名，无法证明其来源和完整性", "The document carries no digital signature")
+CHANGED = Problem("签名后文件内容被改动（签名摘要不符）", "The signed bytes were changed after signing")
+BAD_SIGNATURE = Problem("签名值无效", "The signature value does not verify")
+UNTRUSTED = Problem(
+    "签名证书不是由本系统信任的机构签发", "The signer's certificate does not chain to a root trusted here"
+)
+NO_TIMESTAMP = Problem("签名没有时间戳，签署时间无法证明", "The signature has no timestamp; its time is unproven")
+BAD_TIMESTAMP = Problem("签名时间戳无效或不受信任", "The signature's timestamp is invalid or not trusted")
+MODIFIED_AFTER = Problem(
+    "签名后文件被追加修改（不只是增加签名或验证信息）",
+    "The document was changed after signing (beyond further signatures and validation data)",
+)
+PARTIAL_COVERAGE = Problem("签名没有覆盖完整文件", "The signature does not cover the whole document")
+MALFORMED_SIGNATURE = Problem("签名数据损坏，无法校验", "The signature data is damaged and cannot be checked")
+TRAILING_DATA = Problem("文件末尾附加了不属于 PDF 的数据", "Bytes that are not PDF were appended to the file")
+
+
+class NotAPdf(ValidationFailed):
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(
+            "文件不是有效的 PDF，无法验证", "The file is not a readable PDF" + (f" ({detail})" if detail else "")
+        )
+
+
+@dataclass(frozen=True)
+class SignatureReport:
+    field_name: str
+    signer_name: str
+    signer_organisation: str
+    signer_code: str
+    signer_certificate_sha256: str
+    issuer_name: str
+    signing_time: dt.datetime | None
+    timestamp_time: dt.datetime | None
+    timestamp_authority: str
+    intact: bool
+    trusted: bool
+    timestamp_trusted: bool
+    covers_whole_document: bool
+    modified_after: bool
+    level: str
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class TimestampReport:
+    """A document timestamp (the archive timestamp of PAdES B-LTA)."""
+
+    field_name: str
+    time: dt.datetime | None
+    authority: str
+    intact: bool
+    trusted: bool
+    modified_after: bool
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class PdfVerification:
+    sha256: str
+    size: int
+    signatures: tuple[SignatureReport, ...]
+    document_timestamps: tuple[TimestampReport, ...] = ()
+    document_problems: tuple[Problem, ...] = field(default=())
+
+    @property
+    def problems(self) -> tuple[Problem, ...]:
+        collected = list(self.document_problems)
+        reports: list[SignatureReport | TimestampReport] = [*self.signatures, *self.document_timestamps]
+        for report in reports:
+            collected.extend(p for p in report.problems if p not in collected)
+        return tuple(collected)
+
+    @property
+    def valid(self) -> bool:
+        return bool(self.signatures) and not self.problems
+
+    def as_dict(self) -> dict[str, Any]:
+        def when(value: dt.datetime | None) -> str | None:
+            return value.isoformat() if value else None
+
+        def problems(items: Iterable[Problem]) -> list[dict[str, str]]:
+            return [{"message": p.zh, "message_en": p.en} for p in items]
+
+        return {
+            "valid": self.valid,
+            "sha256": self.sha256,
+            "size": self.size,
+            "problems": problems(self.problems),
+            "signatures": [
+                {
+                    "field_name": s.field_name,
+                    "signer_name": s.signer_name,
+                    "signer_organisation": s.signer_organisation,
+                    "signer_code": s.signer_code,
+                    "signer_certificate_sha256": s.signer_certificate_sha256,
+                    "issuer_name": s.issuer_name,
+                    "signing_time": when(s.signing_time),
+                    "timestamp_time": when(s.timestamp_time),
+                    "timestamp_authority": s.timestamp_authority,
+                    "intact": s.intact,
+                    "trusted": s.trusted,
+                    "timestamp_trusted": s.timestamp_trusted,
+                    "covers_whole_document": s.covers_whole_document,
+                    "modified_after": s.modified_after,
+                    "level": s.level,
+                    "valid": s.valid,
+                    "problems": problems(s.problems),
+                }
+                for s in self.signatures
+            ],
+            "document_timestamps": [
+                {
+                    "field_name": t.field_name,
+                    "time": when(t.time),
+                    "authority": t.authority,
+                    "intact": t.intact,
+                    "trusted": t.trusted,
+                    "modified_after": t.modified_after,
+                    "valid": t.valid,
+                    "problems": problems(t.problems),
+                }
+                for t in self.document_timestamps
+            ],
+        }
+
+
+def verify_pdf(pdf: bytes, *, trust_roots: Sequence[asn1_x509.Certificate] | None = None) -> PdfVerification:
+    """Report on every signature in ``pdf``. ``trust_roots`` replaces this deployment's roots, e.g. to
+    accept only a pinned notary office. Raises :class:`NotAPdf` for anything that is not a PDF."""
+    roots = list(trust_roots) if trust_roots is not None else deployment_trust_roots()
+    reader = _reader(pdf)
+    try:
+        embedded = list(reader.embedded_signatures)
+    except (PdfError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise NotAPdf(str(exc)) from exc
+    has_dss = "/DSS" in reader.root
+    timestamp_revisions = [e.signed_revision for e in embedded if e.sig_object_type == "/DocTimeStamp"]
+    signatures: list[SignatureReport] = []
+    timestamps: list[TimestampReport] = []
+    for item in embedded:
+        if item.sig_object_type == "/DocTimeStamp":
+            timestamps.append(_document_timestamp(item, roots))
+        else:
+            archived = has_dss and any(revision > item.signed_revision for revision in timestamp_revisions)
+            signatures.append(_signature(item, roots, archived=archived, has_dss=has_dss))
+    document_problems = [] if signatures else [NO_SIGNATURE]
+    if pdf[pdf.rfind(b"%%EOF") + len(b"%%EOF") :].strip():
+        document_problems.append(TRAILING_DATA)
+    return PdfVerification(
+        sha256=hashlib.sha256(pdf).hexdigest(),
+        size=len(pdf),
+        signatures=tuple(signatures),
+        document_timestamps=tuple(timestamps),
+        document_problems=tuple(document_problems),
+    )
+
+
+def _reader(pdf: bytes) -> PdfFileReader:
+    if not pdf.lstrip()[:1024].startswith(b"%PDF-") and b"%PDF-" not in pdf[:1024]:
+        raise NotAPdf()
+    try:
+        return PdfFileReader(io.BytesIO(pdf), strict=False)
+    except (PdfError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+        raise NotAPdf(str(exc)) from exc
+
+
+def _context(roots: list[asn1_x509.Certificate], moment: dt.datetime | None = None) -> ValidationContext:
+    # Nothing is fetched: the verdict depends only on the file and on this deployment's roots.
+    return ValidationContext(trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail", moment=moment)
+
+
+def _signature(
+    item: EmbeddedPdfSignature, roots: list[asn1_x509.Certificate], *, archived: bool, has_dss: bool
+) -> SignatureReport:
+    try:
+        status = _validate_signature(item, roots)
+    except (SignatureValidationError, PdfError, ValueError, KeyError, TypeError) as exc:
+        logger.info("signature %s could not be validated: %s", item.field_name, exc)
+        return _broken_signature(item)
+    ts = status.timestamp_validity
+    timestamp_trusted = ts is not None and ts.intact and ts.valid and ts.trusted
+    covers_whole = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+    modified_after = _modified_after(status)
+    problems: list[Problem] = []
+    if not status.intact:
+        problems.append(CHANGED)
+    elif not status.valid:
+        problems.append(BAD_SIGNATURE)
+    if status.intact and status.valid and not status.trusted:
+        problems.append(UNTRUSTED)
+    if ts is None:
+        problems.append(NO_TIMESTAMP)
+    elif not timestamp_trusted:
+        problems.append(BAD_TIMESTAMP)
+    if status.coverage not in (SignatureCoverageLevel.ENTIRE_FILE, SignatureCoverageLevel.ENTIRE_REVISION):
+        problems.append(PARTIAL_COVERAGE)
+    elif modified_after:
+        problems.append(MODIFIED_AFTER)
+    subject = _name_fields(status.signing_cert.subject)
+    return SignatureReport(
+        field_name=item.field_name,
+        signer_name=subject.get("common_name", ""),
+        signer_organisation=subject.get("organization_name", ""),
+        signer_code=subject.get("serial_number", ""),
+        signer_certificate_sha256=status.signing_cert.sha256.hex(),
+        issuer_name=_name_fields(status.signing_cert.issuer).get("common_name", ""),
+        signing_time=status.signer_reported_dt,
+        timestamp_time=ts.timestamp if ts is not None else None,
+        timestamp_authority=_authority(ts),
+        intact=status.intact,
+        trusted=status.intact and status.valid and status.trusted,
+        timestamp_trusted=timestamp_trusted,
+        covers_whole_document=covers_whole,
+        modified_after=modified_after,
+        level=_level(timestamped=ts is not None, has_dss=has_dss, archived=archived),
+        problems=tuple(problems),
+    )
+
+
+def _validate_signature(item: EmbeddedPdfSignature, roots: list[asn1_x509.Certificate]) -> PdfSignatureStatus:
+    status = validate_pdf_signature(
+        item, signer_validation_context=_context(roots), ts_validation_context=_context(roots)
+    )
+    ts = status.timestamp_validity
+    expired = status.signing_cert.not_valid_after < dt.datetime.now(dt.UTC)
+    if not status.trusted and expired and ts is not None and ts.valid and ts.trusted:
+        # A certificate that has since expired was good when the trusted timestamp proves the signature existed.
+        return validate_pdf_signature(
+            item,
+            signer_validation_context=_context(roots, moment=ts.timestamp),
+            ts_validation_context=_context(roots),
+        )
+    return status
+
+
+def _broken_signature(item: EmbeddedPdfSignature) -> SignatureReport:
+    return SignatureReport(
+        field_name=item.field_name,
+        signer_name="",
+        signer_organisation="",
+        signer_code="",
+        signer_certificate_sha256="",
+        issuer_name="",
+        signing_time=None,
+        timestamp_time=None,
+        timestamp_authority="",
+        intact=False,
+        trusted=False,
+        timestamp_trusted=False,
+        covers_whole_document=False,
+        modified_after=False,
+        level="",
+        problems=(MALFORMED_SIGNATURE,),
+    )
+
+
+def _document_timestamp(item: EmbeddedPdfSignature, roots: list[asn1_x509.Certificate]) -> TimestampReport:
+    try:
+        status: DocumentTimestampStatus = validate_pdf_timestamp(item, validation_context=_context(roots))
+    except (SignatureValidationError, PdfError, ValueError, KeyError, TypeError) as exc:
+        logger.info("document timestamp %s could not be validated: %s", item.field_name, exc)
+        return TimestampReport(item.field_name, None, "", False, False, False, (MALFORMED_SIGNATURE,))
+    modified_after = _modified_after(status)
+    problems: list[Problem] = []
+    if not status.intact:
+        problems.append(CHANGED)
+    elif not (status.valid and status.trusted):
+        problems.append(BAD_TIMESTAMP)
+    if status.coverage not in (SignatureCoverageLevel.ENTIRE_FILE, SignatureCoverageLevel.ENTIRE_REVISION):
+        problems.append(PARTIAL_COVERAGE)
+    elif modified_after:
+        problems.append(MODIFIED_AFTER)
+    return TimestampReport(
+        field_name=item.field_name,
+        time=status.timestamp,
+        authority=_authority(status),
+        intact=status.intact,
+        trusted=status.intact and status.valid and status.trusted,
+        modified_after=modified_after,
+        problems=tuple(problems),
+    )
+
+
+def _modified_after(status: ModificationInfo) -> bool:
+    """Anything appended after the signed revision other than signatures, form filling and validation data."""
+    if status.coverage == SignatureCoverageLevel.ENTIRE_FILE:
+        return False
+    level = status.modification_level
+    return level not in ACCEPTABLE_LATER_CHANGES or status.docmdp_ok is False
+
+
+def _level(*, timestamped: bool, has_dss: bool, archived: bool) -> str:
+    if not timestamped:
+        return "B-B"
+    if archived:
+        return "B-LTA"
+    return "B-LT" if has_dss else "B-T"
+
+
+def _authority(status: TimestampSignatureStatus | None) -> str:
+    if status is None:
+        return ""
+    fields = _name_fields(status.signing_cert.subject)
+    return fields.get("common_name") or fields.get("organization_name", "")
+
+
+def _name_fields(name: asn1_x509.Name) -> dict[str, str]:
+    native = name.native
+    return {key: value if isinstance(value, str) else ", ".join(value) for key, value in native.items()}

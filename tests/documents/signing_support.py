@@ -1,0 +1,83 @@
+"""Helpers for the signing and verification tests: small PDFs made here, tampering, a second CA."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+
+from ecancel.documents.pki.local_ca import LocalCA, SubjectInfo
+
+
+def make_pdf(lines: tuple[str, ...] = ("Contract ZS2026000123", "Price 1580000.00"), pages: int = 2) -> bytes:
+    """A plain A4 PDF whose first page shows ``lines`` in Helvetica."""
+    writer = PdfWriter()
+    for number in range(pages):
+        page = writer.add_blank_page(595, 842)
+        font = DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Font"),
+                NameObject("/Subtype"): NameObject("/Type1"),
+                NameObject("/BaseFont"): NameObject("/Helvetica"),
+            }
+        )
+        page[NameObject("/Resources")] = DictionaryObject(
+            {NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})}
+        )
+        shown = lines if number == 0 else (f"Page {number + 1}",)
+        text = " ".join(f"BT /F1 14 Tf 72 {760 - 24 * i} Td ({line}) Tj ET" for i, line in enumerate(shown))
+        stream = DecodedStreamObject()
+        stream.set_data(text.encode("latin-1"))
+        page[NameObject("/Contents")] = writer._add_object(stream)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def flip_byte(pdf: bytes, marker: bytes) -> bytes:
+    """The PDF with one bit changed inside the first occurrence of ``marker``."""
+    position = pdf.index(marker) + len(marker) // 2
+    changed = bytearray(pdf)
+    changed[position] ^= 0x01
+    return bytes(changed)
+
+
+def append_page(pdf: bytes) -> bytes:
+    """An incremental update that adds a page, as any PDF tool would."""
+    writer = PdfWriter(io.BytesIO(pdf), incremental=True)
+    writer.add_blank_page(595, 842)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def rewrite_text(pdf: bytes, old: str, new: str) -> bytes:
+    """An incremental update that replaces text on the first page, leaving the signed bytes alone."""
+    writer = PdfWriter(io.BytesIO(pdf), incremental=True)
+    page = writer.pages[0]
+    contents = page.get_contents()
+    assert contents is not None
+    data = contents.get_data()
+    assert old.encode() in data
+    stream = DecodedStreamObject()
+    stream.set_data(data.replace(old.encode(), new.encode()))
+    page[NameObject("/Contents")] = writer._add_object(stream)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def page_text(pdf: bytes) -> str:
+    return PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+
+
+def write_root_pem(ca: LocalCA, path: Path) -> Path:
+    path.write_bytes(ca.root().certificate.public_bytes(serialization.Encoding.PEM))
+    return path
+
+
+def foreign_subject(name: str = "境外测试有限公司") -> SubjectInfo:
+    return SubjectInfo(key="foreign-org", name=name, code="91440000FOREIGN01")
