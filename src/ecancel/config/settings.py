@@ -230,6 +230,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+if CELERY_BROKER_URL.startswith("sqla+"):
+    # The SQLite broker is polled, by default every 1 s: poll every 0.1 s so the relay kicked by a push (and so
+    # the QR code) comes well within a second (benchmarks/push_to_qr.py). kombu's SQLAlchemy transport passes
+    # transport options to create_engine, so the interval is set on a subclass instead.
+    from kombu.transport.sqlalchemy import Transport as _SQLAlchemyTransport
+
+    CELERY_BROKER_URL = CELERY_BROKER_URL.removeprefix("sqla+")
+    CELERY_BROKER_TRANSPORT = type("PolledSQLiteTransport", (_SQLAlchemyTransport,), {"polling_interval": 0.1})
 # Tests and one-off commands may run tasks inline.
 CELERY_TASK_ALWAYS_EAGER = env_bool("ECANCEL_TASKS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {

@@ -1,0 +1,183 @@
+"""Push → QR latency on the one-machine default (issue 4 item 14; target ≤1 s median).
+
+    uv run python benchmarks/push_to_qr.py [--pushes 20] [--mode worker|eager|both]
+
+One deployment hosts both sides, as ``ecancel up`` runs it: SQLite (WAL, synchronous=FULL), gunicorn
+with two workers, the in-process transport. Each push is made through the API with the developer's
+token; the clock stops when ``GET /api/filing/applications/<id>`` first shows the QR code (polled
+every 20 ms). In between: two filing documents rendered and signed (B-T with a timestamp), the
+contract locked, ``materials.pushed`` relayed, the notary office's intake (PDFs verified, case
+number, three notary documents rendered and signed, hand-off token), ``case.accepted`` relayed back.
+
+Modes: ``worker`` — the relay runs in a Celery worker fed by the SQLite broker, as by default;
+``eager`` — the relay runs in the web process when the push commits (``ECANCEL_TASKS_EAGER``).
+Also printed: the same span measured on the server from the audit log (pushed → accepted events).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+SEED = """
+import json
+from django.core.management import call_command
+from ecancel.accounts.models import Organisation
+from ecancel.accounts.services import api_token_create
+from ecancel.core.context import RequestContext
+from tests.factories import DeveloperFactory, NotaryOfficeFactory, contract_with_buyers
+call_command("migrate", verbosity=0)
+seller = DeveloperFactory().organisation
+office = NotaryOfficeFactory().organisation
+contracts = [str(contract_with_buyers(2, seller=seller).pk) for _ in range({count})]
+_, token = api_token_create(organisation=seller, name="benchmark", actor=None, ctx=RequestContext.system())
+print(json.dumps({{"token": token, "office": str(office.pk), "contracts": contracts}}))
+"""
+
+SPANS = """
+import json
+from ecancel.audit.models import AuditEvent
+pushed = {e.object_id: e.occurred_at for e in AuditEvent.objects.filter(tag="cancellation.application.pushed")}
+accepted = {e.object_id: e.occurred_at for e in AuditEvent.objects.filter(tag="cancellation.application.accepted")}
+print(json.dumps([(accepted[k] - pushed[k]).total_seconds() for k in pushed if k in accepted]))
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+
+class Deployment:
+    """A throw-away one-machine deployment: its own data directory, web server and (maybe) worker."""
+
+    def __init__(self, mode: str, pushes: int) -> None:
+        self.mode = mode
+        self.port = free_port()
+        self.data = Path(tempfile.mkdtemp(prefix=f"ecancel-bench-push-{mode}-"))
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("ECANCEL_", "DJANGO_"))}
+        self.env.update(
+            DJANGO_SETTINGS_MODULE="ecancel.config.settings",
+            ECANCEL_DATA_DIR=str(self.data),
+            ECANCEL_PUBLIC_URL=f"http://127.0.0.1:{self.port}",
+            ECANCEL_TASKS_EAGER="true" if mode == "eager" else "false",
+            ECANCEL_LOG_LEVEL="WARNING",
+            PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
+        )
+        self.children: list[subprocess.Popen[bytes]] = []
+        self.seed = json.loads(self.manage("shell", "--no-imports", "-c", SEED.format(count=pushes + 1)))
+
+    def manage(self, *args: str) -> str:
+        done = subprocess.run(
+            [str(BIN / "ecancel"), *args], env=self.env, cwd=ROOT, capture_output=True, timeout=600, check=False
+        )
+        if done.returncode:
+            raise SystemExit(done.stderr.decode()[-3000:])
+        return done.stdout.decode()
+
+    def spawn(self, argv: list[str]) -> None:
+        log = (self.data / f"{Path(argv[0]).name}.log").open("wb")
+        self.children.append(
+            subprocess.Popen(argv, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        )
+
+    def start(self) -> None:
+        self.spawn(
+            [str(BIN / "gunicorn"), "ecancel.config.wsgi:application", f"--bind=127.0.0.1:{self.port}", "--workers=2"]
+        )
+        if self.mode == "worker":
+            celery = [str(BIN / "celery"), "-A", "ecancel.config", "worker", "--concurrency=2", "--loglevel=warning"]
+            self.spawn([*celery, "--without-gossip", "--without-mingle"])
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.2)
+        raise SystemExit("the web server did not start")
+
+    def stop(self) -> None:
+        for child in self.children:
+            os.killpg(child.pid, signal.SIGTERM)
+        for child in self.children:
+            child.wait(timeout=30)
+
+
+def push_and_wait(client: httpx.Client, contract_id: str, office_id: str) -> float:
+    created = client.post("/api/filing/applications", json={"contract_id": contract_id})
+    created.raise_for_status()
+    path = f"/api/filing/applications/{created.json()['id']}"
+    client.put(f"{path}/reason", json={"reason": "mutual_agreement"}).raise_for_status()
+    started = time.perf_counter()
+    client.post(f"{path}/push", json={"version": 1, "notary_office_id": office_id}).raise_for_status()
+    deadline = started + 60
+    while time.perf_counter() < deadline:
+        shown: dict[str, Any] = client.get(path).json()
+        if shown.get("qr"):
+            return time.perf_counter() - started
+        if shown["status"] not in ("pushed", "awaiting_buyers"):
+            raise SystemExit(f"push ended as {shown['status']}: {shown.get('notary_message')}")
+        time.sleep(0.02)
+    raise SystemExit("no QR code within 60 s")
+
+
+def run(mode: str, pushes: int) -> dict[str, Any]:
+    deployment = Deployment(mode, pushes)
+    deployment.start()
+    try:
+        seed = deployment.seed
+        headers = {"Authorization": f"Bearer {seed['token']}"}
+        with httpx.Client(base_url=f"http://127.0.0.1:{deployment.port}", headers=headers, timeout=120) as client:
+            push_and_wait(client, seed["contracts"][0], seed["office"])  # warm-up: keys, CA, fonts, compilers
+            latencies = [push_and_wait(client, c, seed["office"]) for c in seed["contracts"][1:]]
+        server = json.loads(deployment.manage("shell", "--no-imports", "-c", SPANS))[1:]
+    finally:
+        deployment.stop()
+    return {"mode": mode, "client": latencies, "server": server}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pushes", type=int, default=20)
+    parser.add_argument("--mode", choices=["worker", "eager", "both"], default="both")
+    args = parser.parse_args()
+    modes = ["worker", "eager"] if args.mode == "both" else [args.mode]
+    results = [run(mode, args.pushes) for mode in modes]
+    load = os.getloadavg()[0]
+    when = f"{datetime.now():%Y-%m-%d %H:%M}"
+    print(f"push → QR shown, one-machine default, {args.pushes} pushes each ({when}, load {load:.1f})")
+    print(f"{'mode':<28}{'median':>9}{'p95':>9}{'min':>9}{'max':>9}")
+    for result in results:
+        for label, values in (("client", result["client"]), ("server (audit)", result["server"])):
+            name = f"{result['mode']}, {label}"
+            median, p95 = statistics.median(values), percentile(values, 0.95)
+            print(f"{name:<28}{median:>8.3f}s{p95:>8.3f}s{min(values):>8.3f}s{max(values):>8.3f}s")
+
+
+if __name__ == "__main__":
+    main()
