@@ -18,6 +18,7 @@ from ecancel.accounts.models import Organisation, OrganisationKind, Role, User
 from ecancel.accounts.services import api_token_create
 from ecancel.core.context import RequestContext
 from ecancel.filing.models import FiledContract
+from tests.cancellation.matrix import application_routes
 from tests.conftest import logged_in_client
 from tests.factories import DeveloperFactory, NotaryOfficeFactory, OrganisationFactory, contract_with_buyers
 
@@ -93,6 +94,7 @@ ROUTES: list[Route] = [
     Route("operator contract detail", lambda w: f"/operator/contracts/{w.contract.pk}/", page()),
     Route("api contract list", lambda w: "/api/filing/contracts", api({OTHER_OPERATOR: 200, OTHER_TOKEN: 200})),
     Route("api contract detail", lambda w: f"/api/filing/contracts/{w.contract.pk}", api()),
+    *application_routes(Route, page, api, owner=OPERATOR, other=OTHER_OPERATOR, token=OTHER_TOKEN),
 ]
 
 
