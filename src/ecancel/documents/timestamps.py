@@ -39,7 +39,8 @@ class LocalTimestampAuthority:
     def certificate(self) -> asn1_x509.Certificate:
         return self._certificate
 
-    def respond(self, request: tsp.TimeStampReq) -> tsp.TimeStampResp:
+    def respond(self, request: tsp.TimeStampReq) -> bytes:
+        """The DER ``TimeStampResp`` for a parsed request."""
         imprint: tsp.MessageImprint = request["message_imprint"]
         algorithm = imprint["hash_algorithm"]["algorithm"].native
         if algorithm not in SUPPORTED_IMPRINTS:
@@ -105,7 +106,7 @@ class LocalTimestampAuthority:
                 "status": tsp.PKIStatusInfo({"status": "granted"}),
                 "time_stamp_token": cms.ContentInfo({"content_type": "signed_data", "content": signed_data}),
             }
-        )
+        ).dump()
 
     def respond_der(self, body: bytes) -> bytes:
         """Answer a DER ``TimeStampReq`` as an HTTP endpoint would (RFC 3161 §3.4)."""
@@ -113,8 +114,8 @@ class LocalTimestampAuthority:
             request = tsp.TimeStampReq.load(body)
             request.native  # noqa: B018 - parse everything now, not lazily while answering
         except (ValueError, TypeError):
-            return _rejection("bad_request", "malformed timestamp request").dump()
-        return self.respond(request).dump()
+            return _rejection("bad_request", "malformed timestamp request")
+        return self.respond(request)
 
     def _sign(self, data: bytes) -> tuple[bytes, str]:
         if isinstance(self._key, rsa.RSAPrivateKey):
@@ -134,17 +135,23 @@ class LocalTimeStamper(TimeStamper):
     async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
         # Through DER and back, exactly as from an HTTP authority: a freshly built asn1crypto tree counts
         # as changed throughout and would be re-encoded on every access while pyHanko embeds it.
-        return tsp.TimeStampResp.load(self.authority.respond_der(req.dump()))
+        return tsp.TimeStampResp.load(self.authority.respond(req))
 
 
-def _rejection(failure: str, text: str) -> tsp.TimeStampResp:
-    return tsp.TimeStampResp(
-        {
-            "status": tsp.PKIStatusInfo(
-                {"status": "rejection", "status_string": [text], "fail_info": tsp.PKIFailureInfo({failure})}
-            )
-        }
-    )
+def _rejection(failure: str, text: str) -> bytes:
+    """A refusal carries a status and no token; asn1crypto's TimeStampResp wrongly requires the token,
+    so the outer SEQUENCE is written here."""
+    status = tsp.PKIStatusInfo(
+        {"status": "rejection", "status_string": [text], "fail_info": tsp.PKIFailureInfo({failure})}
+    ).dump()
+    return b"\x30" + _der_length(len(status)) + status
+
+
+def _der_length(length: int) -> bytes:
+    if length < 0x80:
+        return bytes([length])
+    encoded = length.to_bytes((length.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(encoded)]) + encoded
 
 
 def local_authority() -> LocalTimestampAuthority:

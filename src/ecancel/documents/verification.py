@@ -19,6 +19,7 @@ from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.fields import enumerate_sig_fields
 from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
 from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
@@ -192,10 +193,7 @@ def verify_pdf(pdf: bytes, *, trust_roots: Sequence[asn1_x509.Certificate] | Non
     accept only a pinned notary office. Raises :class:`NotAPdf` for anything that is not a PDF."""
     roots = list(trust_roots) if trust_roots is not None else deployment_trust_roots()
     reader = _reader(pdf)
-    try:
-        embedded = list(reader.embedded_signatures)
-    except (PdfError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise NotAPdf(str(exc)) from exc
+    embedded, broken = _embedded_signatures(reader)
     has_dss = "/DSS" in reader.root
     timestamp_revisions = [e.signed_revision for e in embedded if e.sig_object_type == "/DocTimeStamp"]
     signatures: list[SignatureReport] = []
@@ -206,6 +204,7 @@ def verify_pdf(pdf: bytes, *, trust_roots: Sequence[asn1_x509.Certificate] | Non
         else:
             archived = has_dss and any(revision > item.signed_revision for revision in timestamp_revisions)
             signatures.append(_signature(item, roots, archived=archived, has_dss=has_dss))
+    signatures.extend(_broken_signature(name) for name in broken)
     document_problems = [] if signatures else [NO_SIGNATURE]
     if pdf[pdf.rfind(b"%%EOF") + len(b"%%EOF") :].strip():
         document_problems.append(TRAILING_DATA)
@@ -216,6 +215,24 @@ def verify_pdf(pdf: bytes, *, trust_roots: Sequence[asn1_x509.Certificate] | Non
         document_timestamps=tuple(timestamps),
         document_problems=tuple(document_problems),
     )
+
+
+def _embedded_signatures(reader: PdfFileReader) -> tuple[list[EmbeddedPdfSignature], list[str]]:
+    """The signatures pyHanko can read, in signing order, and the names of fields whose data is damaged."""
+    readable: list[EmbeddedPdfSignature] = []
+    broken: list[str] = []
+    try:
+        fields = list(enumerate_sig_fields(reader, filled_status=True))
+    except (PdfError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise NotAPdf(str(exc)) from exc
+    for name, _, field_ref in fields:
+        try:
+            readable.append(EmbeddedPdfSignature(reader, field_ref, name))
+        except (PdfError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            logger.info("signature %s is damaged: %s", name, exc)
+            broken.append(name)
+    readable.sort(key=lambda item: item.signed_revision)
+    return readable, broken
 
 
 def _reader(pdf: bytes) -> PdfFileReader:
@@ -239,7 +256,7 @@ def _signature(
         status = _validate_signature(item, roots)
     except (SignatureValidationError, PdfError, ValueError, KeyError, TypeError) as exc:
         logger.info("signature %s could not be validated: %s", item.field_name, exc)
-        return _broken_signature(item)
+        return _broken_signature(item.field_name)
     ts = status.timestamp_validity
     timestamp_trusted = ts is not None and ts.intact and ts.valid and ts.trusted
     covers_whole = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
@@ -296,9 +313,9 @@ def _validate_signature(item: EmbeddedPdfSignature, roots: list[asn1_x509.Certif
     return status
 
 
-def _broken_signature(item: EmbeddedPdfSignature) -> SignatureReport:
+def _broken_signature(field_name: str) -> SignatureReport:
     return SignatureReport(
-        field_name=item.field_name,
+        field_name=field_name,
         signer_name="",
         signer_organisation="",
         signer_code="",

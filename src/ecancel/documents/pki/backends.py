@@ -166,7 +166,9 @@ class PKCS11Backend:
         self._lock = threading.Lock()
 
     def signer(self, organisation: Organisation) -> Signer:
-        label = str(_lookup(settings.ECANCEL_PKCS11_KEYS, organisation))
+        entry = _lookup(settings.ECANCEL_PKCS11_KEYS, organisation)
+        # "label", or {"label": ..., "raw_ecdsa": true} for tokens that only sign hashes made outside them.
+        label, raw = (entry, False) if isinstance(entry, str) else (entry["label"], bool(entry.get("raw_ecdsa")))
         with self._lock:
             session = self._open()
             if label not in self._signers:
@@ -176,6 +178,7 @@ class PKCS11Backend:
                     cert_label=label,
                     other_certs_to_pull=None,
                     ca_chain=configured_trust_roots(),
+                    use_raw_mechanism=raw,
                 )
             return self._signers[label]
 

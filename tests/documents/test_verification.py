@@ -1,0 +1,199 @@
+"""verify_pdf: tampering of every kind, foreign CAs and unsigned or broken files are reported as not valid."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from asn1crypto import cms
+from pytest_django import Settings
+
+from ecancel.accounts.models import Organisation
+from ecancel.documents.pki import trust_roots
+from ecancel.documents.pki.local_ca import LocalCA, to_asn1
+from ecancel.documents.signing import sign_pdf
+from ecancel.documents.verification import (
+    BAD_SIGNATURE,
+    CHANGED,
+    MALFORMED_SIGNATURE,
+    MODIFIED_AFTER,
+    NO_SIGNATURE,
+    TRAILING_DATA,
+    UNTRUSTED,
+    NotAPdf,
+    verify_pdf,
+)
+from tests.documents.signing_support import append_page, flip_byte, make_pdf, page_text, rewrite_text
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def signed(developer: Organisation) -> bytes:
+    return sign_pdf(make_pdf(), organisation=developer)
+
+
+@pytest.fixture
+def signed_lta(notary_office: Organisation) -> bytes:
+    return sign_pdf(make_pdf(), organisation=notary_office, level="B-LTA")
+
+
+def test_a_flipped_byte_in_the_signed_content_is_detected(signed: bytes) -> None:
+    tampered = flip_byte(signed, b"1580000.00")
+
+    report = verify_pdf(tampered)
+
+    assert not report.valid
+    assert not report.signatures[0].intact
+    assert CHANGED in report.problems
+
+
+def signature_contents(pdf: bytes) -> tuple[int, bytes]:
+    """Where the hex of the first signature's CMS starts, and the CMS itself."""
+    start = pdf.index(b"/Contents <") + len(b"/Contents <")
+    end = pdf.index(b">", start)
+    return start, bytes.fromhex(pdf[start:end].decode())
+
+
+def test_an_altered_signature_value_is_detected(signed: bytes) -> None:
+    start, der = signature_contents(signed)
+    value = cms.ContentInfo.load(der.rstrip(b"\0"))["content"]["signer_infos"][0]["signature"].native
+    position = signed.lower().index(value.hex().encode(), start) + 10
+    tampered = bytearray(signed)
+    tampered[position] = ord("0") if tampered[position] != ord("0") else ord("1")
+
+    report = verify_pdf(bytes(tampered))
+
+    assert not report.valid
+    assert report.signatures[0].intact and BAD_SIGNATURE in report.problems
+
+
+def test_a_damaged_signature_container_is_reported_not_refused(signed: bytes) -> None:
+    start, _ = signature_contents(signed)
+    tampered = bytearray(signed)
+    tampered[start + 40] = ord("0") if tampered[start + 40] != ord("0") else ord("1")
+
+    report = verify_pdf(bytes(tampered))
+
+    assert not report.valid
+    assert report.signatures[0].field_name == "Signature1"
+    assert report.problems == (MALFORMED_SIGNATURE,)
+
+
+def test_an_appended_page_is_a_modification_after_signing(signed: bytes) -> None:
+    extended = append_page(signed)
+    assert extended.startswith(signed)
+
+    report = verify_pdf(extended)
+
+    assert not report.valid
+    assert report.signatures[0].intact  # the signed bytes themselves are untouched...
+    assert report.signatures[0].modified_after  # ...but the document shown is not what was signed
+    assert MODIFIED_AFTER in report.problems
+
+
+def test_changed_text_in_an_incremental_update_is_detected(signed: bytes) -> None:
+    altered = rewrite_text(signed, "1580000.00", "1000000.00")
+    assert "1000000.00" in page_text(altered)
+
+    report = verify_pdf(altered)
+
+    assert not report.valid
+    assert MODIFIED_AFTER in report.problems
+
+
+def test_changes_after_a_b_lta_archive_timestamp_are_detected(signed_lta: bytes) -> None:
+    assert verify_pdf(signed_lta).valid
+
+    report = verify_pdf(rewrite_text(signed_lta, "1580000.00", "1000000.00"))
+
+    assert not report.valid
+    assert MODIFIED_AFTER in report.problems
+
+
+def test_bytes_appended_after_the_end_of_the_pdf_are_reported(signed: bytes) -> None:
+    report = verify_pdf(signed + b"\n% appended later\n")
+
+    assert not report.valid
+    assert report.problems == (TRAILING_DATA,)
+
+
+def test_a_signature_from_a_ca_this_deployment_does_not_know_is_untrusted(
+    developer: Organisation, settings: Settings, tmp_path: Path
+) -> None:
+    settings.ECANCEL_KEYS_DIR = tmp_path / "another-deployment"
+    foreign = sign_pdf(make_pdf(), organisation=developer)
+    settings.ECANCEL_KEYS_DIR = Path(settings.DATA_DIR) / "keys"
+
+    report = verify_pdf(foreign)
+
+    assert not report.valid
+    (signature,) = report.signatures
+    assert signature.intact and not signature.trusted
+    assert UNTRUSTED in report.problems
+
+
+def test_trust_roots_can_be_pinned_by_the_caller(signed: bytes, tmp_path: Path) -> None:
+    stranger = to_asn1(LocalCA(tmp_path).root().certificate)
+
+    assert verify_pdf(signed, trust_roots=trust_roots()).valid
+    pinned = verify_pdf(signed, trust_roots=[stranger])
+    assert not pinned.valid
+    assert not pinned.signatures[0].trusted and not pinned.signatures[0].timestamp_trusted
+
+
+def test_a_pdf_without_signatures_is_not_valid_and_says_why() -> None:
+    report = verify_pdf(make_pdf())
+
+    assert not report.valid
+    assert report.signatures == ()
+    assert report.problems == (NO_SIGNATURE,)
+    assert "没有数字签名" in str(report.problems[0])
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"hello", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, b"%PDF-1.7\nnot really", b"%PDF-1.7\n" + b"\xff" * 2000],
+)
+def test_garbage_is_refused_with_a_clear_error(content: bytes) -> None:
+    with pytest.raises(NotAPdf) as refused:
+        verify_pdf(content)
+    assert "不是有效的 PDF" in refused.value.zh
+
+
+def test_a_truncated_signed_pdf_is_refused_or_invalid(signed: bytes) -> None:
+    try:
+        report = verify_pdf(signed[: len(signed) // 2])
+    except NotAPdf:
+        return
+    assert not report.valid
+
+
+def test_a_b_lta_document_reports_its_archive_timestamp(signed_lta: bytes) -> None:
+    report = verify_pdf(signed_lta)
+
+    assert report.valid
+    (signature,) = report.signatures
+    assert signature.level == "B-LTA" and not signature.covers_whole_document and not signature.modified_after
+    (archive,) = report.document_timestamps
+    assert archive.valid and archive.time is not None and archive.authority == "ecancel 本地时间戳服务"
+    assert json.loads(json.dumps(report.as_dict()))["document_timestamps"][0]["valid"] is True
+
+
+def test_signing_and_verifying_stay_fast_over_many_signatures(
+    developer: Organisation, notary_office: Organisation
+) -> None:
+    """asn1crypto re-encodes "changed" structures on every access (issue #256); one such structure in a
+    timestamp token once made single signatures take 6 to 30 seconds at random."""
+    pdf = make_pdf()
+    slowest = 0.0
+    for number in range(12):
+        started = time.perf_counter()
+        document = sign_pdf(
+            pdf, organisation=developer if number % 2 else notary_office, level="B-LTA" if number % 3 else "B-T"
+        )
+        assert verify_pdf(document).valid
+        slowest = max(slowest, time.perf_counter() - started)
+    assert slowest < 3.0
