@@ -225,3 +225,27 @@ def test_anonymous_is_sent_to_login(client: Client, application: Application) ->
 def test_operator_admin_of_the_company_may_act(application: Application, developer: Organisation) -> None:
     admin: User = UserFactory(organisation=developer, role=Role.OPERATOR_ADMIN)
     assert application.number in page(logged_in_client(admin), f"/operator/applications/{application.pk}/")
+
+
+def test_stuck_delivery_is_explained(
+    operator_client: Client, ready_application: Application, notary_office: Organisation, operator: User
+) -> None:
+    from ecancel.cancellation.services import Actor, application_push
+    from ecancel.core.context import RequestContext
+    from ecancel.exchange.models import OutboxMessage
+
+    application_push(
+        application_id=ready_application.pk,
+        notary_office_id=notary_office.pk,
+        actor=Actor.staff(operator),
+        ctx=RequestContext.system(),
+    )
+    url = f"/operator/applications/{ready_application.pk}/"
+    rows = OutboxMessage.objects.filter(stream=str(ready_application.pk))
+    rows.update(attempts=3, last_error="ConnectError: [Errno 111] Connection refused")
+    html = page(operator_client, url)
+    assert "暂时无法连接公证处，系统将自动重试" in html and "Connection refused" in html
+    body = operator_client.get(f"/api/filing/applications/{ready_application.pk}").json()
+    assert body["delivery"]["attempts"] == 3 and body["delivery"]["status"] == "pending"
+    rows.update(status="failed")
+    assert "已停止重试，请联系系统管理员" in page(operator_client, url)

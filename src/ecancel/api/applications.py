@@ -26,6 +26,7 @@ from ecancel.cancellation.checks import application_checks
 from ecancel.cancellation.models import Applicant, Application, ApplicationPush, ReturnReason
 from ecancel.cancellation.selectors import (
     application_agent,
+    application_delivery,
     application_get,
     application_list,
     application_qr,
@@ -35,6 +36,7 @@ from ecancel.cancellation.transitions import ApplicationStatus
 from ecancel.consoles.masking import mask_phone
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import field_error
+from ecancel.exchange.models import OutboxMessage
 from ecancel.identity.id_numbers import mask_id_number
 
 router = Router()
@@ -129,6 +131,17 @@ class PushOut(Schema):
         return obj.agreement_document.sha256
 
 
+class DeliveryOut(Schema):
+    """The last message to the notary office while waiting for its answer: pending, delivered or failed."""
+
+    message_type: str
+    status: str
+    attempts: int
+    last_error: str
+    next_attempt_at: dt.datetime
+    remote_status: str
+
+
 class OfficeOut(Schema):
     id: uuid.UUID
     name: str
@@ -170,6 +183,7 @@ class ApplicationOut(ApplicationSummaryOut):
     agent: AgentOut | None
     checks: list[CheckOut]
     qr: QrOut | None
+    delivery: DeliveryOut | None
     pushes: list[PushOut]
 
     @staticmethod
@@ -216,6 +230,10 @@ class ApplicationOut(ApplicationSummaryOut):
         if push is None:
             return None
         return {"url": push.handoff_url, "expires_at": push.handoff_expires_at, "case_number": push.case_number}
+
+    @staticmethod
+    def resolve_delivery(obj: Application) -> OutboxMessage | None:
+        return application_delivery(obj)
 
     @staticmethod
     def resolve_pushes(obj: Application) -> list[ApplicationPush]:

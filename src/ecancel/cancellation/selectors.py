@@ -11,6 +11,8 @@ from ecancel.accounts.models import Organisation, OrganisationKind
 from ecancel.cancellation.models import Agent, Applicant, Application, ApplicationPush
 from ecancel.cancellation.transitions import ApplicationStatus
 from ecancel.core.errors import NotFound
+from ecancel.exchange.models import OutboxMessage
+from ecancel.exchange.selectors import outbox_latest
 
 
 def _applications_of(seller: Organisation) -> QuerySet[Application]:
@@ -75,6 +77,13 @@ def application_qr(application: Application) -> ApplicationPush | None:
     if push is None or not push.handoff_url:
         return None
     return push
+
+
+def application_delivery(application: Application) -> OutboxMessage | None:
+    """The last message sent about the application while it waits for the notary office: is it stuck?"""
+    if application.status not in (ApplicationStatus.PUSHED, ApplicationStatus.REVOKING):
+        return None
+    return outbox_latest(sender=application.seller, application_ref=application.pk)
 
 
 def open_application_for_contract(*, seller: Organisation, contract_id: uuid.UUID) -> Application | None:

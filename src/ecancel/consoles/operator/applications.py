@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -16,6 +16,8 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ecancel.accounts.auth import OPERATOR_ROLES, staff_required, staff_user
@@ -41,6 +43,7 @@ from ecancel.cancellation.models import Application
 from ecancel.cancellation.selectors import (
     application_agent,
     application_current_push,
+    application_delivery,
     application_list,
     application_previous_push,
     application_qr,
@@ -54,6 +57,9 @@ from ecancel.core.errors import DomainError
 from ecancel.documents.downloads import document_response
 from ecancel.documents.qr import qr_svg
 from ecancel.filing.transitions import ContractStatus
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrPromise
 
 
 def _actor(request: HttpRequest) -> services.Actor:
@@ -79,6 +85,7 @@ def _detail_context(application: Application, **forms: Any) -> dict[str, Any]:
         "current_push": application_current_push(application),
         "pushes": list(application.pushes.all()),
         "qr": application_qr(application),
+        "delivery": application_delivery(application),
         "can_revoke": application.status in (ApplicationStatus.PUSHED, ApplicationStatus.AWAITING_BUYERS),
     }
     if context["qr"] is not None:
@@ -159,7 +166,9 @@ def application_new_view(request: HttpRequest, contract_id: uuid.UUID) -> HttpRe
         except DomainError as error:
             _refused(request, error)
         else:
-            messages.success(request, f"已创建注销申请 {application.number}，请填写退房原因和申请人信息")
+            messages.success(
+                request, _("已创建注销申请 %(number)s，请填写退房原因和申请人信息") % {"number": application.number}
+            )
             return _detail(application)
     return render(
         request,
@@ -186,7 +195,7 @@ def _form_post(
     form_name: str,
     build: Callable[[HttpRequest, Application], Any],
     act: Callable[[HttpRequest, Application, Any], None],
-    success: str,
+    success: _StrPromise | str,
 ) -> Callable[[HttpRequest, uuid.UUID], HttpResponse]:
     """A POST view for one section of the page: valid input goes to one service; errors re-show the page."""
 
@@ -205,7 +214,7 @@ def _form_post(
                 return _show(request, application, status=422 if error.http_status == 422 else 409, **{form_name: form})
             messages.success(request, success)
             return _detail(application)
-        messages.error(request, "填写的内容有误，请按提示修改")
+        messages.error(request, _("填写的内容有误，请按提示修改"))
         return _show(request, application, status=422, **{form_name: form})
 
     return view
@@ -283,10 +292,14 @@ def _set_notary_office(request: HttpRequest, application: Application, form: Not
     )
 
 
-application_reason_view = _form_post("reason_form", lambda r, a: ReasonForm(r.POST), _set_reason, "退房原因已保存")
-application_refund_view = _form_post("refund_form", lambda r, a: RefundForm(r.POST), _set_refund, "退款约定已保存")
+application_reason_view = _form_post(
+    "reason_form", lambda r, a: ReasonForm(r.POST), _set_reason, gettext_lazy("退房原因已保存")
+)
+application_refund_view = _form_post(
+    "refund_form", lambda r, a: RefundForm(r.POST), _set_refund, gettext_lazy("退款约定已保存")
+)
 application_applicants_view = _form_post(
-    "applicant_formset", lambda r, a: applicant_formset(a, r.POST), _set_applicants, "申请人信息已保存"
+    "applicant_formset", lambda r, a: applicant_formset(a, r.POST), _set_applicants, gettext_lazy("申请人信息已保存")
 )
 application_agent_view = _form_post(
     "agent_form",
@@ -295,7 +308,7 @@ application_agent_view = _form_post(
     "代理人信息已保存",
 )
 application_notary_office_view = _form_post(
-    "notary_form", lambda r, a: NotaryOfficeForm(r.POST), _set_notary_office, "已选择公证处"
+    "notary_form", lambda r, a: NotaryOfficeForm(r.POST), _set_notary_office, gettext_lazy("已选择公证处")
 )
 
 
@@ -308,7 +321,7 @@ def application_agent_remove_view(request: HttpRequest, application_id: uuid.UUI
     except DomainError as error:
         _refused(request, error)
     else:
-        messages.success(request, "已删除代理人")
+        messages.success(request, _("已删除代理人"))
     return _detail(application)
 
 
@@ -352,7 +365,7 @@ def application_push_view(request: HttpRequest, application_id: uuid.UUID) -> Ht
     except DomainError as error:
         _refused(request, error)
         return _detail(application)
-    messages.success(request, "电子材料已生成并推送公证处，等待公证处受理后即可查看二维码")
+    messages.success(request, _("电子材料已生成并推送公证处，等待公证处受理后即可查看二维码"))
     return _detail(application)
 
 
@@ -376,7 +389,7 @@ def application_revoke_view(request: HttpRequest, application_id: uuid.UUID) -> 
     except DomainError as error:
         _refused(request, error)
         return _detail(application)
-    messages.success(request, "撤销申请已发送公证处，公证处确认后即可修改并重新推送")
+    messages.success(request, _("撤销申请已发送公证处，公证处确认后即可修改并重新推送"))
     return _detail(application)
 
 
@@ -399,7 +412,7 @@ def application_abandon_view(request: HttpRequest, application_id: uuid.UUID) ->
     except DomainError as error:
         _refused(request, error)
         return _detail(application)
-    messages.success(request, "申请已作废，合同已恢复为已备案")
+    messages.success(request, _("申请已作废，合同已恢复为已备案"))
     return _detail(application)
 
 
