@@ -21,5 +21,6 @@ urlpatterns = [
     path("notary/", include("ecancel.consoles.notary.urls")),
     path("h/", include("ecancel.buyers.urls")),
     path("exchange/", include("ecancel.exchange.urls")),
+    path("verify/", include("ecancel.documents.urls")),
     path("", include("ecancel.consoles.urls")),
 ]

@@ -1,0 +1,145 @@
+"""The public /verify/ page: anyone may check a PDF, or look a certificate up by number and code.
+
+No login. Wrong codes are counted per IP address in the audit log (which records them anyway), so
+codes cannot be guessed; a lookup shows the stored document's signature report and hash, never the
+document itself, which holds personal data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_http_methods
+
+from ecancel.audit.models import AuditEvent
+from ecancel.audit.services import record_event
+from ecancel.core.context import RequestContext, client_ip
+from ecancel.documents.models import StoredDocument
+from ecancel.documents.selectors import document_find_by_code
+from ecancel.documents.services import document_read
+from ecancel.documents.verification import NotAPdf, PdfVerification, verify_pdf
+
+CODE_REFUSED = "documents.verification.code_refused"
+CODE_ACCEPTED = "documents.verification.code_accepted"
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(label=_("PDF 文件"))
+
+
+class LookupForm(forms.Form):
+    no = forms.CharField(label=_("文书编号（公证书编号）"), max_length=64, strip=True)
+    code = forms.CharField(label=_("验证码"), max_length=40, strip=True)
+
+
+@require_http_methods(["GET", "POST"])
+def verify(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        return _upload(request)
+    if "no" in request.GET or "code" in request.GET:
+        return _lookup(request)
+    return _page(request)
+
+
+def _page(
+    request: HttpRequest,
+    *,
+    upload: UploadForm | None = None,
+    lookup: LookupForm | None = None,
+    error: str = "",
+    error_en: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    context = {
+        "upload_form": upload or UploadForm(),
+        "lookup_form": lookup or LookupForm(),
+        "error": error,
+        "error_en": error_en,
+        "max_mb": settings.ECANCEL_VERIFY_MAX_BYTES // (1024 * 1024),
+    }
+    return render(request, "documents/verify.html", context, status=status)
+
+
+def _upload(request: HttpRequest) -> HttpResponse:
+    limit = settings.ECANCEL_VERIFY_MAX_BYTES
+    too_big_zh = f"文件过大：最大 {limit // (1024 * 1024)} MB"
+    too_big_en = f"The file is too large: at most {limit // (1024 * 1024)} MB"
+    # Refuse an oversized body before Django spools it to disk.
+    if int(request.META.get("CONTENT_LENGTH") or 0) > limit + 64 * 1024:
+        return _page(request, error=too_big_zh, error_en=too_big_en, status=413)
+    form = UploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _page(request, upload=form, error="请选择要验证的 PDF 文件", error_en="Choose a PDF file", status=400)
+    upload = form.cleaned_data["file"]
+    if upload.size > limit:
+        return _page(request, error=too_big_zh, error_en=too_big_en, status=413)
+    data = upload.read()
+    try:
+        report = verify_pdf(data)
+    except NotAPdf as exc:
+        return _page(request, error=exc.zh, error_en=exc.en, status=400)
+    return _result(request, report, file_name=upload.name or "")
+
+
+def _lookup(request: HttpRequest) -> HttpResponse:
+    ip = client_ip(request)
+    failures = _recent_failures(ip)
+    limit = settings.ECANCEL_VERIFY_MAX_FAILURES
+    window_minutes = int(settings.ECANCEL_VERIFY_FAILURE_WINDOW.total_seconds() // 60)
+    if failures >= limit:
+        return _page(
+            request,
+            error=f"验证码错误次数过多，请 {window_minutes} 分钟后再试",
+            error_en=f"Too many wrong codes; try again in {window_minutes} minutes",
+            status=429,
+        )
+    form = LookupForm(request.GET)
+    if not form.is_valid():
+        return _page(
+            request, lookup=form, error="请填写文书编号和验证码", error_en="Enter the number and the code", status=400
+        )
+    number, code = form.cleaned_data["no"], form.cleaned_data["code"]
+    ctx = RequestContext.of(request)
+    document = document_find_by_code(number, code)
+    if document is None:
+        record_event(CODE_REFUSED, data={"reference_no": number}, ctx=ctx, result="refused")
+        left = max(limit - failures - 1, 0)
+        return _page(
+            request,
+            lookup=LookupForm(initial={"no": number}),
+            error=f"文书编号或验证码不正确（还可尝试 {left} 次）",
+            error_en=f"The number or the code is wrong ({left} attempts left)",
+            status=404,
+        )
+    record_event(CODE_ACCEPTED, organisation=document.issuer, obj=document, ctx=ctx)
+    report = verify_pdf(document_read(document))
+    return _result(request, report, document=document)
+
+
+def _recent_failures(ip: str | None) -> int:
+    since = timezone.now() - settings.ECANCEL_VERIFY_FAILURE_WINDOW
+    return AuditEvent.objects.filter(tag=CODE_REFUSED, ip=ip, occurred_at__gte=since).count()
+
+
+def _result(
+    request: HttpRequest, report: PdfVerification, *, file_name: str = "", document: StoredDocument | None = None
+) -> HttpResponse:
+    context: dict[str, Any] = {
+        "report": report,
+        "file_name": file_name,
+        "document": document,
+        "newer_version": _has_newer_version(document),
+    }
+    return render(request, "documents/verify_result.html", context)
+
+
+def _has_newer_version(document: StoredDocument | None) -> bool:
+    if document is None:
+        return False
+    return StoredDocument.objects.filter(supersedes=document).exists()
