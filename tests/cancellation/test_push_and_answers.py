@@ -320,3 +320,84 @@ def test_abandon_after_revoke_returns_the_contract(
     pushed.contract.refresh_from_db()
     assert pushed.contract.status == ContractStatus.FILED
     assert AuditEvent.objects.filter(tag="cancellation.application.abandoned").exists()
+
+
+def test_revoke_before_the_acceptance_arrives(
+    pushed: Application, notary_office: Organisation, developer: Organisation, actor: Actor, ctx: RequestContext
+) -> None:
+    """The operator revokes while the office is still opening the case; its acceptance still gets recorded."""
+    application_revoke(application_id=pushed.pk, actor=actor, ctx=ctx)
+    body = accepted_body(pushed)
+    notary_says(notary_office, developer, "case.accepted", body)
+    pushed.refresh_from_db()
+    assert pushed.status == ApplicationStatus.REVOKING
+    assert application_qr(pushed) is None, "no QR while the revoke is under way"
+    assert ApplicationPush.objects.get(application=pushed).case_number == body["case_no"]
+    notary_says(
+        notary_office,
+        developer,
+        "case.revoked",
+        answer_body(pushed, case_ref=body["case_ref"], case_no=body["case_no"], revoked_at=body["accepted_at"]),
+    )
+    pushed.refresh_from_db()
+    assert (pushed.status, pushed.version) == (ApplicationStatus.DRAFT, 2)
+
+
+def test_revoke_refused_before_acceptance_goes_back_to_waiting(
+    pushed: Application, notary_office: Organisation, developer: Organisation, actor: Actor, ctx: RequestContext
+) -> None:
+    application_revoke(application_id=pushed.pk, actor=actor, ctx=ctx)
+    notary_says(
+        notary_office,
+        developer,
+        "revoke.refused",
+        answer_body(pushed, reason="案件正在收案", refused_at="2026-03-01T08:00:00+00:00"),
+    )
+    pushed.refresh_from_db()
+    assert pushed.status == ApplicationStatus.PUSHED
+    assert pushed.notary_message_code == "revoke_refused"
+
+
+def test_all_submitted_during_a_revoke_then_refused_goes_to_review(
+    pushed: Application, notary_office: Organisation, developer: Organisation, actor: Actor, ctx: RequestContext
+) -> None:
+    notary_says(notary_office, developer, "case.accepted", accepted_body(pushed))
+    push_row = ApplicationPush.objects.get(application=pushed)
+    application_revoke(application_id=pushed.pk, actor=actor, ctx=ctx)
+    buyers = [
+        {"position": a.position, "name": a.name, "verification": "face", "submitted_at": "2026-03-01T08:00:00+00:00"}
+        for a in pushed.applicants.all()
+    ]
+    notary_says(
+        notary_office,
+        developer,
+        "buyers.submitted",
+        answer_body(
+            pushed,
+            case_ref=push_row.case_id,
+            case_no=push_row.case_number,
+            buyers=buyers,
+            completed_at="2026-03-01T09:00:00+00:00",
+        ),
+    )
+    pushed.refresh_from_db()
+    assert pushed.status == ApplicationStatus.REVOKING
+    notary_says(
+        notary_office,
+        developer,
+        "revoke.refused",
+        answer_body(pushed, reason="买受人已全部提交", refused_at="2026-03-01T09:01:00+00:00"),
+    )
+    pushed.refresh_from_db()
+    assert pushed.status == ApplicationStatus.UNDER_REVIEW
+
+
+def test_second_acceptance_of_one_version_is_rejected(
+    pushed: Application, notary_office: Organisation, developer: Organisation
+) -> None:
+    notary_says(notary_office, developer, "case.accepted", accepted_body(pushed))
+    again = notary_says(
+        notary_office, developer, "case.accepted", accepted_body(pushed, case_no="(2026)中证受字第0099号")
+    )
+    assert again.status == InboxStatus.REJECTED
+    assert ApplicationPush.objects.get(application=pushed).case_number == "(2026)中证受字第0001号"

@@ -42,6 +42,8 @@ MOVES: dict[str, dict[ApplicationStatus, ApplicationStatus]] = {
     # The notary office keeps the case: back to where the application was before the revoke was asked for.
     "refuse_revoke": {S.REVOKING: S.AWAITING_BUYERS},
     "refuse_revoke_before_acceptance": {S.REVOKING: S.PUSHED},
+    # Every buyer finished while the revoke was on its way: the office reviews.
+    "refuse_revoke_after_submission": {S.REVOKING: S.UNDER_REVIEW},
     "refuse": {S.PUSHED: S.REFUSED, S.AWAITING_BUYERS: S.REFUSED, S.REVOKING: S.REFUSED, S.UNDER_REVIEW: S.REFUSED},
     "all_buyers_submitted": {S.AWAITING_BUYERS: S.UNDER_REVIEW},
     "certify": {S.UNDER_REVIEW: S.CERTIFIED},
