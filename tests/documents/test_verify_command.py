@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
@@ -104,3 +105,13 @@ def test_exit_codes_of_the_real_command(signed_file: Path, tmp_path: Path) -> No
     assert "有效 / VALID" in valid.stdout
     assert invalid.returncode == 1
     assert "NOT VALID" in invalid.stdout
+
+
+def test_export_trust_roots_writes_the_deployment_root(tmp_path: Path) -> None:
+    out = tmp_path / "roots.pem"
+    call_command("export_trust_roots", "--out", str(out), stderr=io.StringIO())
+
+    roots = x509.load_pem_x509_certificates(out.read_bytes())
+    assert len(roots) == 1
+    assert roots[0].subject.rfc4514_string().startswith("CN=ecancel 本地根证书")
+    assert "# SHA-256 " in out.read_text()
