@@ -453,3 +453,25 @@ def test_closed_application_cannot_be_edited(application: Application, actor: Ac
     with pytest.raises(InvalidTransition) as refused:
         application_set_reason(application_id=application.pk, reason="quality", actor=actor, ctx=ctx)
     assert "已作废" in refused.value.zh
+
+
+def test_registry_corrections_show_in_the_checks_until_the_applicants_are_saved_again(
+    application: Application, actor: Actor, ctx: RequestContext
+) -> None:
+    """The filing authority corrects a buyer's name and adds a co-buyer after the draft was made."""
+    from ecancel.filing.models import BuyerParty
+    from tests.factories import BuyerFactory
+
+    BuyerParty.objects.filter(contract=application.contract, position=1).update(name="李更正")
+    added = BuyerFactory(contract=application.contract, position=3)
+    checks = {c.code: c for c in application_checks(application)}
+    problems = " ".join(p.zh for p in checks["applicants"].problems)
+    assert "李更正" in problems and added.name in problems
+
+    entries = [
+        ApplicantInput(name=b.name, id_type=b.id_type, id_number=b.id_number, phone=b.phone, address=b.address)
+        for b in application.contract.buyers.order_by("position")
+    ]
+    application_set_applicants(application_id=application.pk, applicants=entries, actor=actor, ctx=ctx)
+    assert [a.name for a in application.applicants.order_by("position")] == [e.name for e in entries]
+    assert next(c for c in application_checks(application) if c.code == "applicants").ok

@@ -154,10 +154,6 @@ class Applicant(Entity):
     def __str__(self) -> str:
         return self.name
 
-    @property
-    def is_mainland(self) -> bool:
-        return self.id_type == IdType.MAINLAND_ID
-
 
 def power_of_attorney_path(instance: Agent, filename: str) -> str:
     """Server-chosen name: the uploader's file name never reaches the disk."""
@@ -191,7 +187,6 @@ class PushOutcome(models.TextChoices):
     ACCEPTED = "accepted", _("已受理")
     REVOKED = "revoked", _("已撤销")
     REFUSED = "refused", _("不予办理")
-    SUPERSEDED = "superseded", _("已被新版本取代")
 
 
 class ApplicationPush(Entity):

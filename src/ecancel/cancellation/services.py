@@ -434,16 +434,13 @@ def application_set_applicants(
                 setattr(row, key, value)
             row.save()
             changed.append(buyer.name)
-    stale = [a for b_id, a in rows.items() if b_id not in matched]
-    for row in stale:
-        row.delete()
     application.save(update_fields=["updated_at"])
     _audit(
         "cancellation.application.applicants_set",
         application,
         actor=actor,
         ctx=ctx,
-        data={"changed": changed, "removed": [a.name for a in stale]},
+        data={"changed": changed},
     )
     return application
 
