@@ -13,7 +13,7 @@ import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from django.conf import settings
 from django.utils import timezone
@@ -32,14 +32,12 @@ from pyhanko.sign import fields, signers
 from pyhanko.stamp import TextStampStyle
 from pyhanko_certvalidator import ValidationContext
 
+from ecancel.accounts.models import Organisation, OrganisationKind
 from ecancel.core.errors import ValidationFailed
 from ecancel.documents.fonts import SANS
 from ecancel.documents.pki.backends import organisation_signer, trust_roots
 from ecancel.documents.seal import cjk_face, seal_png
 from ecancel.documents.timestamps import timestamper
-
-if TYPE_CHECKING:
-    from ecancel.accounts.models import Organisation
 
 
 class _OfflineOnPurpose(logging.Filter):
@@ -62,6 +60,8 @@ STAMP_TIME_FORMAT = "%Y-%m-%d %H:%M"
 STAMP_CHARACTERS = "电子签章　" + "0123456789-: "
 STAMP_FONT_SIZE = 7
 SEAL_PX = 400
+# A company seals contracts with its 合同专用章; a notary office uses its office seal, name and star only.
+SEAL_BOTTOM_TEXT: dict[str, str] = {OrganisationKind.DEVELOPER: "合同专用章"}
 # Default place of the stamp: bottom right of the page, in points (1/72 inch).
 STAMP_WIDTH, STAMP_HEIGHT, PAGE_MARGIN = 118, 132, 42
 
@@ -113,7 +113,7 @@ def sign_pdf(
         metadata,
         organisation_signer(organisation),
         timestamper=timestamper(),
-        stamp_style=_stamp_style(organisation.name),
+        stamp_style=_stamp_style(organisation.name, SEAL_BOTTOM_TEXT.get(organisation.kind, "")),
         new_field_spec=fields.SigFieldSpec(field_name, on_page=page, box=field_box),
     )
     when = timezone.localtime().strftime(STAMP_TIME_FORMAT)
@@ -153,12 +153,12 @@ def _validation_context() -> ValidationContext:
     return ValidationContext(trust_roots=trust_roots(), allow_fetching=False, revocation_mode="soft-fail")
 
 
-def _stamp_style(organisation_name: str) -> TextStampStyle:
+def _stamp_style(organisation_name: str, bottom_text: str) -> TextStampStyle:
     text_band = STAMP_FONT_SIZE * 2
     return TextStampStyle(
         stamp_text=STAMP_TEXT,
         border_width=0,
-        background=PdfImage(_seal_image(organisation_name)),
+        background=PdfImage(_seal_image(organisation_name, bottom_text)),
         background_opacity=0.92,
         background_layout=layout.SimpleBoxLayoutRule(
             x_align=layout.AxisAlignment.ALIGN_MID,
@@ -179,8 +179,8 @@ def _stamp_style(organisation_name: str) -> TextStampStyle:
 
 
 @functools.lru_cache(maxsize=256)
-def _seal_image(organisation_name: str) -> Image.Image:
-    image = Image.open(io.BytesIO(seal_png(organisation_name, size_px=SEAL_PX)))
+def _seal_image(organisation_name: str, bottom_text: str) -> Image.Image:
+    image = Image.open(io.BytesIO(seal_png(organisation_name, size_px=SEAL_PX, bottom_text=bottom_text)))
     image.load()
     return image
 
