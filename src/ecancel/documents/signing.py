@@ -11,6 +11,8 @@ import functools
 import hashlib
 import io
 import logging
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -200,9 +202,11 @@ def _stamp_font(keys_dir: str) -> bytes:
         return cached.read_bytes()
     data = _subset_face(source, index, STAMP_CHARACTERS)
     cached.parent.mkdir(parents=True, exist_ok=True)
-    temporary = cached.with_name(f".{cached.name}.tmp")
-    temporary.write_bytes(data)
-    temporary.replace(cached)
+    # A private temporary name, then an atomic rename: two processes may make it at the same time.
+    handle, temporary = tempfile.mkstemp(dir=cached.parent, prefix=f".{cached.name}.")
+    with os.fdopen(handle, "wb") as out:
+        out.write(data)
+    os.replace(temporary, cached)
     return data
 
 

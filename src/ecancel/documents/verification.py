@@ -236,7 +236,7 @@ def _embedded_signatures(reader: PdfFileReader) -> tuple[list[EmbeddedPdfSignatu
 
 
 def _reader(pdf: bytes) -> PdfFileReader:
-    if not pdf.lstrip()[:1024].startswith(b"%PDF-") and b"%PDF-" not in pdf[:1024]:
+    if b"%PDF-" not in pdf[:1024]:  # the header may follow up to 1 KB of other bytes
         raise NotAPdf()
     try:
         return PdfFileReader(io.BytesIO(pdf), strict=False)
