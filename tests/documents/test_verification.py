@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from pathlib import Path
 
 import pytest
 from asn1crypto import cms
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import pkcs12
 from pytest_django import Settings
 
 from ecancel.accounts.models import Organisation
 from ecancel.documents.pki import trust_roots
+from ecancel.documents.pki.backends import organisation_subject
 from ecancel.documents.pki.local_ca import LocalCA, to_asn1
 from ecancel.documents.signing import sign_pdf
 from ecancel.documents.verification import (
     BAD_SIGNATURE,
     CHANGED,
+    EXPIRED,
     MALFORMED_SIGNATURE,
     MODIFIED_AFTER,
     NO_SIGNATURE,
@@ -197,3 +204,43 @@ def test_signing_and_verifying_stay_fast_over_many_signatures(
         assert verify_pdf(document).valid
         slowest = max(slowest, time.perf_counter() - started)
     assert slowest < 3.0
+
+
+def test_a_certificate_that_expired_after_a_trusted_timestamp_still_verifies(
+    developer: Organisation, settings: Settings, tmp_path: Path
+) -> None:
+    """Signed while the certificate was valid, as the timestamp proves: still valid once it has expired;
+    without a timestamp trusted here, the report says the certificate expired."""
+    root = LocalCA(tmp_path / "organisation-ca").root()
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = dt.datetime.now(dt.UTC)
+    short_lived = (
+        x509.CertificateBuilder()
+        .subject_name(organisation_subject(developer).x509_name())
+        .issuer_name(root.certificate.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(seconds=2))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(True, True, False, False, False, False, False, False, False), critical=True)
+        .sign(root.private_key, hashes.SHA256())
+    )
+    p12 = tmp_path / "short.p12"
+    p12.write_bytes(
+        pkcs12.serialize_key_and_certificates(
+            b"short", key, short_lived, [root.certificate], serialization.NoEncryption()
+        )
+    )
+    settings.ECANCEL_SIGNING_BACKEND = "ecancel.documents.pki.PKCS12Backend"
+    settings.ECANCEL_SIGNING_KEYS = {str(developer.pk): str(p12)}
+    signed = sign_pdf(make_pdf(), organisation=developer)
+    time.sleep(max(0.0, (short_lived.not_valid_after_utc - dt.datetime.now(dt.UTC)).total_seconds()) + 1.5)
+
+    with_tsa = verify_pdf(signed, trust_roots=[to_asn1(root.certificate), *trust_roots()])
+    without_tsa = verify_pdf(signed, trust_roots=[to_asn1(root.certificate)])
+
+    assert dt.datetime.now(dt.UTC) > short_lived.not_valid_after_utc
+    assert with_tsa.valid, with_tsa.problems
+    assert with_tsa.signatures[0].trusted
+    assert EXPIRED in without_tsa.problems and UNTRUSTED not in without_tsa.problems

@@ -59,6 +59,10 @@ BAD_SIGNATURE = Problem("签名值无效", "The signature value does not verify"
 UNTRUSTED = Problem(
     "签名证书不是由本系统信任的机构签发", "The signer's certificate does not chain to a root trusted here"
 )
+EXPIRED = Problem(
+    "签名证书已过期，且没有可信时间戳证明签署时证书有效",
+    "The signer's certificate has expired and no trusted timestamp shows it was valid at signing",
+)
 NO_TIMESTAMP = Problem("签名没有时间戳，签署时间无法证明", "The signature has no timestamp; its time is unproven")
 BAD_TIMESTAMP = Problem("签名时间戳无效或不受信任", "The signature's timestamp is invalid or not trusted")
 MODIFIED_AFTER = Problem(
@@ -267,7 +271,7 @@ def _signature(
     elif not status.valid:
         problems.append(BAD_SIGNATURE)
     if status.intact and status.valid and not status.trusted:
-        problems.append(UNTRUSTED)
+        problems.append(EXPIRED if _expired(status.signing_cert) else UNTRUSTED)
     if ts is None:
         problems.append(NO_TIMESTAMP)
     elif not timestamp_trusted:
@@ -302,8 +306,7 @@ def _validate_signature(item: EmbeddedPdfSignature, roots: list[asn1_x509.Certif
         item, signer_validation_context=_context(roots), ts_validation_context=_context(roots)
     )
     ts = status.timestamp_validity
-    expired = status.signing_cert.not_valid_after < dt.datetime.now(dt.UTC)
-    if not status.trusted and expired and ts is not None and ts.valid and ts.trusted:
+    if not status.trusted and _expired(status.signing_cert) and ts is not None and ts.valid and ts.trusted:
         # A certificate that has since expired was good when the trusted timestamp proves the signature existed.
         return validate_pdf_signature(
             item,
@@ -311,6 +314,10 @@ def _validate_signature(item: EmbeddedPdfSignature, roots: list[asn1_x509.Certif
             ts_validation_context=_context(roots),
         )
     return status
+
+
+def _expired(certificate: asn1_x509.Certificate) -> bool:
+    return certificate.not_valid_after < dt.datetime.now(dt.UTC)
 
 
 def _broken_signature(field_name: str) -> SignatureReport:
