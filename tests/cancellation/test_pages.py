@@ -143,6 +143,9 @@ def test_agent_with_upload_and_download(operator_client: Client, application: Ap
     assert b"".join(download.streaming_content) == upload
     assert download["Content-Type"] == "application/pdf"
     assert download["X-Content-Type-Options"] == "nosniff"
+    from ecancel.audit.models import AuditEvent
+
+    assert AuditEvent.objects.filter(tag="cancellation.power_of_attorney.downloaded").count() == 1
     response = operator_client.post(f"{url}agent/remove/")
     assert response.status_code == 302
     assert not Agent.objects.exists()
