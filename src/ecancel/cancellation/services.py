@@ -430,9 +430,10 @@ def application_set_applicants(
             "address": entry.address.strip(),
         }
         if row._state.adding or any(getattr(row, k) != v for k, v in new.items()):
+            adding = row._state.adding
             for key, value in new.items():
                 setattr(row, key, value)
-            row.save()
+            row.save(update_fields=None if adding else [*new, "updated_at"])
             changed.append(buyer.name)
     application.save(update_fields=["updated_at"])
     _audit(
