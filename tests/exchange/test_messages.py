@@ -141,3 +141,14 @@ def test_applicant_positions_are_unique(position: list[int]) -> None:
         for i, p in enumerate(position)
     ]
     assert isinstance(check_body("materials.pushed", pushed_body(applicants=applicants), hashes(FILES)), BodyProblem)
+
+
+def test_a_refused_body_names_the_field_but_never_echoes_its_value() -> None:
+    """Refusals are audited and answered to the sender: an ID number typed into them would leak."""
+    number = "4420001988031400121234567890123456"
+    applicant = {"position": 1, "name": "李明", "id_type": "mainland_id", "id_number": number}
+    problem = check_body("materials.pushed", pushed_body(applicants=[applicant]), hashes(FILES))
+    assert isinstance(problem, BodyProblem)
+    assert "applicants.0.id_number" in problem.en and "applicants.0.id_number" in problem.zh
+    assert number not in problem.zh and number not in problem.en
+    assert "input_value" not in problem.en

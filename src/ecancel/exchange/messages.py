@@ -21,7 +21,7 @@ from uuid import UUID
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ecancel.accounts.models import OrganisationKind
 
@@ -349,8 +349,11 @@ def check_body(
         return BodyProblem(f"未知的消息类型「{message_type}」", f"unknown message type {message_type!r}")
     try:
         parsed = model.model_validate(dict(body))
-    except ValueError as exc:
-        return BodyProblem(f"消息内容不符合「{model.LABEL}」的格式：{exc}", f"body does not fit {model.TYPE}: {exc}")
+    except ValidationError as exc:
+        problems = _problems(exc)
+        return BodyProblem(
+            f"消息内容不符合「{model.LABEL}」的格式：{problems}", f"body does not fit {model.TYPE}: {problems}"
+        )
     referenced = {ref.attachment: ref for ref in parsed.document_refs()}
     missing_kinds = sorted(model.REQUIRED_DOCUMENTS - {ref.kind for ref in referenced.values()})
     if missing_kinds:
@@ -366,3 +369,11 @@ def check_body(
     if unreferenced:
         return BodyProblem(f"附件未在消息中列明：{'、'.join(unreferenced)}", f"unlisted attachments: {unreferenced}")
     return parsed
+
+
+def _problems(exc: ValidationError) -> str:
+    """Where and what, never the offending value: refusals are audited and sent back, and values carry ID numbers."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or 'body'}: {error['msg']}"
+        for error in exc.errors(include_url=False, include_input=False, include_context=False)
+    )
