@@ -114,6 +114,8 @@ def test_certificate_is_b_lta_and_findable_by_number_and_code(
     typed = " ".join(code[i : i + 4] for i in range(0, 12, 4)).replace("O", "0").replace("I", "1")
     assert document_find_by_code(doc.reference_no, typed) == doc
     assert document_find_by_code(doc.reference_no, "A" * 12) is None
+    assert document_find_by_code(doc.reference_no, code[:-1]) is None
+    assert document_find_by_code(doc.reference_no, "验证码验证码") is None
     assert document_find_by_code("(2026)粤中中证字第00013号", code) is None
 
 

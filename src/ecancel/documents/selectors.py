@@ -28,7 +28,10 @@ def document_find_by_code(reference_no: str, verification_code: str) -> StoredDo
     number = reference_no.strip()
     if not number or not code:
         return None
-    document = StoredDocument.objects.filter(reference_no=number, verification_code=code).first()
-    if document is None or not hmac.compare_digest(document.verification_code, code):
-        return None
-    return document
+    # Found by its number, then the code (the secret) compared in constant time, not by an index lookup on it.
+    typed = code.encode()
+    found = None
+    for document in StoredDocument.objects.filter(reference_no=number).order_by("-version"):
+        if hmac.compare_digest(document.verification_code.encode(), typed) and found is None:
+            found = document
+    return found
