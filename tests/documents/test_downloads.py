@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.files.storage import default_storage
 
 from ecancel.accounts.models import Organisation
 from ecancel.audit.models import AuditEvent
@@ -63,6 +64,15 @@ def test_a_changed_file_is_refused_and_recorded(stored: StoredDocument) -> None:
     assert "校验失败" in refused.value.zh
     event = AuditEvent.objects.get(tag="documents.document.integrity_failed")
     assert event.object_id == str(stored.pk) and event.result == "error"
+
+
+def test_a_missing_file_is_refused_and_recorded(stored: StoredDocument) -> None:
+    default_storage.delete(stored.content.name)
+    with pytest.raises(DocumentIntegrityError):
+        document_response(stored, inline=False)
+    event = AuditEvent.objects.get(tag="documents.document.integrity_failed")
+    assert event.object_id == str(stored.pk)
+    assert event.data == {"expected_sha256": stored.sha256, "actual_sha256": None}
 
 
 def test_download_name_is_readable_and_safe(stored: StoredDocument) -> None:

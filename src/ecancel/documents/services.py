@@ -214,15 +214,20 @@ def _store(
 
 
 def document_read(document: StoredDocument, *, ctx: RequestContext | None = None) -> bytes:
-    """The stored bytes, after checking them against the hash recorded at issue."""
-    with document.content.open("rb") as handle:
-        content = handle.read()
-    if len(content) != document.size or hashlib.sha256(content).hexdigest() != document.sha256:
+    """The stored bytes, after checking them against the hash recorded at issue; a missing file fails too."""
+    try:
+        with document.content.open("rb") as handle:
+            content: bytes | None = handle.read()
+    except OSError:
+        content = None
+    actual = hashlib.sha256(content).hexdigest() if content is not None else None
+    if content is None or len(content) != document.size or actual != document.sha256:
         record_event(
             "documents.document.integrity_failed",
             organisation=document.issuer,
             obj=document,
-            data={"expected_sha256": document.sha256, "actual_sha256": hashlib.sha256(content).hexdigest()},
+            # No actual hash: the file is gone or cannot be read.
+            data={"expected_sha256": document.sha256, "actual_sha256": actual},
             ctx=ctx,
             result="error",
         )
