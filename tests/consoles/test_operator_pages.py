@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from django.utils.functional import Promise
 from pytest_django import DjangoAssertNumQueries
 
 from ecancel.accounts.models import Organisation, User
+from ecancel.consoles.operator.forms import ContractSearchForm
 from ecancel.filing.transitions import ContractStatus
 from tests.factories import BuyerFactory, FiledContractFactory, contract_with_buyers
 
@@ -114,3 +116,9 @@ def test_home_redirects_operator(operator_client: Client, operator: User) -> Non
     response = operator_client.get("/")
     assert response.status_code == 302
     assert response["Location"] == "/operator/contracts/"
+
+
+def test_page_size_labels_are_translated_when_shown_not_at_import() -> None:
+    labels = [label for _, label in ContractSearchForm().fields["per_page"].choices]
+    assert all(isinstance(label, Promise) for label in labels)
+    assert [str(label) for label in labels] == ["10 条", "20 条", "50 条", "100 条"]

@@ -1,11 +1,21 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ecancel.filing.transitions import ContractStatus
 
 PAGE_SIZES = (10, 20, 50, 100)
+
+
+def _rows_label(n: int) -> str:
+    return gettext("%(n)s 条") % {"n": n}
+
+
+# Lazy: a label formatted at import time would stay in whatever language was active then.
+rows_label = lazy(_rows_label, str)
 
 
 class ContractSearchForm(forms.Form):
@@ -21,5 +31,5 @@ class ContractSearchForm(forms.Form):
         required=False,
         coerce=int,
         empty_value=None,
-        choices=[(n, _("%(n)s 条") % {"n": n}) for n in PAGE_SIZES],
+        choices=[(n, rows_label(n)) for n in PAGE_SIZES],
     )
