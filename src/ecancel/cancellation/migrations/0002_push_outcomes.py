@@ -4,15 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cancellation', '0001_initial'),
+        ("cancellation", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='applicationpush',
-            name='outcome',
-            field=models.CharField(choices=[('pending', '待公证处受理'), ('accepted', '已受理'), ('revoked', '已撤销'), ('refused', '不予办理')], default='pending', max_length=20, verbose_name='结果'),
+            model_name="applicationpush",
+            name="outcome",
+            field=models.CharField(
+                choices=[
+                    ("pending", "待公证处受理"),
+                    ("accepted", "已受理"),
+                    ("revoked", "已撤销"),
+                    ("refused", "不予办理"),
+                ],
+                default="pending",
+                max_length=20,
+                verbose_name="结果",
+            ),
         ),
     ]
