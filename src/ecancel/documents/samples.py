@@ -14,12 +14,12 @@ import math
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
-from urllib.parse import urlencode
 
-from django.conf import settings
 from PIL import Image, ImageDraw, ImageFont
 
 from ecancel.documents import fonts
+from ecancel.documents.seal import cjk_face
+from ecancel.documents.services import verification_url
 
 DEMO_MARK = "演示"
 
@@ -98,22 +98,8 @@ class SampleDocument:
 
 
 def _font(size: int, *, bold: bool = False) -> ImageFont.FreeTypeFont:
-    files = fonts.find_font_files()
-    path = files["NotoSansCJK-Bold.ttc" if bold else "NotoSansCJK-Regular.ttc"]
-    return ImageFont.truetype(str(path), size=size, index=_sc_index(str(path)))
-
-
-@cache
-def _sc_index(path: str) -> int:
-    """The face of a Noto CJK collection that holds Simplified Chinese."""
-    for index in range(10):
-        try:
-            face = ImageFont.truetype(path, size=10, index=index)
-        except OSError:
-            break
-        if (face.getname()[0] or "").endswith(" SC"):
-            return index
-    return 0
+    path, index = cjk_face("NotoSansCJK-Bold.ttc" if bold else "NotoSansCJK-Regular.ttc", fonts.SANS)
+    return ImageFont.truetype(str(path), size=size, index=index)
 
 
 def _jpeg(picture: Image.Image) -> bytes:
@@ -305,10 +291,6 @@ def contract_data(case: DemoCase) -> dict[str, Any]:
         "payment_method": "一次性付款",
         "delivery_date": case.delivery_date,
     }
-
-
-def verification_url(reference_no: str, code: str) -> str:
-    return f"{settings.ECANCEL_PUBLIC_URL}/verify/?{urlencode({'no': reference_no, 'code': code})}"
 
 
 def material(name: str, filename: str, pdf: bytes, pages: int | None = None) -> dict[str, Any]:

@@ -11,14 +11,12 @@ import datetime as dt
 import io
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
 import segno
 from PIL import Image, ImageDraw, ImageFont
 
-FONT_DIR = Path("/usr/share/fonts/opentype/noto")
-# Index 2 of the Noto CJK collections is the Simplified Chinese face.
-SC_INDEX = 2
+from ecancel.documents.fonts import SANS
+from ecancel.documents.seal import cjk_face
 
 INK = (30, 30, 30)
 LABEL = (40, 90, 150)
@@ -29,8 +27,9 @@ MARK_TEXT = "演示样本 · 非真实证件"
 
 @cache
 def font(size: int, *, bold: bool = False) -> ImageFont.FreeTypeFont:
-    name = "NotoSansCJK-Bold.ttc" if bold else "NotoSansCJK-Regular.ttc"
-    return ImageFont.truetype(str(FONT_DIR / name), size, index=SC_INDEX)
+    # The documents' own font files and face, found where the documents find them.
+    path, index = cjk_face("NotoSansCJK-Bold.ttc" if bold else "NotoSansCJK-Regular.ttc", SANS)
+    return ImageFont.truetype(str(path), size, index=index)
 
 
 @dataclass(frozen=True)
