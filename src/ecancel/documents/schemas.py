@@ -44,7 +44,7 @@ DISPLAY_ZONE = ZoneInfo("Asia/Shanghai")
 _DIGITS = "零壹贰叁肆伍陆柒捌玖"
 _SMALL_UNITS = ("", "拾", "佰", "仟")
 _BIG_UNITS = ("", "万", "亿", "万亿")
-_YEAR_DIGITS = "〇一二三四五六七八九"
+_CN_DIGITS = "〇一二三四五六七八九"
 
 
 def rmb_upper(amount: Decimal) -> str:
@@ -90,14 +90,14 @@ def rmb_upper(amount: Decimal) -> str:
 def _small_number_cn(value: int) -> str:
     tens, ones = divmod(value, 10)
     if tens == 0:
-        return "〇一二三四五六七八九"[ones]
-    prefix = "" if tens == 1 else "〇一二三四五六七八九"[tens]
-    return prefix + "十" + ("" if ones == 0 else "〇一二三四五六七八九"[ones])
+        return _CN_DIGITS[ones]
+    prefix = "" if tens == 1 else _CN_DIGITS[tens]
+    return prefix + "十" + ("" if ones == 0 else _CN_DIGITS[ones])
 
 
 def date_cn_numerals(day: dt.date) -> str:
     """The date as notarial certificates write it: 2026-04-10 → 二〇二六年四月十日."""
-    year = "".join(_YEAR_DIGITS[int(c)] for c in f"{day.year:04d}")
+    year = "".join(_CN_DIGITS[int(c)] for c in f"{day.year:04d}")
     return f"{year}年{_small_number_cn(day.month)}月{_small_number_cn(day.day)}日"
 
 
