@@ -361,6 +361,13 @@ def _gb11643_layout(c: _Check) -> None:
     c.characters(_DIGITS + "X", "数字或X", "a digit or X", start=17)
 
 
+def _birth_date_and_check(c: _Check) -> str:
+    """Characters 7–14 a real past birth date and the last one the GB 11643 check character."""
+    c.birth_date(6)
+    c.check_char(gb11643_check_char(c.number[:17]), c.number[17])
+    return c.number
+
+
 def _mainland_id(c: _Check) -> str:
     n = c.number
     _gb11643_layout(c)
@@ -381,9 +388,7 @@ def _mainland_id(c: _Check) -> str:
             f"{c.name_zh}前两位“{n[:2]}”不是有效的省级行政区划代码",
             f"{c.name_en}: the first two digits '{n[:2]}' are not a province code",
         )
-    c.birth_date(6)
-    c.check_char(gb11643_check_char(n[:17]), n[17])
-    return n
+    return _birth_date_and_check(c)
 
 
 def _residence_permit(c: _Check) -> str:
@@ -394,9 +399,7 @@ def _residence_permit(c: _Check) -> str:
             f"{c.name_zh}应以810000（香港）、820000（澳门）或830000（台湾）开头，您填写的以{n[:6]}开头",
             f"{c.name_en} starts with 810000 (Hong Kong), 820000 (Macao) or 830000 (Taiwan), not {n[:6]}",
         )
-    c.birth_date(6)
-    c.check_char(gb11643_check_char(n[:17]), n[17])
-    return n
+    return _birth_date_and_check(c)
 
 
 def _foreign_permanent_resident(c: _Check) -> str:
@@ -414,9 +417,7 @@ def _foreign_permanent_resident(c: _Check) -> str:
                 f"{c.name_zh}第2–3位“{n[1:3]}”不是有效的受理地省级行政区划代码",
                 f"{c.name_en}: characters 2-3 '{n[1:3]}' are not the province code of an issuing office",
             )
-        c.birth_date(6)
-        c.check_char(gb11643_check_char(n[:17]), n[17])
-        return n
+        return _birth_date_and_check(c)
     c.characters(_LETTERS, "英文字母（国籍代码）", "letters (the nationality code)", end=3)
     c.characters(_DIGITS, "数字", "digits", start=3)
     if n[3:5] not in MAINLAND_PROVINCE_CODES:
