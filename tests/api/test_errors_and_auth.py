@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from io import StringIO
 
 import pytest
@@ -83,6 +84,15 @@ def test_command_creates_lists_and_revokes(client: Client, developer: Organisati
         call_command("api_token", "revoke", str(token.pk), stdout=StringIO())
     with pytest.raises(CommandError):
         call_command("api_token", "create", "--organisation", "no such organisation", "--name", "x")
+
+
+def test_command_lists_revocation_dates_in_local_time(developer: Organisation, developer_token: str) -> None:
+    # 17:30 UTC on 1 January is already 2 January in Asia/Shanghai.
+    evening = dt.datetime(2026, 1, 1, 17, 30, tzinfo=dt.UTC)
+    ApiToken.objects.filter(prefix=developer_token[:12]).update(revoked_at=evening)
+    listing = StringIO()
+    call_command("api_token", "list", stdout=listing)
+    assert "revoked 2026-01-02" in listing.getvalue()
 
 
 def test_validation_errors_are_422_with_fields(client: Client, developer_token: str) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Q
+from django.utils import timezone
 
 from ecancel.accounts.models import ApiToken, Organisation
 from ecancel.accounts.services import api_token_create, api_token_revoke
@@ -55,7 +56,8 @@ class Command(BaseCommand):
                 if options.get("organisation"):
                     tokens = tokens.filter(organisation=find_organisation(options["organisation"]))
                 for token in tokens:
-                    state = f"revoked {token.revoked_at:%Y-%m-%d}" if token.revoked_at else "active"
+                    # Dates as people here read them: Asia/Shanghai, not the UTC the row stores.
+                    state = f"revoked {timezone.localtime(token.revoked_at):%Y-%m-%d}" if token.revoked_at else "active"
                     self.stdout.write(f"{token.pk}  {token.prefix}…  {token.organisation}  {token.name}  {state}")
             else:
                 ref = options["token"]
