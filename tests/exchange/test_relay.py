@@ -19,7 +19,7 @@ from ecancel.audit.models import AuditEvent
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import InvalidTransition
 from ecancel.exchange import handlers, transports
-from ecancel.exchange.models import InboxMessage, OutboxMessage
+from ecancel.exchange.models import InboxMessage, OutboxMessage, Peer
 from ecancel.exchange.routing import Route
 from ecancel.exchange.services import outbox_put, outbox_requeue, peer_set, relay_due, retry_delay
 from ecancel.exchange.tasks import relay_outbox
@@ -120,6 +120,26 @@ def test_gives_up_after_max_attempts_and_alerts(
     assert relay_due() == 0
     row.refresh_from_db()
     assert row.attempts == 3
+
+
+@pytest.mark.django_db
+@override_settings(ECANCEL_EXCHANGE_MAX_ATTEMPTS=2)
+def test_a_secret_that_cannot_be_opened_counts_as_an_attempt_and_is_given_up(
+    down_peer: str, notary_office: Organisation, developer: Organisation, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A broken key file must not make every relay round fail while the message waits unalerted."""
+    row = put(notary_office, developer)
+    Peer.objects.filter(organisation=developer).update(hmac_secret_sealed="v1:" + "A" * 64)
+    assert relay_due() == 0
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (OutboxStatus.PENDING, 1)
+    assert "InvalidTag" in row.last_error
+    assert "could not be routed or signed" in caplog.text
+    make_due(row)
+    relay_due()
+    row.refresh_from_db()
+    assert row.status == OutboxStatus.FAILED
+    assert AuditEvent.objects.filter(tag="exchange.message.failed", object_id=str(row.pk)).exists()
 
 
 @pytest.mark.django_db

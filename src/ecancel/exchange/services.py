@@ -188,15 +188,17 @@ def _claim_due(limit: int) -> list[OutboxMessage]:
 def _deliver(row: OutboxMessage, down: dict[str, str]) -> bool:
     try:
         route = route_to(row.recipient)
-    except DomainError as exc:
-        _attempt_failed(row.pk, exc.en, retryable=True)
-        return False
+    except Exception as exc:  # noqa: BLE001 - counted as an attempt in _not_sent
+        return _not_sent(row, exc)
     group = route.failure_group
     if group is not None and group in down:
         _attempt_failed(row.pk, f"not tried: {down[group]}", retryable=True)
         return False
     raw = bytes(row.raw)
-    headers = route.sign(sender=row.sender, message_id=row.pk, raw=raw, timestamp=int(time.time()))
+    try:
+        headers = route.sign(sender=row.sender, message_id=row.pk, raw=raw, timestamp=int(time.time()))
+    except Exception as exc:  # noqa: BLE001 - counted as an attempt in _not_sent
+        return _not_sent(row, exc)
     try:
         receipt = transport_for(route.transport).deliver(route=route, message_id=row.pk, raw=raw, headers=headers)
     except RetryableDeliveryError as exc:
@@ -209,6 +211,21 @@ def _deliver(row: OutboxMessage, down: dict[str, str]) -> bool:
         return False
     _mark_delivered(row.pk, receipt)
     return True
+
+
+def _not_sent(row: OutboxMessage, exc: Exception) -> bool:
+    """Routing or signing failed on our side (no peer configured, a key or sealed secret unreadable).
+
+    It counts as an attempt like a refused connection, so the row backs off and is given up with an
+    alert in the end, instead of escaping the relay and coming back after every lease unnoticed.
+    """
+    if isinstance(exc, DomainError):
+        error = exc.en
+    else:
+        logger.exception("exchange message %s could not be routed or signed", row.pk)
+        error = f"{exc.__class__.__name__}: {exc}"
+    _attempt_failed(row.pk, error, retryable=True)
+    return False
 
 
 @transaction.atomic
