@@ -40,6 +40,17 @@ def test_events_chain_and_verify(operator: User) -> None:
     assert "OK: 5 rows" in verify_output()
 
 
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [("2001:DB8:0000::0001", "2001:db8::1"), ("fe80::1%eth0", "fe80::1"), ("not an address", None)],
+)
+def test_addresses_are_hashed_as_stored(operator: User, given: str, stored: str | None) -> None:
+    """The database normalises IPv6; hashing the address as typed would make the row look altered."""
+    record_event("test.thing.done", actor=operator, ctx=RequestContext(ip=given))
+    assert AuditEvent.objects.get().ip == stored
+    assert audit_chain_verify().ok
+
+
 def test_rows_cannot_be_changed_or_deleted_through_the_application(operator: User) -> None:
     event = write_events(operator, 1)[0]
     event.tag = "changed"
@@ -78,9 +89,7 @@ def test_recomputed_hash_still_breaks_the_next_link(operator: User) -> None:
     event.data = {"n": 42}
     forged = event_digest(hashed_fields(event), event.prev_hash)
     with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE audit_auditevent SET data = %s, row_hash = %s WHERE seq = 2", ['{"n": 42}', forged]
-        )
+        cursor.execute("UPDATE audit_auditevent SET data = %s, row_hash = %s WHERE seq = 2", ['{"n": 42}', forged])
     report = audit_chain_verify()
     assert not report.ok
     assert report.first_bad_seq == 3

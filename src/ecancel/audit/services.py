@@ -13,7 +13,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from ecancel.audit.models import AuditChainHead, AuditEvent
-from ecancel.core.context import RequestContext
+from ecancel.core.context import RequestContext, canonical_ip
 
 if TYPE_CHECKING:
     from ecancel.accounts.models import Organisation, User
@@ -77,7 +77,7 @@ def record_event(
             object_type=obj._meta.label_lower if obj is not None else "",
             object_id=str(obj.pk) if obj is not None else "",
             data=json.loads(canonical_json(data or {})),
-            ip=ctx.ip,
+            ip=canonical_ip(ctx.ip),
             user_agent=ctx.user_agent,
             request_id=ctx.request_id,
             prev_hash=head.row_hash,

@@ -5,7 +5,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_ipv46_address
 from django.http import HttpRequest
+from django.utils.ipv6 import clean_ipv6_address
 
 
 @dataclass(frozen=True)
@@ -30,4 +33,19 @@ class RequestContext:
 
 def client_ip(request: HttpRequest) -> str | None:
     """REMOTE_ADDR; a proxy in front must set it (gunicorn's --forwarded-allow-ips)."""
-    return request.META.get("REMOTE_ADDR") or None
+    return canonical_ip(request.META.get("REMOTE_ADDR"))
+
+
+def canonical_ip(value: str | None) -> str | None:
+    """The address as the database stores it (IPv6 compressed, lower case, no zone), None if it is none.
+
+    The audit chain hashes what it stores: an address hashed as written and read back normalised
+    would make an untouched row look altered.
+    """
+    if not value:
+        return None
+    try:
+        validate_ipv46_address(value)
+    except ValidationError:
+        return None
+    return clean_ipv6_address(value) if ":" in value else value
