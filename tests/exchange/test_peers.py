@@ -63,6 +63,26 @@ def test_identity_export_and_import(developer: Organisation, notary_office: Orga
     assert "https://notary.example/exchange/" in run("exchange_peer", "list")
 
 
+@pytest.mark.parametrize(
+    "content",
+    ["not json", '{"endpoint": "https://x/exchange/"}', '{"endpoint": "https://x/exchange/", "organisations": [{}]}'],
+)
+def test_import_of_a_wrong_file_says_so(content: str, tmp_path: Path) -> None:
+    identity = tmp_path / "identity.json"
+    identity.write_text(content)
+    with pytest.raises(CommandError, match="exchange_identity"):
+        run("exchange_peer", "import", str(identity))
+    with pytest.raises(CommandError, match="exchange_identity"):
+        run("exchange_peer", "import", str(tmp_path / "missing.json"))
+    assert not Peer.objects.exists()
+
+
+def test_unknown_or_malformed_organisation_ids_are_refused_clearly() -> None:
+    for value in ("not-a-uuid", "6f1c2a52-8d1e-4c55-9a57-0e5c1d3a7b10"):
+        with pytest.raises(CommandError, match="no organisation"):
+            run("exchange_peer", "deactivate", value)
+
+
 def test_hmac_secret_is_sealed_and_never_listed(notary_office: Organisation, tmp_path: Path) -> None:
     secret = "0123456789abcdef0123456789abcdef-secret"
     secret_file = tmp_path / "secret.txt"

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
@@ -56,18 +57,27 @@ class Command(BaseCommand):
             raise CommandError(exc.message) from exc
 
     def _organisation(self, value: str) -> Organisation:
-        organisation = Organisation.objects.filter(pk=value).first()
+        try:
+            organisation = Organisation.objects.filter(pk=value).first()
+        except (ValidationError, ValueError, TypeError):
+            organisation = None
         if organisation is None:
             raise CommandError(f"未找到机构 / no organisation {value}")
         return organisation
 
     def _import(self, options: dict[str, Any], ctx: RequestContext) -> None:
-        text = sys.stdin.read() if options["file"] == "-" else Path(options["file"]).read_text()
-        identity = json.loads(text)
-        endpoint = options["endpoint"] or identity["endpoint"]
+        try:
+            text = sys.stdin.read() if options["file"] == "-" else Path(options["file"]).read_text()
+            identity = json.loads(text)
+            endpoint = options["endpoint"] or identity["endpoint"]
+            entries = [(str(entry["id"]), str(entry["ed25519_public_key"])) for entry in identity["organisations"]]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise CommandError(
+                f"无法读取对方的 exchange_identity 文件 / not an exchange_identity file: {exc.__class__.__name__} {exc}"
+            ) from None
         with transaction.atomic():
-            for entry in identity["organisations"]:
-                organisation = self._organisation(entry["id"])
+            for organisation_id, public_key in entries:
+                organisation = self._organisation(organisation_id)
                 if is_hosted(organisation):
                     self.stdout.write(f"skip {organisation.name}: hosted here")
                     continue
@@ -75,7 +85,7 @@ class Command(BaseCommand):
                     organisation=organisation,
                     transport=Transport.HTTP,
                     endpoint_url=endpoint,
-                    public_key=entry["ed25519_public_key"],
+                    public_key=public_key,
                     actor=None,
                     ctx=ctx,
                 )
