@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from ecancel.accounts.models import Organisation
 from ecancel.core.errors import NotFound
 from ecancel.filing.models import FiledContract
-from ecancel.filing.selectors import contract_get, contract_list, project_list, units_list
+from ecancel.filing.selectors import contract_get, contract_list, project_list, unit_list
 from ecancel.filing.transitions import ContractStatus, UnitStatus
 from tests.factories import BuyerFactory, FiledContractFactory, UnitFactory, contract_with_buyers
 
@@ -112,7 +112,7 @@ def test_units_and_projects_are_scoped_to_the_developer(developer: Organisation,
     free = UnitFactory(building__project__developer=developer, status=UnitStatus.AVAILABLE)
     filed = UnitFactory(building__project=free.building.project, status=UnitStatus.FILED)
     UnitFactory(building__project__developer=other_developer)
-    assert set(units_list(developer=developer)) == {free, filed}
-    assert list(units_list(developer=developer, status=UnitStatus.AVAILABLE)) == [free]
-    assert list(units_list(developer=developer, project_id=free.building.project_id, status="filed")) == [filed]
+    assert set(unit_list(developer=developer)) == {free, filed}
+    assert list(unit_list(developer=developer, status=UnitStatus.AVAILABLE)) == [free]
+    assert list(unit_list(developer=developer, project_id=free.building.project_id, status="filed")) == [filed]
     assert list(project_list(developer=developer)) == [free.building.project]

@@ -51,7 +51,7 @@ def project_list(*, developer: Organisation) -> QuerySet[Project]:
     return Project.objects.filter(developer=developer).prefetch_related("buildings")
 
 
-def units_list(
+def unit_list(
     *, developer: Organisation, project_id: uuid.UUID | str | None = None, status: str | None = None
 ) -> QuerySet[Unit]:
     """The developer's units, optionally of one project or in one status."""
