@@ -106,7 +106,7 @@ class Application(Entity):
         constraints = [
             models.UniqueConstraint(
                 fields=["contract"],
-                condition=~models.Q(status__in=[s.value for s in CLOSED]),
+                condition=~models.Q(status__in=sorted(s.value for s in CLOSED)),
                 name="one_open_application_per_contract",
             )
         ]
