@@ -6,6 +6,7 @@ from django.test import Client
 from pytest_django import DjangoAssertNumQueries
 
 from ecancel.accounts.models import Organisation
+from ecancel.audit.models import AuditEvent
 from tests.factories import BuyerFactory, FiledContractFactory, contract_with_buyers
 
 
@@ -47,6 +48,16 @@ def test_session_user_reads_contract(operator_client: Client, developer: Organis
     response = operator_client.get(f"/api/filing/contracts/{contract.pk}")
     assert response.status_code == 200
     assert response.json()["filing_no"] == contract.filing_no
+
+
+def test_reading_a_contract_is_audited_with_who_read_it(
+    client: Client, developer: Organisation, developer_token: str
+) -> None:
+    contract = contract_with_buyers(1, seller=developer)
+    assert client.get(f"/api/filing/contracts/{contract.pk}", **_bearer(developer_token)).status_code == 200
+    event = AuditEvent.objects.get(tag="filing.contract.viewed")
+    assert (event.object_id, event.organisation, event.actor) == (str(contract.pk), developer, None)
+    assert event.actor_label == f"token:{developer_token[:12]}"
 
 
 def test_other_companys_contract_is_404_with_error_shape(

@@ -8,6 +8,7 @@ from django.utils.functional import Promise
 from pytest_django import DjangoAssertNumQueries
 
 from ecancel.accounts.models import Organisation, User
+from ecancel.audit.models import AuditEvent
 from ecancel.consoles.operator.forms import ContractSearchForm
 from ecancel.filing.transitions import ContractStatus
 from tests.factories import BuyerFactory, FiledContractFactory, contract_with_buyers
@@ -105,6 +106,14 @@ def test_detail_masks_id_numbers(operator_client: Client, developer: Organisatio
         assert buyer.id_number not in html
         assert buyer.id_number[-4:] in html
         assert buyer.phone not in html
+
+
+def test_viewing_a_contract_is_audited(operator_client: Client, operator: User, developer: Organisation) -> None:
+    contract = contract_with_buyers(1, seller=developer)
+    assert operator_client.get(f"/operator/contracts/{contract.pk}/").status_code == 200
+    event = AuditEvent.objects.get(tag="filing.contract.viewed")
+    assert (event.object_id, event.actor, event.organisation) == (str(contract.pk), operator, developer)
+    assert event.data == {"personal_data": True}
 
 
 def test_other_companys_contract_is_404(operator_client: Client, other_developer: Organisation) -> None:

@@ -13,7 +13,9 @@ from ninja.pagination import PageNumberPagination, paginate
 from ecancel.accounts.auth import OPERATOR_ROLES
 from ecancel.accounts.models import OrganisationKind
 from ecancel.api.auth import require_organisation
+from ecancel.audit.services import record_event
 from ecancel.consoles.masking import mask_id, mask_phone
+from ecancel.core.context import RequestContext
 from ecancel.filing.models import BuyerParty, FiledContract
 from ecancel.filing.selectors import contract_get, contract_list
 from ecancel.filing.transitions import ContractStatus
@@ -96,5 +98,15 @@ def list_contracts(request: HttpRequest, filters: Query[ContractFilter]) -> obje
 
 @router.get("/contracts/{contract_id}", response=ContractOut, summary="已备案合同详情 / One filed contract")
 def get_contract(request: HttpRequest, contract_id: uuid.UUID) -> FiledContract:
-    seller = require_organisation(request, OrganisationKind.DEVELOPER, roles=OPERATOR_ROLES).organisation
-    return contract_get(seller=seller, contract_id=contract_id)
+    who = require_organisation(request, OrganisationKind.DEVELOPER, roles=OPERATOR_ROLES)
+    contract = contract_get(seller=who.organisation, contract_id=contract_id)
+    record_event(
+        "filing.contract.viewed",
+        actor=who.user,
+        organisation=who.organisation,
+        actor_label=who.label,
+        obj=contract,
+        data={"personal_data": True},
+        ctx=RequestContext.of(request, via="api"),
+    )
+    return contract

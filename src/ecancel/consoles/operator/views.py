@@ -12,9 +12,11 @@ from django.views.decorators.http import require_GET
 
 from ecancel.accounts.auth import OPERATOR_ROLES, staff_required, staff_user
 from ecancel.accounts.models import OrganisationKind
+from ecancel.audit.services import record_event
 from ecancel.consoles.operator.access import access_contract
 from ecancel.consoles.operator.forms import PAGE_SIZES, ContractSearchForm
 from ecancel.core.access import staff_organisation
+from ecancel.core.context import RequestContext
 from ecancel.filing.selectors import contract_list
 
 
@@ -43,5 +45,15 @@ def contract_list_view(request: HttpRequest) -> HttpResponse:
 @require_GET
 @staff_required(*OPERATOR_ROLES)
 def contract_detail_view(request: HttpRequest, contract_id: uuid.UUID) -> HttpResponse:
-    contract = access_contract(staff_user(request), contract_id)
+    user = staff_user(request)
+    contract = access_contract(user, contract_id)
+    # The buyers' particulars are personal data: who looked, and when, is kept (research/security.md).
+    record_event(
+        "filing.contract.viewed",
+        actor=user,
+        organisation=contract.seller,
+        obj=contract,
+        data={"personal_data": True},
+        ctx=RequestContext.of(request),
+    )
     return render(request, "consoles/operator/contract_detail.html", {"contract": contract})
