@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 
 
 class MaximumLengthValidator:
@@ -12,9 +13,12 @@ class MaximumLengthValidator:
     def validate(self, password: str, user: object = None) -> None:
         if len(password) > self.max_length:
             raise ValidationError(
-                f"密码不能超过 {self.max_length} 个字符 / Password must be at most {self.max_length} characters",
+                gettext("密码不能超过 %(max_length)d 个字符 / Password must be at most %(max_length)d characters"),
                 code="password_too_long",
+                params={"max_length": self.max_length},
             )
 
     def get_help_text(self) -> str:
-        return f"密码最长 {self.max_length} 个字符 / At most {self.max_length} characters"
+        return gettext("密码最长 %(max_length)d 个字符 / At most %(max_length)d characters") % {
+            "max_length": self.max_length
+        }
