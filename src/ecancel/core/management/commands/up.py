@@ -7,6 +7,7 @@ stopped too, so a half-running system never hides behind a live web page.
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
@@ -22,6 +23,11 @@ from django.core.management.base import BaseCommand, CommandParser
 SHUTDOWN_GRACE_SECONDS = 20
 
 
+def display_host(host: str) -> str:
+    """A host a browser on this machine can open: the wildcard addresses are not."""
+    return "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104 - only for display
+
+
 class Command(BaseCommand):
     help = "Start ecancel on the embedded default: web server, job worker and scheduler."
 
@@ -29,12 +35,24 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--web-workers", type=int, default=2)
+        parser.add_argument(
+            "--demo", action="store_true", help="seed the demo data (idempotent) and print the demo logins"
+        )
 
-    def handle(self, *args: Any, host: str, port: int, web_workers: int, **options: Any) -> None:
+    def handle(self, *args: Any, host: str, port: int, web_workers: int, demo: bool, **options: Any) -> None:
+        if "ECANCEL_PUBLIC_URL" not in os.environ:
+            # QR links and the exchange endpoint must point where this server really listens.
+            settings.ECANCEL_PUBLIC_URL = f"http://{display_host(host)}:{port}"
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "ecancel.config.settings"}
-        env.setdefault("ECANCEL_PUBLIC_URL", settings.ECANCEL_PUBLIC_URL)
+        demo_logins = io.StringIO()
+        if demo:
+            call_command("seed_demo", stdout=demo_logins)
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "ecancel.config.settings",
+            "ECANCEL_PUBLIC_URL": settings.ECANCEL_PUBLIC_URL,
+        }
         bin_dir = os.path.dirname(sys.executable)
         log_level = os.environ.get("ECANCEL_LOG_LEVEL", "info").lower()
         commands = {
@@ -79,6 +97,7 @@ class Command(BaseCommand):
             # Own process group: the terminal's Ctrl-C reaches only us, and we stop children in order.
             children[name] = subprocess.Popen(argv, env=env, start_new_session=True)  # noqa: S603
         self.print_banner(host, port)
+        self.stdout.write(demo_logins.getvalue())
         exit_code = 0
         while not stopping:
             for name, child in children.items():
@@ -105,8 +124,7 @@ class Command(BaseCommand):
             sys.exit(exit_code)
 
     def print_banner(self, host: str, port: int) -> None:
-        shown = "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104 - only for display
-        base = f"http://{shown}:{port}"
+        base = f"http://{display_host(host)}:{port}"
         lines = [
             "",
             "ecancel 已启动 / ecancel is running",
