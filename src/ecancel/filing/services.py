@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
@@ -23,7 +23,7 @@ from ecancel.accounts.models import Organisation, OrganisationKind
 from ecancel.audit.services import record_event
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import FieldMessage, InvalidTransition, NotFound, ValidationFailed, field_error
-from ecancel.core.transitions import transition
+from ecancel.core.transitions import HasStatus, S, transition
 from ecancel.filing.models import Building, BuyerParty, FiledContract, Project, Unit
 from ecancel.filing.transitions import CONTRACT_MOVES, UNIT_MOVES, ContractStatus, UnitStatus
 from ecancel.identity.id_numbers import IdType, mask_id_number, normalise_country_code, validate_id_number
@@ -101,24 +101,29 @@ def validate_phone(phone: str) -> str:
     return phone
 
 
-def _contract_move(contract: FiledContract, action: str) -> ContractStatus:
+def _move(
+    obj: HasStatus,
+    action: str,
+    table: Mapping[str, Mapping[S, S]],
+    choices: type[S],
+    refusals: Mapping[tuple[str, str], tuple[str, str]],
+) -> S:
+    """The guarded move, refused in the words ``refusals`` has for the situation when it has some."""
     try:
-        return transition(contract, action, CONTRACT_MOVES, ContractStatus)
+        return transition(obj, action, table, choices)
     except InvalidTransition as refused:
-        worded = _CONTRACT_REFUSALS.get((action, contract.status))
+        worded = refusals.get((action, obj.status))
         if worded is None:
             raise
         raise InvalidTransition(*worded) from refused
+
+
+def _contract_move(contract: FiledContract, action: str) -> ContractStatus:
+    return _move(contract, action, CONTRACT_MOVES, ContractStatus, _CONTRACT_REFUSALS)
 
 
 def _unit_move(unit: Unit, action: str) -> UnitStatus:
-    try:
-        return transition(unit, action, UNIT_MOVES, UnitStatus)
-    except InvalidTransition as refused:
-        worded = _UNIT_REFUSALS.get((action, unit.status))
-        if worded is None:
-            raise
-        raise InvalidTransition(*worded) from refused
+    return _move(unit, action, UNIT_MOVES, UnitStatus, _UNIT_REFUSALS)
 
 
 def _locked_contract(contract_id: RowId) -> FiledContract:
