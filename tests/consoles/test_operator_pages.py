@@ -131,3 +131,9 @@ def test_page_size_labels_are_translated_when_shown_not_at_import() -> None:
     labels = [label for _, label in ContractSearchForm().fields["per_page"].choices]
     assert all(isinstance(label, Promise) for label in labels)
     assert [str(label) for label in labels] == ["10 条", "20 条", "50 条", "100 条"]
+
+
+def test_operator_home_leads_to_the_contracts(operator_client: Client) -> None:
+    response = operator_client.get("/operator/")
+    assert response.status_code == 302
+    assert response["Location"] == "/operator/contracts/"
