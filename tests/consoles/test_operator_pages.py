@@ -137,3 +137,11 @@ def test_operator_home_leads_to_the_contracts(operator_client: Client) -> None:
     response = operator_client.get("/operator/")
     assert response.status_code == 302
     assert response["Location"] == "/operator/contracts/"
+
+
+def test_page_size_shown_is_the_page_size_used(operator: User, operator_client: Client) -> None:
+    for n in range(25):
+        FiledContractFactory(seller=operator.organisation, contract_no=f"PAGE-{n:03d}", filing_no=f"PAGEB-{n:03d}")
+    body = operator_client.get("/operator/contracts/").content.decode()
+    assert '<option value="20" selected>' in body
+    assert body.count("PAGE-0") == 20

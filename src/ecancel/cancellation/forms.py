@@ -11,9 +11,8 @@ from ecancel.cancellation.models import Application, ReturnReason
 from ecancel.cancellation.selectors import notary_office_list
 from ecancel.cancellation.transitions import ApplicationStatus
 from ecancel.core.errors import DomainError
+from ecancel.core.paging import PageSizeField
 from ecancel.identity.id_numbers import IdType, mask_id_number
-
-PAGE_SIZES = (10, 20, 50, 100)
 
 
 def add_domain_errors(form: forms.Form, error: DomainError, *, prefix_map: dict[str, str] | None = None) -> None:
@@ -38,13 +37,7 @@ class ApplicationSearchForm(forms.Form):
     status = forms.ChoiceField(
         label=_("状态"), required=False, choices=[("", _("全部状态")), *ApplicationStatus.choices]
     )
-    per_page = forms.TypedChoiceField(
-        label=_("每页"),
-        required=False,
-        coerce=int,
-        empty_value=None,
-        choices=[(n, _("%(n)s 条") % {"n": n}) for n in PAGE_SIZES],
-    )
+    per_page = PageSizeField()
 
 
 class ReasonForm(forms.Form):

@@ -18,9 +18,10 @@ from ecancel.accounts.auth import NOTARY_ROLES, staff_required, staff_user
 from ecancel.accounts.models import OrganisationKind
 from ecancel.audit.services import record_event
 from ecancel.buyers.services import handoff_state
-from ecancel.consoles.notary.forms import PAGE_SIZES, CaseSearchForm
+from ecancel.consoles.notary.forms import CaseSearchForm
 from ecancel.core.access import staff_organisation
 from ecancel.core.context import RequestContext
+from ecancel.core.paging import DEFAULT_PAGE_SIZE
 from ecancel.documents.downloads import document_response
 from ecancel.notary.access import access_case
 from ecancel.notary.downloads import material_response
@@ -45,7 +46,7 @@ def age_label(since: datetime, now: datetime) -> str:
 def case_list_view(request: HttpRequest) -> HttpResponse:
     office = staff_organisation(staff_user(request), OrganisationKind.NOTARY_OFFICE)
     form = CaseSearchForm(request.GET or None)
-    query, status, per_page = "", "", PAGE_SIZES[1]
+    query, status, per_page = "", "", DEFAULT_PAGE_SIZE
     if form.is_valid():
         query, status = form.cleaned_data["q"], form.cleaned_data["status"]
         per_page = form.cleaned_data["per_page"] or per_page

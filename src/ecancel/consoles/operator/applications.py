@@ -27,7 +27,6 @@ from ecancel.cancellation import materials, services
 from ecancel.cancellation.access import access_application
 from ecancel.cancellation.checks import application_checks
 from ecancel.cancellation.forms import (
-    PAGE_SIZES,
     AgentForm,
     ApplicationSearchForm,
     NotaryOfficeForm,
@@ -54,6 +53,7 @@ from ecancel.consoles.operator.access import access_contract
 from ecancel.core.access import staff_organisation
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import DomainError
+from ecancel.core.paging import DEFAULT_PAGE_SIZE
 from ecancel.documents.downloads import document_response
 from ecancel.documents.qr import qr_svg
 from ecancel.filing.transitions import ContractStatus
@@ -145,7 +145,7 @@ def _refused(request: HttpRequest, error: DomainError) -> None:
 def application_list_view(request: HttpRequest) -> HttpResponse:
     seller = staff_organisation(staff_user(request), OrganisationKind.DEVELOPER)
     form = ApplicationSearchForm(request.GET or None)
-    query, status, per_page = "", "", PAGE_SIZES[1]
+    query, status, per_page = "", "", DEFAULT_PAGE_SIZE
     if form.is_valid():
         query, status = form.cleaned_data["q"], form.cleaned_data["status"]
         per_page = form.cleaned_data["per_page"] or per_page

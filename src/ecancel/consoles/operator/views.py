@@ -14,9 +14,10 @@ from ecancel.accounts.auth import OPERATOR_ROLES, staff_required, staff_user
 from ecancel.accounts.models import OrganisationKind
 from ecancel.audit.services import record_event
 from ecancel.consoles.operator.access import access_contract
-from ecancel.consoles.operator.forms import PAGE_SIZES, ContractSearchForm
+from ecancel.consoles.operator.forms import ContractSearchForm
 from ecancel.core.access import staff_organisation
 from ecancel.core.context import RequestContext
+from ecancel.core.paging import DEFAULT_PAGE_SIZE
 from ecancel.filing.selectors import contract_list
 
 
@@ -25,7 +26,7 @@ from ecancel.filing.selectors import contract_list
 def contract_list_view(request: HttpRequest) -> HttpResponse:
     seller = staff_organisation(staff_user(request), OrganisationKind.DEVELOPER)
     form = ContractSearchForm(request.GET or None)
-    query, status, per_page = "", "", PAGE_SIZES[1]
+    query, status, per_page = "", "", DEFAULT_PAGE_SIZE
     if form.is_valid():
         query = form.cleaned_data["q"]
         status = form.cleaned_data["status"]
