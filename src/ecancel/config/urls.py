@@ -22,5 +22,6 @@ urlpatterns = [
     path("h/", include("ecancel.buyers.urls")),
     path("exchange/", include("ecancel.exchange.urls")),
     path("verify/", include("ecancel.documents.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("", include("ecancel.consoles.urls")),
 ]
