@@ -33,11 +33,11 @@ from ecancel.cancellation.selectors import (
     notary_office_list,
 )
 from ecancel.cancellation.transitions import ApplicationStatus
-from ecancel.consoles.masking import mask_phone
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import field_error
 from ecancel.exchange.models import OutboxMessage
 from ecancel.identity.id_numbers import mask_id_number
+from ecancel.identity.masking import mask_phone
 
 router = Router()
 

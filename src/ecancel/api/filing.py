@@ -14,11 +14,11 @@ from ecancel.accounts.auth import OPERATOR_ROLES
 from ecancel.accounts.models import OrganisationKind
 from ecancel.api.auth import require_organisation
 from ecancel.audit.services import record_event
-from ecancel.consoles.masking import mask_id, mask_phone
 from ecancel.core.context import RequestContext
 from ecancel.filing.models import BuyerParty, FiledContract
 from ecancel.filing.selectors import contract_get, contract_list
 from ecancel.filing.transitions import ContractStatus
+from ecancel.identity.masking import mask_id_number, mask_phone
 
 router = Router()
 
@@ -53,7 +53,7 @@ class BuyerOut(Schema):
 
     @staticmethod
     def resolve_id_number_masked(obj: BuyerParty) -> str:
-        return mask_id(obj.id_number)
+        return mask_id_number(obj.id_number)
 
     @staticmethod
     def resolve_phone_masked(obj: BuyerParty) -> str:

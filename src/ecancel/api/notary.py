@@ -15,10 +15,10 @@ from ecancel.accounts.models import OrganisationKind
 from ecancel.api.auth import require_organisation
 from ecancel.audit.services import record_event
 from ecancel.buyers.services import handoff_state
-from ecancel.consoles.masking import mask_id, mask_phone
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import NotFound
 from ecancel.documents.models import StoredDocument
+from ecancel.identity.masking import mask_id_number, mask_phone
 from ecancel.notary.models import CaseParty, NotaryCase, ReceivedMaterial
 from ecancel.notary.selectors import case_documents, case_get, case_handoff, case_list
 from ecancel.notary.transitions import CaseStatus
@@ -39,7 +39,7 @@ class PartyOut(Schema):
 
     @staticmethod
     def resolve_id_number_masked(obj: CaseParty) -> str:
-        return mask_id(obj.id_number)
+        return mask_id_number(obj.id_number)
 
     @staticmethod
     def resolve_phone_masked(obj: CaseParty) -> str:

@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from ecancel.audit.admin import SystemAdminOnly
-from ecancel.consoles.masking import mask_id
+from ecancel.identity.id_numbers import mask_id_number
 from ecancel.notary.models import CaseNumberCounter, CaseParty, IntakeRefusal, NotaryCase, ReceivedMaterial
 
 
@@ -48,7 +48,7 @@ class PartyInline(ReadOnlyInline):
 
     @admin.display(description=_("证件号码"))
     def masked_id_number(self, party: CaseParty) -> str:
-        return mask_id(party.id_number)
+        return mask_id_number(party.id_number)
 
 
 class MaterialInline(ReadOnlyInline):

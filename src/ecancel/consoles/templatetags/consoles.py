@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 from django import template
 
 from ecancel.accounts.models import Role
-from ecancel.consoles import masking
+from ecancel.identity import masking
 
 register = template.Library()
 
@@ -15,7 +15,7 @@ register = template.Library()
 @register.filter
 def mask_id(value: object) -> str:
     """ID numbers are never shown in full on a screen."""
-    return masking.mask_id(str(value or ""))
+    return masking.mask_id_number(str(value or ""))
 
 
 @register.filter

@@ -1,13 +1,8 @@
-"""Masking of personal identifiers on screens and in API answers (PIPL; research/security.md)."""
+"""Masking of personal identifiers on screens, in API answers and in logs (PIPL; research/security.md)."""
 
 from __future__ import annotations
 
 from ecancel.identity.id_numbers import mask_id_number
-
-
-def mask_id(value: str) -> str:
-    """ID numbers are never shown in full: the identity package decides how much stays visible."""
-    return mask_id_number(value)
 
 
 def mask_phone(value: str) -> str:
@@ -15,3 +10,6 @@ def mask_phone(value: str) -> str:
     if len(value) < 7:
         return "*" * len(value)
     return f"{value[:3]}{'*' * (len(value) - 7)}{value[-4:]}"
+
+
+__all__ = ["mask_id_number", "mask_phone"]
