@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import os
 import secrets
 import threading
 from pathlib import Path
@@ -18,6 +17,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.conf import settings
+
+from ecancel.core.files import read_or_create_private
 
 SEAL_PREFIX = "v1:"
 MIN_HMAC_SECRET_BYTES = 32
@@ -32,27 +33,6 @@ def keys_dir() -> Path:
     return path
 
 
-def _read_or_create(path: Path, make: bytes) -> bytes:
-    """The file's bytes; if it does not exist, ``make`` written 0600 — of racing processes one wins."""
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        pass
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(make)
-        handle.flush()
-        os.fsync(handle.fileno())
-    try:
-        os.link(temporary, path)
-    except FileExistsError:
-        pass
-    finally:
-        temporary.unlink()
-    return path.read_bytes()
-
-
 def private_key(organisation_id: UUID) -> Ed25519PrivateKey:
     """The hosted organisation's signing key, created the first time it is needed."""
     directory = keys_dir()
@@ -60,7 +40,7 @@ def private_key(organisation_id: UUID) -> Ed25519PrivateKey:
     with _lock:
         key = _private_keys.get(cache_key)
         if key is None:
-            raw = _read_or_create(directory / f"{organisation_id}.ed25519", secrets.token_bytes(32))
+            raw = read_or_create_private(directory / f"{organisation_id}.ed25519", secrets.token_bytes(32))
             key = Ed25519PrivateKey.from_private_bytes(raw)
             _private_keys[cache_key] = key
         return key
@@ -83,7 +63,7 @@ def load_public_key(value: str) -> Ed25519PublicKey:
 
 
 def _box() -> AESGCM:
-    return AESGCM(_read_or_create(keys_dir() / "secrets.key", AESGCM.generate_key(bit_length=256)))
+    return AESGCM(read_or_create_private(keys_dir() / "secrets.key", AESGCM.generate_key(bit_length=256)))
 
 
 def seal_secret(secret: bytes, *, bound_to: str) -> str:
