@@ -239,20 +239,25 @@ def intake_refuse(*, intake: Intake, office: NotaryOffice, error: DomainError, c
         ctx=ctx,
         result="denied",
     )
+    _refusal_send(refusal=refusal, sender=office.organisation)
+    return refusal
+
+
+def _refusal_send(*, refusal: IntakeRefusal, sender: Organisation) -> None:
+    """Tell the seller the push was refused; the same answer serves a revoke of that refused push."""
     outbox_put(
-        sender=office.organisation,
-        recipient=intake.sender,
+        sender=sender,
+        recipient=refusal.seller,
         message_type=CaseRefused.TYPE,
         body=CaseRefused(
-            application_ref=body.application_ref,
-            version=body.version,
+            application_ref=refusal.application_ref,
+            version=refusal.application_version,
             code="materials_invalid",
-            reason=error.zh,
+            reason=refusal.reason,
             refused_at=refusal.created_at,
-            refused_by=office.organisation.name,
+            refused_by=sender.name,
         ).model_dump(mode="json"),
     )
-    return refusal
 
 
 def case_open(
@@ -577,19 +582,7 @@ def _revoke_without_case(*, request: RevokeRequest, ctx: RequestContext) -> None
         data={"by": request.requested_by},
         ctx=ctx,
     )
-    outbox_put(
-        sender=request.recipient,
-        recipient=request.sender,
-        message_type=CaseRefused.TYPE,
-        body=CaseRefused(
-            application_ref=request.application_ref,
-            version=request.version,
-            code="materials_invalid",
-            reason=refused.reason,
-            refused_at=refused.created_at,
-            refused_by=request.recipient.name,
-        ).model_dump(mode="json"),
-    )
+    _refusal_send(refusal=refused, sender=request.recipient)
 
 
 @transaction.atomic
