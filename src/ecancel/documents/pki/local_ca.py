@@ -30,6 +30,18 @@ TSA_YEARS = 10
 ORGANISATION_YEARS = 5
 # A certificate this close to its end is replaced before the next signature, never used.
 RENEW_BEFORE = dt.timedelta(days=30)
+# Leaves sign (documents, timestamps) and nothing else: no key exchange, no issuing.
+_SIGNING_KEY_USAGE = x509.KeyUsage(
+    digital_signature=True,
+    content_commitment=True,
+    key_encipherment=False,
+    data_encipherment=False,
+    key_agreement=False,
+    key_cert_sign=False,
+    crl_sign=False,
+    encipher_only=False,
+    decipher_only=False,
+)
 
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 
@@ -133,17 +145,7 @@ class LocalCA:
         builder = (
             _leaf(name, key.public_key(), root, years=TSA_YEARS)
             .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=True,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=False,
-                    crl_sign=False,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
+                _SIGNING_KEY_USAGE,
                 critical=True,
             )
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
@@ -153,17 +155,7 @@ class LocalCA:
     def _make_organisation(self, subject: SubjectInfo, root: KeyMaterial) -> tuple[PrivateKey, x509.Certificate]:
         key = ec.generate_private_key(ec.SECP256R1())
         builder = _leaf(subject.x509_name(), key.public_key(), root, years=ORGANISATION_YEARS).add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=True,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
+            _SIGNING_KEY_USAGE,
             critical=True,
         )
         return key, builder.sign(root.private_key, hashes.SHA256())
