@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+import threading
 
 import pytest
 from django.test import Client
@@ -146,3 +147,35 @@ def test_bad_lookups_are_throttled_per_address(client: Client, handoff: IssuedHa
 def test_valid_lookups_do_not_count(client: Client, handoff: IssuedHandoff) -> None:
     for _ in range(LOOKUP_MAX_FAILURES + 5):
         assert landing(client, handoff.raw, ip="198.51.100.3")[0] == 200
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_first_failures_at_once_share_one_counter() -> None:
+    from django.db import connection
+
+    from ecancel.buyers.models import LookupThrottle
+    from ecancel.buyers.services import handoff_lookup
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the insert race needs PostgreSQL (SQLite serialises writers)")
+    attempts = 4
+    start = threading.Barrier(attempts)
+    errors: list[BaseException] = []
+
+    def attempt(n: int) -> None:
+        start.wait()
+        try:
+            handoff_lookup(raw=f"guess{n}", ctx=RequestContext(ip="198.51.100.7"))
+        except BaseException as error:  # noqa: BLE001 - any error is the failure being tested
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(attempts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert LookupThrottle.objects.get(ip="198.51.100.7").failures == attempts

@@ -145,9 +145,12 @@ def handoff_lookup(*, raw: str, ctx: RequestContext) -> HandoffResolution:
     resolution = handoff_resolve(raw)
     if resolution.status is HandoffStatus.UNKNOWN:
         if throttle is None:
-            throttle = LookupThrottle(ip=ip, window_started_at=now)
+            # Two first failures from one address at once: the loser of the insert takes the winner's row.
+            throttle, _created = LookupThrottle.objects.select_for_update().get_or_create(
+                ip=ip, defaults={"window_started_at": now}
+            )
         throttle.failures += 1
-        throttle.save()
+        throttle.save(update_fields=["window_started_at", "failures"])
         if throttle.failures == LOOKUP_MAX_FAILURES:
             record_event(
                 "buyers.handoff.lookup_throttled",
