@@ -12,6 +12,7 @@ import base64
 import binascii
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
 
 from django.http import HttpRequest
@@ -245,6 +246,15 @@ def _fresh(request: HttpRequest, application: Application) -> Application:
     return _get(request, application.pk)
 
 
+def _change(
+    request: HttpRequest, application_id: uuid.UUID, service: Callable[..., object], **arguments: object
+) -> Application:
+    """One write: scoped to the caller's company first (another company's application is 404), then one service."""
+    application = _get(request, application_id)
+    service(application_id=application.pk, **arguments, actor=_actor(request), ctx=_ctx(request))
+    return _fresh(request, application)
+
+
 # --- requests ---------------------------------------------------------------------------------------------------
 
 
@@ -340,41 +350,35 @@ def get_checks(request: HttpRequest, application_id: uuid.UUID) -> list[dict[str
 
 @router.put("/applications/{application_id}/reason", response=ApplicationOut, summary="退房原因 / Reason")
 def set_reason(request: HttpRequest, application_id: uuid.UUID, payload: ReasonIn) -> Application:
-    application = _get(request, application_id)
-    services.application_set_reason(
-        application_id=application.pk,
+    return _change(
+        request,
+        application_id,
+        services.application_set_reason,
         reason=payload.reason,
         detail=payload.detail,
-        actor=_actor(request),
-        ctx=_ctx(request),
     )
-    return _fresh(request, application)
 
 
 @router.put("/applications/{application_id}/refund", response=ApplicationOut, summary="退款约定 / Refund terms")
 def set_refund(request: HttpRequest, application_id: uuid.UUID, payload: RefundIn) -> Application:
-    application = _get(request, application_id)
-    services.application_set_refund(
-        application_id=application.pk,
+    return _change(
+        request,
+        application_id,
+        services.application_set_refund,
         refund_amount=payload.refund_amount,
         refund_method=payload.refund_method,
         refund_days=payload.refund_days,
-        actor=_actor(request),
-        ctx=_ctx(request),
     )
-    return _fresh(request, application)
 
 
 @router.put("/applications/{application_id}/applicants", response=ApplicationOut, summary="申请人信息 / Applicants")
 def set_applicants(request: HttpRequest, application_id: uuid.UUID, payload: ApplicantsIn) -> Application:
-    application = _get(request, application_id)
-    services.application_set_applicants(
-        application_id=application.pk,
+    return _change(
+        request,
+        application_id,
+        services.application_set_applicants,
         applicants=[services.ApplicantInput(**a.dict()) for a in payload.applicants],
-        actor=_actor(request),
-        ctx=_ctx(request),
     )
-    return _fresh(request, application)
 
 
 @router.put("/applications/{application_id}/agent", response=ApplicationOut, summary="代理人 / Agent")
@@ -412,56 +416,46 @@ def set_agent(request: HttpRequest, application_id: uuid.UUID, payload: AgentIn)
 
 @router.delete("/applications/{application_id}/agent", response=ApplicationOut, summary="删除代理人 / Remove agent")
 def remove_agent(request: HttpRequest, application_id: uuid.UUID) -> Application:
-    application = _get(request, application_id)
-    services.application_remove_agent(application_id=application.pk, actor=_actor(request), ctx=_ctx(request))
-    return _fresh(request, application)
+    return _change(request, application_id, services.application_remove_agent)
 
 
 @router.put("/applications/{application_id}/notary-office", response=ApplicationOut, summary="选择公证处")
 def set_notary_office(request: HttpRequest, application_id: uuid.UUID, payload: NotaryOfficeIn) -> Application:
-    application = _get(request, application_id)
-    services.application_set_notary_office(
-        application_id=application.pk,
+    return _change(
+        request,
+        application_id,
+        services.application_set_notary_office,
         notary_office_id=payload.notary_office_id,
-        actor=_actor(request),
-        ctx=_ctx(request),
     )
-    return _fresh(request, application)
 
 
 @router.post("/applications/{application_id}/push", response=ApplicationOut, summary="生成注销电子材料并推送公证处")
 def push(request: HttpRequest, application_id: uuid.UUID, payload: PushIn) -> Application:
-    application = _get(request, application_id)
-    services.application_push(
-        application_id=application.pk,
+    return _change(
+        request,
+        application_id,
+        services.application_push,
         notary_office_id=payload.notary_office_id,
         expected_version=payload.version,
-        actor=_actor(request),
-        ctx=_ctx(request),
     )
-    return _fresh(request, application)
 
 
 @router.post("/applications/{application_id}/revoke", response=ApplicationOut, summary="撤销申请 / Revoke")
 def revoke(request: HttpRequest, application_id: uuid.UUID, payload: RevokeIn) -> Application:
-    application = _get(request, application_id)
-    services.application_revoke(
-        application_id=application.pk,
+    return _change(
+        request,
+        application_id,
+        services.application_revoke,
         expected_version=payload.version,
         reason=payload.reason,
-        actor=_actor(request),
-        ctx=_ctx(request),
     )
-    return _fresh(request, application)
 
 
 @router.post("/applications/{application_id}/abandon", response=ApplicationOut, summary="作废 / Abandon")
 def abandon(request: HttpRequest, application_id: uuid.UUID, payload: VersionIn) -> Application:
-    application = _get(request, application_id)
-    services.application_abandon(
-        application_id=application.pk,
+    return _change(
+        request,
+        application_id,
+        services.application_abandon,
         expected_version=payload.version,
-        actor=_actor(request),
-        ctx=_ctx(request),
     )
-    return _fresh(request, application)
