@@ -743,6 +743,32 @@ class NotaryAnswer:
     message_id: str
 
 
+def _audit_answer(
+    tag: str, application: Application, answer: NotaryAnswer, ctx: RequestContext, data: dict[str, Any]
+) -> None:
+    """An answer is audited in the notary office's name, with the message it came in."""
+    _audit(
+        tag,
+        application,
+        actor=None,
+        ctx=ctx,
+        data={**data, "message": answer.message_id},
+        actor_label=answer.notary_office.name,
+    )
+
+
+def _reopen(application: Application, push: ApplicationPush, *, action: str, outcome: PushOutcome) -> None:
+    """The pushed version is closed; the application is editable again as a new version, the buyers' progress cleared.
+
+    The caller saves the application (status, version and whatever else it changed).
+    """
+    target = _move(application, action)
+    push.outcome, push.closed_at = outcome, timezone.now()
+    push.save(update_fields=["outcome", "closed_at", "updated_at"])
+    application.status, application.version = target, application.version + 1
+    application.applicants.update(submitted_at=None)
+
+
 def _answered(answer: NotaryAnswer, ctx: RequestContext) -> tuple[Application, ApplicationPush] | None:
     """The application and its current push, or None when the answer is about an older version (kept, not applied)."""
     application = _locked(answer.application_id, None)
@@ -754,13 +780,12 @@ def _answered(answer: NotaryAnswer, ctx: RequestContext) -> tuple[Application, A
         )
     push = application.pushes.filter(version=answer.version).first()
     if answer.version != application.version or push is None:
-        _audit(
+        _audit_answer(
             "cancellation.application.stale_answer_ignored",
             application,
-            actor=None,
-            ctx=ctx,
-            data={"answer_version": answer.version, "message": answer.message_id},
-            actor_label=answer.notary_office.name,
+            answer,
+            ctx,
+            {"answer_version": answer.version},
         )
         return None
     return application, push
@@ -805,13 +830,12 @@ def application_record_acceptance(
     )
     application.status = target
     application.save(update_fields=["status", "updated_at"])
-    _audit(
+    _audit_answer(
         "cancellation.application.accepted",
         application,
-        actor=None,
-        ctx=ctx,
-        data={"case_number": case_number, "expires_at": handoff_expires_at.isoformat(), "message": answer.message_id},
-        actor_label=answer.notary_office.name,
+        answer,
+        ctx,
+        {"case_number": case_number, "expires_at": handoff_expires_at.isoformat()},
     )
     return application
 
@@ -823,19 +847,14 @@ def application_record_revoked(*, answer: NotaryAnswer, ctx: RequestContext) -> 
     if found is None:
         return None
     application, push = found
-    target = _move(application, "confirm_revoke")
-    push.outcome, push.closed_at = PushOutcome.REVOKED, timezone.now()
-    push.save(update_fields=["outcome", "closed_at", "updated_at"])
-    application.status, application.version = target, application.version + 1
-    application.applicants.update(submitted_at=None)
+    _reopen(application, push, action="confirm_revoke", outcome=PushOutcome.REVOKED)
     application.save(update_fields=["status", "version", "updated_at"])
-    _audit(
+    _audit_answer(
         "cancellation.application.revoked",
         application,
-        actor=None,
-        ctx=ctx,
-        data={"revoked_version": push.version, "case_number": push.case_number, "message": answer.message_id},
-        actor_label=answer.notary_office.name,
+        answer,
+        ctx,
+        {"revoked_version": push.version, "case_number": push.case_number},
     )
     return application
 
@@ -857,14 +876,7 @@ def application_record_revoke_refused(*, answer: NotaryAnswer, reason: str, ctx:
     application.status = _move(application, action)
     application.notary_message_code, application.notary_message = "revoke_refused", reason
     application.save(update_fields=["status", "notary_message_code", "notary_message", "updated_at"])
-    _audit(
-        "cancellation.application.revoke_refused",
-        application,
-        actor=None,
-        ctx=ctx,
-        data={"reason": reason, "message": answer.message_id},
-        actor_label=answer.notary_office.name,
-    )
+    _audit_answer("cancellation.application.revoke_refused", application, answer, ctx, {"reason": reason})
     return application
 
 
@@ -877,20 +889,15 @@ def application_record_refusal(
     if found is None:
         return None
     application, push = found
-    target = _move(application, "refuse")
-    push.outcome, push.closed_at = PushOutcome.REFUSED, timezone.now()
-    push.save(update_fields=["outcome", "closed_at", "updated_at"])
-    application.status, application.version = target, application.version + 1
+    _reopen(application, push, action="refuse", outcome=PushOutcome.REFUSED)
     application.notary_message_code, application.notary_message = code, reason
-    application.applicants.update(submitted_at=None)
     application.save(update_fields=["status", "version", "notary_message_code", "notary_message", "updated_at"])
-    _audit(
+    _audit_answer(
         "cancellation.application.refused",
         application,
-        actor=None,
-        ctx=ctx,
-        data={"refused_version": push.version, "code": code, "reason": reason, "message": answer.message_id},
-        actor_label=answer.notary_office.name,
+        answer,
+        ctx,
+        {"refused_version": push.version, "code": code, "reason": reason},
     )
     return application
 
@@ -915,13 +922,12 @@ def applicant_record_submission(
     if applicant.submitted_at is None:
         applicant.submitted_at = submitted_at
         applicant.save(update_fields=["submitted_at", "updated_at"])
-    _audit(
+    _audit_answer(
         "cancellation.applicant.submitted",
         application,
-        actor=None,
-        ctx=ctx,
-        data={"applicant": applicant.name, "position": position, "message": answer.message_id},
-        actor_label=answer.notary_office.name,
+        answer,
+        ctx,
+        {"applicant": applicant.name, "position": position},
     )
     return applicant
 
@@ -944,12 +950,7 @@ def application_record_all_submitted(
         application.applicants.filter(position=position, submitted_at__isnull=True).update(submitted_at=when)
     application.status = target
     application.save(update_fields=["status", "updated_at"])
-    _audit(
-        "cancellation.application.buyers_submitted",
-        application,
-        actor=None,
-        ctx=ctx,
-        data={"positions": [p for p, _ in submitted], "message": answer.message_id},
-        actor_label=answer.notary_office.name,
+    _audit_answer(
+        "cancellation.application.buyers_submitted", application, answer, ctx, {"positions": [p for p, _ in submitted]}
     )
     return application
