@@ -343,77 +343,86 @@ def _confirm(
     return render(request, "operator/application_confirm.html", context, status=status)
 
 
-@require_http_methods(["GET", "POST"])
-@staff_required(*OPERATOR_ROLES)
-def application_push_view(request: HttpRequest, application_id: uuid.UUID) -> HttpResponse:
-    """生成注销电子材料并推送公证处 — 确定."""
-    application = access_application(staff_user(request), application_id)
-    if request.method == "GET":
-        form = PushForm(initial={"version": application.version, "notary_office": application.notary_office_id})
-        return _confirm(request, application, "push", form)
-    form = PushForm(request.POST)
-    if not form.is_valid():
-        return _confirm(request, application, "push", form, status=422)
-    try:
-        services.application_push(
-            application_id=application.pk,
-            notary_office_id=form.cleaned_data["notary_office"].pk,
-            expected_version=form.cleaned_data["version"],
-            actor=_actor(request),
-            ctx=_ctx(request),
-        )
-    except DomainError as error:
-        _refused(request, error)
+def _confirmed_move(
+    action: str,
+    blank: Callable[[Application], Any],
+    bound: Callable[[HttpRequest], Any],
+    act: Callable[[HttpRequest, Application, Any], None],
+    success: _StrPromise,
+) -> Callable[[HttpRequest, uuid.UUID], HttpResponse]:
+    """A move with a confirm page: GET shows what will happen, POST makes the move through one service."""
+
+    @require_http_methods(["GET", "POST"])
+    @staff_required(*OPERATOR_ROLES)
+    def view(request: HttpRequest, application_id: uuid.UUID) -> HttpResponse:
+        application = access_application(staff_user(request), application_id)
+        if request.method == "GET":
+            return _confirm(request, application, action, blank(application))
+        form = bound(request)
+        if not form.is_valid():
+            return _confirm(request, application, action, form, status=422)
+        try:
+            act(request, application, form)
+        except DomainError as error:
+            _refused(request, error)
+        else:
+            messages.success(request, success)
         return _detail(application)
-    messages.success(request, _("电子材料已生成并推送公证处，等待公证处受理后即可查看二维码"))
-    return _detail(application)
+
+    return view
 
 
-@require_http_methods(["GET", "POST"])
-@staff_required(*OPERATOR_ROLES)
-def application_revoke_view(request: HttpRequest, application_id: uuid.UUID) -> HttpResponse:
-    application = access_application(staff_user(request), application_id)
-    if request.method == "GET":
-        return _confirm(request, application, "revoke", RevokeForm(initial={"version": application.version}))
-    form = RevokeForm(request.POST)
-    if not form.is_valid():
-        return _confirm(request, application, "revoke", form, status=422)
-    try:
-        services.application_revoke(
-            application_id=application.pk,
-            expected_version=form.cleaned_data["version"],
-            reason=form.cleaned_data["reason"],
-            actor=_actor(request),
-            ctx=_ctx(request),
-        )
-    except DomainError as error:
-        _refused(request, error)
-        return _detail(application)
-    messages.success(request, _("撤销申请已发送公证处，公证处确认后即可修改并重新推送"))
-    return _detail(application)
+def _push(request: HttpRequest, application: Application, form: PushForm) -> None:
+    services.application_push(
+        application_id=application.pk,
+        notary_office_id=form.cleaned_data["notary_office"].pk,
+        expected_version=form.cleaned_data["version"],
+        actor=_actor(request),
+        ctx=_ctx(request),
+    )
 
 
-@require_http_methods(["GET", "POST"])
-@staff_required(*OPERATOR_ROLES)
-def application_abandon_view(request: HttpRequest, application_id: uuid.UUID) -> HttpResponse:
-    application = access_application(staff_user(request), application_id)
-    if request.method == "GET":
-        return _confirm(request, application, "abandon", VersionForm(initial={"version": application.version}))
-    form = VersionForm(request.POST)
-    if not form.is_valid():
-        return _confirm(request, application, "abandon", form, status=422)
-    try:
-        services.application_abandon(
-            application_id=application.pk,
-            expected_version=form.cleaned_data["version"],
-            actor=_actor(request),
-            ctx=_ctx(request),
-        )
-    except DomainError as error:
-        _refused(request, error)
-        return _detail(application)
-    messages.success(request, _("申请已作废，合同已恢复为已备案"))
-    return _detail(application)
+def _revoke(request: HttpRequest, application: Application, form: RevokeForm) -> None:
+    services.application_revoke(
+        application_id=application.pk,
+        expected_version=form.cleaned_data["version"],
+        reason=form.cleaned_data["reason"],
+        actor=_actor(request),
+        ctx=_ctx(request),
+    )
+
+
+def _abandon(request: HttpRequest, application: Application, form: VersionForm) -> None:
+    services.application_abandon(
+        application_id=application.pk,
+        expected_version=form.cleaned_data["version"],
+        actor=_actor(request),
+        ctx=_ctx(request),
+    )
+
+
+# 生成注销电子材料并推送公证处 — 确定
+application_push_view = _confirmed_move(
+    "push",
+    lambda a: PushForm(initial={"version": a.version, "notary_office": a.notary_office_id}),
+    lambda r: PushForm(r.POST),
+    _push,
+    gettext_lazy("电子材料已生成并推送公证处，等待公证处受理后即可查看二维码"),
+)
+application_revoke_view = _confirmed_move(
+    "revoke",
+    lambda a: RevokeForm(initial={"version": a.version}),
+    lambda r: RevokeForm(r.POST),
+    _revoke,
+    gettext_lazy("撤销申请已发送公证处，公证处确认后即可修改并重新推送"),
+)
+application_abandon_view = _confirmed_move(
+    "abandon",
+    lambda a: VersionForm(initial={"version": a.version}),
+    lambda r: VersionForm(r.POST),
+    _abandon,
+    gettext_lazy("申请已作废，合同已恢复为已备案"),
+)
 
 
 # --- QR, documents, power of attorney --------------------------------------------------------------------------
