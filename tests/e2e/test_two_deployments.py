@@ -10,19 +10,16 @@ through their APIs with each organisation's token, and opens the QR link like a 
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, BinaryIO
+from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
+
+from tests.servers import Deployment, introduce, serving
 
 pytestmark = pytest.mark.slow
 
@@ -62,79 +59,6 @@ print(contract.pk)
 """
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass
-class Deployment:
-    name: str
-    sides: str
-    root: Path
-    port: int = field(default_factory=free_port)
-    server: subprocess.Popen[bytes] | None = None
-    log: BinaryIO | None = None
-    trusted_roots: list[Path] = field(default_factory=list)
-
-    @property
-    def root_certificate(self) -> Path:
-        return self.root / self.name / "keys" / "ca" / "root.pem"
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("ECANCEL_", "DJANGO_"))}
-        env.update(
-            DJANGO_SETTINGS_MODULE="ecancel.config.settings",
-            ECANCEL_DATA_DIR=str(self.root / self.name),
-            ECANCEL_HOSTED_SIDES=self.sides,
-            ECANCEL_PUBLIC_URL=self.url,
-            # The relay runs when a transaction commits, inside the server: no worker process needed.
-            ECANCEL_TASKS_EAGER="true",
-            ECANCEL_LOG_LEVEL="WARNING",
-            ECANCEL_TRUSTED_ROOTS=os.pathsep.join(str(p) for p in self.trusted_roots),
-        )
-        return env
-
-    def manage(self, *args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "ecancel.manage", *args], env=self.env(), capture_output=True, timeout=300
-        )
-        assert done.returncode == 0, done.stderr.decode()[-3000:]
-        return done.stdout.decode()
-
-    def start(self) -> None:
-        self.log = (self.root / f"{self.name}.log").open("wb")
-        self.server = subprocess.Popen(
-            [sys.executable, "-m", "ecancel.manage", "runserver", "--noreload", f"127.0.0.1:{self.port}"],
-            env=self.env(),
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.2)
-        raise AssertionError(self.tail())
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.terminate()
-            self.server.wait(timeout=30)
-        if self.log is not None:
-            self.log.close()
-
-    def tail(self) -> str:
-        return (self.root / f"{self.name}.log").read_text(errors="replace")[-4000:]
-
-
 @dataclass
 class Api:
     """A system integration calling one deployment's API with its organisation's token."""
@@ -172,20 +96,14 @@ def deployments(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Depl
     notary = Deployment("notary", "notary", root)
     for deployment in (filing, notary):
         deployment.manage("shell", "--no-imports", "-c", ORGANISATIONS)
-        (root / f"{deployment.name}.json").write_text(deployment.manage("exchange_identity"))
+    introduce(root, filing, notary)
     for here, there in ((filing, notary), (notary, filing)):
-        here.manage("exchange_peer", "import", str(root / f"{there.name}.json"))
         # Signed PDFs cross too: each side trusts the other's CA (in production: the real CAs' roots).
         assert there.root_certificate.exists()
         here.trusted_roots.append(there.root_certificate)
     contract_id = filing.manage("shell", "--no-imports", "-c", CONTRACT).strip()
-    try:
-        filing.start()
-        notary.start()
+    with serving(filing, notary):
         yield filing, notary, contract_id
-    finally:
-        filing.stop()
-        notary.stop()
 
 
 def test_create_push_qr_revoke_correct_repush_over_http(deployments: tuple[Deployment, Deployment, str]) -> None:
