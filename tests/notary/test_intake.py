@@ -149,6 +149,14 @@ def test_unsigned_pdf_is_refused(push: Any, seller: Organisation, office: Notary
     assert_refused(office, body, "商品房买卖合同注销备案申请表", "电子签名无效")
 
 
+def test_unreadable_pdf_is_refused_not_left_failing(push: Any, seller: Organisation, office: NotaryOffice) -> None:
+    files = dict(filing_pdfs(seller))
+    files["application-form.pdf"] = b"%PDF-1.7\n" + b"\x00garbage" * 64
+    body = push(files=files)
+    assert_refused(office, body, "商品房买卖合同注销备案申请表", "不是有效的 PDF")
+    assert InboxMessage.objects.get(message_type="materials.pushed").status == "applied"
+
+
 def test_push_naming_another_office_is_refused(push: Any, office: NotaryOffice) -> None:
     from tests.factories import NotaryOfficeFactory
 

@@ -108,7 +108,7 @@ def case_number_allocate(*, office: NotaryOffice, at: datetime) -> tuple[int, in
 
 def materials_check(intake: Intake) -> list[CheckedMaterial]:
     """Every pushed file, hash-checked, typed by content and (for the two forms) signed by the seller."""
-    from ecancel.documents.verification import verify_pdf
+    from ecancel.documents.verification import NotAPdf, verify_pdf
 
     problems: list[str] = []
     checked: list[CheckedMaterial] = []
@@ -131,7 +131,12 @@ def materials_check(intake: Intake) -> list[CheckedMaterial]:
             continue
         signer = ""
         if kind in SIGNED_KINDS:
-            report = verify_pdf(content)
+            try:
+                report = verify_pdf(content)
+            except NotAPdf as unreadable:
+                # Still answered as a refusal: left unanswered, the seller's application would wait forever.
+                problems.append(f"「{ref.title}」{unreadable.zh}")
+                continue
             signers = sorted({s.signer_organisation for s in report.signatures if s.signer_organisation})
             if not report.valid:
                 problems.append(
