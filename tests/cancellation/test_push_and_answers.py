@@ -267,10 +267,8 @@ def test_refusal_makes_it_editable_with_the_reason(
     assert body.changes == [], "nothing was corrected: a re-push with an empty list of changes"
 
 
-def test_all_buyers_submitted_moves_to_review(
-    pushed: Application, notary_office: Organisation, developer: Organisation, actor: Actor, ctx: RequestContext
-) -> None:
-    notary_says(notary_office, developer, "case.accepted", accepted_body(pushed))
+def all_buyers_submitted(pushed: Application, notary_office: Organisation, developer: Organisation) -> None:
+    """The office reports that every buyer has finished on the phone (buyers.submitted)."""
     push_row = ApplicationPush.objects.get(application=pushed)
     buyers = [
         {"position": a.position, "name": a.name, "verification": "face", "submitted_at": "2026-03-01T08:00:00+00:00"}
@@ -288,6 +286,13 @@ def test_all_buyers_submitted_moves_to_review(
             completed_at="2026-03-01T09:00:00+00:00",
         ),
     )
+
+
+def test_all_buyers_submitted_moves_to_review(
+    pushed: Application, notary_office: Organisation, developer: Organisation, actor: Actor, ctx: RequestContext
+) -> None:
+    notary_says(notary_office, developer, "case.accepted", accepted_body(pushed))
+    all_buyers_submitted(pushed, notary_office, developer)
     pushed.refresh_from_db()
     assert pushed.status == ApplicationStatus.UNDER_REVIEW
     assert not pushed.applicants.filter(submitted_at__isnull=True).exists()
@@ -362,24 +367,8 @@ def test_all_submitted_during_a_revoke_then_refused_goes_to_review(
     pushed: Application, notary_office: Organisation, developer: Organisation, actor: Actor, ctx: RequestContext
 ) -> None:
     notary_says(notary_office, developer, "case.accepted", accepted_body(pushed))
-    push_row = ApplicationPush.objects.get(application=pushed)
     application_revoke(application_id=pushed.pk, actor=actor, ctx=ctx)
-    buyers = [
-        {"position": a.position, "name": a.name, "verification": "face", "submitted_at": "2026-03-01T08:00:00+00:00"}
-        for a in pushed.applicants.all()
-    ]
-    notary_says(
-        notary_office,
-        developer,
-        "buyers.submitted",
-        answer_body(
-            pushed,
-            case_ref=push_row.case_id,
-            case_no=push_row.case_number,
-            buyers=buyers,
-            completed_at="2026-03-01T09:00:00+00:00",
-        ),
-    )
+    all_buyers_submitted(pushed, notary_office, developer)
     pushed.refresh_from_db()
     assert pushed.status == ApplicationStatus.REVOKING
     notary_says(
