@@ -100,6 +100,13 @@ def test_posting_without_a_file_asks_for_one(client: Client) -> None:
     assert "请选择要验证的 PDF 文件" in text(response)
 
 
+def test_a_malformed_content_length_is_a_clear_refusal_not_an_error_page(client: Client) -> None:
+    response = client.post("/verify/", {}, CONTENT_LENGTH="12abc")
+
+    assert response.status_code == 400
+    assert "请选择要验证的 PDF 文件" in text(response)
+
+
 def test_an_upload_over_the_limit_is_refused(client: Client, settings: Settings) -> None:
     settings.ECANCEL_VERIFY_MAX_BYTES = 1024
 

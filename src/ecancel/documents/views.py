@@ -71,7 +71,7 @@ def _upload(request: HttpRequest) -> HttpResponse:
     too_big_zh = f"文件过大：最大 {limit // (1024 * 1024)} MB"
     too_big_en = f"The file is too large: at most {limit // (1024 * 1024)} MB"
     # Refuse an oversized body before Django spools it to disk.
-    if int(request.META.get("CONTENT_LENGTH") or 0) > limit + 64 * 1024:
+    if _declared_length(request) > limit + 64 * 1024:
         return _page(request, error=too_big_zh, error_en=too_big_en, status=413)
     form = UploadForm(request.POST, request.FILES)
     if not form.is_valid():
@@ -85,6 +85,14 @@ def _upload(request: HttpRequest) -> HttpResponse:
     except NotAPdf as exc:
         return _page(request, error=exc.zh, error_en=exc.en, status=400)
     return _result(request, report, file_name=upload.name or "")
+
+
+def _declared_length(request: HttpRequest) -> int:
+    """The body size the client declares; an unreadable header counts as none, as Django reads it."""
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
 
 
 def _lookup(request: HttpRequest) -> HttpResponse:
