@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.test import Client
+from django.core.paginator import Paginator
+from django.template.loader import render_to_string
+from django.test import Client, RequestFactory
 
 from ecancel.accounts.models import Organisation, Role, User
 from ecancel.cancellation.models import Agent, Application
@@ -252,3 +254,24 @@ def test_stuck_delivery_is_explained(
     assert body["delivery"]["attempts"] == 3 and body["delivery"]["status"] == "pending"
     rows.update(status="failed")
     assert "已停止重试，请联系系统管理员" in page(operator_client, url)
+
+
+def test_the_pager_include_keeps_the_search_and_marks_the_page() -> None:
+    page_of_five = Paginator(range(200), 10).get_page(5)
+    html = render_to_string(
+        "consoles/_pager.html",
+        {"page": page_of_five, "page_range": page_of_five.paginator.get_elided_page_range(5), "summary": "共 200 份"},
+        request=RequestFactory().get("/operator/contracts/", {"q": "中山", "page": "5"}),
+    )
+    assert "共 200 份" in html
+    assert '<span class="is-current" aria-current="page">5</span>' in html
+    assert 'href="?q=%E4%B8%AD%E5%B1%B1&amp;page=4" rel="prev"' in html
+    assert 'href="?q=%E4%B8%AD%E5%B1%B1&amp;page=6" rel="next"' in html
+    assert "<span>…</span>" in html and 'href="?q=%E4%B8%AD%E5%B1%B1&amp;page=20"' in html
+    first = Paginator(range(5), 10).get_page(1)
+    alone = render_to_string(
+        "consoles/_pager.html",
+        {"page": first, "page_range": first.paginator.get_elided_page_range(1), "summary": ""},
+        request=RequestFactory().get("/"),
+    )
+    assert alone.count('class="is-disabled"') == 2, "no previous or next page: both shown disabled"
