@@ -13,6 +13,7 @@ from ecancel.accounts.models import Organisation, Role, User
 from ecancel.cancellation.models import Agent, Application
 from ecancel.cancellation.transitions import ApplicationStatus
 from ecancel.filing.models import FiledContract
+from ecancel.identity.id_numbers import mask_id_number
 from tests.cancellation.conftest import accepted_body, notary_says, pdf_bytes
 from tests.conftest import logged_in_client
 from tests.factories import UserFactory, mainland_id
@@ -275,3 +276,28 @@ def test_the_pager_include_keeps_the_search_and_marks_the_page() -> None:
         request=RequestFactory().get("/"),
     )
     assert alone.count('class="is-disabled"') == 2, "no previous or next page: both shown disabled"
+
+
+def test_the_agent_id_number_is_masked_on_the_page_and_kept_when_left_blank(
+    operator_client: Client, application: Application
+) -> None:
+    url = f"/operator/applications/{application.pk}/"
+    first = application.applicants.get(position=1)
+    agent_post = {
+        "name": "赵代理",
+        "id_type": "mainland_id",
+        "id_number": mainland_id(433),
+        "phone": "13600000000",
+        "acts_for": [str(first.pk)],
+    }
+    assert operator_client.post(f"{url}agent/", agent_post).status_code == 302
+    shown = page(operator_client, url)
+    assert mainland_id(433) not in shown
+    assert mask_id_number(mainland_id(433)) in shown
+    assert (
+        operator_client.post(f"{url}agent/", {**agent_post, "id_number": "", "phone": "13600000001"}).status_code == 302
+    )
+    agent = Agent.objects.get()
+    assert (agent.id_number, agent.phone) == (mainland_id(433), "13600000001")
+    assert operator_client.post(f"{url}agent/", {**agent_post, "id_number": mainland_id(434)}).status_code == 302
+    assert Agent.objects.get().id_number == mainland_id(434)

@@ -8,7 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from ecancel.cancellation.models import Application, ReturnReason
-from ecancel.cancellation.selectors import notary_office_list
+from ecancel.cancellation.selectors import application_agent, notary_office_list
 from ecancel.cancellation.transitions import ApplicationStatus
 from ecancel.core.errors import DomainError
 from ecancel.core.paging import PageSizeField
@@ -84,6 +84,8 @@ def applicant_formset(application: Application, data: Any = None) -> Any:
 
 
 class AgentForm(forms.Form):
+    """The agent. The saved ID number is never sent back to the page: blank keeps it, a typed one replaces it."""
+
     name = forms.CharField(label=_("代理人姓名"), max_length=100)
     id_type = forms.ChoiceField(label=_("证件类型"), choices=IdType.choices)
     id_number = forms.CharField(label=_("证件号码"), max_length=32)
@@ -101,6 +103,15 @@ class AgentForm(forms.Form):
         acts_for = self.fields["acts_for"]
         assert isinstance(acts_for, forms.MultipleChoiceField)
         acts_for.choices = [(str(a.pk), a.name) for a in application.applicants.all()]
+        agent = application_agent(application)
+        self.saved_id_number = agent.id_number if agent is not None else ""
+        if self.saved_id_number:
+            self.fields["id_number"].required = False
+            self.fields["id_number"].widget.attrs["placeholder"] = mask_id_number(self.saved_id_number)
+
+    def clean_id_number(self) -> str:
+        typed = str(self.cleaned_data["id_number"]).strip()
+        return typed or self.saved_id_number
 
 
 class NotaryOfficeForm(forms.Form):

@@ -114,7 +114,6 @@ def _detail_context(application: Application, **forms: Any) -> dict[str, Any]:
                     initial={
                         "name": agent.name,
                         "id_type": agent.id_type,
-                        "id_number": agent.id_number,
                         "phone": agent.phone,
                         "acts_for": [str(a.pk) for a in agent.acts_for.all()],
                     }
