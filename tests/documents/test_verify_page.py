@@ -12,6 +12,7 @@ from pytest_django import Settings
 from ecancel.accounts.models import Organisation
 from ecancel.audit.models import AuditEvent
 from ecancel.core.context import RequestContext
+from ecancel.documents import views
 from ecancel.documents.models import StoredDocument
 from ecancel.documents.samples import SampleDocument
 from ecancel.documents.services import document_issue
@@ -105,6 +106,24 @@ def test_a_malformed_content_length_is_a_clear_refusal_not_an_error_page(client:
 
     assert response.status_code == 400
     assert "请选择要验证的 PDF 文件" in text(response)
+
+
+def test_uploads_are_rate_limited_per_address(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(views, "UPLOAD_LIMIT", 3)
+    for _ in range(3):
+        assert upload(client, b"not a pdf").status_code == 400
+
+    response = upload(client, make_pdf())
+
+    assert response.status_code == 429
+    assert "验证次数过多" in text(response)
+    assert AuditEvent.objects.filter(tag=views.UPLOADED).count() == 3
+    other = client.post(
+        "/verify/",
+        {"file": SimpleUploadedFile("a.pdf", make_pdf(), content_type="application/pdf")},
+        REMOTE_ADDR="198.51.100.20",
+    )
+    assert other.status_code == 200
 
 
 def test_an_upload_over_the_limit_is_refused(client: Client, settings: Settings) -> None:

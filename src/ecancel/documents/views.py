@@ -7,6 +7,7 @@ document itself, which holds personal data.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django import forms
@@ -27,6 +28,10 @@ from ecancel.documents.verification import NotAPdf, PdfVerification, verify_pdf
 
 CODE_REFUSED = "documents.verification.code_refused"
 CODE_ACCEPTED = "documents.verification.code_accepted"
+UPLOADED = "documents.verification.uploaded"
+# Checking a large PDF costs real CPU; one address may ask this many times per window.
+UPLOAD_LIMIT = 30
+UPLOAD_WINDOW = timedelta(minutes=10)
 
 
 class UploadForm(forms.Form):
@@ -73,6 +78,15 @@ def _upload(request: HttpRequest) -> HttpResponse:
     # Refuse an oversized body before Django spools it to disk.
     if _declared_length(request) > limit + 64 * 1024:
         return _page(request, error=too_big_zh, error_en=too_big_en, status=413)
+    ctx = RequestContext.of(request)
+    if _recent(UPLOADED, ctx.ip, UPLOAD_WINDOW) >= UPLOAD_LIMIT:
+        minutes = int(UPLOAD_WINDOW.total_seconds() // 60)
+        return _page(
+            request,
+            error=f"验证次数过多，请 {minutes} 分钟后再试",
+            error_en=f"Too many checks from this address; try again in {minutes} minutes",
+            status=429,
+        )
     form = UploadForm(request.POST, request.FILES)
     if not form.is_valid():
         return _page(request, upload=form, error="请选择要验证的 PDF 文件", error_en="Choose a PDF file", status=400)
@@ -80,6 +94,7 @@ def _upload(request: HttpRequest) -> HttpResponse:
     if upload.size > limit:
         return _page(request, error=too_big_zh, error_en=too_big_en, status=413)
     data = upload.read()
+    record_event(UPLOADED, data={"size": len(data)}, ctx=ctx)
     try:
         report = verify_pdf(data)
     except NotAPdf as exc:
@@ -97,7 +112,7 @@ def _declared_length(request: HttpRequest) -> int:
 
 def _lookup(request: HttpRequest) -> HttpResponse:
     ip = client_ip(request)
-    failures = _recent_failures(ip)
+    failures = _recent(CODE_REFUSED, ip, settings.ECANCEL_VERIFY_FAILURE_WINDOW)
     limit = settings.ECANCEL_VERIFY_MAX_FAILURES
     window_minutes = int(settings.ECANCEL_VERIFY_FAILURE_WINDOW.total_seconds() // 60)
     if failures >= limit:
@@ -130,9 +145,9 @@ def _lookup(request: HttpRequest) -> HttpResponse:
     return _result(request, report, document=document)
 
 
-def _recent_failures(ip: str | None) -> int:
-    since = timezone.now() - settings.ECANCEL_VERIFY_FAILURE_WINDOW
-    return AuditEvent.objects.filter(tag=CODE_REFUSED, ip=ip, occurred_at__gte=since).count()
+def _recent(tag: str, ip: str | None, window: timedelta) -> int:
+    """How often this address did ``tag`` within ``window``: the audit log is the counter."""
+    return AuditEvent.objects.filter(tag=tag, ip=ip, occurred_at__gte=timezone.now() - window).count()
 
 
 def _result(
