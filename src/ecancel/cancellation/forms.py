@@ -24,7 +24,7 @@ def add_domain_errors(form: forms.Form, error: DomainError, *, prefix_map: dict[
             form.add_error(field, message.zh)
             placed = True
     if not placed:
-        form.add_error(None, error.zh)
+        form.add_error(None, error.message)
 
 
 class ApplicationSearchForm(forms.Form):

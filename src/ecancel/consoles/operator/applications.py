@@ -133,7 +133,8 @@ def _show(request: HttpRequest, application: Application, *, status: int = 200, 
 
 
 def _refused(request: HttpRequest, error: DomainError) -> None:
-    messages.error(request, error.zh)
+    """The refusal as pages show it: Chinese, with the English beside it."""
+    messages.error(request, error.message)
 
 
 # --- list and create ------------------------------------------------------------------------------------------
