@@ -178,6 +178,7 @@ def test_contract_page_links_the_open_application(operator_client: Client, appli
 def test_list_and_search(operator_client: Client, application: Application) -> None:
     html = page(operator_client, "/operator/applications/")
     assert application.number in html
+    assert "共 1 份申请" in html and '<span class="is-current" aria-current="page">1</span>' in html
     assert application.number not in page(operator_client, "/operator/applications/?q=nothing-like-this")
     assert application.number in page(operator_client, f"/operator/applications/?q={application.contract.contract_no}")
 

@@ -151,7 +151,13 @@ def application_list_view(request: HttpRequest) -> HttpResponse:
         per_page = form.cleaned_data["per_page"] or per_page
     applications = application_list(seller=seller, query=query, status=status or None)
     page = Paginator(applications, per_page).get_page(request.GET.get("page"))
-    return render(request, "operator/application_list.html", {"form": form, "page": page, "query": query})
+    context = {
+        "form": form,
+        "page": page,
+        "page_range": page.paginator.get_elided_page_range(page.number),
+        "query": query,
+    }
+    return render(request, "operator/application_list.html", context)
 
 
 @require_http_methods(["GET", "POST"])
