@@ -35,6 +35,7 @@ from ecancel.exchange.messages import (
     DocumentRef,
     MaterialsPushed,
     MaterialsRepushed,
+    Message,
     RevokeRefused,
     SubmittedBuyer,
 )
@@ -377,19 +378,12 @@ def _announce(
     )
     case_documents_issue(case=case, materials=list(zip(stored, contents, strict=True)), actor=None, ctx=ctx)
     handoff = handoff_issue(case=case, actor=None, ctx=ctx)
-    outbox_put(
-        sender=office.organisation,
-        recipient=intake.sender,
-        message_type=CaseAccepted.TYPE,
-        body=CaseAccepted(
-            application_ref=body.application_ref,
-            version=body.version,
-            case_ref=case.pk,
-            case_no=case.case_number,
-            handoff_url=handoff.url,
-            handoff_expires_at=handoff.token.expires_at,
-            accepted_at=case.received_at,
-        ).model_dump(mode="json"),
+    _tell_seller(
+        case,
+        CaseAccepted,
+        handoff_url=handoff.url,
+        handoff_expires_at=handoff.token.expires_at,
+        accepted_at=case.received_at,
     )
 
 
@@ -462,18 +456,7 @@ def case_revoke(*, case_id: UUID, actor: User | None, ctx: RequestContext) -> No
     case.save(update_fields=["status", "closed_at", "closed_reason", "updated_at"])
     handoff_revoke(case=case, reason=InvalidationReason.REVOKED, actor=actor, ctx=ctx)
     record_event("notary.case.revoked", actor=actor, organisation=case.office.organisation, obj=case, ctx=ctx)
-    outbox_put(
-        sender=case.office.organisation,
-        recipient=case.seller,
-        message_type=CaseRevoked.TYPE,
-        body=CaseRevoked(
-            application_ref=case.application_ref,
-            version=case.application_version,
-            case_ref=case.pk,
-            case_no=case.case_number,
-            revoked_at=now,
-        ).model_dump(mode="json"),
-    )
+    _send_revoked(case=case)
     return case
 
 
@@ -553,18 +536,26 @@ def _refuse_revoke(
 
 
 def _send_revoked(*, case: NotaryCase) -> None:
-    """Repeat the confirmation for a case already closed by an earlier request."""
+    """Confirm the revoke; sent again, unchanged, for a case already closed by an earlier request."""
+    _tell_seller(case, CaseRevoked, revoked_at=case.closed_at or timezone.now())
+
+
+def _tell_seller(case: NotaryCase, message: type[Message], **fields: object) -> None:
+    """A message about ``case`` to the seller who pushed it, naming the application version and the case."""
+    body = message.model_validate(
+        {
+            "application_ref": case.application_ref,
+            "version": case.application_version,
+            "case_ref": case.pk,
+            "case_no": case.case_number,
+            **fields,
+        }
+    )
     outbox_put(
         sender=case.office.organisation,
         recipient=case.seller,
-        message_type=CaseRevoked.TYPE,
-        body=CaseRevoked(
-            application_ref=case.application_ref,
-            version=case.application_version,
-            case_ref=case.pk,
-            case_no=case.case_number,
-            revoked_at=case.closed_at or timezone.now(),
-        ).model_dump(mode="json"),
+        message_type=message.TYPE,
+        body=body.model_dump(mode="json"),
     )
 
 
@@ -626,45 +617,27 @@ def case_party_record_submission(
     submitted = SubmittedBuyer(
         position=party.position, name=party.name, verification=verification, submitted_at=party.submitted_at
     )
-    outbox_put(
-        sender=case.office.organisation,
-        recipient=case.seller,
-        message_type=BuyerSubmitted.TYPE,
-        body=BuyerSubmitted(
-            application_ref=case.application_ref,
-            version=case.application_version,
-            case_ref=case.pk,
-            case_no=case.case_number,
-            buyer=submitted,
-        ).model_dump(mode="json"),
-    )
+    _tell_seller(case, BuyerSubmitted, buyer=submitted)
     if case.parties.filter(role=PartyRole.BUYER, submitted_at__isnull=True).exists():
         return party
     case.status = case_transition(case, "start_review")
     case.save(update_fields=["status", "updated_at"])
     record_event("notary.case.review_started", organisation=case.office.organisation, obj=case, ctx=ctx)
-    outbox_put(
-        sender=case.office.organisation,
-        recipient=case.seller,
-        message_type=BuyersSubmitted.TYPE,
-        body=BuyersSubmitted(
-            application_ref=case.application_ref,
-            version=case.application_version,
-            case_ref=case.pk,
-            case_no=case.case_number,
-            buyers=[
-                SubmittedBuyer.model_validate(
-                    {
-                        "position": p.position,
-                        "name": p.name,
-                        "verification": p.verification,
-                        "submitted_at": p.submitted_at,
-                    }
-                )
-                for p in _submitted_buyers(case)
-            ],
-            completed_at=party.submitted_at,
-        ).model_dump(mode="json"),
+    _tell_seller(
+        case,
+        BuyersSubmitted,
+        buyers=[
+            SubmittedBuyer.model_validate(
+                {
+                    "position": p.position,
+                    "name": p.name,
+                    "verification": p.verification,
+                    "submitted_at": p.submitted_at,
+                }
+            )
+            for p in _submitted_buyers(case)
+        ],
+        completed_at=party.submitted_at,
     )
     return party
 
