@@ -312,3 +312,21 @@ def test_a_refused_move_is_explained_in_chinese_and_english(operator_client: Cli
     assert "reload and try again" in shown
     application.refresh_from_db()
     assert application.status == ApplicationStatus.DRAFT
+
+
+def test_an_extra_applicant_row_is_refused_or_ignored_never_a_server_error(
+    operator_client: Client, application: Application
+) -> None:
+    url = f"/operator/applications/{application.pk}/applicants/"
+    count = application.applicants.count()
+    blank_extra = applicants_post(application, **{"applicants-TOTAL_FORMS": str(count + 1)})
+    assert operator_client.post(url, blank_extra).status_code == 302
+    stranger = {
+        f"applicants-{count}-name": "王外人",
+        f"applicants-{count}-id_type": "mainland_id",
+        f"applicants-{count}-id_number": mainland_id(777),
+        f"applicants-{count}-phone": "13500000000",
+    }
+    response = operator_client.post(url, {**blank_extra, **stranger})
+    assert response.status_code == 422
+    assert application.applicants.count() == count

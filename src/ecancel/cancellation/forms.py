@@ -66,6 +66,12 @@ class ApplicantForm(forms.Form):
     phone = forms.CharField(label=_("联系电话"), max_length=20)
     address = forms.CharField(label=_("通讯地址"), max_length=300, required=False)
 
+    saved_id_number = ""
+
+    def clean_id_number(self) -> str:
+        typed = str(self.cleaned_data["id_number"]).strip()
+        return typed or self.saved_id_number
+
 
 ApplicantFormSet = forms.formset_factory(ApplicantForm, extra=0, max_num=20, validate_max=True)
 
@@ -78,6 +84,7 @@ def applicant_formset(application: Application, data: Any = None) -> Any:
     ]
     formset = ApplicantFormSet(data=data, initial=initial, prefix="applicants")
     for form, applicant in zip(formset.forms, applicants, strict=False):
+        form.saved_id_number = applicant.id_number
         form.fields["id_number"].widget.attrs["placeholder"] = mask_id_number(applicant.id_number)
         form.fields["id_number"].help_text = _("留空则沿用合同登记的号码；填写则须与合同一致")
     return formset

@@ -243,20 +243,8 @@ def _set_refund(request: HttpRequest, application: Application, form: RefundForm
 
 
 def _set_applicants(request: HttpRequest, application: Application, formset: Any) -> None:
-    current = list(application.applicants.all())
-    entries = []
-    for index, form in enumerate(formset.forms):
-        data = form.cleaned_data
-        number = data["id_number"].strip() or (current[index].id_number if index < len(current) else "")
-        entries.append(
-            services.ApplicantInput(
-                name=data["name"],
-                id_type=data["id_type"],
-                id_number=number,
-                phone=data["phone"],
-                address=data["address"],
-            )
-        )
+    # A row left blank beyond the contract's buyers has no data: it is no applicant.
+    entries = [services.ApplicantInput(**form.cleaned_data) for form in formset.forms if form.cleaned_data]
     try:
         services.application_set_applicants(
             application_id=application.pk, applicants=entries, actor=_actor(request), ctx=_ctx(request)
