@@ -145,3 +145,12 @@ def test_page_size_shown_is_the_page_size_used(operator: User, operator_client: 
     body = operator_client.get("/operator/contracts/").content.decode()
     assert '<option value="20" selected>' in body
     assert body.count("PAGE-0") == 20
+
+
+def test_pager_shows_the_pages_around_the_current_one(operator: User, operator_client: Client) -> None:
+    for n in range(230):
+        FiledContractFactory(seller=operator.organisation, contract_no=f"PG-{n:03d}", filing_no=f"PGB-{n:03d}")
+    body = operator_client.get("/operator/contracts/?per_page=10&page=12").content.decode()
+    assert 'aria-current="page"' in body
+    current = body.split('aria-current="page"')[1][:40]
+    assert ">12<" in current.replace(" ", "")

@@ -33,7 +33,13 @@ def contract_list_view(request: HttpRequest) -> HttpResponse:
         per_page = form.cleaned_data["per_page"] or per_page
     contracts = contract_list(seller=seller, query=query, status=status or None)
     page = Paginator(contracts, per_page).get_page(request.GET.get("page"))
-    context = {"form": form, "page": page, "query": query, "searched": bool(query or status)}
+    context = {
+        "form": form,
+        "page": page,
+        "page_range": page.paginator.get_elided_page_range(page.number),
+        "query": query,
+        "searched": bool(query or status),
+    }
     htmx = getattr(request, "htmx", None)
     # A history restore needs the whole page; a search typed into the form needs only the results.
     partial = htmx is not None and bool(htmx) and not htmx.history_restore_request
