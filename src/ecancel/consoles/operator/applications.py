@@ -299,7 +299,7 @@ application_agent_view = _form_post(
     "agent_form",
     lambda r, a: AgentForm(r.POST, r.FILES, application=a),
     _set_agent,
-    "代理人信息已保存",
+    gettext_lazy("代理人信息已保存"),
 )
 application_notary_office_view = _form_post(
     "notary_form", lambda r, a: NotaryOfficeForm(r.POST), _set_notary_office, gettext_lazy("已选择公证处")
