@@ -242,3 +242,21 @@ def test_notary_staff_and_anonymous_are_kept_out(
     assert notary_client.get(API).status_code == 404
     client.defaults.pop("HTTP_AUTHORIZATION", None)
     assert client.get(API).status_code == 401
+
+
+def test_largest_allowed_power_of_attorney_goes_through_the_api(
+    api: Client, created: dict[str, Any], contract: FiledContract
+) -> None:
+    """10 MB is the file limit; its Base64 in JSON must still fit the request-size limit."""
+    padded = pdf_bytes() + b"%" + b"0" * (10 * 1024 * 1024 - len(pdf_bytes()) - 3) + b"\n"
+    assert len(padded) < 10 * 1024 * 1024
+    agent = {
+        "name": "赵代理",
+        "id_type": IdType.MAINLAND_ID,
+        "id_number": mainland_id(778),
+        "phone": "13600000000",
+        "acts_for": [1],
+        "power_of_attorney_base64": base64.b64encode(padded).decode(),
+    }
+    response = put(api, f"{API}/{created['id']}/agent", agent)
+    assert response.status_code == 200, response.content[:300]
