@@ -176,3 +176,19 @@ def test_refused_outside_demo_mode(overrides: dict[str, bool]) -> None:
     with override_settings(**overrides), pytest.raises(CommandError, match="演示模式"):
         seed()
     assert not Organisation.objects.exists() and not User.objects.exists()
+
+
+def test_the_buyer_abroad_has_a_draft_application_with_an_agent(fast_hashing: None) -> None:
+    from ecancel.cancellation.models import Agent, Application
+    from ecancel.cancellation.transitions import ApplicationStatus
+    from ecancel.core.demo import AGENT_NAME, AGENT_PRINCIPAL, seed_demo
+
+    seed_demo()
+    application = Application.objects.get(contract__buyers__name=AGENT_PRINCIPAL)
+    assert application.status == ApplicationStatus.DRAFT
+    agent = Agent.objects.get(application=application)
+    assert agent.name == AGENT_NAME
+    assert agent.power_of_attorney
+    assert [a.name for a in agent.acts_for.all()] == [AGENT_PRINCIPAL]
+    seed_demo()
+    assert Application.objects.filter(contract__buyers__name=AGENT_PRINCIPAL).count() == 1

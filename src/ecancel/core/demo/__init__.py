@@ -40,6 +40,9 @@ from ecancel.identity.id_numbers import (
 )
 
 ORG_NAMESPACE = uuid.UUID("6f1c2a52-8d1e-4c55-9a57-0e5c1d3a7b10")
+AGENT_PRINCIPAL = "周德堃"
+AGENT_NAME = "周文博"
+AGENT_REASON = "买受人长期居住海外，经家庭商议退房（演示）"
 ZHONGSHAN = "442000"
 # Letters and digits that cannot be mistaken for one another when read off a console.
 _UNAMBIGUOUS = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -256,7 +259,7 @@ CONTRACT_BUYERS: tuple[tuple[BuyerInput, ...], ...] = (
         ),
     ),
     # Elderly buyer living abroad: the one the demo cancellation gives an agent (代理人).
-    (_mainland(111, "周德堃", dt.date(1946, 10, 2), address="加拿大温哥华演示街12号（演示，长期居住海外）"),),
+    (_mainland(111, AGENT_PRINCIPAL, dt.date(1946, 10, 2), address="加拿大温哥华演示街12号（演示，长期居住海外）"),),
     # 港澳台居民居住证 holder.
     (
         BuyerInput(
@@ -488,6 +491,47 @@ class _Seeder:
                 )
                 self.report.created["filed contracts"] += 1
 
+    def application_with_agent(self) -> None:
+        """A draft cancellation whose elderly buyer abroad acts through an agent (代理人), ready to push.
+
+        Made through the operator's services, so it passes the same checks as one typed in a page.
+        """
+        from ecancel.cancellation.models import Application, ReturnReason
+        from ecancel.cancellation.services import (
+            Actor,
+            AgentInput,
+            application_create,
+            application_set_agent,
+            application_set_reason,
+        )
+
+        contract = FiledContract.objects.filter(buyers__name=AGENT_PRINCIPAL).select_related("seller").first()
+        if contract is None or Application.objects.filter(contract=contract).exists():
+            return
+        operator = User.objects.filter(organisation=contract.seller, role=Role.OPERATOR).order_by("username").first()
+        if operator is None:
+            return
+        actor = Actor.staff(operator)
+        application = application_create(contract_id=contract.pk, actor=actor, ctx=self.ctx)
+        application_set_reason(
+            application_id=application.pk, reason=ReturnReason.OTHER, detail=AGENT_REASON, actor=actor, ctx=self.ctx
+        )
+        agent_id = make_mainland_id(ZHONGSHAN, dt.date(1975, 4, 18), 612)
+        application_set_agent(
+            application_id=application.pk,
+            agent=AgentInput(
+                name=AGENT_NAME,
+                id_type=IdType.MAINLAND_ID,
+                id_number=agent_id,
+                phone="13800000612",
+                acts_for=[a.pk for a in application.applicants.all()],
+            ),
+            power_of_attorney=images.power_of_attorney(AGENT_PRINCIPAL, AGENT_NAME, agent_id, contract.contract_no),
+            actor=actor,
+            ctx=self.ctx,
+        )
+        self.report.created["draft applications with an agent"] += 1
+
     def user(self, spec: DemoUser) -> None:
         password = demo_password(spec.username)
         user = User.objects.filter(username=spec.username).first()
@@ -530,6 +574,7 @@ def seed_demo() -> SeedReport:
     seeder.contracts()
     for user in USERS:
         seeder.user(user)
+    seeder.application_with_agent()
     if seeder.report.changed:
         record_event("core.demo.seeded", data=dict(seeder.report.created), ctx=seeder.ctx)
     return seeder.report

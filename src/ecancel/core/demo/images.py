@@ -212,3 +212,26 @@ def business_licence(holder: LicenceHolder) -> bytes:
     draw.text((1180, 880), "演示样本", font=font(30, bold=True), fill=SEAL_RED, anchor="mm")
     draw.text((110, 900), "本执照为演示样本，仅用于系统演示，不具有任何法律效力。", font=font(22), fill=SEAL_RED)
     return _png(_watermark(page, size=46))
+
+
+@cache
+def power_of_attorney(principal: str, agent: str, agent_id_number: str, contract_no: str) -> bytes:
+    """授权委托书: a signed-looking letter of authority for the demo agent, marked as a sample."""
+    width, height = 1240, 1754
+    page = Image.new("RGBA", (width, height), (255, 255, 255, 255))
+    draw = ImageDraw.Draw(page)
+    draw.text((width // 2, 180), "授 权 委 托 书", font=font(72, bold=True), fill=INK, anchor="mm")
+    body = (
+        f"委托人{principal}，系商品房买卖合同（合同编号 {contract_no}）的买受人，因长期居住海外，"
+        f"现委托{agent}（证件号码 {agent_id_number}）为本人的代理人，代为办理该合同注销备案及相关电子公证"
+        "事宜，包括签署终止协议、提交及领取相关材料。代理人在代理权限内签署的文件，本人均予以承认。"
+        "委托期限自签署之日起至上述事项办结之日止。"
+    )
+    y = 320
+    for line in _wrap(body, font(40), width - 240):
+        draw.text((120, y), line, font=font(40), fill=INK)
+        y += 72
+    draw.text((700, y + 120), f"委托人（签名）：{principal}", font=font(40), fill=INK)
+    draw.text((700, y + 200), "2026年11月1日", font=font(40), fill=INK)
+    _stamp(draw, (120, height - 260, 520, height - 140))
+    return _png(_watermark(page))
