@@ -35,3 +35,8 @@ def document_find_by_code(reference_no: str, verification_code: str) -> StoredDo
         if hmac.compare_digest(document.verification_code.encode(), typed) and found is None:
             found = document
     return found
+
+
+def document_has_newer_version(document: StoredDocument) -> bool:
+    """Whether a correction superseded this document, so a verifier can say it is not the latest."""
+    return StoredDocument.objects.filter(supersedes=document).exists()

@@ -14,15 +14,14 @@ from django import forms
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
-from ecancel.audit.models import AuditEvent
+from ecancel.audit.selectors import event_count_recent
 from ecancel.audit.services import record_event
 from ecancel.core.context import RequestContext, client_ip
 from ecancel.documents.models import StoredDocument
-from ecancel.documents.selectors import document_find_by_code
+from ecancel.documents.selectors import document_find_by_code, document_has_newer_version
 from ecancel.documents.services import document_read
 from ecancel.documents.verification import NotAPdf, PdfVerification, verify_pdf
 
@@ -79,7 +78,7 @@ def _upload(request: HttpRequest) -> HttpResponse:
     if _declared_length(request) > limit + 64 * 1024:
         return _page(request, error=too_big_zh, error_en=too_big_en, status=413)
     ctx = RequestContext.of(request)
-    if _recent(UPLOADED, ctx.ip, UPLOAD_WINDOW) >= UPLOAD_LIMIT:
+    if event_count_recent(tag=UPLOADED, ip=ctx.ip, within=UPLOAD_WINDOW) >= UPLOAD_LIMIT:
         minutes = int(UPLOAD_WINDOW.total_seconds() // 60)
         return _page(
             request,
@@ -112,7 +111,7 @@ def _declared_length(request: HttpRequest) -> int:
 
 def _lookup(request: HttpRequest) -> HttpResponse:
     ip = client_ip(request)
-    failures = _recent(CODE_REFUSED, ip, settings.ECANCEL_VERIFY_FAILURE_WINDOW)
+    failures = event_count_recent(tag=CODE_REFUSED, ip=ip, within=settings.ECANCEL_VERIFY_FAILURE_WINDOW)
     limit = settings.ECANCEL_VERIFY_MAX_FAILURES
     window_minutes = int(settings.ECANCEL_VERIFY_FAILURE_WINDOW.total_seconds() // 60)
     if failures >= limit:
@@ -145,11 +144,6 @@ def _lookup(request: HttpRequest) -> HttpResponse:
     return _result(request, report, document=document)
 
 
-def _recent(tag: str, ip: str | None, window: timedelta) -> int:
-    """How often this address did ``tag`` within ``window``: the audit log is the counter."""
-    return AuditEvent.objects.filter(tag=tag, ip=ip, occurred_at__gte=timezone.now() - window).count()
-
-
 def _result(
     request: HttpRequest, report: PdfVerification, *, file_name: str = "", document: StoredDocument | None = None
 ) -> HttpResponse:
@@ -157,12 +151,6 @@ def _result(
         "report": report,
         "file_name": file_name,
         "document": document,
-        "newer_version": _has_newer_version(document),
+        "newer_version": document is not None and document_has_newer_version(document),
     }
     return render(request, "documents/verify_result.html", context)
-
-
-def _has_newer_version(document: StoredDocument | None) -> bool:
-    if document is None:
-        return False
-    return StoredDocument.objects.filter(supersedes=document).exists()
