@@ -6,7 +6,6 @@ import time
 from typing import Any
 from urllib.parse import quote
 
-import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
@@ -49,6 +48,7 @@ from ecancel.accounts.services import (
 )
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import DomainError
+from ecancel.documents.qr import qr_svg
 
 PENDING_KEY = "ecancel_pending_login"
 ENROL_DEVICE_KEY = "ecancel_enrol_device"
@@ -206,12 +206,12 @@ def login_enrol_view(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("身份验证器已绑定。 / Authenticator enrolled."))
             return _complete_login(request, user, device)
     url = _otpauth_url(device, user)
-    qr_svg = segno.make(url, error="m").svg_inline(scale=4, dark="#1f2937", light="#ffffff", title=str(_("绑定二维码")))
+    enrol_qr = qr_svg(url, dark="#1f2937")
     secret = _base32_secret(device)
     context: dict[str, Any] = {
         "form": form,
         "pending_user": user,
-        "qr_svg": qr_svg,
+        "qr_svg": enrol_qr,
         "secret_groups": [secret[i : i + 4] for i in range(0, len(secret), 4)],
     }
     return render(request, "consoles/login_enrol.html", context)
