@@ -30,6 +30,7 @@ from ecancel.exchange.messages import (
 def _answer(message: ReceivedMessage, body: Message) -> NotaryAnswer:
     return NotaryAnswer(
         notary_office=message.sender,
+        seller=message.recipient,
         application_id=body.application_ref,
         version=body.version,
         message_id=str(message.id),

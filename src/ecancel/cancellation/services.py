@@ -157,19 +157,21 @@ def _move(application: Application, action: str) -> ApplicationStatus:
         raise InvalidTransition(*worded) from refused
 
 
-def _locked(application_id: ApplicationId, actor: Actor | None) -> Application:
+def _locked(application_id: ApplicationId, actor: Actor) -> Application:
     """The application under a row lock; NotFound for anyone outside the seller's company."""
+    return _locked_of(application_id, seller=actor.organisation)
+
+
+def _locked_of(application_id: ApplicationId, *, seller: Organisation) -> Application:
+    """``seller``'s application under a row lock, found by id and owner together; NotFound for any other."""
     try:
-        application = (
+        return (
             Application.objects.select_for_update(of=("self",))
             .select_related("contract", "seller", "notary_office")
-            .get(pk=application_id)
+            .get(pk=application_id, seller=seller)
         )
     except (Application.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
         raise NotFound("未找到该注销申请", "Application not found") from exc
-    if actor is not None and actor.organisation.pk != application.seller_id:
-        raise NotFound("未找到该注销申请", "Application not found")
-    return application
 
 
 def _expect_version(application: Application, expected_version: int | None) -> None:
@@ -735,9 +737,10 @@ def application_abandon(
 
 @dataclass(frozen=True)
 class NotaryAnswer:
-    """Who answered, about which application version: taken from a verified exchange message."""
+    """Who answered whom, about which application version: taken from a verified exchange message."""
 
     notary_office: Organisation
+    seller: Organisation
     application_id: uuid.UUID
     version: int
     message_id: str
@@ -770,15 +773,20 @@ def _reopen(application: Application, push: ApplicationPush, *, action: str, out
 
 
 def _answered(answer: NotaryAnswer, ctx: RequestContext) -> tuple[Application, ApplicationPush] | None:
-    """The application and its current push, or None when the answer is about an older version (kept, not applied)."""
-    application = _locked(answer.application_id, None)
-    if application.notary_office_id is None or answer.notary_office.pk != application.notary_office_id:
+    """The application and its current push, or None when the answer is about an older version (kept, not applied).
+
+    Only an answer addressed to the application's seller, from the office that version was pushed to, is
+    applied: any other (another company's reference, another office) is refused and changes nothing.
+    """
+    application = _locked_of(answer.application_id, seller=answer.seller)
+    push = application.pushes.filter(version=answer.version).first()
+    pushed_to = push.notary_office_id if push is not None else application.notary_office_id
+    if pushed_to is None or answer.notary_office.pk != pushed_to:
         raise InvalidTransition(
             "该公证处不是本申请推送的公证处，消息不予处理",
             "This notary office did not receive the application; message refused",
             code="wrong_notary_office",
         )
-    push = application.pushes.filter(version=answer.version).first()
     if answer.version != application.version or push is None:
         _audit_answer(
             "cancellation.application.stale_answer_ignored",

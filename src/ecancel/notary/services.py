@@ -185,14 +185,65 @@ def _addressing_problem(intake: Intake) -> DomainError | None:
     return None
 
 
+def _owned_by_another_seller(*, application_ref: UUID, sender: Organisation) -> bool:
+    """Whether another seller already pushed an application under this reference (to any office here).
+
+    A reference belongs to the seller whose push first named it: the filing side makes it up (a random
+    UUID) and reveals it only in that push, so a later sender naming it is using someone else's.
+    """
+    return (
+        NotaryCase.objects.filter(application_ref=application_ref).exclude(seller=sender).exists()
+        or IntakeRefusal.objects.filter(application_ref=application_ref).exclude(seller=sender).exists()
+    )
+
+
+def _refuse_foreign_push(*, intake: Intake, office: NotaryOffice, ctx: RequestContext) -> None:
+    """Refuse a push naming another seller's application: audited, answered to the sender, nothing stored.
+
+    No IntakeRefusal row is kept: that would put the sender's name on the owner's reference.
+    """
+    body = intake.body
+    error = DomainError(
+        zh="该申请标识属于其他出卖人的注销申请，公证处未收案；请核对后以本企业的申请重新推送",
+        en="The application reference belongs to another seller's application; no case was opened",
+        code="foreign_application",
+    )
+    record_event(
+        "notary.intake.refused",
+        organisation=office.organisation,
+        data={
+            "application": str(body.application_ref),
+            "version": body.version,
+            "code": error.code,
+            "sender": str(intake.sender.pk),
+        },
+        ctx=ctx,
+        result="denied",
+    )
+    _case_refused_send(
+        sender=office.organisation,
+        seller=intake.sender,
+        application_ref=body.application_ref,
+        version=body.version,
+        reason=error.zh,
+        refused_at=timezone.now(),
+    )
+
+
 @transaction.atomic
-def case_intake(*, intake: Intake, ctx: RequestContext) -> NotaryCase | IntakeRefusal:
-    """收案: verify the push and open a case, or record why not and tell the seller (case.refused)."""
+def case_intake(*, intake: Intake, ctx: RequestContext) -> NotaryCase | IntakeRefusal | None:
+    """收案: verify the push and open a case, or record why not and tell the seller (case.refused).
+
+    Only the sender's own cases count: a push naming another seller's application is refused (None).
+    """
     office = _office_of(intake)
     body = intake.body
+    if _owned_by_another_seller(application_ref=body.application_ref, sender=intake.sender):
+        _refuse_foreign_push(intake=intake, office=office, ctx=ctx)
+        return None
     latest = (
         NotaryCase.objects.select_for_update()
-        .filter(application_ref=body.application_ref)
+        .filter(application_ref=body.application_ref, seller=intake.sender)
         .order_by("-application_version")
         .first()
     )
@@ -251,16 +302,35 @@ def intake_refuse(*, intake: Intake, office: NotaryOffice, error: DomainError, c
 
 def _refusal_send(*, refusal: IntakeRefusal, sender: Organisation) -> None:
     """Tell the seller the push was refused; the same answer serves a revoke of that refused push."""
+    _case_refused_send(
+        sender=sender,
+        seller=refusal.seller,
+        application_ref=refusal.application_ref,
+        version=refusal.application_version,
+        reason=refusal.reason,
+        refused_at=refusal.created_at,
+    )
+
+
+def _case_refused_send(
+    *,
+    sender: Organisation,
+    seller: Organisation,
+    application_ref: UUID,
+    version: int,
+    reason: str,
+    refused_at: datetime,
+) -> None:
     outbox_put(
         sender=sender,
-        recipient=refusal.seller,
+        recipient=seller,
         message_type=CaseRefused.TYPE,
         body=CaseRefused(
-            application_ref=refusal.application_ref,
-            version=refusal.application_version,
+            application_ref=application_ref,
+            version=version,
             code="materials_invalid",
-            reason=refusal.reason,
-            refused_at=refusal.created_at,
+            reason=reason,
+            refused_at=refused_at,
             refused_by=sender.name,
         ).model_dump(mode="json"),
     )
@@ -561,7 +631,10 @@ def _tell_seller(case: NotaryCase, message: type[Message], **fields: object) -> 
 
 def _revoke_without_case(*, request: RevokeRequest, ctx: RequestContext) -> None:
     refused = IntakeRefusal.objects.filter(
-        application_ref=request.application_ref, application_version=request.version, seller=request.sender
+        application_ref=request.application_ref,
+        application_version=request.version,
+        seller=request.sender,
+        office__organisation=request.recipient,
     ).first()
     if refused is None:
         _refuse_revoke(
