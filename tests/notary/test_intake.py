@@ -26,8 +26,8 @@ from ecancel.exchange.messages import MaterialsRepushed
 from ecancel.exchange.models import InboxMessage
 from ecancel.notary.models import IntakeRefusal, MaterialKind, NotaryCase, PartyRole
 from ecancel.notary.transitions import CaseStatus
-from tests.factories import DeveloperFactory
-from tests.notary.helpers import _rendered, filing_pdfs, sent, signed_filing_pdf
+from tests.factories import DeveloperFactory, NotaryOfficeFactory
+from tests.notary.helpers import _rendered, filing_pdfs, push_body, send, sent, signed_filing_pdf
 
 pytestmark = pytest.mark.django_db
 
@@ -246,3 +246,26 @@ def test_agent_and_power_of_attorney_are_received(push: Any, seller: Organisatio
     with application.content.open("rb") as handle:
         text = pdf_text(handle.read())
     assert "周代理" in text and samples.BUYERS[1]["name"] in text
+
+
+def test_a_reference_another_seller_pushed_is_refused_back_and_stores_nothing(
+    push: Any, seller: Organisation, office: NotaryOffice
+) -> None:
+    """The owner's first push was refused (no case yet): the reference is still the owner's, not the next sender's."""
+    owned = push(named_office=NotaryOfficeFactory().organisation)
+    reference = owned["application_ref"]
+    assert IntakeRefusal.objects.get(application_ref=reference).seller == seller
+    attacker = DeveloperFactory().organisation
+    files = filing_pdfs(attacker)
+    body = push_body(seller=attacker, office=office.organisation, files=files, application_ref=reference, version=2)
+    send(sender=attacker, recipient=office.organisation, message_type="materials.pushed", body=body, attachments=files)
+
+    assert not NotaryCase.objects.filter(application_ref=reference).exists()
+    assert list(IntakeRefusal.objects.filter(application_ref=reference).values_list("seller", flat=True)) == [seller.pk]
+    answer = sent(office.organisation, "case.refused")[-1]
+    assert (answer["application_ref"], answer["version"]) == (reference, 2) and "其他出卖人" in answer["reason"]
+    event = AuditEvent.objects.get(tag="notary.intake.refused", data__code="foreign_application")
+    assert event.data["sender"] == str(attacker.pk)
+
+    push(application_ref=reference, version=2)
+    assert NotaryCase.objects.get(application_ref=reference).seller == seller

@@ -22,6 +22,7 @@ from ecancel.exchange.messages import RevokeRequested
 from ecancel.notary.models import IntakeRefusal, NotaryCase, PartyRole
 from ecancel.notary.services import case_party_record_submission, case_revoke
 from ecancel.notary.transitions import CaseStatus
+from tests.factories import NotaryOfficeFactory
 from tests.notary.helpers import make_case, send, sent
 
 pytestmark = pytest.mark.django_db
@@ -169,6 +170,26 @@ def test_revoke_of_a_refused_push_repeats_the_refusal(seller: Organisation, offi
     request_revoke(seller, office, refused.application_ref)
     (message,) = sent(office.organisation, "case.refused")
     assert message["code"] == "materials_invalid" and message["reason"] == refused.reason
+
+
+def test_revoke_at_another_office_does_not_repeat_this_offices_refusal(
+    seller: Organisation, office: NotaryOffice
+) -> None:
+    refused = IntakeRefusal.objects.create(
+        office=office,
+        seller=seller,
+        application_ref=uuid.uuid4(),
+        application_version=1,
+        source_message_id=uuid.uuid4(),
+        contract_no="ZS2026000124",
+        code="materials_invalid",
+        reason="收到的材料未通过核验",
+    )
+    elsewhere = NotaryOfficeFactory()
+    request_revoke(seller, elsewhere, refused.application_ref)
+    assert not sent(elsewhere.organisation, "case.refused")
+    (refusal,) = sent(elsewhere.organisation, "revoke.refused")
+    assert "未收到该申请第 1 版" in refusal["reason"]
 
 
 def race(case: NotaryCase, *, revoke: bool) -> dict[str, str]:
