@@ -9,6 +9,7 @@ from django.test import Client, override_settings
 
 from ecancel.accounts.models import Organisation
 from ecancel.accounts.services import api_token_create
+from ecancel.audit.models import AuditEvent
 from ecancel.cancellation.models import Application
 from ecancel.core.context import RequestContext
 from ecancel.filing.models import FiledContract
@@ -182,3 +183,11 @@ def test_openapi_states_the_plain_text_rule(client: Client, db: None) -> None:
     assert all("pattern" in applicant[name] for name in ("name", "id_type", "id_number", "phone", "address"))
     # What the API answers is not constrained: stored text is shown as it is.
     assert "pattern" not in document["components"]["schemas"]["ApplicationOut"]["properties"]["number"]
+
+
+@pytest.mark.postgres
+def test_nul_in_the_user_agent_is_recorded_without_it(api: Client, contract: FiledContract) -> None:
+    response = api.get(f"/api/filing/contracts/{contract.pk}", HTTP_USER_AGENT="erp\x00client\x01/1")
+    assert response.status_code == 200
+    event = AuditEvent.objects.get(tag="filing.contract.viewed")
+    assert event.user_agent == "erp\ufffdclient\ufffd/1"
