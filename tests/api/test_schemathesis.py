@@ -29,7 +29,7 @@ from ecancel.core.context import RequestContext
 from tests.factories import DeveloperFactory, NotaryOfficeFactory, contract_with_buyers
 from tests.notary.helpers import make_case
 
-MAX_EXAMPLES = 8
+MAX_EXAMPLES = 6
 
 # Business rules beyond the document (valid ID numbers, the record's state) answer 422 and 409 to
 # requests that fit it; those answers are declared, so they are no conformance failure.
