@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from ecancel.accounts.auth import OPERATOR_ROLES
 from ecancel.accounts.models import Organisation, OrganisationKind
@@ -36,6 +36,7 @@ from ecancel.cancellation.selectors import (
 from ecancel.cancellation.transitions import ApplicationStatus
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import field_error
+from ecancel.core.paging import PageNumbers
 from ecancel.exchange.models import OutboxMessage
 from ecancel.identity.id_numbers import mask_id_number
 from ecancel.identity.masking import mask_phone
@@ -327,7 +328,7 @@ def list_notary_offices(request: HttpRequest) -> list[Organisation]:
 
 
 @router.get("/applications", response=list[ApplicationSummaryOut], summary="注销申请列表 / Applications")
-@paginate(PageNumberPagination, page_size=20, max_page_size=100)
+@paginate(PageNumbers)
 def list_applications(request: HttpRequest, filters: Query[ApplicationFilter]) -> object:
     return application_list(seller=_actor(request).organisation, query=filters.q, status=filters.status)
 

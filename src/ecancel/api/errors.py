@@ -10,9 +10,9 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 
 from ecancel.core.errors import DomainError, FieldMessage
@@ -30,6 +30,7 @@ STATUS_ERRORS: dict[int, tuple[str, str, str]] = {
     404: ("not_found", "未找到该记录或接口", "Not found"),
     405: ("method_not_allowed", "该接口不支持此请求方法", "Method not allowed"),
     409: ("conflict", "记录状态已变化，请刷新后重试", "The record changed; reload and try again"),
+    413: ("too_large", "请求内容过大", "The request body is too large"),
     429: ("throttled", "请求过于频繁，请稍后再试", "Too many requests; try again later"),
     500: (
         "internal_error",
@@ -149,6 +150,9 @@ def install_error_handlers(api: NinjaAPI) -> None:
     def on_permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
         return status_response(403)
 
+    def on_too_large(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+        return status_response(413)
+
     def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
         logger.exception("unexpected API error on %s %s", request.method, request.path)
         return status_response(500)
@@ -160,6 +164,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
     handle(api, HttpError, on_http_error)
     handle(api, Http404, on_not_found)
     handle(api, PermissionDenied, on_permission_denied)
+    handle(api, RequestDataTooBig, on_too_large)
     handle(api, Exception, on_unexpected)
 
 
@@ -181,3 +186,57 @@ def shape_not_allowed(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
 def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
     """Any /api/ address no route matches."""
     return status_response(404)
+
+
+class FieldMessageOut(Schema):
+    message: str
+    message_en: str
+
+
+class ErrorOut(Schema):
+    """The one error shape, as the OpenAPI document declares it."""
+
+    code: str
+    message: str
+    message_en: str
+    fields: dict[str, FieldMessageOut]
+
+
+UNSAFE_METHODS = {"post", "put", "patch", "delete"}
+
+ERROR_ANSWERS: dict[int, str] = {
+    400: "请求体不是有效的 JSON / The body is not valid JSON",
+    401: "未登录或接口令牌无效 / No session or API token",
+    403: "缺少 CSRF 令牌（登录会话的修改类请求）/ CSRF check failed (session, unsafe method)",
+    404: "记录不存在或属于其他机构，或接口不对本机构开放 / Not found, another organisation's, or not for yours",
+    409: "状态不允许此操作，或版本已过期 / The record's state or version does not allow this",
+    413: "请求体超过大小上限 / The body is over the size limit",
+    422: "输入有误，fields 按字段说明 / Invalid input; fields says which and why",
+}
+
+
+def _error_answers_for(method: str, operation: dict[str, Any]) -> list[int]:
+    statuses = [404]
+    if operation.get("security"):
+        statuses.append(401)
+    if method in UNSAFE_METHODS:
+        statuses += [403, 409]
+    if "requestBody" in operation:
+        statuses += [400, 413]
+    if operation.get("parameters") or "requestBody" in operation:
+        statuses.append(422)
+    return sorted(statuses)
+
+
+def declare_error_answers(document: dict[str, Any]) -> None:
+    """Add the error answers each operation can give, all with the one shape, to an OpenAPI document."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    error_schema = ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(error_schema.pop("$defs", {}))
+    schemas[ErrorOut.__name__] = error_schema
+    content = {"application/json": {"schema": {"$ref": f"#/components/schemas/{ErrorOut.__name__}"}}}
+    for operations in document.get("paths", {}).values():
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            for status in _error_answers_for(method, operation):
+                responses.setdefault(str(status), {"description": ERROR_ANSWERS[status], "content": content})

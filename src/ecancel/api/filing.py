@@ -8,13 +8,14 @@ from decimal import Decimal
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from ecancel.accounts.auth import OPERATOR_ROLES
 from ecancel.accounts.models import OrganisationKind
 from ecancel.api.auth import require_organisation
 from ecancel.audit.services import record_event
 from ecancel.core.context import RequestContext
+from ecancel.core.paging import PageNumbers
 from ecancel.filing.models import BuyerParty, FiledContract
 from ecancel.filing.selectors import contract_get, contract_list
 from ecancel.filing.transitions import ContractStatus
@@ -90,7 +91,7 @@ class ContractFilter(Schema):
 
 
 @router.get("/contracts", response=list[ContractOut], summary="已备案合同列表 / Filed contracts")
-@paginate(PageNumberPagination, page_size=20, max_page_size=100)
+@paginate(PageNumbers)
 def list_contracts(request: HttpRequest, filters: Query[ContractFilter]) -> object:
     seller = require_organisation(request, OrganisationKind.DEVELOPER, roles=OPERATOR_ROLES).organisation
     return contract_list(seller=seller, query=filters.q, status=filters.status)

@@ -5,12 +5,16 @@ Each side adds its router here; every router inherits authentication and the err
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.urls import URLPattern, URLResolver, re_path
 from ninja import NinjaAPI, Swagger
+from ninja.openapi.schema import OpenAPISchema
 
 from ecancel.api.auth import ApiTokenAuth, StaffSessionAuth
-from ecancel.api.errors import api_not_found, install_error_handlers, shape_not_allowed
+from ecancel.api.errors import api_not_found, declare_error_answers, install_error_handlers, shape_not_allowed
 from ecancel.api.filing import router as filing_router
+from ecancel.api.text import declare_plain_text, refuse_control_characters
 
 DESCRIPTION = """商品房买卖合同电子注销（电子公证）系统接口 / ecancel API.
 
@@ -19,9 +23,25 @@ DESCRIPTION = """商品房买卖合同电子注销（电子公证）系统接口
 
 错误格式 / Errors: 所有错误均为 `{"code", "message", "message_en", "fields"}`；
 字段错误返回 422，`fields` 中按字段给出中英文说明。
+
+文本 / Text: 任何字段和查询参数都不能包含控制字符（NUL 等，换行和制表符除外），否则返回 422。
+No field or query parameter may hold control characters (NUL and the like; line breaks and tabs are fine): 422.
+
+分页 / Paging: `page` 超出末页时返回空的 `items` 和实际的 `count`。A page past the end has no items and the true count.
 """
 
-api = NinjaAPI(
+
+class EcancelAPI(NinjaAPI):
+    """The document states what every operation can answer besides success, and the plain-text rule."""
+
+    def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: Any = None) -> OpenAPISchema:
+        document = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        declare_error_answers(document)
+        declare_plain_text(document)
+        return document
+
+
+api = EcancelAPI(
     title="ecancel",
     version="1",
     description=DESCRIPTION,
@@ -30,6 +50,7 @@ api = NinjaAPI(
     auth=[ApiTokenAuth(), StaffSessionAuth()],
 )
 install_error_handlers(api)
+api.add_decorator(refuse_control_characters, mode="operation")
 
 api.add_router("/filing/", filing_router, tags=["filing 网签备案"])
 api.add_router("/filing/", "ecancel.api.applications.router", tags=["applications 注销申请"])

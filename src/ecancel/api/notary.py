@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from ecancel.accounts.auth import NOTARY_ROLES
 from ecancel.accounts.models import OrganisationKind
@@ -17,6 +17,7 @@ from ecancel.audit.services import record_event
 from ecancel.buyers.services import handoff_state
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import NotFound
+from ecancel.core.paging import PageNumbers
 from ecancel.documents.models import StoredDocument
 from ecancel.identity.masking import mask_id_number, mask_phone
 from ecancel.notary.models import CaseParty, NotaryCase, ReceivedMaterial
@@ -158,7 +159,7 @@ class CaseFilter(Schema):
 
 
 @router.get("/cases", response=list[CaseSummaryOut], summary="收案列表 / Received cases")
-@paginate(PageNumberPagination, page_size=20, max_page_size=100)
+@paginate(PageNumbers)
 def list_cases(request: HttpRequest, filters: Query[CaseFilter]) -> object:
     office = require_organisation(request, OrganisationKind.NOTARY_OFFICE, roles=NOTARY_ROLES).organisation
     return case_list(office=office, query=filters.q, status=filters.status)

@@ -273,12 +273,17 @@ CELERY_BEAT_SCHEDULE["exchange-relay-outbox"] = {
     "options": {"expires": ECANCEL_EXCHANGE_RELAY_EVERY},
 }
 
+# Any case: operators write "debug" as often as "DEBUG"; a name logging does not know stops start-up here.
+LOG_LEVEL = (os.environ.get("ECANCEL_LOG_LEVEL") or "INFO").strip().upper()
+if LOG_LEVEL not in {"CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"}:
+    raise ImproperlyConfigured("ECANCEL_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL (any case)")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("ECANCEL_LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 
@@ -9,6 +10,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_ipv46_address
 from django.http import HttpRequest
 from django.utils.ipv6 import clean_ipv6_address
+
+# A header holds no control characters legitimately, and PostgreSQL cannot store NUL: the audit row would fail.
+_HEADER_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -22,7 +26,7 @@ class RequestContext:
     def of(cls, request: HttpRequest, *, via: str = "web") -> RequestContext:
         return cls(
             ip=client_ip(request),
-            user_agent=request.META.get("HTTP_USER_AGENT", "")[:400],
+            user_agent=_HEADER_CONTROL_CHARACTERS.sub("\ufffd", request.META.get("HTTP_USER_AGENT", ""))[:400],
             via=via,
         )
 

@@ -1,16 +1,19 @@
-"""Page sizes shared by every list page, and the form field that chooses one."""
+"""Page sizes shared by every list page and API list, the form field that chooses one, and the API's paginator."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django import forms
+from django.db.models import QuerySet
 from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from ninja.pagination import PageNumberPagination
 
 PAGE_SIZES = (10, 20, 50, 100)
 DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = max(PAGE_SIZES)
 
 
 def _rows_label(n: int) -> str:
@@ -34,3 +37,25 @@ class PageSizeField(forms.TypedChoiceField):
             choices=[(n, rows_label(n)) for n in PAGE_SIZES],
             **kwargs,
         )
+
+
+class PageNumbers(PageNumberPagination):
+    """``?page=&page_size=`` for API lists; a page past the end is an empty page with the true count.
+
+    The database is not asked for rows past the end: an offset beyond what SQLite or PostgreSQL can
+    hold (``?page=10**30``) would otherwise fail inside the driver.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("page_size", DEFAULT_PAGE_SIZE)
+        kwargs.setdefault("max_page_size", MAX_PAGE_SIZE)
+        super().__init__(**kwargs)
+
+    def paginate_queryset(
+        self, queryset: QuerySet[Any], pagination: PageNumberPagination.Input, request: Any, **params: Any
+    ) -> dict[str, Any]:
+        page_size = self._get_page_size(pagination.page_size)
+        count = self._items_count(queryset)
+        offset = (pagination.page - 1) * page_size
+        items = queryset[offset : offset + page_size] if offset < count else []
+        return {self.items_attribute: items, "count": count}
