@@ -81,3 +81,27 @@ def write_root_pem(ca: LocalCA, path: Path) -> Path:
 
 def foreign_subject(name: str = "境外测试有限公司") -> SubjectInfo:
     return SubjectInfo(key="foreign-org", name=name, code="91440000FOREIGN01")
+
+
+def retitle(pdf: bytes, title: str) -> bytes:
+    """An incremental update that only rewrites the title in the document information dictionary."""
+    writer = PdfWriter(io.BytesIO(pdf), incremental=True)
+    writer.add_metadata({"/Title": title})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def rewrite_xmp(pdf: bytes, old: str, new: str) -> bytes:
+    """An incremental update that only replaces text in the XMP metadata stream."""
+    writer = PdfWriter(io.BytesIO(pdf), incremental=True)
+    metadata = writer.root_object["/Metadata"].get_object()
+    data = metadata.get_data()
+    assert old.encode() in data
+    stream = DecodedStreamObject()
+    stream.update({NameObject("/Type"): NameObject("/Metadata"), NameObject("/Subtype"): NameObject("/XML")})
+    stream.set_data(data.replace(old.encode(), new.encode()))
+    writer.root_object[NameObject("/Metadata")] = writer._add_object(stream)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

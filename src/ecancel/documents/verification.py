@@ -16,8 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from asn1crypto import x509 as asn1_x509
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.metadata import model as xmp_model
+from pyhanko.pdf_utils.metadata import xmp_xml
 from pyhanko.pdf_utils.misc import PdfError
-from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.pdf_utils.reader import HistoricalResolver, PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.fields import enumerate_sig_fields
 from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
@@ -42,6 +45,11 @@ logging.getLogger("pyhanko.sign.validation").setLevel(logging.ERROR)
 logging.getLogger("pyhanko.sign.diff_analysis").setLevel(logging.ERROR)
 
 ACCEPTABLE_LATER_CHANGES = (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES, ModificationLevel.FORM_FILLING)
+# What every PDF writer stamps on each save; any other metadata change after signing counts as a change.
+WRITER_INFO_KEYS = frozenset({"/ModDate", "/Producer"})
+WRITER_XMP_FIELDS = frozenset(
+    {xmp_model.XMP_MODDATE, xmp_model.PDF_PRODUCER, xmp_model.ExpandedName(xmp_model.NS["xmp"], "MetadataDate")}
+)
 
 
 @dataclass(frozen=True)
@@ -264,7 +272,7 @@ def _signature(
     ts = status.timestamp_validity
     timestamp_trusted = ts is not None and ts.intact and ts.valid and ts.trusted
     covers_whole = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
-    modified_after = _modified_after(status)
+    modified_after = _modified_after(status, item)
     problems: list[Problem] = []
     if not status.intact:
         problems.append(CHANGED)
@@ -347,7 +355,7 @@ def _document_timestamp(item: EmbeddedPdfSignature, roots: list[asn1_x509.Certif
     except (SignatureValidationError, PdfError, ValueError, KeyError, TypeError) as exc:
         logger.info("document timestamp %s could not be validated: %s", item.field_name, exc)
         return TimestampReport(item.field_name, None, "", False, False, False, (MALFORMED_SIGNATURE,))
-    modified_after = _modified_after(status)
+    modified_after = _modified_after(status, item)
     problems: list[Problem] = []
     if not status.intact:
         problems.append(CHANGED)
@@ -368,12 +376,48 @@ def _document_timestamp(item: EmbeddedPdfSignature, roots: list[asn1_x509.Certif
     )
 
 
-def _modified_after(status: ModificationInfo) -> bool:
-    """Anything appended after the signed revision other than signatures, form filling and validation data."""
+def _modified_after(status: ModificationInfo, item: EmbeddedPdfSignature) -> bool:
+    """Anything appended after the signed revision other than further signatures and validation data
+    (a DSS, document timestamps). pyHanko accepts any rewrite of the document information and the XMP
+    as validation data; here only the dates and producer name that every writer stamps may change."""
     if status.coverage == SignatureCoverageLevel.ENTIRE_FILE:
         return False
     level = status.modification_level
-    return level not in ACCEPTABLE_LATER_CHANGES or status.docmdp_ok is False
+    if level not in ACCEPTABLE_LATER_CHANGES or status.docmdp_ok is False:
+        return True
+    reader = item.reader
+    latest = reader.xrefs.total_revisions - 1
+    return _metadata(reader.get_historical_resolver(item.signed_revision)) != _metadata(
+        reader.get_historical_resolver(latest)
+    )
+
+
+def _metadata(revision: HistoricalResolver) -> tuple[dict[str, Any], dict[Any, Any] | bytes | None]:
+    """The document information and XMP properties as of ``revision``, without the writer-stamped ones."""
+    trailer = revision.trailer_view
+    info = _resolve(revision, trailer.raw_get("/Info")) if "/Info" in trailer else None
+    info_fields = (
+        {key: str(value) for key, value in info.items() if key not in WRITER_INFO_KEYS}
+        if isinstance(info, generic.DictionaryObject)
+        else {}
+    )
+    root = _resolve(revision, trailer.raw_get("/Root"))
+    stream = _resolve(revision, root.raw_get("/Metadata")) if "/Metadata" in root else None
+    if not isinstance(stream, generic.StreamObject):
+        return info_fields, None
+    data = stream.data
+    try:
+        properties = {key: value for part in xmp_xml.parse_xmp(io.BytesIO(data)) for key, value in part}
+    except (ValueError, SyntaxError, PdfError, KeyError, TypeError):
+        return info_fields, data  # unreadable XMP: any byte of difference counts
+    return info_fields, {key: value for key, value in properties.items() if key not in WRITER_XMP_FIELDS}
+
+
+def _resolve(revision: HistoricalResolver, value: Any) -> Any:
+    """An object as it was in ``revision`` (a plain dereference would give its latest version)."""
+    if isinstance(value, generic.IndirectObject):
+        return revision(value.reference)
+    return value
 
 
 def _level(*, timestamped: bool, has_dss: bool, archived: bool) -> str:
