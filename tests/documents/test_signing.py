@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import stat
 import subprocess
 import sys
@@ -20,7 +21,8 @@ from ecancel.accounts.models import Organisation
 from ecancel.core.errors import ValidationFailed
 from ecancel.documents.pki import organisation_signer, trust_roots
 from ecancel.documents.pki.local_ca import LocalCA
-from ecancel.documents.signing import sign_pdf, stamp_font
+from ecancel.documents.render import RenderedDocument
+from ecancel.documents.signing import LEVELS, Level, sign_pdf, stamp_font
 from ecancel.documents.timestamps import timestamper
 from ecancel.documents.verification import verify_pdf
 from tests.documents.signing_support import make_pdf
@@ -222,3 +224,26 @@ def test_report_is_json_serialisable(pdf: bytes, developer: Organisation) -> Non
     payload = json.loads(json.dumps(report.as_dict(), ensure_ascii=False))
     assert payload["valid"] is True
     assert payload["signatures"][0]["signer_organisation"] == developer.name
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_signed_pdf_a_stays_at_the_pdf_version_its_xmp_declares(
+    rendered: dict[str, RenderedDocument], developer: Organisation, notary_office: Organisation, level: Level
+) -> None:
+    """PDF/A-2 is PDF 1.7: an ECDSA signature must not mark the catalog /Version /2.0."""
+    seller = sign_pdf(rendered["termination_agreement"].pdf, organisation=developer, level=level)
+    both = sign_pdf(seller, organisation=notary_office, level=level, field_name="Signature2", box=(60, 60, 178, 192))
+
+    catalog = PdfReader(io.BytesIO(both)).trailer["/Root"]
+    header = re.match(rb"%PDF-(\d\.\d)", both)
+    assert header is not None
+    versions = [header.group(1).decode(), str(catalog.get("/Version", "/1.0")).lstrip("/")]
+    xmp = catalog["/Metadata"].get_object().get_data().decode()
+    declared = re.search(r'pdf:PDFVersion(?:="|>)([\d.]+)', xmp)
+    assert declared is not None and re.search(r'pdfaid:part(?:="|>)2', xmp)
+    assert max(versions) == declared.group(1) == "1.7"
+    extensions = catalog.get("/Extensions", {})
+    for prefix, entries in extensions.items():
+        for entry in entries if isinstance(entries, list) else [entries]:
+            assert str(entry["/BaseVersion"]) <= "/1.7", prefix
+    assert verify_pdf(both).valid
