@@ -14,12 +14,14 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from django.conf import settings
+from django.test import Client
 from pypdf import PdfReader
 from pytest_django import Settings
 
 from ecancel.accounts.models import Organisation
 from ecancel.core.errors import ValidationFailed
 from ecancel.documents.pki import organisation_signer, trust_roots
+from ecancel.documents.pki.backends import organisation_subject
 from ecancel.documents.pki.local_ca import LocalCA
 from ecancel.documents.render import RenderedDocument
 from ecancel.documents.signing import LEVELS, Level, sign_pdf, stamp_font
@@ -247,3 +249,45 @@ def test_signed_pdf_a_stays_at_the_pdf_version_its_xmp_declares(
         for entry in entries if isinstance(entries, list) else [entries]:
             assert str(entry["/BaseVersion"]) <= "/1.7", prefix
     assert verify_pdf(both).valid
+
+
+def test_certificates_name_the_crl_the_app_serves_signed_by_the_root(
+    client: Client, developer: Organisation, settings: Settings
+) -> None:
+    settings.ECANCEL_PUBLIC_URL = "https://ecancel.example.test"
+    organisation_signer(developer)
+    timestamper()
+    ca = LocalCA(Path(settings.ECANCEL_KEYS_DIR))
+    certificates = [
+        x509.load_pem_x509_certificate((ca.directory / "organisations" / f"{developer.pk}.pem").read_bytes()),
+        x509.load_pem_x509_certificate((ca.directory / "ca" / "tsa.pem").read_bytes()),
+    ]
+    url = f"https://ecancel.example.test/pki/{ca.crl_name()}.crl"
+    for certificate in certificates:
+        points = certificate.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+        assert [name.value for point in points for name in point.full_name or ()] == [url]
+
+    response = client.get(url.removeprefix("https://ecancel.example.test"))
+
+    assert response.status_code == 200 and response["Content-Type"] == "application/pkix-crl"
+    crl = x509.load_der_x509_crl(response.content)
+    root = ca.root().certificate
+    assert crl.issuer == root.subject and crl.is_signature_valid(root.public_key())
+    assert len(crl) == 0 and crl.next_update_utc is not None
+    assert client.get("/pki/0123456789abcdef.crl").status_code == 404
+
+
+def test_a_certificate_issued_without_the_crl_url_is_reissued_on_next_use(
+    developer: Organisation, settings: Settings
+) -> None:
+    """Data directories from before the CRL: their certificates are replaced, the old ones kept."""
+    old = LocalCA(Path(settings.ECANCEL_KEYS_DIR)).organisation(organisation_subject(developer)).certificate
+    with pytest.raises(x509.ExtensionNotFound):
+        old.extensions.get_extension_for_class(x509.CRLDistributionPoints)
+
+    signer = organisation_signer(developer)
+
+    assert signer.signing_cert.serial_number != old.serial_number
+    assert signer.signing_cert.crl_distribution_points
+    kept = Path(settings.ECANCEL_KEYS_DIR) / "organisations" / f"{developer.pk}.{old.serial_number:x}.pem"
+    assert kept.is_file()

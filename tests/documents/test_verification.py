@@ -142,6 +142,7 @@ def test_an_update_that_only_rewrites_the_title_is_a_modification(
         assert not report.valid
         assert report.signatures[0].modified_after
         assert MODIFIED_AFTER in report.problems
+        assert report.signatures[0].level == ""  # a level is named only for a signature that holds
 
 
 def test_bytes_appended_after_the_end_of_the_pdf_are_reported(signed: bytes) -> None:

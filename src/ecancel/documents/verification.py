@@ -7,6 +7,7 @@ was followed by nothing but further signatures and validation data.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import io
@@ -21,11 +22,19 @@ from pyhanko.pdf_utils.metadata import model as xmp_model
 from pyhanko.pdf_utils.metadata import xmp_xml
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import HistoricalResolver, PdfFileReader
-from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.ades.report import AdESPassed
+from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY, ModificationLevel
 from pyhanko.sign.fields import enumerate_sig_fields
 from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
+from pyhanko.sign.validation.ades import ades_lta_validation
 from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
+from pyhanko.sign.validation.policy_decl import (
+    CertificateFetchingRule,
+    PdfSignatureValidationSpec,
+    RevocationInfoGatheringSpec,
+    SignatureValidationSpec,
+)
 from pyhanko.sign.validation.status import (
     DocumentTimestampStatus,
     ModificationInfo,
@@ -34,9 +43,13 @@ from pyhanko.sign.validation.status import (
     TimestampSignatureStatus,
 )
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.context import CertValidationPolicySpec
+from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolicy, FreshnessReqType
+from pyhanko_certvalidator.registry import SimpleTrustManager
 
 from ecancel.core.errors import ValidationFailed
 from ecancel.documents.pki.backends import trust_roots as deployment_trust_roots
+from ecancel.documents.pki.revocation import OfflineFetcherBackend
 
 logger = logging.getLogger(__name__)
 # pyHanko logs every untrusted or altered signature as a warning with a traceback; those are expected
@@ -288,6 +301,7 @@ def _signature(
         problems.append(PARTIAL_COVERAGE)
     elif modified_after:
         problems.append(MODIFIED_AFTER)
+    level = "" if problems else _level(item, roots, timestamped=ts is not None, has_dss=has_dss, archived=archived)
     subject = _name_fields(status.signing_cert.subject)
     return SignatureReport(
         field_name=item.field_name,
@@ -304,7 +318,7 @@ def _signature(
         timestamp_trusted=timestamp_trusted,
         covers_whole_document=covers_whole,
         modified_after=modified_after,
-        level=_level(timestamped=ts is not None, has_dss=has_dss, archived=archived),
+        level=level,
         problems=tuple(problems),
     )
 
@@ -420,12 +434,48 @@ def _resolve(revision: HistoricalResolver, value: Any) -> Any:
     return value
 
 
-def _level(*, timestamped: bool, has_dss: bool, archived: bool) -> str:
+def _level(
+    item: EmbeddedPdfSignature, roots: list[asn1_x509.Certificate], *, timestamped: bool, has_dss: bool, archived: bool
+) -> str:
+    """The PAdES level a valid signature reaches: B-B, B-T with its trusted timestamp; B-LT only when
+    the revocation data in the file proves its certificates were good; B-LTA only when, in addition,
+    a trusted document timestamp after it covers that data."""
     if not timestamped:
         return "B-B"
-    if archived:
-        return "B-LTA"
-    return "B-LT" if has_dss else "B-T"
+    if not has_dss:
+        return "B-T"
+    long_term, evidence = _long_term(item, roots)
+    if not long_term:
+        return "B-T"
+    return "B-LTA" if archived and evidence else "B-LT"
+
+
+def _long_term(item: EmbeddedPdfSignature, roots: list[asn1_x509.Certificate]) -> tuple[bool, bool]:
+    """ETSI EN 319 102-1 long-term validation as pyHanko's ``adesverify`` runs it, with revocation data
+    required for every certificate but taken only from the file and from this deployment's own CRL:
+    (passed, a document timestamp after the signature served as proof of existence)."""
+    policy = CertValidationPolicySpec(
+        trust_manager=SimpleTrustManager.build(trust_roots=roots),
+        revinfo_policy=CertRevTrustPolicy(
+            REQUIRE_REVINFO, freshness=None, freshness_req_type=FreshnessReqType.MAX_DIFF_REVOCATION_VALIDATION
+        ),
+    )
+    spec = PdfSignatureValidationSpec(
+        SignatureValidationSpec(
+            cert_validation_policy=policy,
+            revinfo_gathering_policy=RevocationInfoGatheringSpec(
+                fetcher_backend=OfflineFetcherBackend(),
+                certificate_fetching_rule=CertificateFetchingRule.NEVER_FETCH,
+            ),
+        ),
+        diff_policy=DEFAULT_DIFF_POLICY,
+    )
+    try:
+        result = asyncio.run(ades_lta_validation(item, spec))
+    except (SignatureValidationError, PdfError, ValueError, KeyError, TypeError) as exc:
+        logger.info("long-term validation of %s failed: %s", item.field_name, exc)
+        return False, False
+    return result.ades_subindic == AdESPassed.OK, result.oldest_evidence_record_timestamp is not None
 
 
 def _authority(status: TimestampSignatureStatus | None) -> str:
