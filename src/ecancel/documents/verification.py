@@ -16,8 +16,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from asn1crypto import crl as asn1_crl
 from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.decode_limits import DecodePurpose
 from pyhanko.pdf_utils.metadata import model as xmp_model
 from pyhanko.pdf_utils.metadata import xmp_xml
 from pyhanko.pdf_utils.misc import PdfError
@@ -27,7 +29,8 @@ from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY, ModificationLevel
 from pyhanko.sign.fields import enumerate_sig_fields
 from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
 from pyhanko.sign.validation.ades import ades_lta_validation
-from pyhanko.sign.validation.errors import SignatureValidationError
+from pyhanko.sign.validation.dss import DocumentSecurityStore
+from pyhanko.sign.validation.errors import SignatureValidationError, ValidationInfoReadingError
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.policy_decl import (
     CertificateFetchingRule,
@@ -442,12 +445,33 @@ def _level(
     a trusted document timestamp after it covers that data."""
     if not timestamped:
         return "B-B"
-    if not has_dss:
+    if not has_dss or not _dss_speaks_for(item):
         return "B-T"
     long_term, evidence = _long_term(item, roots)
     if not long_term:
         return "B-T"
     return "B-LTA" if archived and evidence else "B-LT"
+
+
+def _dss_speaks_for(item: EmbeddedPdfSignature) -> bool:
+    """Whether the file's DSS holds an OCSP response or a CRL from the signer certificate's issuer, so
+    that this deployment's own CRL, made in-process during long-term validation, only refreshes data the
+    file already carries."""
+    try:
+        dss = DocumentSecurityStore.read_dss(item.reader)
+    except (ValidationInfoReadingError, PdfError, ValueError, KeyError, TypeError):
+        return False
+    if dss.ocsps:
+        return True
+    issuer = item.signer_cert.issuer
+    for reference in dss.crls:
+        try:
+            data = reference.get_object().read_data(DecodePurpose.CRL)
+            if asn1_crl.CertificateList.load(data).issuer == issuer:
+                return True
+        except (PdfError, ValueError, KeyError, TypeError):
+            continue
+    return False
 
 
 def _long_term(item: EmbeddedPdfSignature, roots: list[asn1_x509.Certificate]) -> tuple[bool, bool]:
