@@ -32,11 +32,12 @@ from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.pdf_utils.writer import BasePdfFileWriter, DeveloperExtension
 from pyhanko.sign import fields, signers
+from pyhanko.sign.general import SigningError
 from pyhanko.stamp import TextStampStyle
 from pyhanko_certvalidator import ValidationContext
 
 from ecancel.accounts.models import Organisation, OrganisationKind
-from ecancel.core.errors import ValidationFailed
+from ecancel.core.errors import DomainError, ValidationFailed
 from ecancel.documents.fonts import SANS
 from ecancel.documents.pki.backends import organisation_signer, trust_roots
 from ecancel.documents.pki.revocation import LocalFirstFetcherBackend
@@ -70,6 +71,19 @@ class _StampFont(FontEngineFactory):
     def create_font_engine(self, writer: BasePdfFileWriter, obj_stream: object = None) -> GlyphAccumulator:
         return GlyphAccumulator(
             writer=writer, font_handle=io.BytesIO(self.data), font_size=self.font_size, obj_stream=obj_stream
+        )
+
+
+class RevocationDataUnavailable(DomainError):
+    """A B-LTA signature must carry revocation data; without it the signature is not made at all."""
+
+    def __init__(self, organisation: Organisation) -> None:
+        super().__init__(
+            zh=f"暂时无法取得“{organisation.name}”签名证书的吊销信息，无法签署长期验证签名，请稍后重试",
+            en=f"Revocation data for the signing certificate of {organisation.name} cannot be obtained now; "
+            "the long-term signature was not made. Try again later",
+            code="revocation_data_unavailable",
+            http_status=503,
         )
 
 
@@ -132,6 +146,10 @@ def sign_pdf(
     when = timezone.localtime().strftime(STAMP_TIME_FORMAT)
     try:
         output = pdf_signer.sign_pdf(writer, appearance_text_params={"when": when})
+    except SigningError as exc:
+        if lta:
+            raise RevocationDataUnavailable(organisation) from exc
+        raise
     finally:
         asyncio.run(fetchers.close())
     return output.getvalue()
