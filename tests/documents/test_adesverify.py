@@ -26,6 +26,7 @@ from pypdf import PdfReader
 from pytest_django import Settings
 
 from ecancel.accounts.models import Organisation
+from ecancel.documents.render import RenderedDocument
 from ecancel.documents.signing import sign_pdf
 from ecancel.documents.verification import verify_pdf
 from tests.documents.signing_support import make_pdf
@@ -125,3 +126,35 @@ def test_a_b_lta_document_carries_its_revocation_data_and_validates_long_term(
     assert not deployment.requests  # nothing was fetched: the file is self-contained
     report = verify_pdf(signed)
     assert report.valid and report.signatures[0].level == "B-LTA"
+
+
+def test_a_document_signed_by_the_seller_then_archived_by_the_notary_validates_offline(
+    deployment: Deployment,
+    rendered: dict[str, RenderedDocument],
+    developer: Organisation,
+    notary_office: Organisation,
+    tmp_path: Path,
+) -> None:
+    seller = sign_pdf(rendered["termination_agreement"].pdf, organisation=developer)
+    both = sign_pdf(seller, organisation=notary_office, level="B-LTA", field_name="Signature2", box=(60, 60, 178, 192))
+    deployment.stop()
+
+    result = adesverify(both, deployment.roots, tmp_path)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [line.split(":")[0] for line in result.stdout.splitlines()] == ["Signature1", "Signature2"]
+    assert not deployment.requests
+    assert [s.level for s in verify_pdf(both).signatures] == ["B-LTA", "B-LTA"]
+
+
+def test_the_cli_does_check_revocation_a_b_t_document_fails_without_the_crl(
+    deployment: Deployment, developer: Organisation, tmp_path: Path
+) -> None:
+    """The counter-proof that the checks above are real: with nothing to fetch, a B-T document fails."""
+    signed = sign_pdf(make_pdf(), organisation=developer)
+    deployment.stop()
+
+    result = adesverify(signed, deployment.roots, tmp_path)
+
+    assert result.returncode != 0
+    assert "no revocation information" in result.stdout + result.stderr
