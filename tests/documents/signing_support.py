@@ -7,7 +7,15 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from pypdf import PdfReader, PdfWriter
-from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+from pypdf.generic import (
+    ArrayObject,
+    DecodedStreamObject,
+    DictionaryObject,
+    FloatObject,
+    NameObject,
+    NumberObject,
+    TextStringObject,
+)
 
 from ecancel.documents.pki.local_ca import LocalCA, SubjectInfo
 
@@ -102,6 +110,37 @@ def rewrite_xmp(pdf: bytes, old: str, new: str) -> bytes:
     stream.update({NameObject("/Type"): NameObject("/Metadata"), NameObject("/Subtype"): NameObject("/XML")})
     stream.set_data(data.replace(old.encode(), new.encode()))
     writer.root_object[NameObject("/Metadata")] = writer._add_object(stream)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def make_pdf_with_text_field(name: str = "price") -> bytes:
+    """A one-page PDF with an empty text form field called ``name``."""
+    writer = PdfWriter(io.BytesIO(make_pdf(pages=1)))
+    field = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Annot"),
+            NameObject("/Subtype"): NameObject("/Widget"),
+            NameObject("/FT"): NameObject("/Tx"),
+            NameObject("/T"): TextStringObject(name),
+            NameObject("/Rect"): ArrayObject([FloatObject(v) for v in (72, 600, 272, 620)]),
+            NameObject("/F"): NumberObject(4),
+            NameObject("/DA"): TextStringObject("/Helv 12 Tf 0 g"),
+        }
+    )
+    reference = writer._add_object(field)
+    writer.pages[0][NameObject("/Annots")] = ArrayObject([reference])
+    writer.root_object[NameObject("/AcroForm")] = DictionaryObject({NameObject("/Fields"): ArrayObject([reference])})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def fill_text_field(pdf: bytes, name: str, value: str) -> bytes:
+    """An incremental update that fills a text form field, as a PDF viewer would."""
+    writer = PdfWriter(io.BytesIO(pdf), incremental=True)
+    writer.update_page_form_field_values(writer.pages[0], {name: value}, auto_regenerate=False)
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()

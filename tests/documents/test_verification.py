@@ -35,8 +35,10 @@ from ecancel.documents.verification import (
 )
 from tests.documents.signing_support import (
     append_page,
+    fill_text_field,
     flip_byte,
     make_pdf,
+    make_pdf_with_text_field,
     page_text,
     retitle,
     rewrite_text,
@@ -143,6 +145,16 @@ def test_an_update_that_only_rewrites_the_title_is_a_modification(
         assert report.signatures[0].modified_after
         assert MODIFIED_AFTER in report.problems
         assert report.signatures[0].level == ""  # a level is named only for a signature that holds
+
+
+def test_filling_a_form_field_after_signing_is_a_modification(developer: Organisation) -> None:
+    signed = sign_pdf(make_pdf_with_text_field("price"), organisation=developer)
+    assert verify_pdf(signed).valid
+
+    report = verify_pdf(fill_text_field(signed, "price", "1000000.00"))
+
+    assert not report.valid
+    assert report.signatures[0].modified_after and MODIFIED_AFTER in report.problems
 
 
 def test_bytes_appended_after_the_end_of_the_pdf_are_reported(signed: bytes) -> None:

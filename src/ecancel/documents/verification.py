@@ -25,7 +25,7 @@ from pyhanko.pdf_utils.metadata import xmp_xml
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import HistoricalResolver, PdfFileReader
 from pyhanko.sign.ades.report import AdESPassed
-from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY, ModificationLevel
+from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY, DiffResult, ModificationLevel
 from pyhanko.sign.fields import enumerate_sig_fields
 from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
 from pyhanko.sign.validation.ades import ades_lta_validation
@@ -395,7 +395,7 @@ def _document_timestamp(item: EmbeddedPdfSignature, roots: list[asn1_x509.Certif
 
 def _modified_after(status: ModificationInfo, item: EmbeddedPdfSignature) -> bool:
     """Anything appended after the signed revision other than further signatures and validation data
-    (a DSS, document timestamps). pyHanko accepts any rewrite of the document information and the XMP
+    (a DSS, document timestamps); filling any other form field counts. pyHanko accepts any rewrite of the document information and the XMP
     as validation data; here only the dates and producer name that every writer stamps may change."""
     if status.coverage == SignatureCoverageLevel.ENTIRE_FILE:
         return False
@@ -403,10 +403,21 @@ def _modified_after(status: ModificationInfo, item: EmbeddedPdfSignature) -> boo
     if level not in ACCEPTABLE_LATER_CHANGES or status.docmdp_ok is False:
         return True
     reader = item.reader
+    if level == ModificationLevel.FORM_FILLING and not _only_signature_fields_filled(status, reader):
+        return True
     latest = reader.xrefs.total_revisions - 1
     return _metadata(reader.get_historical_resolver(item.signed_revision)) != _metadata(
         reader.get_historical_resolver(latest)
     )
+
+
+def _only_signature_fields_filled(status: ModificationInfo, reader: PdfFileReader) -> bool:
+    """pyHanko counts filling any form field as form filling; after signing only signatures may be added."""
+    diff = status.diff_result
+    if not isinstance(diff, DiffResult):
+        return False
+    signature_fields = {name for name, _, _ in enumerate_sig_fields(reader, filled_status=None)}
+    return diff.changed_form_fields <= signature_fields
 
 
 def _metadata(revision: HistoricalResolver) -> tuple[dict[str, Any], dict[Any, Any] | bytes | None]:
