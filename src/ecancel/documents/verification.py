@@ -395,8 +395,9 @@ def _document_timestamp(item: EmbeddedPdfSignature, roots: list[asn1_x509.Certif
 
 def _modified_after(status: ModificationInfo, item: EmbeddedPdfSignature) -> bool:
     """Anything appended after the signed revision other than further signatures and validation data
-    (a DSS, document timestamps); filling any other form field counts. pyHanko accepts any rewrite of the document information and the XMP
-    as validation data; here only the dates and producer name that every writer stamps may change."""
+    (a DSS, document timestamps); filling any other form field counts. pyHanko accepts any rewrite of
+    the document information and the XMP as validation data; here only the dates and producer name that
+    every writer stamps may change."""
     if status.coverage == SignatureCoverageLevel.ENTIRE_FILE:
         return False
     level = status.modification_level
