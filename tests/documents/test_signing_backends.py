@@ -23,7 +23,7 @@ from ecancel.accounts.models import Organisation
 from ecancel.documents.pki import SigningKeyMissing
 from ecancel.documents.pki.backends import organisation_subject
 from ecancel.documents.pki.local_ca import KeyMaterial, LocalCA
-from ecancel.documents.signing import RevocationDataUnavailable, sign_pdf
+from ecancel.documents.signing import SigningCertificateUnverified, sign_pdf
 from ecancel.documents.timestamps import LocalTimestampAuthority, local_authority
 from ecancel.documents.verification import UNTRUSTED, verify_pdf
 from tests.documents.signing_support import make_pdf, write_root_pem
@@ -104,7 +104,7 @@ def test_b_lta_is_refused_when_the_certificates_crl_cannot_be_had(
     ca = LocalCA(tmp_path / "unreachable-ca", crl_base_url=f"http://127.0.0.1:{closed}/crl")
     use_p12(settings, tmp_path, ca, notary_office)
 
-    with pytest.raises(RevocationDataUnavailable) as refused:
+    with pytest.raises(SigningCertificateUnverified) as refused:
         sign_pdf(make_pdf(), organisation=notary_office, level="B-LTA")
 
     assert refused.value.http_status == 503 and "吊销信息" in refused.value.zh

@@ -74,15 +74,17 @@ class _StampFont(FontEngineFactory):
         )
 
 
-class RevocationDataUnavailable(DomainError):
-    """A B-LTA signature must carry revocation data; without it the signature is not made at all."""
+class SigningCertificateUnverified(DomainError):
+    """A B-LTA signature carries proof that its certificate was good; without it none is made at all."""
 
     def __init__(self, organisation: Organisation) -> None:
         super().__init__(
-            zh=f"暂时无法取得“{organisation.name}”签名证书的吊销信息，无法签署长期验证签名，请稍后重试",
-            en=f"Revocation data for the signing certificate of {organisation.name} cannot be obtained now; "
-            "the long-term signature was not made. Try again later",
-            code="revocation_data_unavailable",
+            zh=f"无法验证“{organisation.name}”的签名证书（暂时取不到吊销信息，或证书不受本系统信任），"
+            "未签署长期验证签名，请稍后重试或联系系统管理员",
+            en=f"The signing certificate of {organisation.name} could not be validated (its revocation data "
+            "cannot be obtained now, or it is not trusted here); the long-term signature was not made. "
+            "Try again later or ask the system administrator",
+            code="signing_certificate_unverified",
             http_status=503,
         )
 
@@ -148,7 +150,7 @@ def sign_pdf(
         output = pdf_signer.sign_pdf(writer, appearance_text_params={"when": when})
     except SigningError as exc:
         if lta:
-            raise RevocationDataUnavailable(organisation) from exc
+            raise SigningCertificateUnverified(organisation) from exc
         raise
     finally:
         asyncio.run(fetchers.close())
