@@ -426,7 +426,7 @@ def _metadata(revision: HistoricalResolver) -> tuple[dict[str, Any], dict[Any, A
     trailer = revision.trailer_view
     info = _resolve(revision, trailer.raw_get("/Info")) if "/Info" in trailer else None
     info_fields = (
-        {key: str(value) for key, value in info.items() if key not in WRITER_INFO_KEYS}
+        {key: str(_resolve(revision, info.raw_get(key))) for key in info if key not in WRITER_INFO_KEYS}
         if isinstance(info, generic.DictionaryObject)
         else {}
     )
