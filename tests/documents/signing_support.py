@@ -7,7 +7,15 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from pypdf import PdfReader, PdfWriter
-from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+from pypdf.generic import (
+    ArrayObject,
+    DecodedStreamObject,
+    DictionaryObject,
+    FloatObject,
+    NameObject,
+    NumberObject,
+    TextStringObject,
+)
 
 from ecancel.documents.pki.local_ca import LocalCA, SubjectInfo
 
@@ -81,3 +89,58 @@ def write_root_pem(ca: LocalCA, path: Path) -> Path:
 
 def foreign_subject(name: str = "境外测试有限公司") -> SubjectInfo:
     return SubjectInfo(key="foreign-org", name=name, code="91440000FOREIGN01")
+
+
+def retitle(pdf: bytes, title: str) -> bytes:
+    """An incremental update that only rewrites the title in the document information dictionary."""
+    writer = PdfWriter(io.BytesIO(pdf), incremental=True)
+    writer.add_metadata({"/Title": title})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def rewrite_xmp(pdf: bytes, old: str, new: str) -> bytes:
+    """An incremental update that only replaces text in the XMP metadata stream."""
+    writer = PdfWriter(io.BytesIO(pdf), incremental=True)
+    metadata = writer.root_object["/Metadata"].get_object()
+    data = metadata.get_data()
+    assert old.encode() in data
+    stream = DecodedStreamObject()
+    stream.update({NameObject("/Type"): NameObject("/Metadata"), NameObject("/Subtype"): NameObject("/XML")})
+    stream.set_data(data.replace(old.encode(), new.encode()))
+    writer.root_object[NameObject("/Metadata")] = writer._add_object(stream)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def make_pdf_with_text_field(name: str = "price") -> bytes:
+    """A one-page PDF with an empty text form field called ``name``."""
+    writer = PdfWriter(io.BytesIO(make_pdf(pages=1)))
+    field = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Annot"),
+            NameObject("/Subtype"): NameObject("/Widget"),
+            NameObject("/FT"): NameObject("/Tx"),
+            NameObject("/T"): TextStringObject(name),
+            NameObject("/Rect"): ArrayObject([FloatObject(v) for v in (72, 600, 272, 620)]),
+            NameObject("/F"): NumberObject(4),
+            NameObject("/DA"): TextStringObject("/Helv 12 Tf 0 g"),
+        }
+    )
+    reference = writer._add_object(field)
+    writer.pages[0][NameObject("/Annots")] = ArrayObject([reference])
+    writer.root_object[NameObject("/AcroForm")] = DictionaryObject({NameObject("/Fields"): ArrayObject([reference])})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def fill_text_field(pdf: bytes, name: str, value: str) -> bytes:
+    """An incremental update that fills a text form field, as a PDF viewer would."""
+    writer = PdfWriter(io.BytesIO(pdf), incremental=True)
+    writer.update_page_form_field_values(writer.pages[0], {name: value}, auto_regenerate=False)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

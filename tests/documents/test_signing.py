@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import stat
 import subprocess
 import sys
@@ -13,14 +14,17 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from django.conf import settings
+from django.test import Client
 from pypdf import PdfReader
 from pytest_django import Settings
 
 from ecancel.accounts.models import Organisation
 from ecancel.core.errors import ValidationFailed
 from ecancel.documents.pki import organisation_signer, trust_roots
+from ecancel.documents.pki.backends import organisation_subject
 from ecancel.documents.pki.local_ca import LocalCA
-from ecancel.documents.signing import sign_pdf, stamp_font
+from ecancel.documents.render import RenderedDocument
+from ecancel.documents.signing import LEVELS, Level, sign_pdf, stamp_font
 from ecancel.documents.timestamps import timestamper
 from ecancel.documents.verification import verify_pdf
 from tests.documents.signing_support import make_pdf
@@ -222,3 +226,68 @@ def test_report_is_json_serialisable(pdf: bytes, developer: Organisation) -> Non
     payload = json.loads(json.dumps(report.as_dict(), ensure_ascii=False))
     assert payload["valid"] is True
     assert payload["signatures"][0]["signer_organisation"] == developer.name
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_signed_pdf_a_stays_at_the_pdf_version_its_xmp_declares(
+    rendered: dict[str, RenderedDocument], developer: Organisation, notary_office: Organisation, level: Level
+) -> None:
+    """PDF/A-2 is PDF 1.7: an ECDSA signature must not mark the catalog /Version /2.0."""
+    seller = sign_pdf(rendered["termination_agreement"].pdf, organisation=developer, level=level)
+    both = sign_pdf(seller, organisation=notary_office, level=level, field_name="Signature2", box=(60, 60, 178, 192))
+
+    catalog = PdfReader(io.BytesIO(both)).trailer["/Root"]
+    header = re.match(rb"%PDF-(\d\.\d)", both)
+    assert header is not None
+    versions = [header.group(1).decode(), str(catalog.get("/Version", "/1.0")).lstrip("/")]
+    xmp = catalog["/Metadata"].get_object().get_data().decode()
+    declared = re.search(r'pdf:PDFVersion(?:="|>)([\d.]+)', xmp)
+    assert declared is not None and re.search(r'pdfaid:part(?:="|>)2', xmp)
+    assert max(versions) == declared.group(1) == "1.7"
+    extensions = catalog.get("/Extensions", {})
+    for prefix, entries in extensions.items():
+        for entry in entries if isinstance(entries, list) else [entries]:
+            assert str(entry["/BaseVersion"]) <= "/1.7", prefix
+    assert verify_pdf(both).valid
+
+
+def test_certificates_name_the_crl_the_app_serves_signed_by_the_root(
+    client: Client, developer: Organisation, settings: Settings
+) -> None:
+    settings.ECANCEL_PUBLIC_URL = "https://ecancel.example.test"
+    organisation_signer(developer)
+    timestamper()
+    ca = LocalCA(Path(settings.ECANCEL_KEYS_DIR))
+    certificates = [
+        x509.load_pem_x509_certificate((ca.directory / "organisations" / f"{developer.pk}.pem").read_bytes()),
+        x509.load_pem_x509_certificate((ca.directory / "ca" / "tsa.pem").read_bytes()),
+    ]
+    url = f"https://ecancel.example.test/pki/{ca.crl_name()}.crl"
+    for certificate in certificates:
+        points = certificate.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+        assert [name.value for point in points for name in point.full_name or ()] == [url]
+
+    response = client.get(url.removeprefix("https://ecancel.example.test"))
+
+    assert response.status_code == 200 and response["Content-Type"] == "application/pkix-crl"
+    crl = x509.load_der_x509_crl(response.content)
+    root = ca.root().certificate
+    assert crl.issuer == root.subject and crl.is_signature_valid(root.public_key())
+    assert len(crl) == 0 and crl.next_update_utc is not None
+    assert client.get("/pki/0123456789abcdef.crl").status_code == 404
+
+
+def test_a_certificate_issued_without_the_crl_url_is_reissued_on_next_use(
+    developer: Organisation, settings: Settings
+) -> None:
+    """Data directories from before the CRL: their certificates are replaced, the old ones kept."""
+    old = LocalCA(Path(settings.ECANCEL_KEYS_DIR)).organisation(organisation_subject(developer)).certificate
+    with pytest.raises(x509.ExtensionNotFound):
+        old.extensions.get_extension_for_class(x509.CRLDistributionPoints)
+
+    signer = organisation_signer(developer)
+
+    assert signer.signing_cert.serial_number != old.serial_number
+    assert signer.signing_cert.crl_distribution_points
+    kept = Path(settings.ECANCEL_KEYS_DIR) / "organisations" / f"{developer.pk}.{old.serial_number:x}.pem"
+    assert kept.is_file()

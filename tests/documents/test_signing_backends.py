@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from ecancel.accounts.models import Organisation
 from ecancel.documents.pki import SigningKeyMissing
 from ecancel.documents.pki.backends import organisation_subject
 from ecancel.documents.pki.local_ca import KeyMaterial, LocalCA
-from ecancel.documents.signing import sign_pdf
+from ecancel.documents.signing import SigningCertificateUnverified, sign_pdf
 from ecancel.documents.timestamps import LocalTimestampAuthority, local_authority
 from ecancel.documents.verification import UNTRUSTED, verify_pdf
 from tests.documents.signing_support import make_pdf, write_root_pem
@@ -36,6 +37,78 @@ SOFTHSM = Path("/usr/lib/softhsm/libsofthsm2.so")
 def organisation_ca(tmp_path: Path) -> LocalCA:
     """The organisation's own CA, standing in for a commercial one: unrelated to this deployment."""
     return LocalCA(tmp_path / "organisation-ca")
+
+
+class _CRLHandler(BaseHTTPRequestHandler):
+    ca: LocalCA
+    requests: list[str]
+
+    def do_GET(self) -> None:
+        self.requests.append(self.path)
+        body = self.ca.crl()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/pkix-crl")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+@pytest.fixture
+def publishing_ca(tmp_path: Path) -> Iterator[tuple[LocalCA, list[str]]]:
+    """Another party's CA that publishes its CRL over HTTP, on the loopback interface."""
+    requests: list[str] = []
+    handler = type("Handler", (_CRLHandler,), {"requests": requests})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    ca = LocalCA(tmp_path / "publishing-ca", crl_base_url=f"http://127.0.0.1:{server.server_address[1]}/crl")
+    handler.ca = ca
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield ca, requests
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def use_p12(settings: Settings, tmp_path: Path, ca: LocalCA, organisation: Organisation) -> None:
+    material = ca.organisation(organisation_subject(organisation))
+    settings.ECANCEL_SIGNING_BACKEND = "ecancel.documents.pki.PKCS12Backend"
+    settings.ECANCEL_SIGNING_KEYS = {str(organisation.pk): str(p12_file(tmp_path / "org.p12", material, b"pass"))}
+    settings.ECANCEL_SIGNING_KEYS_PASSPHRASE = "pass"
+    settings.ECANCEL_TRUSTED_ROOTS = [str(write_root_pem(ca, tmp_path / "root.pem"))]
+
+
+def test_b_lta_fetches_another_cas_crl_over_http_and_is_long_term(
+    settings: Settings, tmp_path: Path, publishing_ca: tuple[LocalCA, list[str]], notary_office: Organisation
+) -> None:
+    ca, requests = publishing_ca
+    use_p12(settings, tmp_path, ca, notary_office)
+
+    report = verify_pdf(sign_pdf(make_pdf(), organisation=notary_office, level="B-LTA"))
+
+    assert requests == [f"/crl/{ca.crl_name()}.crl"]  # this deployment's own CRL was made in-process
+    assert report.valid, report.problems
+    assert report.signatures[0].level == "B-LTA"
+
+
+def test_b_lta_is_refused_when_the_certificates_crl_cannot_be_had(
+    settings: Settings, tmp_path: Path, notary_office: Organisation
+) -> None:
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    ca = LocalCA(tmp_path / "unreachable-ca", crl_base_url=f"http://127.0.0.1:{closed}/crl")
+    use_p12(settings, tmp_path, ca, notary_office)
+
+    with pytest.raises(SigningCertificateUnverified) as refused:
+        sign_pdf(make_pdf(), organisation=notary_office, level="B-LTA")
+
+    assert refused.value.http_status == 503 and "吊销信息" in refused.value.zh
+    assert verify_pdf(sign_pdf(make_pdf(), organisation=notary_office)).valid  # B-T needs no revocation data
 
 
 def p12_file(path: Path, material: KeyMaterial, passphrase: bytes) -> Path:
@@ -90,7 +163,9 @@ def test_pkcs12_backend_with_the_shared_passphrase_signs_b_lta(
     report = verify_pdf(sign_pdf(make_pdf(), organisation=notary_office, level="B-LTA"))
 
     assert report.valid, report.problems
-    assert report.signatures[0].level == "B-LTA"
+    assert len(report.document_timestamps) == 1
+    # This CA names no revocation list, so nothing can prove the certificate unrevoked: not long-term.
+    assert report.signatures[0].level == "B-T"
 
 
 def test_pkcs12_backend_refuses_an_organisation_without_a_key(

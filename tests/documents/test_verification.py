@@ -19,7 +19,8 @@ from ecancel.accounts.models import Organisation
 from ecancel.documents.pki import trust_roots
 from ecancel.documents.pki.backends import organisation_subject
 from ecancel.documents.pki.local_ca import LocalCA, to_asn1
-from ecancel.documents.signing import sign_pdf
+from ecancel.documents.render import RenderedDocument
+from ecancel.documents.signing import Level, sign_pdf
 from ecancel.documents.verification import (
     BAD_SIGNATURE,
     CHANGED,
@@ -32,7 +33,17 @@ from ecancel.documents.verification import (
     NotAPdf,
     verify_pdf,
 )
-from tests.documents.signing_support import append_page, flip_byte, make_pdf, page_text, rewrite_text
+from tests.documents.signing_support import (
+    append_page,
+    fill_text_field,
+    flip_byte,
+    make_pdf,
+    make_pdf_with_text_field,
+    page_text,
+    retitle,
+    rewrite_text,
+    rewrite_xmp,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -118,6 +129,32 @@ def test_changes_after_a_b_lta_archive_timestamp_are_detected(signed_lta: bytes)
 
     assert not report.valid
     assert MODIFIED_AFTER in report.problems
+
+
+@pytest.mark.parametrize("level", ["B-T", "B-LTA"])
+def test_an_update_that_only_rewrites_the_title_is_a_modification(
+    rendered: dict[str, RenderedDocument], notary_office: Organisation, level: Level
+) -> None:
+    signed = sign_pdf(rendered["termination_agreement"].pdf, organisation=notary_office, level=level)
+    assert verify_pdf(signed).valid
+
+    for altered in (retitle(signed, "商品房买卖合同（补充）"), rewrite_xmp(signed, "终止协议", "补充协议")):
+        report = verify_pdf(altered)
+
+        assert not report.valid
+        assert report.signatures[0].modified_after
+        assert MODIFIED_AFTER in report.problems
+        assert report.signatures[0].level == ""  # a level is named only for a signature that holds
+
+
+def test_filling_a_form_field_after_signing_is_a_modification(developer: Organisation) -> None:
+    signed = sign_pdf(make_pdf_with_text_field("price"), organisation=developer)
+    assert verify_pdf(signed).valid
+
+    report = verify_pdf(fill_text_field(signed, "price", "1000000.00"))
+
+    assert not report.valid
+    assert report.signatures[0].modified_after and MODIFIED_AFTER in report.problems
 
 
 def test_bytes_appended_after_the_end_of_the_pdf_are_reported(signed: bytes) -> None:

@@ -18,7 +18,7 @@ from ecancel.documents.samples import SampleDocument
 from ecancel.documents.services import document_issue
 from ecancel.documents.signing import sign_pdf
 from ecancel.documents.views import CODE_ACCEPTED, CODE_REFUSED
-from tests.documents.signing_support import append_page, flip_byte, make_pdf
+from tests.documents.signing_support import append_page, flip_byte, make_pdf, retitle
 
 pytestmark = pytest.mark.django_db
 
@@ -78,6 +78,18 @@ def test_uploading_a_tampered_pdf_says_not_valid_and_why(client: Client, develop
 
     assert "验证未通过" in flipped and "签名后文件内容被改动" in flipped
     assert "验证未通过" in appended and "签名后文件被追加修改" in appended
+    assert "PAdES" not in flipped and "PAdES" not in appended  # no level for a signature that does not hold
+
+
+def test_a_signed_pdf_whose_title_was_rewritten_is_not_unchanged_since_signing(
+    client: Client, notary_office: Organisation
+) -> None:
+    signed = sign_pdf(make_pdf(), organisation=notary_office, level="B-LTA")
+
+    page = text(upload(client, retitle(signed, "已注销")))
+
+    assert "验证未通过" in page and "签名后文件被追加修改" in page
+    assert "PAdES B-LTA" not in page
 
 
 def test_uploading_something_that_is_not_a_pdf_is_refused_clearly(client: Client) -> None:

@@ -4,6 +4,7 @@ from django.views.generic import RedirectView
 
 from ecancel.api.main import api_urlpatterns
 from ecancel.core import health
+from ecancel.documents.urls import pki_urlpatterns
 
 handler400 = "ecancel.consoles.errors.bad_request"
 handler403 = "ecancel.consoles.errors.permission_denied"
@@ -22,6 +23,7 @@ urlpatterns = [
     path("h/", include("ecancel.buyers.urls")),
     path("exchange/", include("ecancel.exchange.urls")),
     path("verify/", include("ecancel.documents.urls")),
+    path("pki/", include((pki_urlpatterns, "pki"))),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("ecancel.consoles.urls")),
 ]

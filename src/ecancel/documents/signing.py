@@ -7,6 +7,7 @@ Noto Sans CJK, embedded in the file, so a PDF/A document stays PDF/A after signi
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import io
@@ -29,29 +30,21 @@ from pyhanko.pdf_utils.images import PdfImage
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.text import TextBoxStyle
-from pyhanko.pdf_utils.writer import BasePdfFileWriter
+from pyhanko.pdf_utils.writer import BasePdfFileWriter, DeveloperExtension
 from pyhanko.sign import fields, signers
+from pyhanko.sign.general import SigningError
 from pyhanko.stamp import TextStampStyle
 from pyhanko_certvalidator import ValidationContext
 
 from ecancel.accounts.models import Organisation, OrganisationKind
-from ecancel.core.errors import ValidationFailed
+from ecancel.core.errors import DomainError, ValidationFailed
 from ecancel.documents.fonts import SANS
 from ecancel.documents.pki.backends import organisation_signer, trust_roots
+from ecancel.documents.pki.revocation import LocalFirstFetcherBackend
 from ecancel.documents.seal import cjk_face, seal_png
 from ecancel.documents.timestamps import timestamper
 
-
-class _OfflineOnPurpose(logging.Filter):
-    """pyHanko warns that B-LTA embeds validation data without fetching any; that is by design here:
-    the local CA publishes nothing to fetch, and a signing server must not depend on the network."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "fetching is not allowed" not in record.getMessage()
-
-
-logging.getLogger("pyhanko.sign.signers.pdf_signer").addFilter(_OfflineOnPurpose())
-
+PDF_A2_VERSION = (1, 7)
 Level = Literal["B-T", "B-LTA"]
 LEVELS: tuple[Level, ...] = ("B-T", "B-LTA")
 
@@ -81,6 +74,39 @@ class _StampFont(FontEngineFactory):
         )
 
 
+class SigningCertificateUnverified(DomainError):
+    """A B-LTA signature carries proof that its certificate was good; without it none is made at all."""
+
+    def __init__(self, organisation: Organisation) -> None:
+        super().__init__(
+            zh=f"无法验证“{organisation.name}”的签名证书（暂时取不到吊销信息，或证书不受本系统信任），"
+            "未签署长期验证签名，请稍后重试或联系系统管理员",
+            en=f"The signing certificate of {organisation.name} could not be validated (its revocation data "
+            "cannot be obtained now, or it is not trusted here); the long-term signature was not made. "
+            "Try again later or ask the system administrator",
+            code="signing_certificate_unverified",
+            http_status=503,
+        )
+
+
+class PdfA2Writer(IncrementalPdfFileWriter):
+    """Keeps a signed PDF/A-2 file at PDF 1.7, as its XMP says. pyHanko marks a document that an
+    ECDSA P-256 key signs as PDF 2.0 (ISO 32002); PAdES on PDF 1.7 (the ESIC extension pyHanko also
+    adds) already covers ECDSA, and a PDF/A-2 file must not claim a later PDF version."""
+
+    def ensure_output_version(self, version: tuple[int, int]) -> None:
+        super().ensure_output_version(min(version, PDF_A2_VERSION))
+
+    def register_extension(self, ext: DeveloperExtension) -> None:
+        if _version(str(ext.base_version)) <= PDF_A2_VERSION:
+            super().register_extension(ext)
+
+
+def _version(name: str) -> tuple[int, int]:
+    major, _, minor = name.lstrip("/").partition(".")
+    return int(major), int(minor or 0)
+
+
 def sign_pdf(
     pdf: bytes,
     *,
@@ -100,6 +126,7 @@ def sign_pdf(
     _check_field(writer, field_name)
     field_box = box or _default_box(writer, page)
     lta = level == "B-LTA"
+    fetchers = LocalFirstFetcherBackend()
     metadata = signers.PdfSignatureMetadata(
         field_name=field_name,
         md_algorithm="sha256",
@@ -109,7 +136,7 @@ def sign_pdf(
         name=organisation.name,
         embed_validation_info=lta,
         use_pades_lta=lta,
-        validation_context=_validation_context() if lta else None,
+        validation_context=_validation_context(fetchers) if lta else None,
     )
     pdf_signer = signers.PdfSigner(
         metadata,
@@ -119,13 +146,20 @@ def sign_pdf(
         new_field_spec=fields.SigFieldSpec(field_name, on_page=page, box=field_box),
     )
     when = timezone.localtime().strftime(STAMP_TIME_FORMAT)
-    output = pdf_signer.sign_pdf(writer, appearance_text_params={"when": when})
+    try:
+        output = pdf_signer.sign_pdf(writer, appearance_text_params={"when": when})
+    except SigningError as exc:
+        if lta:
+            raise SigningCertificateUnverified(organisation) from exc
+        raise
+    finally:
+        asyncio.run(fetchers.close())
     return output.getvalue()
 
 
-def _writer(pdf: bytes) -> IncrementalPdfFileWriter:
+def _writer(pdf: bytes) -> PdfA2Writer:
     try:
-        return IncrementalPdfFileWriter(io.BytesIO(pdf))
+        return PdfA2Writer(io.BytesIO(pdf))
     except (PdfError, ValueError, KeyError, TypeError) as exc:
         raise ValidationFailed("待签署的文件不是有效的 PDF", f"The file to sign is not a valid PDF: {exc}") from exc
 
@@ -150,9 +184,12 @@ def _default_box(writer: IncrementalPdfFileWriter, page: int) -> tuple[int, int,
     return (right - STAMP_WIDTH, PAGE_MARGIN, right, PAGE_MARGIN + STAMP_HEIGHT)
 
 
-def _validation_context() -> ValidationContext:
-    # The local CA publishes no revocation lists; soft-fail records that none were found.
-    return ValidationContext(trust_roots=trust_roots(), allow_fetching=False, revocation_mode="soft-fail")
+def _validation_context(fetchers: LocalFirstFetcherBackend) -> ValidationContext:
+    """Revocation data for every certificate that names where to find it (the local CA's CRL is made
+    in-process); a certificate whose CRL cannot be had stops a B-LTA signature rather than weakening it."""
+    return ValidationContext(
+        trust_roots=trust_roots(), allow_fetching=True, revocation_mode="hard-fail", fetcher_backend=fetchers
+    )
 
 
 def _stamp_style(organisation_name: str, bottom_text: str) -> TextStampStyle:

@@ -20,6 +20,7 @@ from django.conf import settings
 from pyhanko.sign.general import as_signing_certificate_v2, simple_cms_attribute
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 
+from ecancel.documents.pki.backends import crl_base_url
 from ecancel.documents.pki.local_ca import KeyMaterial, LocalCA, to_asn1
 
 # Policy under which the local authority issues tokens: an ITU-T X.667 UUID arc, needs no registration.
@@ -156,12 +157,12 @@ def _der_length(length: int) -> bytes:
 
 def local_authority() -> LocalTimestampAuthority:
     """This deployment's authority, its key loaded once per process and keys directory."""
-    return _local_authority(str(settings.ECANCEL_KEYS_DIR))
+    return _local_authority(str(settings.ECANCEL_KEYS_DIR), crl_base_url())
 
 
 @functools.cache
-def _local_authority(keys_dir: str) -> LocalTimestampAuthority:
-    return LocalTimestampAuthority(LocalCA(Path(keys_dir)).timestamp_authority())
+def _local_authority(keys_dir: str, crl_base: str) -> LocalTimestampAuthority:
+    return LocalTimestampAuthority(LocalCA(Path(keys_dir), crl_base_url=crl_base).timestamp_authority())
 
 
 def uses_local_authority() -> bool:
@@ -170,11 +171,13 @@ def uses_local_authority() -> bool:
 
 def timestamper() -> TimeStamper:
     """The external TSA when ``ECANCEL_TSA_URL`` is set, else the local authority; one per process."""
-    return _timestamper(settings.ECANCEL_TSA_URL, str(settings.ECANCEL_KEYS_DIR), settings.ECANCEL_TSA_TIMEOUT)
+    return _timestamper(
+        settings.ECANCEL_TSA_URL, str(settings.ECANCEL_KEYS_DIR), crl_base_url(), settings.ECANCEL_TSA_TIMEOUT
+    )
 
 
 @functools.cache
-def _timestamper(url: str, keys_dir: str, timeout: float) -> TimeStamper:
+def _timestamper(url: str, keys_dir: str, crl_base: str, timeout: float) -> TimeStamper:
     if url:
         return HTTPTimeStamper(url, timeout=timeout)
-    return LocalTimeStamper(_local_authority(keys_dir))
+    return LocalTimeStamper(_local_authority(keys_dir, crl_base))

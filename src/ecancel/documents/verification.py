@@ -7,6 +7,7 @@ was followed by nothing but further signatures and validation data.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import io
@@ -15,14 +16,28 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from asn1crypto import crl as asn1_crl
 from asn1crypto import x509 as asn1_x509
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.decode_limits import DecodePurpose
+from pyhanko.pdf_utils.metadata import model as xmp_model
+from pyhanko.pdf_utils.metadata import xmp_xml
 from pyhanko.pdf_utils.misc import PdfError
-from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.pdf_utils.reader import HistoricalResolver, PdfFileReader
+from pyhanko.sign.ades.report import AdESPassed
+from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY, DiffResult, ModificationLevel
 from pyhanko.sign.fields import enumerate_sig_fields
 from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
-from pyhanko.sign.validation.errors import SignatureValidationError
+from pyhanko.sign.validation.ades import ades_lta_validation
+from pyhanko.sign.validation.dss import DocumentSecurityStore
+from pyhanko.sign.validation.errors import SignatureValidationError, ValidationInfoReadingError
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
+from pyhanko.sign.validation.policy_decl import (
+    CertificateFetchingRule,
+    PdfSignatureValidationSpec,
+    RevocationInfoGatheringSpec,
+    SignatureValidationSpec,
+)
 from pyhanko.sign.validation.status import (
     DocumentTimestampStatus,
     ModificationInfo,
@@ -31,9 +46,13 @@ from pyhanko.sign.validation.status import (
     TimestampSignatureStatus,
 )
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.context import CertValidationPolicySpec
+from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolicy, FreshnessReqType
+from pyhanko_certvalidator.registry import SimpleTrustManager
 
 from ecancel.core.errors import ValidationFailed
 from ecancel.documents.pki.backends import trust_roots as deployment_trust_roots
+from ecancel.documents.pki.revocation import OfflineFetcherBackend
 
 logger = logging.getLogger(__name__)
 # pyHanko logs every untrusted or altered signature as a warning with a traceback; those are expected
@@ -42,6 +61,11 @@ logging.getLogger("pyhanko.sign.validation").setLevel(logging.ERROR)
 logging.getLogger("pyhanko.sign.diff_analysis").setLevel(logging.ERROR)
 
 ACCEPTABLE_LATER_CHANGES = (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES, ModificationLevel.FORM_FILLING)
+# What every PDF writer stamps on each save; any other metadata change after signing counts as a change.
+WRITER_INFO_KEYS = frozenset({"/ModDate", "/Producer"})
+WRITER_XMP_FIELDS = frozenset(
+    {xmp_model.XMP_MODDATE, xmp_model.PDF_PRODUCER, xmp_model.ExpandedName(xmp_model.NS["xmp"], "MetadataDate")}
+)
 
 
 @dataclass(frozen=True)
@@ -264,7 +288,7 @@ def _signature(
     ts = status.timestamp_validity
     timestamp_trusted = ts is not None and ts.intact and ts.valid and ts.trusted
     covers_whole = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
-    modified_after = _modified_after(status)
+    modified_after = _modified_after(status, item)
     problems: list[Problem] = []
     if not status.intact:
         problems.append(CHANGED)
@@ -280,6 +304,7 @@ def _signature(
         problems.append(PARTIAL_COVERAGE)
     elif modified_after:
         problems.append(MODIFIED_AFTER)
+    level = "" if problems else _level(item, roots, timestamped=ts is not None, has_dss=has_dss, archived=archived)
     subject = _name_fields(status.signing_cert.subject)
     return SignatureReport(
         field_name=item.field_name,
@@ -296,7 +321,7 @@ def _signature(
         timestamp_trusted=timestamp_trusted,
         covers_whole_document=covers_whole,
         modified_after=modified_after,
-        level=_level(timestamped=ts is not None, has_dss=has_dss, archived=archived),
+        level=level,
         problems=tuple(problems),
     )
 
@@ -347,7 +372,7 @@ def _document_timestamp(item: EmbeddedPdfSignature, roots: list[asn1_x509.Certif
     except (SignatureValidationError, PdfError, ValueError, KeyError, TypeError) as exc:
         logger.info("document timestamp %s could not be validated: %s", item.field_name, exc)
         return TimestampReport(item.field_name, None, "", False, False, False, (MALFORMED_SIGNATURE,))
-    modified_after = _modified_after(status)
+    modified_after = _modified_after(status, item)
     problems: list[Problem] = []
     if not status.intact:
         problems.append(CHANGED)
@@ -368,20 +393,125 @@ def _document_timestamp(item: EmbeddedPdfSignature, roots: list[asn1_x509.Certif
     )
 
 
-def _modified_after(status: ModificationInfo) -> bool:
-    """Anything appended after the signed revision other than signatures, form filling and validation data."""
+def _modified_after(status: ModificationInfo, item: EmbeddedPdfSignature) -> bool:
+    """Anything appended after the signed revision other than further signatures and validation data
+    (a DSS, document timestamps); filling any other form field counts. pyHanko accepts any rewrite of
+    the document information and the XMP as validation data; here only the dates and producer name that
+    every writer stamps may change."""
     if status.coverage == SignatureCoverageLevel.ENTIRE_FILE:
         return False
     level = status.modification_level
-    return level not in ACCEPTABLE_LATER_CHANGES or status.docmdp_ok is False
+    if level not in ACCEPTABLE_LATER_CHANGES or status.docmdp_ok is False:
+        return True
+    reader = item.reader
+    if level == ModificationLevel.FORM_FILLING and not _only_signature_fields_filled(status, reader):
+        return True
+    latest = reader.xrefs.total_revisions - 1
+    return _metadata(reader.get_historical_resolver(item.signed_revision)) != _metadata(
+        reader.get_historical_resolver(latest)
+    )
 
 
-def _level(*, timestamped: bool, has_dss: bool, archived: bool) -> str:
+def _only_signature_fields_filled(status: ModificationInfo, reader: PdfFileReader) -> bool:
+    """pyHanko counts filling any form field as form filling; after signing only signatures may be added."""
+    diff = status.diff_result
+    if not isinstance(diff, DiffResult):
+        return False
+    signature_fields = {name for name, _, _ in enumerate_sig_fields(reader, filled_status=None)}
+    return diff.changed_form_fields <= signature_fields
+
+
+def _metadata(revision: HistoricalResolver) -> tuple[dict[str, Any], dict[Any, Any] | bytes | None]:
+    """The document information and XMP properties as of ``revision``, without the writer-stamped ones."""
+    trailer = revision.trailer_view
+    info = _resolve(revision, trailer.raw_get("/Info")) if "/Info" in trailer else None
+    info_fields = (
+        {key: str(_resolve(revision, info.raw_get(key))) for key in info if key not in WRITER_INFO_KEYS}
+        if isinstance(info, generic.DictionaryObject)
+        else {}
+    )
+    root = _resolve(revision, trailer.raw_get("/Root"))
+    stream = _resolve(revision, root.raw_get("/Metadata")) if "/Metadata" in root else None
+    if not isinstance(stream, generic.StreamObject):
+        return info_fields, None
+    data = stream.data
+    try:
+        properties = {key: value for part in xmp_xml.parse_xmp(io.BytesIO(data)) for key, value in part}
+    except (ValueError, SyntaxError, PdfError, KeyError, TypeError):
+        return info_fields, data  # unreadable XMP: any byte of difference counts
+    return info_fields, {key: value for key, value in properties.items() if key not in WRITER_XMP_FIELDS}
+
+
+def _resolve(revision: HistoricalResolver, value: Any) -> Any:
+    """An object as it was in ``revision`` (a plain dereference would give its latest version)."""
+    if isinstance(value, generic.IndirectObject):
+        return revision(value.reference)
+    return value
+
+
+def _level(
+    item: EmbeddedPdfSignature, roots: list[asn1_x509.Certificate], *, timestamped: bool, has_dss: bool, archived: bool
+) -> str:
+    """The PAdES level a valid signature reaches: B-B, B-T with its trusted timestamp; B-LT only when
+    the revocation data in the file proves its certificates were good; B-LTA only when, in addition,
+    a trusted document timestamp after it covers that data."""
     if not timestamped:
         return "B-B"
-    if archived:
-        return "B-LTA"
-    return "B-LT" if has_dss else "B-T"
+    if not has_dss or not _dss_speaks_for(item):
+        return "B-T"
+    long_term, evidence = _long_term(item, roots)
+    if not long_term:
+        return "B-T"
+    return "B-LTA" if archived and evidence else "B-LT"
+
+
+def _dss_speaks_for(item: EmbeddedPdfSignature) -> bool:
+    """Whether the file's DSS holds an OCSP response or a CRL from the signer certificate's issuer, so
+    that this deployment's own CRL, made in-process during long-term validation, only refreshes data the
+    file already carries."""
+    try:
+        dss = DocumentSecurityStore.read_dss(item.reader)
+    except (ValidationInfoReadingError, PdfError, ValueError, KeyError, TypeError):
+        return False
+    if dss.ocsps:
+        return True
+    issuer = item.signer_cert.issuer
+    for reference in dss.crls:
+        try:
+            data = reference.get_object().read_data(DecodePurpose.CRL)
+            if asn1_crl.CertificateList.load(data).issuer == issuer:
+                return True
+        except (PdfError, ValueError, KeyError, TypeError):
+            continue
+    return False
+
+
+def _long_term(item: EmbeddedPdfSignature, roots: list[asn1_x509.Certificate]) -> tuple[bool, bool]:
+    """ETSI EN 319 102-1 long-term validation as pyHanko's ``adesverify`` runs it, with revocation data
+    required for every certificate but taken only from the file and from this deployment's own CRL:
+    (passed, a document timestamp after the signature served as proof of existence)."""
+    policy = CertValidationPolicySpec(
+        trust_manager=SimpleTrustManager.build(trust_roots=roots),
+        revinfo_policy=CertRevTrustPolicy(
+            REQUIRE_REVINFO, freshness=None, freshness_req_type=FreshnessReqType.MAX_DIFF_REVOCATION_VALIDATION
+        ),
+    )
+    spec = PdfSignatureValidationSpec(
+        SignatureValidationSpec(
+            cert_validation_policy=policy,
+            revinfo_gathering_policy=RevocationInfoGatheringSpec(
+                fetcher_backend=OfflineFetcherBackend(),
+                certificate_fetching_rule=CertificateFetchingRule.NEVER_FETCH,
+            ),
+        ),
+        diff_policy=DEFAULT_DIFF_POLICY,
+    )
+    try:
+        result = asyncio.run(ades_lta_validation(item, spec))
+    except (SignatureValidationError, PdfError, ValueError, KeyError, TypeError) as exc:
+        logger.info("long-term validation of %s failed: %s", item.field_name, exc)
+        return False, False
+    return result.ades_subindic == AdESPassed.OK, result.oldest_evidence_record_timestamp is not None
 
 
 def _authority(status: TimestampSignatureStatus | None) -> str:

@@ -96,11 +96,20 @@ class InMemorySigner(Signer):
         raise TypeError(f"unsupported signing key {type(self._key).__name__}")
 
 
+def deployment_ca() -> LocalCA:
+    """The local CA under ``ECANCEL_KEYS_DIR``, publishing its CRL under ``ECANCEL_PUBLIC_URL``/pki/."""
+    return LocalCA(Path(settings.ECANCEL_KEYS_DIR), crl_base_url=crl_base_url())
+
+
+def crl_base_url() -> str:
+    return f"{settings.ECANCEL_PUBLIC_URL}/pki"
+
+
 class LocalCABackend:
     """The embedded default: keys made on demand by the local CA under ``ECANCEL_KEYS_DIR``."""
 
     def __init__(self) -> None:
-        self.ca = LocalCA(Path(settings.ECANCEL_KEYS_DIR))
+        self.ca = deployment_ca()
         self._signers: dict[SubjectInfo, InMemorySigner] = {}
 
     def signer(self, organisation: Organisation) -> Signer:
@@ -204,11 +213,11 @@ class PKCS11Backend:
 
 def signing_backend() -> SigningBackend:
     """The configured backend, made once per process (and per keys directory, so tests can switch)."""
-    return _backend(settings.ECANCEL_SIGNING_BACKEND, str(settings.ECANCEL_KEYS_DIR))
+    return _backend(settings.ECANCEL_SIGNING_BACKEND, str(settings.ECANCEL_KEYS_DIR), crl_base_url())
 
 
 @functools.cache
-def _backend(dotted_path: str, keys_dir: str) -> SigningBackend:
+def _backend(dotted_path: str, keys_dir: str, crl_base_url: str) -> SigningBackend:
     backend: SigningBackend = import_string(dotted_path)()
     return backend
 

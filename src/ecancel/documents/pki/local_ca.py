@@ -1,6 +1,11 @@
 """The embedded default PKI: a local root CA, a timestamp-authority certificate and one signing
 certificate per organisation, all kept as files in one directory.
 
+When given the public base URL of its revocation lists, the CA names ``<base>/<crl_name>.crl`` as
+the CRL distribution point of every certificate it issues and signs that CRL on request, so any
+verifier can check revocation. A certificate issued without that URL, or under another base URL,
+is replaced on its next use (the old one is kept beside it, see ``_retire``).
+
 Free of Django so that two processes (or a test) can create the same CA at once: every file is
 created under an exclusive ``flock`` and published by an atomic rename, certificate after key, so a
 reader that sees a certificate always finds its key. Two directories are two unrelated CAs.
@@ -30,6 +35,10 @@ TSA_YEARS = 10
 ORGANISATION_YEARS = 5
 # A certificate this close to its end is replaced before the next signature, never used.
 RENEW_BEFORE = dt.timedelta(days=30)
+# A CRL is signed on request; verifiers may keep one this long before asking again.
+CRL_VALIDITY = dt.timedelta(days=7)
+# thisUpdate lies a little in the past, for verifiers whose clock runs slow.
+CRL_BACKDATE = dt.timedelta(minutes=5)
 # Leaves sign (documents, timestamps) and nothing else: no key exchange, no issuing.
 _SIGNING_KEY_USAGE = x509.KeyUsage(
     digital_signature=True,
@@ -73,8 +82,9 @@ class SubjectInfo:
 
 
 class LocalCA:
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, crl_base_url: str = "") -> None:
         self.directory = Path(directory)
+        self.crl_base_url = crl_base_url.rstrip("/")
 
     @property
     def root_certificate_path(self) -> Path:
@@ -83,21 +93,63 @@ class LocalCA:
     def root(self) -> KeyMaterial:
         return self._get_or_create("ca", "root", self._make_root, chain=())
 
+    def crl_name(self) -> str:
+        """The name the root's CRL is published under: its key identifier, so two CAs never share one."""
+        return _key_identifier(self.root().certificate).hex()[:16]
+
+    def crl_url(self) -> str:
+        """Where the certificates issued now say their CRL is; empty when no base URL was given."""
+        return f"{self.crl_base_url}/{self.crl_name()}.crl" if self.crl_base_url else ""
+
+    def crl(self, now: dt.datetime | None = None) -> bytes:
+        """The root's certificate revocation list (DER), signed now. The local CA revokes nothing: a
+        replaced certificate stays good for what it signed, so the list is complete and empty."""
+        root = self.root()
+        moment = now or dt.datetime.now(dt.UTC)
+        builder = (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(root.certificate.subject)
+            .last_update(moment - CRL_BACKDATE)
+            .next_update(moment + CRL_VALIDITY)
+            .add_extension(x509.CRLNumber(int(moment.timestamp() * 1000)), critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(
+                    root.certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+                ),
+                critical=False,
+            )
+        )
+        return builder.sign(root.private_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+
     def timestamp_authority(self) -> KeyMaterial:
         root = self.root()
-        return self._get_or_create("ca", "tsa", lambda: self._make_tsa(root), chain=(root.certificate,))
+        crl_url = self.crl_url()
+        return self._get_or_create(
+            "ca",
+            "tsa",
+            lambda: self._make_tsa(root, crl_url),
+            chain=(root.certificate,),
+            is_current=lambda material: _names_crl(material.certificate, crl_url),
+        )
 
     def organisation(self, subject: SubjectInfo) -> KeyMaterial:
-        """The organisation's current certificate; a new one when its name or code changed or it is expiring."""
+        """The organisation's current certificate; a new one when its name or code changed, it is
+        expiring, or it does not name the CRL this CA publishes now."""
         root = self.root()
+        crl_url = self.crl_url()
 
         def current(material: KeyMaterial) -> bool:
-            return material.certificate.subject == subject.x509_name() and not _expiring(material.certificate)
+            certificate = material.certificate
+            return (
+                certificate.subject == subject.x509_name()
+                and not _expiring(certificate)
+                and _names_crl(certificate, crl_url)
+            )
 
         return self._get_or_create(
             "organisations",
             _safe_stem(subject.key),
-            lambda: self._make_organisation(subject, root),
+            lambda: self._make_organisation(subject, root, crl_url),
             chain=(root.certificate,),
             is_current=current,
         )
@@ -133,7 +185,7 @@ class LocalCA:
         )
         return key, builder.sign(key, hashes.SHA256())
 
-    def _make_tsa(self, root: KeyMaterial) -> tuple[PrivateKey, x509.Certificate]:
+    def _make_tsa(self, root: KeyMaterial, crl_url: str) -> tuple[PrivateKey, x509.Certificate]:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         name = x509.Name(
             [
@@ -143,7 +195,7 @@ class LocalCA:
             ]
         )
         builder = (
-            _leaf(name, key.public_key(), root, years=TSA_YEARS)
+            _leaf(name, key.public_key(), root, years=TSA_YEARS, crl_url=crl_url)
             .add_extension(
                 _SIGNING_KEY_USAGE,
                 critical=True,
@@ -152,9 +204,12 @@ class LocalCA:
         )
         return key, builder.sign(root.private_key, hashes.SHA256())
 
-    def _make_organisation(self, subject: SubjectInfo, root: KeyMaterial) -> tuple[PrivateKey, x509.Certificate]:
+    def _make_organisation(
+        self, subject: SubjectInfo, root: KeyMaterial, crl_url: str
+    ) -> tuple[PrivateKey, x509.Certificate]:
         key = ec.generate_private_key(ec.SECP256R1())
-        builder = _leaf(subject.x509_name(), key.public_key(), root, years=ORGANISATION_YEARS).add_extension(
+        leaf = _leaf(subject.x509_name(), key.public_key(), root, years=ORGANISATION_YEARS, crl_url=crl_url)
+        builder = leaf.add_extension(
             _SIGNING_KEY_USAGE,
             critical=True,
         )
@@ -235,14 +290,44 @@ def _leaf(
     issuer: KeyMaterial,
     *,
     years: int,
+    crl_url: str,
 ) -> x509.CertificateBuilder:
     issuer_ski = issuer.certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-    return (
+    builder = (
         _builder(subject, issuer.certificate.subject, public_key, years=years)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer_ski), critical=False)
     )
+    if crl_url:
+        point = x509.DistributionPoint(
+            full_name=[x509.UniformResourceIdentifier(crl_url)], relative_name=None, reasons=None, crl_issuer=None
+        )
+        builder = builder.add_extension(x509.CRLDistributionPoints([point]), critical=False)
+    return builder
+
+
+def _key_identifier(certificate: x509.Certificate) -> bytes:
+    return certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
+
+
+def _crl_urls(certificate: x509.Certificate) -> tuple[str, ...]:
+    """The CRL distribution point URLs a certificate names."""
+    try:
+        points = certificate.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+    except x509.ExtensionNotFound:
+        return ()
+    return tuple(
+        name.value
+        for point in points
+        for name in point.full_name or ()
+        if isinstance(name, x509.UniformResourceIdentifier)
+    )
+
+
+def _names_crl(certificate: x509.Certificate, crl_url: str) -> bool:
+    """Whether the certificate points to ``crl_url``; a CA made without a base URL accepts any."""
+    return not crl_url or _crl_urls(certificate) == (crl_url,)
 
 
 def _expiring(certificate: x509.Certificate) -> bool:

@@ -39,7 +39,7 @@ def report_lines(report: PdfVerification) -> list[str]:
             f"  签署后未被改动 / Unchanged since signing: {_yes(sig.intact and not sig.modified_after)}",
             f"  证书可信 / Chains to a trusted root: {_yes(sig.trusted)}",
             f"  覆盖整个文件 / Covers the whole file: {_yes(sig.covers_whole_document)}",
-            f"  级别 / Level: PAdES {sig.level or '—'}",
+            f"  级别 / Level: {'PAdES ' + sig.level if sig.level else '—'}",
         ]
         lines += [f"  ! {problem}" for problem in sig.problems]
     for ts in report.document_timestamps:
