@@ -58,8 +58,10 @@ class AccountLocked(RateLimited):
     def __init__(self, verdict: Verdict) -> None:
         super().__init__(
             verdict,
-            zh="该用户名在此网络地址连续登录失败次数过多，已暂停登录，如需提前解除请联系本单位管理员",
-            en="Too many failed logins for this user name from this address; ask your admin to lift it sooner",
+            zh="该用户名在此网络地址连续登录失败次数过多，已暂停登录",
+            en="Too many failed logins for this user name from this address",
+            then_zh="；如需提前解除，请联系本单位管理员",
+            then_en=", or ask your admin to lift it sooner",
             code="account_locked",
         )
 

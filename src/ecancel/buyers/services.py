@@ -52,8 +52,10 @@ class TooManyLookups(RateLimited):
     def __init__(self, verdict: Verdict) -> None:
         super().__init__(
             verdict,
-            zh="无效链接查询次数过多，请重新扫描开发企业出示的二维码，或稍后再试",
-            en="Too many links that do not exist; scan the QR code the seller shows you again, or wait",
+            zh="此网络地址打开无效链接的次数过多",
+            en="Too many links that do not exist were opened from this address",
+            then_zh="；也可重新扫描开发企业出示的二维码",
+            then_en=", or scan the QR code the seller shows you again",
             code="too_many_attempts",
         )
 

@@ -174,15 +174,22 @@ class RedisBackend:
 
 
 class RateLimited(DomainError):
-    """A limiter's answer to a person: what happened, and when to come back (also as Retry-After)."""
+    """A limiter's answer to a person: what happened, when to come back (also as Retry-After), what else to do."""
 
     def __init__(
-        self, verdict: Verdict, *, zh: str = "尝试次数过多", en: str = "Too many attempts", code: str = "rate_limited"
+        self,
+        verdict: Verdict,
+        *,
+        zh: str = "尝试次数过多",
+        en: str = "Too many attempts",
+        then_zh: str = "",
+        then_en: str = "",
+        code: str = "rate_limited",
     ) -> None:
         minutes = max(math.ceil(verdict.retry_after / 60), 1)
         super().__init__(
-            zh=f"{zh}，请 {minutes} 分钟后再试",
-            en=f"{en}; try again in {minutes} minute{'s' if minutes > 1 else ''}",
+            zh=f"{zh}，请 {minutes} 分钟后再试{then_zh}",
+            en=f"{en}; try again in {minutes} minute{'s' if minutes > 1 else ''}{then_en}",
             code=code,
             http_status=429,
         )

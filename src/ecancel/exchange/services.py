@@ -494,7 +494,8 @@ def inbox_refusal_note(
     logger.warning("exchange message refused: %s from %s", refusal.code, ctx.ip or ctx.via)
     if ctx.ip is not None:
         limiter = rate_limiter()
-        limiter.hit(refusals_rule(), ctx.ip)
+        if not isinstance(refusal, DuplicateMessage):  # a retry after a lost answer is no abuse
+            limiter.hit(refusals_rule(), ctx.ip)
         audited = limiter.hit(refusals_audited_rule(), ctx.ip)
         if audited.count > audited.limit:
             return
