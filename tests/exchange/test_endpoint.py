@@ -135,6 +135,7 @@ def test_a_garbage_flood_adds_only_a_handful_of_audit_rows_and_every_post_is_ans
             (400, "malformed_headers"),
         ),
         ({}, {"CONTENT_LENGTH": ""}, (411, "length_required")),
+        ({}, {"CONTENT_LENGTH": "-5"}, (411, "length_required")),
         ({}, {"CONTENT_LENGTH": str(50 * 1024 * 1024)}, (413, "too_large")),
     ],
 )

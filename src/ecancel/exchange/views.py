@@ -59,6 +59,8 @@ def _refuse_unread(request: HttpRequest) -> ExchangeRefused | None:
     try:
         length = int(request.META.get("CONTENT_LENGTH") or "")
     except ValueError:
+        length = -1
+    if length < 0:
         return ExchangeRefused("length_required", "缺少消息长度", "Content-Length is required", http_status=411)
     if length > settings.ECANCEL_EXCHANGE_MAX_BYTES:
         return ExchangeRefused("too_large", "消息过大", "message too large", http_status=413)
