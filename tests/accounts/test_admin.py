@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from django.test import Client
-from django.utils import timezone
 
 from ecancel.accounts.models import ApiToken, Organisation, OrganisationKind, Role, User
 from ecancel.accounts.services import api_token_create
 from ecancel.audit.models import AuditEvent
 from ecancel.core.context import RequestContext
+from tests.accounts.conftest import failures_counted
 from tests.conftest import logged_in_client
 from tests.factories import UserFactory
 
@@ -34,17 +32,18 @@ def test_staff_who_are_not_system_admins_see_nothing(developer: Organisation) ->
     assert client.get("/admin/accounts/user/").status_code == 403
 
 
-def test_unlock_action_goes_through_the_service(admin_client: Client, operator: User) -> None:
-    User.objects.filter(pk=operator.pk).update(
-        failed_login_count=0, locked_until=timezone.now() + dt.timedelta(minutes=20)
-    )
+def test_unlock_action_lifts_the_users_locks_at_every_address(admin_client: Client, operator: User) -> None:
+    for ip in ("198.51.100.1", "198.51.100.2"):
+        for _ in range(5):
+            Client(REMOTE_ADDR=ip).post("/login/", {"username": operator.username, "password": "wrong-password-1"})
+        assert failures_counted(operator, ip) == 5
     response = admin_client.post(
         "/admin/accounts/user/", {"action": "unlock", "_selected_action": [operator.pk]}, follow=True
     )
     assert response.status_code == 200
-    operator.refresh_from_db()
-    assert operator.locked_until is None
-    assert AuditEvent.objects.filter(tag="accounts.user.unlocked", object_id=str(operator.pk)).exists()
+    assert failures_counted(operator, "198.51.100.1") == failures_counted(operator, "198.51.100.2") == 0
+    event = AuditEvent.objects.get(tag="accounts.user.unlocked", object_id=str(operator.pk))
+    assert event.data == {"locks_lifted": 2}
 
 
 def test_reset_authenticator_action(admin_client: Client, operator: User) -> None:

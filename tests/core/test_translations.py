@@ -174,7 +174,7 @@ def test_language_switcher_sets_the_cookie_and_returns_to_the_page(client: Clien
     assert client.cookies[django_settings.LANGUAGE_COOKIE_NAME].value == "en"
     html = client.get(login, HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
     assert page_language(html) == "en" and "Staff login" in html
-    assert "After 5 wrong attempts in a row the account is locked for 30 minutes." in html
+    assert "After 5 wrong attempts in a row for one user name from one address" in html
 
 
 @pytest.mark.django_db

@@ -120,15 +120,17 @@ def test_a_malformed_content_length_is_a_clear_refusal_not_an_error_page(client:
     assert "请选择要验证的 PDF 文件" in text(response)
 
 
-def test_uploads_are_rate_limited_per_address(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(views, "UPLOAD_LIMIT", 3)
+def test_uploads_are_rate_limited_per_address(client: Client, settings: Settings) -> None:
+    settings.ECANCEL_VERIFY_MAX_UPLOADS = 3
     for _ in range(3):
         assert upload(client, b"not a pdf").status_code == 400
 
     response = upload(client, make_pdf())
 
     assert response.status_code == 429
-    assert "验证次数过多" in text(response)
+    assert "验证次数过多，请 10 分钟后再试" in text(response)
+    assert "Too many checks from this address; try again in 10 minutes" in text(response)
+    assert 0 < int(response["Retry-After"]) <= 600
     assert AuditEvent.objects.filter(tag=views.UPLOADED).count() == 3
     other = client.post(
         "/verify/",
@@ -190,8 +192,16 @@ def test_wrong_codes_are_rate_limited_per_address(client: Client, certificate: S
     )
 
     assert blocked.status_code == 429
-    assert "错误次数过多" in text(blocked)
+    assert "验证码错误次数过多，请 15 分钟后再试" in text(blocked)
+    assert "Too many wrong codes; try again in 15 minutes" in text(blocked)
+    assert 0 < int(blocked["Retry-After"]) <= 15 * 60
     assert elsewhere.status_code == 200
+
+
+def test_wrong_codes_say_how_many_attempts_are_left(client: Client, certificate: StoredDocument) -> None:
+    pages = [text(client.get("/verify/", {"no": certificate.reference_no, "code": f"WRONG{n:07d}"})) for n in range(2)]
+
+    assert "还可尝试 4 次" in pages[0] and "还可尝试 3 次" in pages[1]
 
 
 def test_the_qr_link_printed_on_the_certificate_opens_the_report(client: Client, certificate: StoredDocument) -> None:

@@ -32,7 +32,7 @@ def test_admin_shows_cases_read_only_with_masked_ids(
         "/admin/notary/intakerefusal/",
         "/admin/notary/casenumbercounter/",
         "/admin/buyers/handofftoken/",
-        "/admin/buyers/lookupthrottle/",
+        "/admin/core/ratelimitcounter/",
         f"/admin/buyers/handofftoken/{token.token.pk}/change/",
     ):
         assert admin_client.get(url).status_code == 200, url

@@ -125,15 +125,15 @@ class StaffChangeForm(UserChangeForm):
 class StaffAdmin(UserAdmin):
     form = StaffChangeForm
     add_form = StaffCreationForm
-    list_display = ("username", "display_name", "organisation", "role", "is_active", "locked_until", "last_login")
+    list_display = ("username", "display_name", "organisation", "role", "is_active", "last_login")
     list_filter = ("role", "organisation__kind", "is_active")
     search_fields = ("username", "display_name", "organisation__name")
     list_select_related = ("organisation",)
-    readonly_fields = ("failed_login_count", "locked_until", "last_login", "date_joined")
+    readonly_fields = ("last_login", "date_joined")
     fieldsets = (
         (None, {"fields": ("username", "password")}),
         (_("人员"), {"fields": ("display_name", "email", "organisation", "role")}),
-        (_("状态"), {"fields": ("is_active", "is_staff", "is_superuser", "failed_login_count", "locked_until")}),
+        (_("状态"), {"fields": ("is_active", "is_staff", "is_superuser")}),
         (_("时间"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = (

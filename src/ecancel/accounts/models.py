@@ -9,7 +9,6 @@ from typing import ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ecancel.core.models import Entity
@@ -102,8 +101,6 @@ class User(AbstractUser):
     )
     role = models.CharField(_("角色"), max_length=32, choices=Role.choices, blank=True)
     display_name = models.CharField(_("姓名"), max_length=100, blank=True)
-    failed_login_count = models.PositiveSmallIntegerField(default=0)
-    locked_until = models.DateTimeField(null=True, blank=True)
 
     objects: ClassVar[StaffManager] = StaffManager()
 
@@ -116,9 +113,6 @@ class User(AbstractUser):
 
     def has_role(self, *roles: str) -> bool:
         return self.is_active and self.role in roles
-
-    def is_locked(self) -> bool:
-        return self.locked_until is not None and self.locked_until > timezone.now()
 
 
 def hash_token(raw: str) -> str:

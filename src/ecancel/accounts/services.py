@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate
@@ -15,6 +15,7 @@ from ecancel.accounts.models import ApiToken, Organisation, User, hash_token
 from ecancel.audit.services import record_event
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import DomainError, InvalidTransition, ValidationFailed
+from ecancel.core.ratelimit import RateLimited, Rule, Verdict, digest, rate_limiter
 
 
 class LoginRefused(DomainError):
@@ -51,100 +52,147 @@ class SecondFactorThrottled(DomainError):
         )
 
 
-class AccountLocked(DomainError):
-    def __init__(self, until: dt.datetime) -> None:
-        local = timezone.localtime(until).strftime("%Y-%m-%d %H:%M")
+class AccountLocked(RateLimited):
+    """Too many failures for one user name from one address; the same answer whether the name exists or not."""
+
+    def __init__(self, verdict: Verdict) -> None:
         super().__init__(
-            zh=f"连续登录失败次数过多，账户已锁定，请于 {local} 后再试，或联系本单位管理员",
-            en=f"Too many failed attempts: the account is locked until {local}; try again then, or ask your admin",
+            verdict,
+            zh="该用户名在此网络地址连续登录失败次数过多，已暂停登录",
+            en="Too many failed logins for this user name from this address",
+            then_zh="；如需提前解除，请联系本单位管理员",
+            then_en=", or ask your admin to lift it sooner",
             code="account_locked",
-            http_status=403,
         )
-        self.until = until
+
+
+class LoginThrottled(RateLimited):
+    """Too many failures from one address, whatever user names it tried."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        super().__init__(
+            verdict,
+            zh="此网络地址登录失败次数过多",
+            en="Too many failed logins from this address",
+            code="login_throttled",
+        )
 
 
 def _lock_user(user_pk: int) -> User:
     return User.objects.select_for_update().get(pk=user_pk)
 
 
+def login_user_rule() -> Rule:
+    return Rule("login-user", settings.ECANCEL_LOGIN_MAX_FAILURES, settings.ECANCEL_LOGIN_LOCK)
+
+
+def login_address_rule() -> Rule:
+    return Rule("login-address", settings.ECANCEL_LOGIN_ADDRESS_MAX_FAILURES, settings.ECANCEL_LOGIN_ADDRESS_WINDOW)
+
+
+def login_user_key(username: str) -> str:
+    """Key prefix of one user name, case-folded so ``Alice`` and ``alice`` share their failures."""
+    return f"{digest(username.casefold())}:"
+
+
+def _address(ctx: RequestContext) -> str:
+    return ctx.ip or "unknown"
+
+
+def login_attempt_check(*, username: str, ctx: RequestContext) -> None:
+    """Refuse, before any password is checked, an address or a user name and address out of attempts.
+
+    Audited once per refusal while the address still has attempts; once the address itself is throttled its
+    further tries are refused without a write, so a flood cannot fill the audit log.
+    """
+    refusal = login_lock(username=username, ctx=ctx)
+    if isinstance(refusal, AccountLocked):
+        login_attempt_refuse_locked(username=username, ctx=ctx)
+    if refusal is not None:
+        raise refusal
+
+
+def login_lock(*, username: str, ctx: RequestContext) -> RateLimited | None:
+    """Why this user name may not try to log in from this address now, if it may not; counts nothing."""
+    limiter = rate_limiter()
+    address = limiter.peek(login_address_rule(), _address(ctx))
+    if address.exhausted:
+        return LoginThrottled(address)
+    pair = limiter.peek(login_user_rule(), login_user_key(username) + _address(ctx))
+    return AccountLocked(pair) if pair.exhausted else None
+
+
+def login_attempt_record_failure(*, username: str, user: User | None, reason: str, ctx: RequestContext) -> None:
+    """Count one failed attempt for the user name at this address and for the address; audit it and any lock.
+
+    Raises AccountLocked (after the count is stored) when this failure used up the user name's attempts at
+    this address. Unknown user names count exactly like real ones, so the answers tell nobody which exist.
+    """
+    pair = _record_failure(username=username, user=user, reason=reason, ctx=ctx)
+    if pair.exhausted:
+        raise AccountLocked(pair)
+
+
 @transaction.atomic
-def login_attempt_record_failure(
-    *, username: str, user: User | None, reason: str, ctx: RequestContext
-) -> dt.datetime | None:
-    """Count one failed attempt; the last allowed one locks the account. Returns the lock's end if now locked."""
-    if user is None:
-        record_event(
-            "accounts.login.failed",
-            data={"username": username[:150], "reason": "unknown_user"},
-            ctx=ctx,
-            result="refused",
-            actor_label=username[:150],
-        )
-        return None
-    user = _lock_user(user.pk)
-    user.failed_login_count += 1
+def _record_failure(*, username: str, user: User | None, reason: str, ctx: RequestContext) -> Verdict:
+    limiter = rate_limiter()
+    address = limiter.hit(login_address_rule(), _address(ctx))
+    pair = limiter.hit(login_user_rule(), login_user_key(username) + _address(ctx))
+    who: dict[str, Any] = {"actor": user} if user is not None else {"actor_label": username[:150]}
     record_event(
         "accounts.login.failed",
-        actor=user,
-        data={"reason": reason, "consecutive_failures": user.failed_login_count},
+        data={"reason": reason if user is not None else "unknown_user", "failures_from_address": pair.count}
+        | ({} if user is not None else {"username": username[:150]}),
         ctx=ctx,
         result="refused",
+        **who,
     )
-    locked_until = None
-    if user.failed_login_count >= settings.ECANCEL_LOGIN_MAX_FAILURES:
-        locked_until = timezone.now() + settings.ECANCEL_LOGIN_LOCK
-        user.locked_until = locked_until
+    if address.count == address.limit:
+        record_event(
+            "accounts.login.throttled",
+            data={"failures": address.count, "retry_after": address.retry_after},
+            ctx=ctx,
+            result="refused",
+        )
+    if pair.count == pair.limit:
         record_event(
             "accounts.login.locked",
-            actor=user,
-            data={"consecutive_failures": user.failed_login_count, "locked_until": locked_until},
+            data={"failures_from_address": pair.count, "retry_after": pair.retry_after},
             ctx=ctx,
             result="refused",
+            **who,
         )
-        # The lock is the penalty; afterwards the user gets a fresh set of attempts.
-        user.failed_login_count = 0
-    user.save(update_fields=["failed_login_count", "locked_until"])
-    return locked_until
+    return pair
 
 
 @transaction.atomic
-def login_attempt_refuse_locked(*, user: User, ctx: RequestContext) -> None:
-    """An attempt on a locked account: audited, and it does not extend the lock."""
-    record_event(
-        "accounts.login.failed",
-        actor=user,
-        data={"reason": "locked", "locked_until": user.locked_until},
-        ctx=ctx,
-        result="refused",
-    )
+def login_attempt_refuse_locked(*, username: str, ctx: RequestContext) -> None:
+    """An attempt while the user name is locked at this address: audited, and it does not extend the lock."""
+    user = User.objects.filter(username=username).first()
+    who: dict[str, Any] = {"actor": user} if user is not None else {"actor_label": username[:150]}
+    record_event("accounts.login.failed", data={"reason": "locked"}, ctx=ctx, result="refused", **who)
 
 
 @transaction.atomic
 def login_attempt_record_success(*, user: User, second_factor: str, ctx: RequestContext) -> User:
+    rate_limiter().reset(login_user_rule(), login_user_key(user.username) + _address(ctx))
     user = _lock_user(user.pk)
-    user.failed_login_count = 0
-    user.locked_until = None
     user.last_login = timezone.now()
-    user.save(update_fields=["failed_login_count", "locked_until", "last_login"])
+    user.save(update_fields=["last_login"])
     record_event("accounts.login.succeeded", actor=user, data={"second_factor": second_factor}, ctx=ctx)
     return user
 
 
 def login_password_check(*, request: HttpRequest, username: str, password: str, ctx: RequestContext) -> User:
-    """The first login step. Raises LoginRefused or AccountLocked; each refusal is counted and audited.
+    """The first login step. Raises LoginRefused, AccountLocked or LoginThrottled; each refusal is audited.
 
     Not one transaction on purpose: a refusal must keep its failure count after the exception.
     """
-    candidate = User.objects.filter(username=username).first()
-    if candidate is not None and candidate.is_locked():
-        login_attempt_refuse_locked(user=candidate, ctx=ctx)
-        assert candidate.locked_until is not None
-        raise AccountLocked(candidate.locked_until)
+    login_attempt_check(username=username, ctx=ctx)
     user = authenticate(request, username=username, password=password)
     if not isinstance(user, User):
-        locked_until = login_attempt_record_failure(username=username, user=candidate, reason="wrong_password", ctx=ctx)
-        if locked_until is not None:
-            raise AccountLocked(locked_until)
+        candidate = User.objects.filter(username=username).first()
+        login_attempt_record_failure(username=username, user=candidate, reason="wrong_password", ctx=ctx)
         raise LoginRefused
     return user
 
@@ -153,15 +201,14 @@ def second_factor_check(*, user: User, device: TOTPDevice, token: str, ctx: Requ
     """Verify a TOTP code for login or enrolment; a wrong code counts like a wrong password."""
     if device.user_id != user.pk:
         raise SecondFactorRefused
+    login_attempt_check(username=user.username, ctx=ctx)
     token = token.strip().replace(" ", "")
     allowed, _ = device.verify_is_allowed()
     if not allowed:
         raise SecondFactorThrottled
     if token.isdigit() and device.verify_token(token):
         return
-    locked_until = login_attempt_record_failure(username=user.username, user=user, reason="wrong_otp", ctx=ctx)
-    if locked_until is not None:
-        raise AccountLocked(locked_until)
+    login_attempt_record_failure(username=user.username, user=user, reason="wrong_otp", ctx=ctx)
     raise SecondFactorRefused
 
 
@@ -200,12 +247,16 @@ def _totp_device_mark_confirmed(*, user: User, device_pk: int, ctx: RequestConte
 
 @transaction.atomic
 def user_unlock(*, user: User, actor: User | None, ctx: RequestContext) -> User:
-    """An administrator lifts a lockout before it runs out."""
-    user = _lock_user(user.pk)
-    user.failed_login_count = 0
-    user.locked_until = None
-    user.save(update_fields=["failed_login_count", "locked_until"])
-    record_event("accounts.user.unlocked", actor=actor, organisation=user.organisation, obj=user, ctx=ctx)
+    """An administrator lifts the user's login locks, at every address, before they run out."""
+    lifted = rate_limiter().reset_prefix(login_user_rule(), login_user_key(user.username))
+    record_event(
+        "accounts.user.unlocked",
+        actor=actor,
+        organisation=user.organisation,
+        obj=user,
+        data={"locks_lifted": lifted},
+        ctx=ctx,
+    )
     return user
 
 

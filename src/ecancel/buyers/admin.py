@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from ecancel.audit.admin import SystemAdminOnly
-from ecancel.buyers.models import HandoffToken, LookupThrottle
+from ecancel.buyers.models import HandoffToken
 
 
 @admin.register(HandoffToken)
@@ -31,25 +31,3 @@ class HandoffTokenAdmin(SystemAdminOnly):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
-
-
-@admin.register(LookupThrottle)
-class LookupThrottleAdmin(SystemAdminOnly):
-    """Deleting a row lifts the wait for that address (e.g. a notary office's shared NAT address)."""
-
-    list_display = ["ip", "window_started_at", "failures"]
-    search_fields = ["ip"]
-    fields = readonly_fields = (
-        "ip",
-        "window_started_at",
-        "failures",
-    )
-
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return super().has_view_permission(request, obj)

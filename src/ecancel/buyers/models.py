@@ -30,18 +30,3 @@ class HandoffToken(Entity):
 
     def __str__(self) -> str:
         return f"{self.case} ({self.token_hash[:8]}…)"
-
-
-class LookupThrottle(models.Model):
-    """Failed token look-ups per client address in the current window, so tokens cannot be guessed."""
-
-    ip = models.GenericIPAddressField(unique=True)
-    window_started_at = models.DateTimeField()
-    failures = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        verbose_name = _("二维码查询限流")
-        verbose_name_plural = _("二维码查询限流")
-
-    def __str__(self) -> str:
-        return f"{self.ip}: {self.failures}"

@@ -15,18 +15,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from ecancel.audit.services import record_event
-from ecancel.buyers.models import HandoffToken, InvalidationReason, LookupThrottle
+from ecancel.buyers.models import HandoffToken, InvalidationReason
 from ecancel.core.context import RequestContext
-from ecancel.core.errors import DomainError
+from ecancel.core.ratelimit import RateLimited, Rule, Verdict, rate_limiter
 from ecancel.notary.transitions import OPEN_STATUSES
 
 if TYPE_CHECKING:
     from ecancel.accounts.models import User
     from ecancel.notary.models import NotaryCase
 
-# Failed look-ups one address may make per window before it is told to wait.
-LOOKUP_MAX_FAILURES = 20
-LOOKUP_WINDOW = timedelta(minutes=10)
 # Where no client address is known, every such request shares one bucket.
 UNKNOWN_IP = "0.0.0.0"  # noqa: S104 - a bucket key, not a bind address
 
@@ -51,14 +48,20 @@ class HandoffResolution:
     expires_at: datetime | None = None
 
 
-class TooManyLookups(DomainError):
-    def __init__(self) -> None:
+class TooManyLookups(RateLimited):
+    def __init__(self, verdict: Verdict) -> None:
         super().__init__(
-            zh="查询次数过多，请 10 分钟后再试，或重新扫描开发企业出示的二维码",
-            en="Too many attempts; try again in 10 minutes, or scan the QR code the seller shows you again",
+            verdict,
+            zh="此网络地址打开无效链接的次数过多",
+            en="Too many links that do not exist were opened from this address",
+            then_zh="；也可重新扫描开发企业出示的二维码",
+            then_en=", or scan the QR code the seller shows you again",
             code="too_many_attempts",
-            http_status=429,
         )
+
+
+def handoff_miss_rule() -> Rule:
+    return Rule("handoff-miss", settings.ECANCEL_HANDOFF_MAX_MISSES, settings.ECANCEL_HANDOFF_MISS_WINDOW)
 
 
 def token_digest(raw: str) -> str:
@@ -132,30 +135,25 @@ def handoff_resolve(raw: str) -> HandoffResolution:
     return HandoffResolution(handoff_state(token), token.expires_at)
 
 
-@transaction.atomic
-def handoff_lookup(*, raw: str, ctx: RequestContext) -> HandoffResolution:
-    """Resolve a token for a client, refusing addresses that keep trying tokens that do not exist."""
-    ip = ctx.ip or UNKNOWN_IP
-    now = timezone.now()
-    throttle = LookupThrottle.objects.select_for_update().filter(ip=ip).first()
-    if throttle is not None and throttle.window_started_at + LOOKUP_WINDOW <= now:
-        throttle.window_started_at, throttle.failures = now, 0
-    if throttle is not None and throttle.failures >= LOOKUP_MAX_FAILURES:
-        raise TooManyLookups
+def handoff_lookup(*, raw: str, ctx: RequestContext, now: float | None = None) -> HandoffResolution:
+    """Resolve a token for a client, refusing addresses that keep trying tokens that do not exist.
+
+    Only misses count and a token that exists always resolves: many buyers may share one carrier-NAT
+    address, and one of them mistyping links must not stop the others' valid QR codes.
+    """
     resolution = handoff_resolve(raw)
-    if resolution.status is HandoffStatus.UNKNOWN:
-        if throttle is None:
-            # Two first failures from one address at once: the loser of the insert takes the winner's row.
-            throttle, _created = LookupThrottle.objects.select_for_update().get_or_create(
-                ip=ip, defaults={"window_started_at": now}
-            )
-        throttle.failures += 1
-        throttle.save(update_fields=["window_started_at", "failures"])
-        if throttle.failures == LOOKUP_MAX_FAILURES:
-            record_event(
-                "buyers.handoff.lookup_throttled",
-                data={"failures": throttle.failures, "window_minutes": int(LOOKUP_WINDOW.total_seconds() // 60)},
-                ctx=ctx,
-                result="denied",
-            )
+    if resolution.status is not HandoffStatus.UNKNOWN:
+        return resolution
+    limiter, ip = rate_limiter(), ctx.ip or UNKNOWN_IP
+    earlier = limiter.peek(handoff_miss_rule(), ip, now=now)
+    if earlier.exhausted:
+        raise TooManyLookups(earlier)
+    misses = limiter.hit(handoff_miss_rule(), ip, now=now)
+    if misses.count == misses.limit:
+        record_event(
+            "buyers.handoff.lookup_throttled",
+            data={"failures": misses.count, "window_minutes": int(handoff_miss_rule().window.total_seconds() // 60)},
+            ctx=ctx,
+            result="denied",
+        )
     return resolution

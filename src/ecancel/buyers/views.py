@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET
 
 from ecancel.buyers.services import HandoffStatus, TooManyLookups, handoff_lookup
 from ecancel.core.context import RequestContext
+from ecancel.core.ratelimit import with_retry_after
 
 # token_urlsafe(32) gives 43 characters; anything much longer is not one of ours.
 MAX_TOKEN_LENGTH = 100
@@ -27,6 +28,7 @@ def handoff_view(request: HttpRequest, token: str) -> HttpResponse:
         resolution = handoff_lookup(raw=token[:MAX_TOKEN_LENGTH], ctx=RequestContext.of(request))
     except TooManyLookups as refusal:
         response = render(request, "buyers/handoff.html", {"throttled": refusal}, status=refusal.http_status)
+        with_retry_after(response, refusal.retry_after)
     else:
         response = render(
             request,

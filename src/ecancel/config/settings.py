@@ -7,6 +7,7 @@ to start with anything that is only fit for a demo.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -173,8 +174,13 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "consoles:login"
 LOGIN_REDIRECT_URL = "consoles:home"
 
+# Failed logins (password or second factor) per user name *and* address before that pair waits out the lock:
+# a stranger elsewhere cannot lock the real user out. Any address also waits after many failures, whatever
+# user names it tries.
 ECANCEL_LOGIN_MAX_FAILURES = 5
 ECANCEL_LOGIN_LOCK = timedelta(minutes=30)
+ECANCEL_LOGIN_ADDRESS_MAX_FAILURES = 30
+ECANCEL_LOGIN_ADDRESS_WINDOW = timedelta(minutes=15)
 ECANCEL_STAFF_IDLE = timedelta(minutes=15)
 ECANCEL_STAFF_MAX_AGE = timedelta(hours=12)
 ECANCEL_BUYER_IDLE = timedelta(minutes=10)
@@ -245,6 +251,7 @@ if CELERY_BROKER_URL.startswith("sqla+"):
 # Tests and one-off commands may run tasks inline.
 CELERY_TASK_ALWAYS_EAGER = env_bool("ECANCEL_TASKS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "core-prune-rate-limits": {"task": "ecancel.core.prune_rate_limits", "schedule": 3600.0},
     "documents-sweep-files": {"task": "ecancel.documents.sweep_files", "schedule": 3600.0},
     "notary-sweep-files": {"task": "ecancel.notary.sweep_files", "schedule": 3600.0},
 }
@@ -266,6 +273,10 @@ ECANCEL_EXCHANGE_HTTP_TIMEOUT = 30.0
 ECANCEL_EXCHANGE_MAX_BYTES = 40 * 1024 * 1024
 ECANCEL_EXCHANGE_RELAY_BATCH = 50
 ECANCEL_EXCHANGE_RELAY_BUDGET = 50.0  # seconds one relay task keeps going
+# Refusals of /exchange/ posts: each is logged; at most this many per address per minute reach the audit log,
+# and an address refused this often per minute is answered 429 before its body is read.
+ECANCEL_EXCHANGE_REFUSALS_AUDITED = 5
+ECANCEL_EXCHANGE_REFUSALS_MAX = 60
 ECANCEL_EXCHANGE_RELAY_EVERY = float(os.environ.get("ECANCEL_EXCHANGE_RELAY_EVERY", "5"))
 CELERY_BEAT_SCHEDULE["exchange-relay-outbox"] = {
     "task": "ecancel.exchange.tasks.relay_outbox",
@@ -331,3 +342,29 @@ ECANCEL_TSA_TIMEOUT = float(os.environ.get("ECANCEL_TSA_TIMEOUT", "10"))
 ECANCEL_VERIFY_MAX_BYTES = 20 * 1024 * 1024
 ECANCEL_VERIFY_MAX_FAILURES = 5
 ECANCEL_VERIFY_FAILURE_WINDOW = timedelta(minutes=15)
+# /verify/ uploads (checking a large PDF costs real CPU) per address per window.
+ECANCEL_VERIFY_MAX_UPLOADS = 30
+ECANCEL_VERIFY_UPLOAD_WINDOW = timedelta(minutes=10)
+# /h/<token>: look-ups of tokens that do not exist, per address per window. Generous, since many buyers may share
+# one carrier-NAT address; only misses count, so a valid QR code always opens.
+ECANCEL_HANDOFF_MAX_MISSES = 100
+ECANCEL_HANDOFF_MISS_WINDOW = timedelta(minutes=10)
+
+# --- rate limiting (ecancel.core.ratelimit) ---
+# The store every process shares: Redis when ECANCEL_RATE_LIMIT_REDIS_URL is set or the broker is Redis,
+# otherwise the database. ECANCEL_RATE_LIMIT_BACKEND names a backend class outright.
+ECANCEL_RATE_LIMIT_REDIS_URL = os.environ.get("ECANCEL_RATE_LIMIT_REDIS_URL") or (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else ""
+)
+ECANCEL_RATE_LIMIT_BACKEND = os.environ.get("ECANCEL_RATE_LIMIT_BACKEND") or (
+    "ecancel.core.ratelimit.RedisBackend" if ECANCEL_RATE_LIMIT_REDIS_URL else "ecancel.core.ratelimit.DatabaseBackend"
+)
+# Proxies (addresses or networks) whose X-Forwarded-For is believed; from any other peer it is ignored.
+ECANCEL_TRUSTED_PROXIES = [
+    entry.strip() for entry in os.environ.get("ECANCEL_TRUSTED_PROXIES", "").split(",") if entry.strip()
+]
+for _proxy in ECANCEL_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"ECANCEL_TRUSTED_PROXIES: {_proxy!r} is not an address or network") from _exc

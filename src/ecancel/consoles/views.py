@@ -36,8 +36,8 @@ from ecancel.accounts.auth import (
 from ecancel.accounts.forms import LoginForm, TokenForm
 from ecancel.accounts.models import Role, User
 from ecancel.accounts.services import (
-    AccountLocked,
     login_attempt_record_success,
+    login_lock,
     login_password_check,
     second_factor_check,
     totp_device_confirm,
@@ -48,6 +48,7 @@ from ecancel.accounts.services import (
 )
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import DomainError
+from ecancel.core.ratelimit import RateLimited, with_retry_after
 from ecancel.documents.qr import qr_svg
 
 PENDING_KEY = "ecancel_pending_login"
@@ -103,6 +104,19 @@ def _restart(request: HttpRequest, message: str) -> HttpResponse:
     return redirect("consoles:login")
 
 
+def _refuse_for_now(request: HttpRequest, refusal: RateLimited, form: LoginForm | None = None) -> HttpResponse:
+    """The login page at 429 with the limiter's message and Retry-After; a half-finished login starts over."""
+    request.session.pop(PENDING_KEY, None)
+    request.session.pop(ENROL_DEVICE_KEY, None)
+    if form is not None:
+        form.add_error(None, refusal.message)
+    else:
+        form = LoginForm()
+        messages.error(request, refusal.message)
+    response = render(request, "consoles/login.html", {"form": form}, status=refusal.http_status)
+    return with_retry_after(response, refusal.retry_after)
+
+
 @sensitive_post_parameters("password")
 @csrf_protect
 @never_cache
@@ -123,6 +137,8 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 password=form.cleaned_data["password"],
                 ctx=ctx,
             )
+        except RateLimited as refusal:
+            return _refuse_for_now(request, refusal, form)
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
@@ -142,9 +158,9 @@ def login_verify_view(request: HttpRequest) -> HttpResponse:
     user = _pending_user(request)
     if user is None:
         return _restart(request, str(_("登录已超时，请重新输入用户名和密码。 / Please log in again.")))
-    if user.is_locked():
-        assert user.locked_until is not None
-        return _restart(request, AccountLocked(user.locked_until).message)
+    lock = login_lock(username=user.username, ctx=RequestContext.of(request))
+    if lock is not None:
+        return _refuse_for_now(request, lock)
     device = totp_device_confirmed(user)
     if device is None:
         return redirect("consoles:login_enrol")
@@ -154,9 +170,9 @@ def login_verify_view(request: HttpRequest) -> HttpResponse:
             second_factor_check(
                 user=user, device=device, token=form.cleaned_data["token"], ctx=RequestContext.of(request)
             )
+        except RateLimited as refusal:
+            return _refuse_for_now(request, refusal)
         except DomainError as exc:
-            if exc.code == "account_locked":
-                return _restart(request, exc.message)
             form.add_error("token", exc.message)
         else:
             return _complete_login(request, user, device)
@@ -183,9 +199,9 @@ def login_enrol_view(request: HttpRequest) -> HttpResponse:
     user = _pending_user(request)
     if user is None:
         return _restart(request, str(_("登录已超时，请重新输入用户名和密码。 / Please log in again.")))
-    if user.is_locked():
-        assert user.locked_until is not None
-        return _restart(request, AccountLocked(user.locked_until).message)
+    lock = login_lock(username=user.username, ctx=RequestContext.of(request))
+    if lock is not None:
+        return _refuse_for_now(request, lock)
     if totp_device_confirmed(user) is not None:
         return redirect("consoles:login_verify")
     device = TOTPDevice.objects.filter(pk=request.session.get(ENROL_DEVICE_KEY), user=user, confirmed=False).first()
@@ -198,9 +214,9 @@ def login_enrol_view(request: HttpRequest) -> HttpResponse:
             device = totp_device_confirm(
                 user=user, device=device, token=form.cleaned_data["token"], ctx=RequestContext.of(request)
             )
+        except RateLimited as refusal:
+            return _refuse_for_now(request, refusal)
         except DomainError as exc:
-            if exc.code == "account_locked":
-                return _restart(request, exc.message)
             form.add_error("token", exc.message)
         else:
             messages.success(request, _("身份验证器已绑定。 / Authenticator enrolled."))

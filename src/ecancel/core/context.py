@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, field
+from functools import cache
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_ipv46_address
 from django.http import HttpRequest
@@ -36,8 +39,34 @@ class RequestContext:
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """REMOTE_ADDR; a proxy in front must set it (gunicorn's --forwarded-allow-ips)."""
-    return canonical_ip(request.META.get("REMOTE_ADDR"))
+    """The client's address: the direct peer, or, when that peer is a trusted proxy, the X-Forwarded-For hop
+    nearest to us that is not one.
+
+    Anyone can write X-Forwarded-For, so it is read only from ``ECANCEL_TRUSTED_PROXIES``: otherwise a client
+    could pick a fresh address for every request and walk past every per-address limit.
+    """
+    peer = canonical_ip(request.META.get("REMOTE_ADDR"))
+    proxies = _trusted_networks(tuple(settings.ECANCEL_TRUSTED_PROXIES))
+    if peer is None or not _is_listed(peer, proxies):
+        return peer
+    for hop in reversed(request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")):
+        address = canonical_ip(hop.strip())
+        if address is None:
+            # A hop no proxy of ours would write: trust nothing further out than the proxy itself.
+            return peer
+        if not _is_listed(address, proxies):
+            return address
+    return peer
+
+
+@cache
+def _trusted_networks(entries: tuple[str, ...]) -> tuple[IPv4Network | IPv6Network, ...]:
+    return tuple(ip_network(entry, strict=False) for entry in entries)
+
+
+def _is_listed(address: str, networks: tuple[IPv4Network | IPv6Network, ...]) -> bool:
+    parsed = ip_address(address)
+    return any(parsed in network for network in networks)
 
 
 def canonical_ip(value: str | None) -> str | None:

@@ -16,3 +16,15 @@ class Entity(models.Model):
 
     class Meta:
         abstract = True
+
+
+class RateLimitCounter(models.Model):
+    """The database store of ``core.ratelimit``: one open window per key (times in Unix seconds)."""
+
+    key = models.CharField(max_length=200, unique=True)
+    window_start = models.FloatField()
+    expires_at = models.FloatField(db_index=True)
+    count = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"

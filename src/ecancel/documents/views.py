@@ -1,13 +1,12 @@
 """The public /verify/ page: anyone may check a PDF, or look a certificate up by number and code.
 
-No login. Wrong codes are counted per IP address in the audit log (which records them anyway), so
-codes cannot be guessed; a lookup shows the stored document's signature report and hash, never the
-document itself, which holds personal data.
+No login. Wrong codes and uploads are counted per IP address by the shared rate limiter, so codes
+cannot be guessed and nobody makes the server check PDFs without end; a lookup shows the stored
+document's signature report and hash, never the document itself, which holds personal data.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from django import forms
@@ -17,9 +16,9 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
-from ecancel.audit.selectors import event_count_recent
 from ecancel.audit.services import record_event
 from ecancel.core.context import RequestContext, client_ip
+from ecancel.core.ratelimit import RateLimited, Rule, rate_limiter, with_retry_after
 from ecancel.documents.models import StoredDocument
 from ecancel.documents.selectors import document_find_by_code, document_has_newer_version
 from ecancel.documents.services import document_read
@@ -28,9 +27,14 @@ from ecancel.documents.verification import NotAPdf, PdfVerification, verify_pdf
 CODE_REFUSED = "documents.verification.code_refused"
 CODE_ACCEPTED = "documents.verification.code_accepted"
 UPLOADED = "documents.verification.uploaded"
-# Checking a large PDF costs real CPU; one address may ask this many times per window.
-UPLOAD_LIMIT = 30
-UPLOAD_WINDOW = timedelta(minutes=10)
+
+
+def upload_rule() -> Rule:
+    return Rule("verify-upload", settings.ECANCEL_VERIFY_MAX_UPLOADS, settings.ECANCEL_VERIFY_UPLOAD_WINDOW)
+
+
+def wrong_code_rule() -> Rule:
+    return Rule("verify-code", settings.ECANCEL_VERIFY_MAX_FAILURES, settings.ECANCEL_VERIFY_FAILURE_WINDOW)
 
 
 class UploadForm(forms.Form):
@@ -78,14 +82,9 @@ def _upload(request: HttpRequest) -> HttpResponse:
     if _declared_length(request) > limit + 64 * 1024:
         return _page(request, error=too_big_zh, error_en=too_big_en, status=413)
     ctx = RequestContext.of(request)
-    if event_count_recent(tag=UPLOADED, ip=ctx.ip, within=UPLOAD_WINDOW) >= UPLOAD_LIMIT:
-        minutes = int(UPLOAD_WINDOW.total_seconds() // 60)
-        return _page(
-            request,
-            error=f"验证次数过多，请 {minutes} 分钟后再试",
-            error_en=f"Too many checks from this address; try again in {minutes} minutes",
-            status=429,
-        )
+    uploads = rate_limiter().peek(upload_rule(), ctx.ip or "unknown")
+    if uploads.exhausted:
+        return _refuse(request, RateLimited(uploads, zh="验证次数过多", en="Too many checks from this address"))
     form = UploadForm(request.POST, request.FILES)
     if not form.is_valid():
         return _page(request, upload=form, error="请选择要验证的 PDF 文件", error_en="Choose a PDF file", status=400)
@@ -93,6 +92,7 @@ def _upload(request: HttpRequest) -> HttpResponse:
     if upload.size > limit:
         return _page(request, error=too_big_zh, error_en=too_big_en, status=413)
     data = upload.read()
+    rate_limiter().hit(upload_rule(), ctx.ip or "unknown")
     record_event(UPLOADED, data={"size": len(data)}, ctx=ctx)
     try:
         report = verify_pdf(data)
@@ -109,18 +109,16 @@ def _declared_length(request: HttpRequest) -> int:
         return 0
 
 
+def _refuse(request: HttpRequest, refusal: RateLimited) -> HttpResponse:
+    response = _page(request, error=refusal.zh, error_en=refusal.en, status=refusal.http_status)
+    return with_retry_after(response, refusal.retry_after)
+
+
 def _lookup(request: HttpRequest) -> HttpResponse:
-    ip = client_ip(request)
-    failures = event_count_recent(tag=CODE_REFUSED, ip=ip, within=settings.ECANCEL_VERIFY_FAILURE_WINDOW)
-    limit = settings.ECANCEL_VERIFY_MAX_FAILURES
-    window_minutes = int(settings.ECANCEL_VERIFY_FAILURE_WINDOW.total_seconds() // 60)
-    if failures >= limit:
-        return _page(
-            request,
-            error=f"验证码错误次数过多，请 {window_minutes} 分钟后再试",
-            error_en=f"Too many wrong codes; try again in {window_minutes} minutes",
-            status=429,
-        )
+    ip = client_ip(request) or "unknown"
+    earlier = rate_limiter().peek(wrong_code_rule(), ip)
+    if earlier.exhausted:
+        return _refuse(request, RateLimited(earlier, zh="验证码错误次数过多", en="Too many wrong codes"))
     form = LookupForm(request.GET)
     if not form.is_valid():
         return _page(
@@ -131,7 +129,7 @@ def _lookup(request: HttpRequest) -> HttpResponse:
     document = document_find_by_code(number, code)
     if document is None:
         record_event(CODE_REFUSED, data={"reference_no": number}, ctx=ctx, result="refused")
-        left = max(limit - failures - 1, 0)
+        left = rate_limiter().hit(wrong_code_rule(), ip).left
         return _page(
             request,
             lookup=LookupForm(initial={"no": number}),

@@ -25,6 +25,7 @@ from ecancel.accounts.models import Organisation, User
 from ecancel.audit.services import record_event
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import DomainError, ValidationFailed
+from ecancel.core.ratelimit import Rule, Verdict, rate_limiter
 from ecancel.core.transitions import transition
 from ecancel.exchange import keys
 from ecancel.exchange.envelope import (
@@ -314,7 +315,7 @@ def inbox_accept(raw: bytes, headers: Mapping[str, str], *, ctx: RequestContext 
         with transaction.atomic():
             return _store_and_apply(raw, lowered, envelope, sender, recipient, signed_at, payload, ctx)
     except ExchangeRefused as refusal:
-        _record_refusal(refusal, raw, lowered, ctx)
+        inbox_refusal_note(refusal, ctx=ctx, raw=raw, headers=lowered)
         raise
     except Exception as exc:
         logger.exception("applying exchange message %s failed; the sender will retry", lowered.get(HEADER_ID))
@@ -465,8 +466,39 @@ def _store_and_apply(
     return row
 
 
-def _record_refusal(refusal: ExchangeRefused, raw: bytes, headers: Mapping[str, str], ctx: RequestContext) -> None:
-    """Audit a refusal in its own transaction: the refused message itself changes nothing."""
+def refusals_audited_rule() -> Rule:
+    return Rule("exchange-refusal-audit", settings.ECANCEL_EXCHANGE_REFUSALS_AUDITED, timedelta(minutes=1))
+
+
+def refusals_rule() -> Rule:
+    return Rule("exchange-refusals", settings.ECANCEL_EXCHANGE_REFUSALS_MAX, timedelta(minutes=1))
+
+
+def inbox_refusals_exhausted(ctx: RequestContext) -> Verdict | None:
+    """The address's refusals this minute, when there were so many that it is to be answered 429 unread."""
+    if ctx.ip is None:
+        return None
+    verdict = rate_limiter().peek(refusals_rule(), ctx.ip)
+    return verdict if verdict.exhausted else None
+
+
+def inbox_refusal_note(
+    refusal: ExchangeRefused, *, ctx: RequestContext, raw: bytes = b"", headers: Mapping[str, str] | None = None
+) -> None:
+    """Log every refusal; audit only the first few per address per minute, so garbage cannot flood the chain.
+
+    Refusals with no client address (in-process delivery) are always audited. The refused message itself
+    changes nothing; the audit row is written in its own transaction.
+    """
+    headers = headers or {}
+    logger.warning("exchange message refused: %s from %s", refusal.code, ctx.ip or ctx.via)
+    if ctx.ip is not None:
+        limiter = rate_limiter()
+        if not isinstance(refusal, DuplicateMessage):  # a retry after a lost answer is no abuse
+            limiter.hit(refusals_rule(), ctx.ip)
+        audited = limiter.hit(refusals_audited_rule(), ctx.ip)
+        if audited.count > audited.limit:
+            return
     envelope: Envelope | None
     try:
         envelope = parse_envelope(raw)

@@ -3,31 +3,46 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from ecancel.core.context import RequestContext
+from ecancel.core.ratelimit import RateLimited, with_retry_after
+from ecancel.exchange.envelope import HEADER_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP
 from ecancel.exchange.errors import DuplicateMessage, ExchangeRefused
-from ecancel.exchange.services import inbox_accept
+from ecancel.exchange.services import inbox_accept, inbox_refusal_note, inbox_refusals_exhausted
 
 
 def _answer(status: int, code: str, zh: str, en: str, **extra: object) -> JsonResponse:
     return JsonResponse({"status": code, "code": code, "message": zh, "message_en": en, **extra}, status=status)
 
 
+# What a sender must declare before its body is read: a signed envelope carries all three headers.
+REQUIRED_HEADERS = (HEADER_ID, HEADER_TIMESTAMP, HEADER_SIGNATURE)
+# A UUID, Unix seconds, and a few signatures: anything much longer is not a peer's header.
+MAX_HEADER_LENGTH = {HEADER_ID: 64, HEADER_TIMESTAMP: 20, HEADER_SIGNATURE: 1000}
+
+
 @csrf_exempt
 @require_POST
-def receive(request: HttpRequest) -> JsonResponse:
-    """200 applied / rejected / duplicate; 4xx refused (409 and 429 worth retrying); 5xx retry later."""
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > settings.ECANCEL_EXCHANGE_MAX_BYTES:
-        return _answer(413, "too_large", "消息过大", "message too large")
-    raw = request.read(settings.ECANCEL_EXCHANGE_MAX_BYTES + 1)
+def receive(request: HttpRequest) -> HttpResponse:
+    """200 applied / rejected / duplicate; 4xx refused (409 and 429 worth retrying); 5xx retry later.
+
+    Garbage is refused cheaply: an address refused often this minute, a missing or oversized length and
+    missing headers are answered before the body is read or parsed; refusals are logged and audited sparingly.
+    """
     ctx = RequestContext.of(request, via="exchange")
+    throttled = inbox_refusals_exhausted(ctx)
+    if throttled is not None:
+        refusal = RateLimited(throttled, zh="被拒绝的消息过多", en="Too many refused messages from this address")
+        response = _answer(429, refusal.code, refusal.zh, refusal.en)
+        return with_retry_after(response, refusal.retry_after)
+    early = _refuse_unread(request)
+    if early is not None:
+        inbox_refusal_note(early, ctx=ctx, headers=request.headers)
+        return _answer(early.http_status, early.code, early.zh, early.en)
+    raw = request.read(settings.ECANCEL_EXCHANGE_MAX_BYTES + 1)
     try:
         row = inbox_accept(raw, dict(request.headers), ctx=ctx)
     except DuplicateMessage as duplicate:
@@ -37,3 +52,21 @@ def receive(request: HttpRequest) -> JsonResponse:
     except Exception:  # noqa: BLE001 - logged and audited in inbox_accept; the sender retries on 5xx
         return _answer(500, "internal_error", "接收方处理失败，请稍后重试", "the receiver failed; retry later")
     return _answer(200, row.status, row.reason or "已接收", row.reason_en or "received", message_id=str(row.pk))
+
+
+def _refuse_unread(request: HttpRequest) -> ExchangeRefused | None:
+    """Why the request is refused from its length and headers alone, if it is."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or "")
+    except ValueError:
+        length = -1
+    if length < 0:
+        return ExchangeRefused("length_required", "缺少消息长度", "Content-Length is required", http_status=411)
+    if length > settings.ECANCEL_EXCHANGE_MAX_BYTES:
+        return ExchangeRefused("too_large", "消息过大", "message too large", http_status=413)
+    headers = {name: request.headers.get(name, "") for name in REQUIRED_HEADERS}
+    if not all(headers.values()):
+        return ExchangeRefused("missing_headers", "缺少消息签名头", f"missing {'/'.join(REQUIRED_HEADERS)}")
+    if any(len(value) > MAX_HEADER_LENGTH[name] for name, value in headers.items()):
+        return ExchangeRefused("malformed_headers", "消息签名头格式错误", "a signature header is too long")
+    return None
