@@ -43,11 +43,12 @@ def test_five_failures_lock_for_thirty_minutes(
     assert operator.failed_login_count == 4
     assert operator.locked_until is None
 
+    before = timezone.now()
     _, html = _attempt(client, operator, WRONG)
+    after = timezone.now()
     operator.refresh_from_db()
     assert operator.locked_until is not None
-    remaining = operator.locked_until - timezone.now()
-    assert dt.timedelta(minutes=29) < remaining <= dt.timedelta(minutes=30)
+    assert before + dt.timedelta(minutes=30) <= operator.locked_until <= after + dt.timedelta(minutes=30)
     unlock_at = timezone.localtime(operator.locked_until).strftime("%Y-%m-%d %H:%M")
     assert "账户已锁定" in html
     assert unlock_at in html
