@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "ecancel.exchange",
     "ecancel.notifications",
     "ecancel.consoles",
+    "ecancel.demo",
 ]
 
 MIDDLEWARE = [

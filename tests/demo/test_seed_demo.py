@@ -22,7 +22,7 @@ from ecancel.accounts.models import (
 )
 from ecancel.audit.models import AuditEvent
 from ecancel.audit.services import audit_chain_verify
-from ecancel.core.demo import demo_password, organisation_id
+from ecancel.demo.seed import demo_password, organisation_id
 from ecancel.filing.models import Building, BuyerParty, FiledContract, Project, Unit
 from ecancel.filing.transitions import ContractStatus, UnitStatus
 from ecancel.identity.id_numbers import IdType, validate_id_number
@@ -178,7 +178,7 @@ def test_refused_outside_demo_mode(overrides: dict[str, bool]) -> None:
 def test_the_buyer_abroad_has_a_draft_application_with_an_agent(fast_hashing: None) -> None:
     from ecancel.cancellation.models import Agent, Application
     from ecancel.cancellation.transitions import ApplicationStatus
-    from ecancel.core.demo import AGENT_NAME, AGENT_PRINCIPAL, seed_demo
+    from ecancel.demo.seed import AGENT_NAME, AGENT_PRINCIPAL, seed_demo
 
     seed_demo()
     application = Application.objects.get(contract__buyers__name=AGENT_PRINCIPAL)
