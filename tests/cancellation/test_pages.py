@@ -237,7 +237,8 @@ def test_operator_admin_of_the_company_may_act(application: Application, develop
 def test_stuck_delivery_is_explained(
     operator_client: Client, ready_application: Application, notary_office: Organisation, operator: User
 ) -> None:
-    from ecancel.cancellation.services import Actor, application_push
+    from ecancel.accounts.actors import Actor
+    from ecancel.cancellation.services import application_push
     from ecancel.core.context import RequestContext
     from ecancel.exchange.models import OutboxMessage
 

@@ -496,9 +496,9 @@ class _Seeder:
 
         Made through the operator's services, so it passes the same checks as one typed in a page.
         """
+        from ecancel.accounts.actors import Actor
         from ecancel.cancellation.models import Application, ReturnReason
         from ecancel.cancellation.services import (
-            Actor,
             AgentInput,
             application_create,
             application_set_agent,

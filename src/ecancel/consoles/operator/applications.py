@@ -20,6 +20,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from ecancel.accounts.access import staff_organisation
+from ecancel.accounts.actors import Actor
 from ecancel.accounts.auth import OPERATOR_ROLES, staff_required, staff_user
 from ecancel.accounts.models import OrganisationKind
 from ecancel.audit.services import record_event
@@ -50,7 +52,6 @@ from ecancel.cancellation.selectors import (
 )
 from ecancel.cancellation.transitions import ApplicationStatus
 from ecancel.consoles.operator.access import access_contract
-from ecancel.core.access import staff_organisation
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import DomainError
 from ecancel.core.paging import DEFAULT_PAGE_SIZE
@@ -62,8 +63,8 @@ if TYPE_CHECKING:
     from django.utils.functional import _StrPromise
 
 
-def _actor(request: HttpRequest) -> services.Actor:
-    return services.Actor.staff(staff_user(request))
+def _actor(request: HttpRequest) -> Actor:
+    return Actor.staff(staff_user(request))
 
 
 def _ctx(request: HttpRequest) -> RequestContext:

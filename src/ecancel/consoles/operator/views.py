@@ -10,12 +10,12 @@ from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
+from ecancel.accounts.access import staff_organisation
 from ecancel.accounts.auth import OPERATOR_ROLES, staff_required, staff_user
 from ecancel.accounts.models import OrganisationKind
 from ecancel.audit.services import record_event
 from ecancel.consoles.operator.access import access_contract
 from ecancel.consoles.operator.forms import ContractSearchForm
-from ecancel.core.access import staff_organisation
 from ecancel.core.context import RequestContext
 from ecancel.core.paging import DEFAULT_PAGE_SIZE
 from ecancel.filing.selectors import contract_list
