@@ -4,7 +4,8 @@ same two-page form through WeasyPrint in the same run.
     cd /work/main && uv run python benchmarks/documents.py [--runs 30]
 
 Runs against a throw-away data directory (its own local CA and timestamp keys), prints a Markdown
-table for docs/benchmarks.md. Targets (issue 3): two-page form ≤ 20 ms, certificate render + sign
+table for docs/benchmarks.md, including sign + verify round trips (a once-random slowness, see
+timestamps.py). Targets (issue 3): two-page form ≤ 20 ms, certificate render + sign
 B-LTA ≤ 250 ms, typst ≥ 10× faster than WeasyPrint on the same form.
 """
 
@@ -41,6 +42,8 @@ from ecancel.documents.render import PDF_STANDARD, _sources, render_document  # 
 from ecancel.documents.samples import DEMO_CASE, SampleDocument, sample_documents  # noqa: E402
 from ecancel.documents.schemas import CancellationFormData  # noqa: E402
 from ecancel.documents.services import sign_rendered  # noqa: E402
+from ecancel.documents.signing import sign_pdf  # noqa: E402
+from ecancel.documents.verification import verify_pdf  # noqa: E402
 
 TIMESTAMP = dt.datetime(2026, 4, 10, 9, 30, tzinfo=dt.UTC)
 FORM = "cancellation_form"
@@ -152,6 +155,21 @@ def main() -> None:
     )
     rows.append(("certificate (7 p., 7 photos) render + sign B-LTA", f"{cert_ms:.0f} ms", "target ≤ 250 ms"))
     rows.append(("2-page form render + sign B-T", f"{form_sign:.0f} ms", ""))
+    form_pdf = render_document(FORM, form.data, timestamp=TIMESTAMP).pdf
+    round_trips = []
+    for number in range(12):
+        began = time.perf_counter()
+        signed = sign_pdf(form_pdf, organisation=notary, level="B-LTA" if number % 3 else "B-T")
+        if not verify_pdf(signed).valid:
+            raise SystemExit("a signature made here did not verify")
+        round_trips.append((time.perf_counter() - began) * 1000)
+    rows.append(
+        (
+            "sign + verify, 12 in a row (B-T and B-LTA)",
+            f"{statistics.median(round_trips):.0f} ms",
+            f"slowest {max(round_trips):.0f} ms; asn1crypto #256 once made single ones 6–30 s",
+        )
+    )
 
     from weasyprint import HTML
 

@@ -11,11 +11,11 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import httpx
 
@@ -95,6 +95,18 @@ class Deployment:
 
     def tail(self) -> str:
         return (self.root / f"{self.name}.log").read_text(errors="replace")[-4000:]
+
+
+def wait_for(read: Callable[[], Any], done: Callable[[Any], bool], what: str, seconds: float = 90) -> Any:
+    """Poll ``read`` until ``done`` says yes; the limit only catches a hung server, so it is generous."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = read()
+        if done(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}: {value}")
+        time.sleep(0.3)
 
 
 def introduce(root: Path, *deployments: Deployment) -> None:

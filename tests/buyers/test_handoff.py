@@ -98,11 +98,9 @@ def test_expired_code_answers_expired(client: Client, handoff: IssuedHandoff, mo
 
 
 def test_expiry_boundary(handoff: IssuedHandoff) -> None:
-    token = handoff.token
-    HandoffToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() + dt.timedelta(seconds=30))
-    assert handoff_resolve(handoff.raw).status is HandoffStatus.VALID
-    HandoffToken.objects.filter(pk=token.pk).update(expires_at=timezone.now())
-    assert handoff_resolve(handoff.raw).status is HandoffStatus.EXPIRED
+    expires_at = handoff.token.expires_at
+    assert handoff_resolve(handoff.raw, now=expires_at - dt.timedelta(microseconds=1)).status is HandoffStatus.VALID
+    assert handoff_resolve(handoff.raw, now=expires_at).status is HandoffStatus.EXPIRED
 
 
 def test_revoked_wins_over_expired(client: Client, handoff: IssuedHandoff) -> None:

@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ecancel.accounts.actors import Actor
 from ecancel.cancellation.models import Application
-from ecancel.cancellation.services import Actor, application_create
+from ecancel.cancellation.services import application_create
 from ecancel.core.context import RequestContext
 
 Expect = Callable[..., dict[str, Any]]

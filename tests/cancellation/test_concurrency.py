@@ -11,10 +11,10 @@ from collections.abc import Callable, Iterator
 import pytest
 from django.db import close_old_connections, connection
 
+from ecancel.accounts.actors import Actor
 from ecancel.accounts.models import Organisation
 from ecancel.cancellation.models import Application, ApplicationPush
 from ecancel.cancellation.services import (
-    Actor,
     application_abandon,
     application_create,
     application_push,

@@ -7,12 +7,12 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, transaction
 
+from ecancel.accounts.actors import Actor
 from ecancel.accounts.models import Organisation
 from ecancel.audit.models import AuditEvent
 from ecancel.cancellation.checks import application_checks
 from ecancel.cancellation.models import Agent, Applicant, Application
 from ecancel.cancellation.services import (
-    Actor,
     AgentInput,
     ApplicantInput,
     application_abandon,

@@ -6,10 +6,10 @@ from collections.abc import Callable
 
 import pytest
 
+from ecancel.accounts.actors import Actor
 from ecancel.audit.models import AuditEvent
 from ecancel.cancellation.models import Application
 from ecancel.cancellation.services import (
-    Actor,
     application_abandon,
     application_push,
     application_revoke,

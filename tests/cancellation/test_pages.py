@@ -237,7 +237,8 @@ def test_operator_admin_of_the_company_may_act(application: Application, develop
 def test_stuck_delivery_is_explained(
     operator_client: Client, ready_application: Application, notary_office: Organisation, operator: User
 ) -> None:
-    from ecancel.cancellation.services import Actor, application_push
+    from ecancel.accounts.actors import Actor
+    from ecancel.cancellation.services import application_push
     from ecancel.core.context import RequestContext
     from ecancel.exchange.models import OutboxMessage
 
@@ -330,3 +331,34 @@ def test_an_extra_applicant_row_is_refused_or_ignored_never_a_server_error(
     response = operator_client.post(url, {**blank_extra, **stranger})
     assert response.status_code == 422
     assert application.applicants.count() == count
+
+
+def test_the_application_page_offers_what_the_move_table_allows(
+    operator_client: Client, application: Application, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Revoke and abandon buttons come from transitions.MOVES, not from statuses written again in the view."""
+    from django.urls import reverse
+
+    from ecancel.cancellation.transitions import MOVES
+
+    revoke = reverse("operator:application_revoke", args=[application.pk])
+    abandon = reverse("operator:application_abandon", args=[application.pk])
+    html = page(operator_client, f"/operator/applications/{application.pk}/")
+    assert abandon in html and revoke not in html
+    monkeypatch.setitem(MOVES, "request_revoke", {ApplicationStatus.DRAFT: ApplicationStatus.REVOKING})
+    monkeypatch.setitem(MOVES, "abandon", {})
+    html = page(operator_client, f"/operator/applications/{application.pk}/")
+    assert revoke in html and abandon not in html
+
+
+def test_the_contract_page_offers_a_new_application_only_where_the_move_table_allows(
+    operator_client: Client, contract: FiledContract, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ecancel.filing.transitions import CONTRACT_MOVES
+
+    new = f"/operator/contracts/{contract.pk}/cancellation/new/"
+    assert new in page(operator_client, f"/operator/contracts/{contract.pk}/")
+    monkeypatch.setitem(CONTRACT_MOVES, "start_cancellation", {})
+    html = page(operator_client, f"/operator/contracts/{contract.pk}/")
+    assert new not in html and "只有状态为「已备案」的合同可以申请注销。" in html
+    assert '<button type="submit" class="btn">确定' not in page(operator_client, new), "nor does the confirm page"

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import pytest
 
+from ecancel.accounts.actors import Actor
 from ecancel.accounts.models import Organisation
 from ecancel.audit.models import AuditEvent
 from ecancel.cancellation.models import Application, ApplicationPush, PushOutcome
 from ecancel.cancellation.selectors import application_qr
 from ecancel.cancellation.services import (
-    Actor,
     ApplicantInput,
     application_abandon,
     application_push,

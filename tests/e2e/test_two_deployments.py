@@ -10,16 +10,15 @@ through their APIs with each organisation's token, and opens the QR link like a 
 from __future__ import annotations
 
 import json
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.servers import Deployment, introduce, serving
+from tests.servers import Deployment, introduce, serving, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -76,17 +75,6 @@ class Api:
         )
         assert response.status_code == expect, (path, response.status_code, response.text[:800], self.deployment.tail())
         return response.json()
-
-
-def wait_for(read: Callable[[], Any], done: Callable[[Any], bool], what: str, seconds: float = 90) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        value = read()
-        if done(value):
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}: {value}")
-        time.sleep(0.3)
 
 
 @pytest.fixture(scope="module")

@@ -62,23 +62,27 @@ def down_peer(db: None, developer: Organisation, notary_office: Organisation) ->
 @pytest.mark.django_db
 def test_back_off_is_kept_in_the_row(down_peer: str, notary_office: Organisation, developer: Organisation) -> None:
     row = put(notary_office, developer)
-    started = timezone.now()
+    before = timezone.now()
     assert relay_due() == 0
+    after = timezone.now()
     row.refresh_from_db()
     assert row.status == OutboxStatus.PENDING
     assert row.attempts == 1
     assert "ConnectError" in row.last_error
-    assert started + timedelta(seconds=2.4) <= row.next_attempt_at <= timezone.now() + timedelta(seconds=5.1)
+    # The attempt failed at some moment between before and after; the delay drawn was 2.5 to 5 s.
+    assert before + timedelta(seconds=2.5) <= row.next_attempt_at <= after + timedelta(seconds=5)
 
-    assert relay_due() == 0, "not due yet"
+    assert relay_due(now=row.next_attempt_at - timedelta(microseconds=1)) == 0, "not due yet"
     row.refresh_from_db()
     assert row.attempts == 1
 
     make_due(row)
+    before = timezone.now()
     relay_due()
+    after = timezone.now()
     row.refresh_from_db()
     assert row.attempts == 2
-    assert timezone.now() + timedelta(seconds=4.9) <= row.next_attempt_at <= timezone.now() + timedelta(seconds=10.1)
+    assert before + timedelta(seconds=5) <= row.next_attempt_at <= after + timedelta(seconds=10)
 
 
 def test_retry_delay_grows_with_jitter_and_a_cap() -> None:

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.servers import Deployment, introduce, serving
+from tests.servers import Deployment, introduce, serving, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -79,9 +78,7 @@ with transaction.atomic():
     )
 """,
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and len(rows(filing, "inboxmessage")) < 1:
-        time.sleep(0.2)
+    wait_for(lambda: rows(filing, "inboxmessage"), lambda received: len(received) >= 1, "revoke.refused")
 
     [sent] = rows(filing, "outboxmessage")
     assert (sent["message_type"], sent["status"], sent["remote_status"]) == ("revoke.requested", "delivered", "applied")

@@ -8,11 +8,11 @@ from urllib.parse import urlsplit
 import pytest
 from django.test import Client
 
+from ecancel.accounts.actors import Actor
 from ecancel.accounts.models import NotaryOffice, Organisation, Role
 from ecancel.cancellation.models import Application
 from ecancel.cancellation.selectors import application_qr
 from ecancel.cancellation.services import (
-    Actor,
     ApplicantInput,
     application_create,
     application_push,

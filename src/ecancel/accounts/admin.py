@@ -21,6 +21,7 @@ from ecancel.accounts.services import api_token_revoke, user_totp_reset, user_un
 from ecancel.audit.admin import SystemAdminOnly, is_system_admin
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import DomainError
+from ecancel.core.models import RateLimitCounter
 from ecancel.identity.id_numbers import validate_id_number
 
 
@@ -211,3 +212,20 @@ class ApiTokenAdmin(SystemAdminOnly):
 def _admin_actor(request: HttpRequest) -> User | None:
     user = request.user
     return user if isinstance(user, User) else None
+
+@admin.register(RateLimitCounter)
+class RateLimitCounterAdmin(SystemAdminOnly):
+    """The rate limiter's database store; deleting a row lifts that wait early (say, a shared NAT address)."""
+
+    list_display = ["key", "count", "window_start", "expires_at"]
+    search_fields = ["key"]
+    fields = readonly_fields = ("key", "count", "window_start", "expires_at")
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_view_permission(request, obj)

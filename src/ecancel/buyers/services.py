@@ -118,21 +118,22 @@ def _invalidate_live(*, case: NotaryCase, reason: InvalidationReason, now: datet
     return tokens
 
 
-def handoff_state(token: HandoffToken) -> HandoffStatus:
-    """What a token stands for now; a closed case's token is dead even if nobody revoked it."""
+def handoff_state(token: HandoffToken, *, now: datetime | None = None) -> HandoffStatus:
+    """What a token stands for at ``now`` (default: the current time); a closed case's token is dead even if
+    nobody revoked it."""
     if token.invalidated_at is not None or token.case.status not in OPEN_STATUSES:
         return HandoffStatus.INVALIDATED
-    if token.expires_at <= timezone.now():
+    if token.expires_at <= (now or timezone.now()):
         return HandoffStatus.EXPIRED
     return HandoffStatus.VALID
 
 
-def handoff_resolve(raw: str) -> HandoffResolution:
-    """What a scanned link stands for now."""
+def handoff_resolve(raw: str, *, now: datetime | None = None) -> HandoffResolution:
+    """What a scanned link stands for at ``now`` (default: the current time)."""
     token = HandoffToken.objects.select_related("case").filter(token_hash=token_digest(raw)).first()
     if token is None:
         return HandoffResolution(HandoffStatus.UNKNOWN)
-    return HandoffResolution(handoff_state(token), token.expires_at)
+    return HandoffResolution(handoff_state(token, now=now), token.expires_at)
 
 
 def handoff_lookup(*, raw: str, ctx: RequestContext, now: float | None = None) -> HandoffResolution:

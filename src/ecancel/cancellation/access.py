@@ -6,10 +6,10 @@ import uuid
 
 from django.http import Http404
 
+from ecancel.accounts.access import staff_organisation
 from ecancel.accounts.models import OrganisationKind, User
 from ecancel.cancellation.models import Application
 from ecancel.cancellation.selectors import application_get
-from ecancel.core.access import staff_organisation
 from ecancel.core.errors import NotFound
 
 

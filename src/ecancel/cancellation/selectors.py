@@ -64,6 +64,11 @@ def application_current_push(application: Application) -> ApplicationPush | None
     return next((p for p in application.pushes.all() if p.version == application.version), None)
 
 
+def application_push(application: Application, version: int) -> ApplicationPush | None:
+    """The push of one version, if that version was pushed."""
+    return next((p for p in application.pushes.all() if p.version == version), None)
+
+
 def application_previous_push(application: Application) -> ApplicationPush | None:
     """The last push before the current version: what a re-push is compared with."""
     return next((p for p in application.pushes.all() if p.version < application.version), None)
@@ -87,6 +92,7 @@ def application_delivery(application: Application) -> OutboxMessage | None:
 
 
 def open_application_for_contract(*, seller: Organisation, contract_id: uuid.UUID) -> Application | None:
+    """The contract's application still in progress, if any (at most one: a database constraint)."""
     return Application.objects.for_seller(seller).open().filter(contract_id=contract_id).first()
 
 

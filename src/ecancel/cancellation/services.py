@@ -24,6 +24,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from ecancel.accounts.actors import Actor
 from ecancel.accounts.models import Organisation, OrganisationKind
 from ecancel.audit.services import record_event
 from ecancel.cancellation import materials
@@ -48,7 +49,7 @@ from ecancel.filing.transitions import ContractStatus
 from ecancel.identity.id_numbers import IdType, mask_id_number, validate_id_number
 
 if TYPE_CHECKING:
-    from ecancel.accounts.models import User
+    pass
 
 ApplicationId = uuid.UUID | str
 
@@ -107,24 +108,6 @@ _REFUSALS: dict[tuple[str, str], tuple[str, str]] = {
         "The revoke is waiting for the notary office; abandon it once it is confirmed",
     ),
 }
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who acts for the seller company: one of its staff, or one of its API tokens (then ``user`` is None)."""
-
-    organisation: Organisation
-    user: User | None = None
-    label: str = ""
-
-    @classmethod
-    def staff(cls, user: User) -> Actor:
-        if user.organisation is None:
-            raise NotFound("未找到该注销申请", "Application not found")
-        return cls(organisation=user.organisation, user=user, label=str(user))
-
-    def __str__(self) -> str:
-        return self.label or str(self.user or self.organisation)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from ecancel.core.transitions import HasStatus, transition
+from ecancel.core.transitions import HasStatus, allowed, transition
 
 
 class ApplicationStatus(models.TextChoices):
@@ -55,3 +55,8 @@ MOVES: dict[str, dict[ApplicationStatus, ApplicationStatus]] = {
 def application_move(application: HasStatus, action: str) -> ApplicationStatus:
     """The status ``action`` takes the application to, or an ``InvalidTransition`` naming the current status."""
     return transition(application, action, MOVES, ApplicationStatus)
+
+
+def application_can(application: HasStatus, action: str) -> bool:
+    """Whether the move table allows ``action`` from the application's status (pages offer only those)."""
+    return allowed(application, action, MOVES)

@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "ecancel.exchange",
     "ecancel.notifications",
     "ecancel.consoles",
+    "ecancel.demo",
 ]
 
 MIDDLEWARE = [

@@ -35,6 +35,7 @@ from ecancel.accounts.auth import (
 )
 from ecancel.accounts.forms import LoginForm, TokenForm
 from ecancel.accounts.models import Role, User
+from ecancel.accounts.selectors import active_user_get, totp_device_enrolling_get
 from ecancel.accounts.services import (
     login_attempt_record_success,
     login_lock,
@@ -80,7 +81,7 @@ def _pending_user(request: HttpRequest) -> User | None:
     user_pk = pending.get("user")
     if not isinstance(user_pk, int):
         return None
-    return User.objects.filter(pk=user_pk, is_active=True).first()
+    return active_user_get(user_pk)
 
 
 def _complete_login(request: HttpRequest, user: User, device: TOTPDevice | None) -> HttpResponse:
@@ -204,7 +205,7 @@ def login_enrol_view(request: HttpRequest) -> HttpResponse:
         return _refuse_for_now(request, lock)
     if totp_device_confirmed(user) is not None:
         return redirect("consoles:login_verify")
-    device = TOTPDevice.objects.filter(pk=request.session.get(ENROL_DEVICE_KEY), user=user, confirmed=False).first()
+    device = totp_device_enrolling_get(user=user, device_id=request.session.get(ENROL_DEVICE_KEY))
     if device is None:
         device = totp_device_start_enrolment(user=user)
         request.session[ENROL_DEVICE_KEY] = device.pk

@@ -16,6 +16,11 @@ class HasStatus(Protocol):
     status: str
 
 
+def allowed(obj: HasStatus, action: str, table: Mapping[str, Mapping[S, S]]) -> bool:
+    """Whether the table lets ``obj`` make ``action`` from its current status: what pages ask before offering it."""
+    return obj.status in table[action]
+
+
 def transition(obj: HasStatus, action: str, table: Mapping[str, Mapping[S, S]], choices: type[S]) -> S:
     """The status ``action`` moves ``obj`` to, or a refusal naming the current status."""
     moves = table.get(action)

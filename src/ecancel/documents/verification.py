@@ -216,9 +216,12 @@ class PdfVerification:
         }
 
 
-def verify_pdf(pdf: bytes, *, trust_roots: Sequence[asn1_x509.Certificate] | None = None) -> PdfVerification:
+def verify_pdf(
+    pdf: bytes, *, trust_roots: Sequence[asn1_x509.Certificate] | None = None, at: dt.datetime | None = None
+) -> PdfVerification:
     """Report on every signature in ``pdf``. ``trust_roots`` replaces this deployment's roots, e.g. to
-    accept only a pinned notary office. Raises :class:`NotAPdf` for anything that is not a PDF."""
+    accept only a pinned notary office; ``at`` judges certificates at that time instead of now.
+    Raises :class:`NotAPdf` for anything that is not a PDF."""
     roots = list(trust_roots) if trust_roots is not None else deployment_trust_roots()
     reader = _reader(pdf)
     embedded, broken = _embedded_signatures(reader)
@@ -228,10 +231,10 @@ def verify_pdf(pdf: bytes, *, trust_roots: Sequence[asn1_x509.Certificate] | Non
     timestamps: list[TimestampReport] = []
     for item in embedded:
         if item.sig_object_type == "/DocTimeStamp":
-            timestamps.append(_document_timestamp(item, roots))
+            timestamps.append(_document_timestamp(item, roots, at))
         else:
             archived = has_dss and any(revision > item.signed_revision for revision in timestamp_revisions)
-            signatures.append(_signature(item, roots, archived=archived, has_dss=has_dss))
+            signatures.append(_signature(item, roots, at, archived=archived, has_dss=has_dss))
     signatures.extend(_broken_signature(name) for name in broken)
     document_problems = [] if signatures else [NO_SIGNATURE]
     if pdf[pdf.rfind(b"%%EOF") + len(b"%%EOF") :].strip():
@@ -278,10 +281,15 @@ def _context(roots: list[asn1_x509.Certificate], moment: dt.datetime | None = No
 
 
 def _signature(
-    item: EmbeddedPdfSignature, roots: list[asn1_x509.Certificate], *, archived: bool, has_dss: bool
+    item: EmbeddedPdfSignature,
+    roots: list[asn1_x509.Certificate],
+    at: dt.datetime | None,
+    *,
+    archived: bool,
+    has_dss: bool,
 ) -> SignatureReport:
     try:
-        status = _validate_signature(item, roots)
+        status = _validate_signature(item, roots, at)
     except (SignatureValidationError, PdfError, ValueError, KeyError, TypeError) as exc:
         logger.info("signature %s could not be validated: %s", item.field_name, exc)
         return _broken_signature(item.field_name)
@@ -295,7 +303,7 @@ def _signature(
     elif not status.valid:
         problems.append(BAD_SIGNATURE)
     if status.intact and status.valid and not status.trusted:
-        problems.append(EXPIRED if _expired(status.signing_cert) else UNTRUSTED)
+        problems.append(EXPIRED if _expired(status.signing_cert, at) else UNTRUSTED)
     if ts is None:
         problems.append(NO_TIMESTAMP)
     elif not timestamp_trusted:
@@ -326,23 +334,25 @@ def _signature(
     )
 
 
-def _validate_signature(item: EmbeddedPdfSignature, roots: list[asn1_x509.Certificate]) -> PdfSignatureStatus:
+def _validate_signature(
+    item: EmbeddedPdfSignature, roots: list[asn1_x509.Certificate], at: dt.datetime | None
+) -> PdfSignatureStatus:
     status = validate_pdf_signature(
-        item, signer_validation_context=_context(roots), ts_validation_context=_context(roots)
+        item, signer_validation_context=_context(roots, at), ts_validation_context=_context(roots, at)
     )
     ts = status.timestamp_validity
-    if not status.trusted and _expired(status.signing_cert) and ts is not None and ts.valid and ts.trusted:
+    if not status.trusted and _expired(status.signing_cert, at) and ts is not None and ts.valid and ts.trusted:
         # A certificate that has since expired was good when the trusted timestamp proves the signature existed.
         return validate_pdf_signature(
             item,
             signer_validation_context=_context(roots, moment=ts.timestamp),
-            ts_validation_context=_context(roots),
+            ts_validation_context=_context(roots, at),
         )
     return status
 
 
-def _expired(certificate: asn1_x509.Certificate) -> bool:
-    return certificate.not_valid_after < dt.datetime.now(dt.UTC)
+def _expired(certificate: asn1_x509.Certificate, at: dt.datetime | None) -> bool:
+    return certificate.not_valid_after < (at or dt.datetime.now(dt.UTC))
 
 
 def _broken_signature(field_name: str) -> SignatureReport:
@@ -366,9 +376,11 @@ def _broken_signature(field_name: str) -> SignatureReport:
     )
 
 
-def _document_timestamp(item: EmbeddedPdfSignature, roots: list[asn1_x509.Certificate]) -> TimestampReport:
+def _document_timestamp(
+    item: EmbeddedPdfSignature, roots: list[asn1_x509.Certificate], at: dt.datetime | None
+) -> TimestampReport:
     try:
-        status: DocumentTimestampStatus = validate_pdf_timestamp(item, validation_context=_context(roots))
+        status: DocumentTimestampStatus = validate_pdf_timestamp(item, validation_context=_context(roots, at))
     except (SignatureValidationError, PdfError, ValueError, KeyError, TypeError) as exc:
         logger.info("document timestamp %s could not be validated: %s", item.field_name, exc)
         return TimestampReport(item.field_name, None, "", False, False, False, (MALFORMED_SIGNATURE,))

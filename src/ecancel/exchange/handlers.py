@@ -2,7 +2,7 @@
 
 Apps register from ``AppConfig.ready()``::
 
-    register_handler("materials.pushed", notary.receivers.on_materials_pushed)
+    register_handler("materials.pushed", notary.handlers.on_materials_pushed)
 
 A handler runs inside the transaction that marks the inbox row applied, so its effect happens
 exactly once. Raising a ``DomainError`` rejects the message (stored as rejected, not retried);

@@ -145,22 +145,21 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=ceiling * _jitter.uniform(0.5, 1.0))
 
 
-def relay_due(*, limit: int = 50) -> int:
-    """Deliver up to ``limit`` due messages; returns how many were delivered.
+def relay_due(*, limit: int = 50, now: datetime | None = None) -> int:
+    """Deliver up to ``limit`` messages due at ``now`` (default: the current time); returns how many were delivered.
 
     Only the oldest pending message of each (sender, recipient, application) stream is due, so
     one application's messages arrive in the order they were written.
     """
     delivered = 0
     down: dict[str, str] = {}
-    for row in _claim_due(limit):
+    for row in _claim_due(limit, now or timezone.now()):
         if _deliver(row, down):
             delivered += 1
     return delivered
 
 
-def _claim_due(limit: int) -> list[OutboxMessage]:
-    now = timezone.now()
+def _claim_due(limit: int, now: datetime) -> list[OutboxMessage]:
     earlier = OutboxMessage.objects.filter(
         status=OutboxStatus.PENDING,
         sender=OuterRef("sender"),
@@ -302,8 +301,12 @@ def outbox_requeue(*, message_id: UUID, actor: User | None, ctx: RequestContext)
 # --- receiving ---------------------------------------------------------------------------------
 
 
-def inbox_accept(raw: bytes, headers: Mapping[str, str], *, ctx: RequestContext | None = None) -> InboxMessage:
+def inbox_accept(
+    raw: bytes, headers: Mapping[str, str], *, ctx: RequestContext | None = None, now: datetime | None = None
+) -> InboxMessage:
     """Verify, store once and apply a received message; raise ExchangeRefused (audited) otherwise.
+
+    The signature's timestamp must lie within the allowed clock skew of ``now`` (default: the current time).
 
     ``DuplicateMessage`` (HTTP 200) means the very same message was already received. A handler's
     ``DomainError`` stores the row as rejected; any other exception rolls everything back.
@@ -311,7 +314,7 @@ def inbox_accept(raw: bytes, headers: Mapping[str, str], *, ctx: RequestContext 
     ctx = ctx or RequestContext.system("exchange")
     lowered = {name.lower(): value for name, value in headers.items()}
     try:
-        envelope, sender, recipient, signed_at, payload = _verify(raw, lowered)
+        envelope, sender, recipient, signed_at, payload = _verify(raw, lowered, now or timezone.now())
         with transaction.atomic():
             return _store_and_apply(raw, lowered, envelope, sender, recipient, signed_at, payload, ctx)
     except ExchangeRefused as refusal:
@@ -332,7 +335,9 @@ def _refuse(code: str, zh: str, en: str, status: int = 400) -> ExchangeRefused:
     return ExchangeRefused(code, zh, en, http_status=status)
 
 
-def _verify(raw: bytes, headers: Mapping[str, str]) -> tuple[Envelope, Organisation, Organisation, datetime, Message]:
+def _verify(
+    raw: bytes, headers: Mapping[str, str], now: datetime
+) -> tuple[Envelope, Organisation, Organisation, datetime, Message]:
     message_id, timestamp_text, signature = (
         headers.get(h, "") for h in (HEADER_ID, HEADER_TIMESTAMP, HEADER_SIGNATURE)
     )
@@ -364,7 +369,7 @@ def _verify(raw: bytes, headers: Mapping[str, str]) -> tuple[Envelope, Organisat
         valid = verify_ed25519(verifier.public_key, message_id, timestamp, raw, signature)
     if not valid:
         raise _refuse("bad_signature", "消息签名无效", "signature does not verify", 401)
-    skew = abs(time.time() - timestamp)
+    skew = abs(now.timestamp() - timestamp)
     if skew > settings.ECANCEL_EXCHANGE_CLOCK_SKEW:
         raise _refuse(
             "stale_timestamp",

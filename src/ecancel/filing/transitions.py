@@ -3,6 +3,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from ecancel.core.transitions import HasStatus, allowed
+
 
 class UnitStatus(models.TextChoices):
     AVAILABLE = "available", _("可售")
@@ -27,3 +29,8 @@ UNIT_MOVES: dict[str, dict[UnitStatus, UnitStatus]] = {
     "file": {UnitStatus.SIGNED: UnitStatus.FILED},
     "return_to_sale": {UnitStatus.FILED: UnitStatus.AVAILABLE},
 }
+
+
+def contract_can(contract: HasStatus, action: str) -> bool:
+    """Whether the move table allows ``action`` from the contract's status (pages offer only those)."""
+    return allowed(contract, action, CONTRACT_MOVES)

@@ -6,8 +6,8 @@ from uuid import UUID
 
 from django.http import Http404
 
+from ecancel.accounts.access import staff_organisation
 from ecancel.accounts.models import OrganisationKind, User
-from ecancel.core.access import staff_organisation
 from ecancel.notary.models import NotaryCase
 from ecancel.notary.selectors import case_get
 

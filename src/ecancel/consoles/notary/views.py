@@ -14,12 +14,12 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from ecancel.accounts.access import staff_organisation
 from ecancel.accounts.auth import NOTARY_ROLES, staff_required, staff_user
 from ecancel.accounts.models import OrganisationKind
 from ecancel.audit.services import record_event
 from ecancel.buyers.services import handoff_state
 from ecancel.consoles.notary.forms import CaseSearchForm
-from ecancel.core.access import staff_organisation
 from ecancel.core.context import RequestContext
 from ecancel.core.paging import DEFAULT_PAGE_SIZE
 from ecancel.documents.downloads import document_response

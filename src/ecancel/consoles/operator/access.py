@@ -6,8 +6,8 @@ import uuid
 
 from django.http import Http404
 
+from ecancel.accounts.access import staff_organisation
 from ecancel.accounts.models import OrganisationKind, User
-from ecancel.core.access import staff_organisation
 from ecancel.core.errors import NotFound
 from ecancel.filing.models import FiledContract
 from ecancel.filing.selectors import contract_get

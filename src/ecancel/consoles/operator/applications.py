@@ -20,6 +20,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from ecancel.accounts.access import staff_organisation
+from ecancel.accounts.actors import Actor
 from ecancel.accounts.auth import OPERATOR_ROLES, staff_required, staff_user
 from ecancel.accounts.models import OrganisationKind
 from ecancel.audit.services import record_event
@@ -45,25 +47,25 @@ from ecancel.cancellation.selectors import (
     application_delivery,
     application_list,
     application_previous_push,
+    application_push,
     application_qr,
     open_application_for_contract,
 )
-from ecancel.cancellation.transitions import ApplicationStatus
+from ecancel.cancellation.transitions import application_can
 from ecancel.consoles.operator.access import access_contract
-from ecancel.core.access import staff_organisation
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import DomainError
 from ecancel.core.paging import DEFAULT_PAGE_SIZE
 from ecancel.documents.downloads import document_response
 from ecancel.documents.qr import qr_svg
-from ecancel.filing.transitions import ContractStatus
+from ecancel.filing.transitions import contract_can
 
 if TYPE_CHECKING:
     from django.utils.functional import _StrPromise
 
 
-def _actor(request: HttpRequest) -> services.Actor:
-    return services.Actor.staff(staff_user(request))
+def _actor(request: HttpRequest) -> Actor:
+    return Actor.staff(staff_user(request))
 
 
 def _ctx(request: HttpRequest) -> RequestContext:
@@ -86,7 +88,8 @@ def _detail_context(application: Application, **forms: Any) -> dict[str, Any]:
         "pushes": list(application.pushes.all()),
         "qr": application_qr(application),
         "delivery": application_delivery(application),
-        "can_revoke": application.status in (ApplicationStatus.PUSHED, ApplicationStatus.AWAITING_BUYERS),
+        "can_revoke": application_can(application, "request_revoke"),
+        "can_abandon": application_can(application, "abandon"),
     }
     if context["qr"] is not None:
         context["qr_svg"] = mark_safe(qr_svg(context["qr"].handoff_url))  # noqa: S308 - segno's own SVG output
@@ -182,7 +185,7 @@ def application_new_view(request: HttpRequest, contract_id: uuid.UUID) -> HttpRe
         {
             "contract": contract,
             "existing": existing,
-            "can_create": existing is None and contract.status == ContractStatus.FILED,
+            "can_create": existing is None and contract_can(contract, "start_cancellation"),
         },
     )
 
@@ -438,7 +441,7 @@ def application_qr_print_view(request: HttpRequest, application_id: uuid.UUID) -
 def application_document_view(request: HttpRequest, application_id: uuid.UUID, version: int, kind: str) -> HttpResponse:
     """A generated document of one pushed version: inline for printing (``?inline=1``) or as a download."""
     application = access_application(staff_user(request), application_id)
-    push = next((p for p in application.pushes.all() if p.version == version), None)
+    push = application_push(application, version)
     documents = {"form": push.form_document, "agreement": push.agreement_document} if push else {}
     document = documents.get(kind)
     if document is None:

@@ -10,15 +10,17 @@ from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
+from ecancel.accounts.access import staff_organisation
 from ecancel.accounts.auth import OPERATOR_ROLES, staff_required, staff_user
 from ecancel.accounts.models import OrganisationKind
 from ecancel.audit.services import record_event
+from ecancel.cancellation.selectors import open_application_for_contract
 from ecancel.consoles.operator.access import access_contract
 from ecancel.consoles.operator.forms import ContractSearchForm
-from ecancel.core.access import staff_organisation
 from ecancel.core.context import RequestContext
 from ecancel.core.paging import DEFAULT_PAGE_SIZE
 from ecancel.filing.selectors import contract_list
+from ecancel.filing.transitions import contract_can
 
 
 @require_GET
@@ -43,7 +45,7 @@ def contract_list_view(request: HttpRequest) -> HttpResponse:
     htmx = getattr(request, "htmx", None)
     # A history restore needs the whole page; a search typed into the form needs only the results.
     partial = htmx is not None and bool(htmx) and not htmx.history_restore_request
-    template = "consoles/operator/_contract_rows.html" if partial else "consoles/operator/contract_list.html"
+    template = "operator/_contract_rows.html" if partial else "operator/contract_list.html"
     response = render(request, template, context)
     patch_vary_headers(response, ["HX-Request"])
     return response
@@ -63,4 +65,10 @@ def contract_detail_view(request: HttpRequest, contract_id: uuid.UUID) -> HttpRe
         data={"personal_data": True},
         ctx=RequestContext.of(request),
     )
-    return render(request, "consoles/operator/contract_detail.html", {"contract": contract})
+    context = {
+        "contract": contract,
+        # The cancellation card: the open application if there is one, else a new one where the move table allows.
+        "current_application": open_application_for_contract(seller=contract.seller, contract_id=contract.pk),
+        "can_apply": contract_can(contract, "start_cancellation"),
+    }
+    return render(request, "operator/contract_detail.html", context)

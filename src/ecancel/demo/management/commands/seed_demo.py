@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from ecancel.core.demo import SeedReport, seed_demo
+from ecancel.demo.seed import SeedReport, seed_demo
 
 
 class Command(BaseCommand):

@@ -26,7 +26,7 @@ from ecancel.accounts.credit_code import make_credit_code, validate_credit_code
 from ecancel.accounts.models import DeveloperCompany, NotaryOffice, Organisation, OrganisationKind, Role, User
 from ecancel.audit.services import record_event
 from ecancel.core.context import RequestContext
-from ecancel.core.demo import images
+from ecancel.demo import images
 from ecancel.filing.models import Building, FiledContract, Project, Unit
 from ecancel.filing.services import BuyerInput, building_create, contract_file, project_create, unit_create
 from ecancel.identity.id_numbers import (
@@ -496,9 +496,9 @@ class _Seeder:
 
         Made through the operator's services, so it passes the same checks as one typed in a page.
         """
+        from ecancel.accounts.actors import Actor
         from ecancel.cancellation.models import Application, ReturnReason
         from ecancel.cancellation.services import (
-            Actor,
             AgentInput,
             application_create,
             application_set_agent,
@@ -576,5 +576,5 @@ def seed_demo() -> SeedReport:
         seeder.user(user)
     seeder.application_with_agent()
     if seeder.report.changed:
-        record_event("core.demo.seeded", data=dict(seeder.report.created), ctx=seeder.ctx)
+        record_event("demo.city.seeded", data=dict(seeder.report.created), ctx=seeder.ctx)
     return seeder.report
