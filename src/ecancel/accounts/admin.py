@@ -213,6 +213,7 @@ def _admin_actor(request: HttpRequest) -> User | None:
     user = request.user
     return user if isinstance(user, User) else None
 
+
 @admin.register(RateLimitCounter)
 class RateLimitCounterAdmin(SystemAdminOnly):
     """The rate limiter's database store; deleting a row lifts that wait early (say, a shared NAT address)."""
