@@ -38,6 +38,10 @@ CNN_MAX_SIDE = 400  # the CNN detector costs ~7 ms per 10k pixels on one core
 MIN_FACE_PIXELS = 48  # narrower faces carry too little detail for the embedding
 DARK_MEAN_LUMA = 40.0  # mean brightness (0-255) under which a missing face is put down to darkness
 EMBEDDING_SIZE = 128
+CNN_DETECTOR_FILE = "mmod_human_face_detector.dat"
+LANDMARKS_FILE = "shape_predictor_5_face_landmarks.dat"
+EMBEDDER_FILE = "dlib_face_recognition_resnet_model_v1.dat"
+FACE_MODEL_FILES = (CNN_DETECTOR_FILE, LANDMARKS_FILE, EMBEDDER_FILE)
 
 
 class ImageUnusable(ValueError):
@@ -108,9 +112,9 @@ def load_models() -> _Models:
                 folder = model_dir()
                 _models = _Models(
                     hog=dlib.get_frontal_face_detector(),
-                    cnn=dlib.cnn_face_detection_model_v1(str(folder / "mmod_human_face_detector.dat")),
-                    landmarks=dlib.shape_predictor(str(folder / "shape_predictor_5_face_landmarks.dat")),
-                    embedder=dlib.face_recognition_model_v1(str(folder / "dlib_face_recognition_resnet_model_v1.dat")),
+                    cnn=dlib.cnn_face_detection_model_v1(str(folder / CNN_DETECTOR_FILE)),
+                    landmarks=dlib.shape_predictor(str(folder / LANDMARKS_FILE)),
+                    embedder=dlib.face_recognition_model_v1(str(folder / EMBEDDER_FILE)),
                 )
     return _models
 

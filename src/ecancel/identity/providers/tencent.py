@@ -111,7 +111,7 @@ def _endpoint(service: str) -> tuple[str, str]:
 
 def _profile(service: str) -> ClientProfile:
     host, scheme = _endpoint(service)
-    http = HttpProfile(protocol=scheme, endpoint=host, reqTimeout=int(settings.ECANCEL_TENCENT_TIMEOUT))
+    http = HttpProfile(protocol=scheme, endpoint=host, reqTimeout=float(settings.ECANCEL_TENCENT_TIMEOUT))
     return ClientProfile(httpProfile=http)
 
 
