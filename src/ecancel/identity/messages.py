@@ -32,7 +32,6 @@ REASON_MESSAGES: dict[str, Promise] = {
     "action_not_done": _("没有完成指定动作：请按屏幕提示的方向转头或点头"),
     "liveness_failed": _("活体检测未通过：请本人按提示重新操作"),
     "replayed_capture": _("这段画面之前已经提交过：请重新现场拍摄"),
-    "challenge_expired": _("本次核验已超时：请重新开始"),
     "nonce_mismatch": _("核验凭证不符：请重新开始核验"),
     "no_reference": _("还没有可比对的证件人像：请先上传身份证人像面"),
     "no_action": _("核验未指定动作：请重新开始"),

@@ -116,7 +116,7 @@ def face_attempts(*, subject: Subject, now: datetime) -> FaceAttempts:
 
 
 def _store(check: IdentityCheck, role: str, content: bytes) -> CheckEvidence:
-    stored_name = evidence_put(content, purpose=f"identity-{check.kind}-{role}").name
+    stored_name = evidence_put(content, purpose=f"{check.kind}_{role}").name
     return CheckEvidence.objects.create(
         check_run=check,
         role=role,
@@ -192,8 +192,7 @@ def face_check_submit(
     check = IdentityCheck.objects.select_for_update().get(pk=check_id, kind=CheckKind.FACE)
     if not hmac.compare_digest(check.nonce.encode(), nonce.encode()):
         raise ValidationFailed(str(_("核验凭证不符：请重新开始核验")), "The check's token does not match; start again")
-    if check.status == CheckStatus.STARTED and check.expires_at is not None and now > check.expires_at:
-        _expire(check, now=now, ctx=ctx)
+    if check.expires_at is not None and now > check.expires_at:
         raise InvalidTransition(
             str(_("本次核验已超时：请重新开始")), "This check has expired; start again", code="expired"
         )
@@ -211,14 +210,6 @@ def face_check_submit(
     record_event("identity.face.submitted", obj=check, data={"files": len(cleaned)}, ctx=ctx)
     _enqueue("run_face_check", check.pk)
     return check
-
-
-def _expire(check: IdentityCheck, *, now: datetime, ctx: RequestContext) -> None:
-    check.status = check_transition(check, "expire")
-    check.reasons = ["challenge_expired"]
-    check.finished_at = now
-    check.save(update_fields=["status", "reasons", "finished_at", "updated_at"])
-    record_event("identity.check.expired", obj=check, ctx=ctx)
 
 
 def _read(evidence: CheckEvidence) -> bytes:
@@ -420,8 +411,7 @@ def video_check_submit(
     check = IdentityCheck.objects.select_for_update().get(pk=check_id, kind=CheckKind.VIDEO)
     if not hmac.compare_digest(check.nonce.encode(), nonce.encode()):
         raise ValidationFailed(str(_("核验凭证不符：请重新开始核验")), "The check's token does not match; start again")
-    if check.status == CheckStatus.STARTED and check.expires_at is not None and now > check.expires_at:
-        _expire(check, now=now, ctx=ctx)
+    if check.expires_at is not None and now > check.expires_at:
         raise InvalidTransition(
             str(_("朗读文字已过期（10分钟内有效）：请重新获取")),
             "The text to read has expired (valid 10 minutes); get a new one",

@@ -14,13 +14,8 @@ class CheckStatus(models.TextChoices):
     PASSED = "passed", _("通过")
     FAILED = "failed", _("未通过")
     UNUSABLE = "unusable", _("材料无法使用")
-    EXPIRED = "expired", _("已过期")
     ERROR = "error", _("核验服务出错")
 
-
-FINAL_STATUSES = frozenset(
-    {CheckStatus.PASSED, CheckStatus.FAILED, CheckStatus.UNUSABLE, CheckStatus.EXPIRED, CheckStatus.ERROR}
-)
 
 CHECK_MOVES: dict[str, dict[CheckStatus, CheckStatus]] = {
     # The captures arrived (or the hosted flow came back): the worker judges them.
@@ -28,8 +23,6 @@ CHECK_MOVES: dict[str, dict[CheckStatus, CheckStatus]] = {
     "pass": {CheckStatus.PROCESSING: CheckStatus.PASSED},
     "fail": {CheckStatus.PROCESSING: CheckStatus.FAILED},
     "refuse_input": {CheckStatus.PROCESSING: CheckStatus.UNUSABLE},
-    # The challenge ran out before anything was submitted.
-    "expire": {CheckStatus.STARTED: CheckStatus.EXPIRED},
     # The provider refused for good (credentials, configuration) or kept failing.
     "give_up": {CheckStatus.PROCESSING: CheckStatus.ERROR},
 }
