@@ -37,21 +37,21 @@ JPEG_QUALITY = 92
 IMAGE_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG"}
 VIDEO_TYPES = {"video/webm": "webm", "video/mp4": "mp4", "video/x-matroska": "webm"}
 
-# code -> (Chinese message marked for translation, English beside it)
+# code (with "/image" or "/video" where the message differs) -> (Chinese message to translate, English beside it)
 REFUSALS: dict[str, tuple[Promise, str]] = {
     "empty": (_("文件为空，请重新上传"), "The file is empty; upload it again"),
-    "too_large_image": (_("图片不能超过10MB"), "The image must be at most 10 MB"),
-    "too_large_video": (_("视频不能超过50MB"), "The video must be at most 50 MB"),
-    "wrong_type_image": (_("只能上传JPEG或PNG图片"), "Only JPEG or PNG images are accepted"),
-    "wrong_type_video": (_("只能上传WebM或MP4视频"), "Only WebM or MP4 videos are accepted"),
+    "too_large/image": (_("图片不能超过10MB"), "The image must be at most 10 MB"),
+    "too_large/video": (_("视频不能超过50MB"), "The video must be at most 50 MB"),
+    "wrong_type/image": (_("只能上传JPEG或PNG图片"), "Only JPEG or PNG images are accepted"),
+    "wrong_type/video": (_("只能上传WebM或MP4视频"), "Only WebM or MP4 videos are accepted"),
     "truncated": (_("文件不完整，请重新上传"), "The file is incomplete; upload it again"),
     "bomb": (
         _("图片解压后过大，已拒绝"),
         "The image expands to an excessive size when decoded and was refused",
     ),
     "too_many_pixels": (_("图片像素过大（上限4000万像素）"), "The image is too large (at most 40 megapixels)"),
-    "damaged_image": (_("图片已损坏，无法打开"), "The image is damaged and cannot be opened"),
-    "damaged_video": (_("视频已损坏，无法打开"), "The video is damaged and cannot be opened"),
+    "damaged/image": (_("图片已损坏，无法打开"), "The image is damaged and cannot be opened"),
+    "damaged/video": (_("视频已损坏，无法打开"), "The video is damaged and cannot be opened"),
     "no_video": (_("文件中没有视频画面"), "The file contains no video picture"),
     "wrong_codec": (
         _("视频编码不受支持（WebM须为VP8/VP9+Opus，MP4须为H.264+AAC）"),
@@ -67,8 +67,8 @@ class UploadRefused(ValidationFailed):
         message, english = REFUSALS[code]
         chinese = str(message)
         super().__init__(chinese, english, fields={field: FieldMessage(chinese, english)})
-        # The public code drops the image/video qualifier the message table needs.
-        self.code = code.removesuffix("_image").removesuffix("_video")
+        # The public code drops the "/image" or "/video" the message table needs.
+        self.code = code.partition("/")[0]
 
 
 @dataclass(frozen=True)
@@ -95,19 +95,21 @@ def sanitize_upload(data: bytes, *, kind: UploadKind) -> CleanFile:
 
 def _clean_image(data: bytes, *, keep_transparency: bool) -> CleanFile:
     if len(data) > MAX_IMAGE_BYTES:
-        raise UploadRefused("too_large_image")
+        raise UploadRefused("too_large/image")
     guessed = filetype.guess_mime(data)
     pillow_format = IMAGE_TYPES.get(guessed or "")
     if pillow_format is None:
-        raise UploadRefused("wrong_type_image")
+        raise UploadRefused("wrong_type/image")
     image = _decode(data, pillow_format)
+    has_alpha = keep_transparency and ("A" in image.getbands() or "transparency" in image.info)
+    pixels = image.convert("RGBA" if has_alpha and pillow_format == "PNG" else "RGB")
+    pixels.info.clear()  # Pillow writes a carried-over comment, ICC profile or text chunk back out
     out = io.BytesIO()
     if pillow_format == "JPEG":
-        image.convert("RGB").save(out, format="JPEG", quality=JPEG_QUALITY)
+        pixels.save(out, format="JPEG", quality=JPEG_QUALITY)
         media_type, extension = "image/jpeg", "jpg"
     else:
-        has_alpha = keep_transparency and ("A" in image.getbands() or "transparency" in image.info)
-        image.convert("RGBA" if has_alpha else "RGB").save(out, format="PNG", optimize=True)
+        pixels.save(out, format="PNG", optimize=True)
         media_type, extension = "image/png", "png"
     content = out.getvalue()
     return CleanFile(
@@ -130,7 +132,7 @@ def _decode(data: bytes, pillow_format: str) -> Image.Image:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise UploadRefused("bomb") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise UploadRefused("damaged_image") from exc
+        raise UploadRefused("damaged/image") from exc
     with opened:
         width, height = opened.size
         if width * height > MAX_IMAGE_PIXELS:
@@ -140,27 +142,27 @@ def _decode(data: bytes, pillow_format: str) -> Image.Image:
             return ImageOps.exif_transpose(opened)
         except OSError as exc:
             # Pillow reports a file cut short as "image file is truncated" / "broken data stream".
-            code = "truncated" if "truncated" in str(exc) or "broken" in str(exc) else "damaged_image"
+            code = "truncated" if "truncated" in str(exc) or "broken" in str(exc) else "damaged/image"
             raise UploadRefused(code) from exc
         except (SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-            raise UploadRefused("damaged_image") from exc
+            raise UploadRefused("damaged/image") from exc
 
 
 def _clean_video(data: bytes) -> CleanFile:
     from ecancel.identity.video import VideoUnusable, probe_video
 
     if len(data) > MAX_VIDEO_BYTES:
-        raise UploadRefused("too_large_video")
+        raise UploadRefused("too_large/video")
     container = VIDEO_TYPES.get(filetype.guess_mime(data) or "")
     if container is None:
-        raise UploadRefused("wrong_type_video")
+        raise UploadRefused("wrong_type/video")
     try:
         probe = probe_video(data)
     except VideoUnusable as exc:
-        code = {"no_video": "no_video", "wrong_type": "wrong_codec"}.get(exc.code, "damaged_video")
+        code = {"no_video": "no_video", "wrong_type": "wrong_codec"}.get(exc.code, "damaged/video")
         raise UploadRefused(code) from exc
     if probe.container != container:
-        raise UploadRefused("wrong_type_video")
+        raise UploadRefused("wrong_type/video")
     return CleanFile(
         content=data,
         media_type=f"video/{probe.container}",

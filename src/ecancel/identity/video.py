@@ -10,7 +10,8 @@ by a phone microphone sits around -60 to -70 dBFS, speech at arm's length around
 
 Faces are looked for in frames sampled ``SAMPLE_FPS`` times a second (every frame is decoded, since
 inter frames need their predecessors, but only sampled frames are converted), scaled down to
-``DETECT_SIDE`` before detection. One face must be in at least ``ONE_FACE_SHARE`` of the samples;
+``DETECT_SIDE`` before detection. One face must be in at least ``ONE_FACE_SHARE`` of the samples (a failing video is
+``several_faces`` when more of its failing samples show several faces than none, else ``no_face``);
 when a document portrait is given, a few of those frames are embedded and their median distance to
 the portrait decides ``face_mismatch`` (a portrait without a usable face also counts as a mismatch:
 nothing confirms the person).
@@ -30,18 +31,17 @@ import av
 import numpy as np
 from av.audio.stream import AudioStream
 from av.video.stream import VideoStream
-from PIL import Image
 
 from ecancel.identity import faces
 
 ALLOWED_CODECS = {"webm": ({"vp8", "vp9"}, {"opus"}), "mp4": ({"h264"}, {"aac"})}
 SILENCE_DBFS = -50.0
 FLOOR_DBFS = -120.0  # digital silence is reported as this rather than minus infinity
-SAMPLE_FPS = 3.0
+SAMPLE_FPS = 2.0
 DETECT_SIDE = 320
 ONE_FACE_SHARE = 0.8
-SEVERAL_FACES_SHARE = 0.2
 MATCH_FRAMES = 3
+SAMPLE_SLACK = 0.005  # seconds: frame times are rounded, so a frame due at 1/3 s may be stamped 0.333
 
 
 class VideoUnusable(ValueError):
@@ -150,13 +150,19 @@ def probe_video(data: bytes) -> VideoProbe:
 
 
 def _upright(frame: av.VideoFrame, longest_side: int) -> np.ndarray:
-    """The frame as RGB, scaled so its longer side is ``longest_side``, turned by its display rotation."""
+    """The frame as RGB, scaled (by swscale) so its longer side is at most ``longest_side``, turned upright."""
     factor = min(1.0, longest_side / max(frame.width, frame.height))
     width = max(2, round(frame.width * factor))
     height = max(2, round(frame.height * factor))
     rgb = frame.reformat(width=width, height=height, format="rgb24").to_ndarray()
     turns = round(getattr(frame, "rotation", 0) / 90) % 4
     return np.ascontiguousarray(np.rot90(rgb, k=turns)) if turns else rgb
+
+
+@dataclass(frozen=True)
+class _Sample:
+    picture: np.ndarray  # for the embedding, at most faces.DETECT_MAX_SIDE
+    small: np.ndarray  # for detection, at most DETECT_SIDE
 
 
 def _rms_dbfs(sum_squares: float, count: int) -> float | None:
@@ -174,16 +180,19 @@ def _samples(frame: av.AudioFrame) -> np.ndarray:
     return values.astype(np.float64)
 
 
+def _due(frame: av.VideoFrame, next_sample: float) -> bool:
+    return frame.time is not None and frame.time + SAMPLE_SLACK > next_sample
+
+
 @dataclass
 class _Decoded:
     span: _Span
-    frames: list[np.ndarray]
+    frames: list[_Sample]
     audio_sum_squares: float = 0.0
     audio_count: int = 0
 
 
 def _decode(container: av.container.InputContainer, video: VideoStream, audio: AudioStream | None) -> _Decoded:
-    video.thread_type = "AUTO"
     decoded = _Decoded(span=_Span(), frames=[])
     next_sample = -math.inf
     for packet in container.demux(*[s for s in (video, audio) if s is not None]):
@@ -193,40 +202,41 @@ def _decode(container: av.container.InputContainer, video: VideoStream, audio: A
                 samples = _samples(frame)
                 decoded.audio_sum_squares += float(np.square(samples).sum())
                 decoded.audio_count += samples.size
-            elif isinstance(frame, av.VideoFrame) and frame.time is not None and frame.time >= next_sample:
-                decoded.frames.append(_upright(frame, faces.DETECT_MAX_SIDE))
-                next_sample = max(next_sample, frame.time) + 1 / SAMPLE_FPS
+            elif (
+                isinstance(frame, av.VideoFrame) and frame.time is not None and frame.time + SAMPLE_SLACK > next_sample
+            ):
+                decoded.frames.append(_Sample(_upright(frame, faces.DETECT_MAX_SIDE), _upright(frame, DETECT_SIDE)))
+                next_sample = max(next_sample, frame.time or 0.0) + 1 / SAMPLE_FPS
     return decoded
 
 
-def _face_reasons(frames: list[np.ndarray], portrait: np.ndarray | None) -> tuple[tuple[str, ...], int, float | None]:
-    """Reasons about faces, the count of frames with exactly one face, and the median portrait distance."""
+def _face_reasons(frames: list[_Sample], portrait: np.ndarray | None) -> tuple[tuple[str, ...], int, float | None]:
+    """Reasons about faces, the count of frames seen with exactly one face, and the median portrait distance.
+
+    Detection stops as soon as more samples lack a single face than ``ONE_FACE_SHARE`` allows: the
+    verdict can no longer change, and frames without a face are the slowest to search.
+    """
     one_face: list[tuple[np.ndarray, faces.FaceBox]] = []
-    several = 0
-    for frame in frames:
-        small = np.asarray(Image.fromarray(frame).resize(_detect_size(frame), Image.Resampling.BILINEAR))
-        found = faces.detect_faces(small)
+    several = none = 0
+    allowed_misses = math.floor(len(frames) * (1 - ONE_FACE_SHARE))
+    for sample in frames:
+        found = faces.detect_faces(sample.small)
         if len(found) == 1:
-            one_face.append((frame, _scaled_box(found[0], frame.shape[1] / small.shape[1])))
-        elif len(found) > 1:
+            factor = sample.picture.shape[1] / sample.small.shape[1]
+            one_face.append((sample.picture, _scaled_box(found[0], factor)))
+        elif found:
             several += 1
-    reasons: list[str] = []
-    if frames and several / len(frames) >= SEVERAL_FACES_SHARE:
-        reasons.append("several_faces")
-    elif not frames or len(one_face) / len(frames) < ONE_FACE_SHARE:
-        reasons.append("no_face")
-    median = None
-    if portrait is not None and one_face:
-        median = _portrait_distance(one_face, portrait)
-        if median is None or median > faces.match_threshold():
-            reasons.append("face_mismatch")
-    return tuple(reasons), len(one_face), median
-
-
-def _detect_size(frame: np.ndarray) -> tuple[int, int]:
-    height, width = frame.shape[:2]
-    factor = min(1.0, DETECT_SIDE / max(height, width))
-    return max(1, round(width * factor)), max(1, round(height * factor))
+        else:
+            none += 1
+        if several + none > allowed_misses:
+            return ("several_faces" if several > none else "no_face",), len(one_face), None
+    if not one_face:
+        return ("no_face",), 0, None
+    if portrait is None:
+        return (), len(one_face), None
+    median = _portrait_distance(one_face, portrait)
+    mismatch = median is None or median > faces.match_threshold()
+    return ("face_mismatch",) if mismatch else (), len(one_face), median
 
 
 def _scaled_box(box: faces.FaceBox, factor: float) -> faces.FaceBox:
