@@ -1,6 +1,7 @@
 """What a buyer reads when a check fails: plain words for every stable reason code.
 
-Codes come from ``faces`` (with ``_a``/``_b``/``_previous`` telling which picture), ``liveness``,
+Codes come from ``faces`` (with ``_a``/``_b`` telling which picture; a face check names the ID
+portrait ``_reference`` and the first check's capture ``_previous``), ``liveness``,
 ``video``, ``reading``, ``uploads`` and the providers. A code without its own sentence falls back to
 its base code, then to a general sentence, so a new code never shows as a raw identifier.
 """
@@ -13,9 +14,11 @@ from django.utils.translation import gettext_lazy as _
 REASON_MESSAGES: dict[str, Promise] = {
     # faces and liveness
     "no_face": _("没有找到人脸：请正对镜头，让整张脸出现在画面中"),
-    "no_face_b": _("证件照片上找不到人像：请重新拍摄证件人像面"),
     "several_faces": _("画面中有不止一张人脸：请确保只有您本人在镜头前"),
-    "several_faces_b": _("证件照片上有不止一张人脸：请只拍摄您本人的证件"),
+    "no_face_reference": _("证件照片上的人像无法识别：请重新拍摄证件人像面"),
+    "several_faces_reference": _("证件照片上的人像无法识别：请重新拍摄证件人像面"),
+    "too_dark_reference": _("证件照片上的人像无法识别：请重新拍摄证件人像面"),
+    "face_too_small_reference": _("证件照片上的人像无法识别：请重新拍摄证件人像面"),
     "too_dark": _("光线太暗：请到明亮处再试"),
     "too_bright": _("光线太强：请避开强光再试"),
     "face_too_small": _("人脸太小：请靠近镜头一些"),
@@ -68,7 +71,7 @@ REASON_MESSAGES: dict[str, Promise] = {
     "provider_not_enabled": _("核验服务暂未开通，请联系公证处"),
 }
 GENERAL_MESSAGE = _("核验未通过：请按提示重新操作")
-SUFFIXES = ("_previous", "_a", "_b")
+SUFFIXES = ("_previous", "_reference", "_a", "_b")
 
 
 def reason_message(code: str) -> str:

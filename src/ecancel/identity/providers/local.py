@@ -40,6 +40,24 @@ def jpeg(image: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+REFERENCE_UNUSABLE = frozenset(
+    f"{code}_reference" for code in ("no_face", "several_faces", "too_dark", "face_too_small")
+)
+
+
+def _renamed(reasons: tuple[str, ...], other: str) -> list[str]:
+    """Codes of a live-capture comparison: ``_a`` is the capture (suffix dropped), ``_b`` becomes ``other``."""
+    renamed = []
+    for code in reasons:
+        if code.endswith("_a"):
+            renamed.append(code.removesuffix("_a"))
+        elif code.endswith("_b"):
+            renamed.append(f"{code.removesuffix('_b')}_{other}")
+        else:
+            renamed.append(code if other == "reference" else f"{code}_{other}")
+    return renamed
+
+
 def _capture_frames(capture: FaceCapture) -> list[np.ndarray]:
     if capture.video is not None:
         return liveness.frames_from_video(capture.video)
@@ -80,14 +98,14 @@ class LocalProvider:
         reasons: list[str] = []
         against_reference = faces.compare_faces(best, reference_image, threshold=threshold)
         scores["distance"] = against_reference.distance
-        reasons.extend(against_reference.reasons)
+        reasons.extend(_renamed(against_reference.reasons, "reference"))
         if previous_image is not None:
             against_previous = faces.compare_faces(best, previous_image, threshold=threshold)
             scores["distance_previous"] = against_previous.distance
-            reasons.extend(f"{code}_previous" for code in against_previous.reasons)
+            reasons.extend(_renamed(against_previous.reasons, "previous"))
         outcome_reasons = tuple(dict.fromkeys(reasons))
         return Outcome(
-            _decision(outcome_reasons, unusable=frozenset({"no_face_b", "several_faces_b", "too_dark_b"})),
+            _decision(outcome_reasons, unusable=REFERENCE_UNUSABLE),
             outcome_reasons,
             model,
             model_version,

@@ -62,7 +62,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        sub = parser.add_subparsers(dest="action", required=True)
+        sub = parser.add_subparsers(dest="subcommand", required=True)
         compare = sub.add_parser("compare", help="is the one face in IMAGE_A the person in IMAGE_B?")
         compare.add_argument("image_a")
         compare.add_argument("image_b")
@@ -87,7 +87,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         began = time.perf_counter()
         try:
-            result = getattr(self, f"_{options['action']}")(options)
+            result = getattr(self, f"_{options['subcommand']}")(options)
         except Unusable as exc:
             result = {"decision": "unusable", "reasons": [exc.code], "messages": reason_messages([exc.code])}
             result["detail"] = str(exc)
