@@ -168,7 +168,7 @@ def render_permit(permit: Permit) -> np.ndarray:
 class Passport:
     surname: str = "SMITH"
     given_names: str = "JOHN PAUL"
-    number: str = "E12345678"
+    number: str = "123456789"
     country: str = "GBR"
     nationality: str = "GBR"
     birth: date = date(1985, 11, 2)
