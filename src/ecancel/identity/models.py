@@ -15,7 +15,6 @@ class CheckKind(models.TextChoices):
     FACE = "face", _("人脸核验")
     DOCUMENT = "document", _("证件识别")
     VIDEO = "video", _("视频核验")
-    COMPARE = "compare", _("人像比对")
 
 
 class IdentityCheck(Entity):
@@ -63,7 +62,6 @@ class EvidenceRole(models.TextChoices):
     DOCUMENT = "document", _("证件照片")
     VIDEO = "video", _("视频")
     PORTRAIT = "portrait", _("截取的人像")
-    IMAGE = "image", _("比对照片")
 
 
 class CheckEvidence(models.Model):
