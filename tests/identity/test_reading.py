@@ -108,7 +108,7 @@ def test_the_back_gives_authority_and_validity_and_flags_expiry(cached_ocr: None
     assert result.fields == {"authority": "广州市公安局天河分局", "valid_from": "2016-12-20", "valid_to": "2026-12-20"}
     assert result.portrait_box is None
     expired = reading_from_lines("id_card_back", _lines(BACK), today=date(2026, 12, 21))
-    assert expired.reasons == ("expired",) and expired.checks["not_expired"] is False
+    assert expired.reasons == ("document_expired",) and expired.checks["not_expired"] is False
     long_term = reading_from_lines("id_card_back", _edited(_lines(BACK), "2026.12.20", "长期"), today=date(2060, 1, 1))
     assert long_term.passed and long_term.fields["valid_to"] == "长期"
 
@@ -149,7 +149,7 @@ def test_a_wrong_check_digit_an_expired_passport_and_a_missing_mrz() -> None:
     line1, line2 = makers.td3_lines(PASSPORT)
     assert reading_from_lines("passport", _mrz_lines(line1, "9" + line2[1:]), today=TODAY).reasons == ("mrz_invalid",)
     expired = reading_from_lines("passport", _mrz_lines(line1, line2), today=date(2031, 7, 1))
-    assert expired.reasons == ("expired",)
+    assert expired.reasons == ("document_expired",)
     other = reading_from_lines("passport", _mrz_lines(line1, line2), expected_name="SMITH JANE", today=TODAY)
     assert other.reasons == ("name_mismatch",)
     assert reading_from_lines("passport", [OcrLine("PASSPORT", 0, 0, 100, 30)], today=TODAY).reasons == (
@@ -210,7 +210,7 @@ def test_permits_give_number_name_and_validity(permit: makers.Permit, cached_ocr
     assert result.checks["number_valid"] and result.checks["not_expired"]
     assert _inside(result.portrait_box, (40, 110, 250, 366))
     later = reading_from_lines(permit.kind, _lines(image), expected_number="H87654321", today=date(2035, 1, 1))
-    assert later.reasons == ("expired", "number_mismatch")
+    assert later.reasons == ("document_expired", "number_mismatch")
 
 
 def test_a_permanent_residence_number_disagreeing_with_the_birth_date() -> None:

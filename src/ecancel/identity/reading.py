@@ -10,8 +10,8 @@ readable zone: the two bottom lines are OCR'd, look-alike characters are mapped 
 check digits are verified with ``mrz``.
 
 Reason codes are stable: ``missing_<field>``, ``number_invalid``, ``birth_mismatch``,
-``sex_mismatch``, ``name_mismatch``, ``number_mismatch``, ``expired``, ``not_yet_valid``,
-``mrz_unreadable``, ``mrz_invalid``.
+``sex_mismatch``, ``name_mismatch``, ``number_mismatch``, ``not_yet_valid``,
+``mrz_unreadable``, ``mrz_invalid``, ``document_expired`` (the name ``identity.messages`` has a sentence for).
 """
 
 from __future__ import annotations
@@ -339,7 +339,7 @@ def _check_validity(fields: dict[str, str], today: date, checks: dict[str, bool]
     if end and end != LONG_TERM:
         checks["not_expired"] = date.fromisoformat(end) >= today
         if not checks["not_expired"]:
-            reasons.append("expired")
+            reasons.append("document_expired")
 
 
 def _check_expected(
