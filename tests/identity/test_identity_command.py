@@ -70,6 +70,15 @@ def test_compare_unusable_input(tmp_path: Path, face_file: Path, content: bytes 
     assert (code, result["decision"], result["reasons"]) == (2, "unusable", [reason])
 
 
+@pytest.mark.parametrize(("number", "code"), [("44010619900307001X", 0), ("110105194912310038", 1)])
+def test_read_id_card_front(tmp_path: Path, number: str, code: int) -> None:
+    card = write(tmp_path, "card.jpg", makers.to_jpeg(makers.render_id_card_front()))
+    exit_code, result = run("read", "--kind", "id_card_front", "--today", "2026-12-04", "--number", number, card)
+    assert exit_code == code, result
+    assert result["details"]["fields"]["number"] == "44010619900307001X"
+    assert result["reasons"] == ([] if code == 0 else ["number_mismatch"])
+
+
 def test_read_unusable_image(tmp_path: Path) -> None:
     code, result = run("read", "--kind", "id_card_front", write(tmp_path, "card.jpg", b"\xff\xd8 broken"))
     assert (code, result["reasons"]) == (2, ["unreadable_image"])
