@@ -23,7 +23,7 @@ from ecancel.identity.models import CheckEvidence, EvidenceRole, IdentityCheck, 
 from ecancel.identity.services import Subject
 from ecancel.identity.transitions import CheckStatus
 from tests.identity import makers
-from tests.identity.engine_support import face_crop, jpeg
+from tests.identity.engine_support import face_crop, head_frames, jpeg
 
 pytestmark = pytest.mark.django_db
 
@@ -272,3 +272,42 @@ def test_an_unknown_document_kind_is_refused() -> None:
         services.document_check_submit(
             subject=BUYER, kind="library_card", image=b"", expected_name=None, expected_number=None, now=NOW, ctx=CTX
         )
+
+
+@pytest.mark.slow
+def test_local_engine_compares_with_the_id_portrait_then_with_the_first_capture(
+    django_capture_on_commit_callbacks: CoCallbacks, null_provider: Settings
+) -> None:
+    null_provider.ECANCEL_IDENTITY_PROVIDER = "local"
+    with django_capture_on_commit_callbacks():
+        document = services.document_check_submit(
+            subject=BUYER,
+            kind="id_card_front",
+            image=makers.to_jpeg(makers.render_id_card_front()),
+            expected_name="张伟",
+            expected_number="44010619900307001X",
+            now=NOW,
+            ctx=CTX,
+        )
+    document = services.document_check_run(check_id=document.pk, now=NOW, today=NOW.date())
+    assert document.status == CheckStatus.PASSED, document.reasons
+    id_portrait = document.evidence.get(role=EvidenceRole.PORTRAIT)
+
+    judged = []
+    for minute in (1, 2):
+        check = start(now=NOW + timedelta(minutes=minute))
+        frames = tuple(jpeg(frame, quality=85 + minute) for frame in head_frames(check.action))
+        with django_capture_on_commit_callbacks():
+            services.face_check_submit(
+                check_id=check.pk, nonce=check.nonce, frames=frames, now=NOW + timedelta(minutes=minute), ctx=CTX
+            )
+        judged.append(services.face_check_run(check_id=check.pk, now=NOW + timedelta(minutes=minute)))
+    first, second = judged
+    assert first.status == CheckStatus.PASSED, first.reasons
+    assert first.scores["distance"] < first.threshold
+    assert "distance_previous" not in first.scores
+    assert first.evidence.get(role=EvidenceRole.REFERENCE).sha256 == id_portrait.sha256
+    assert second.status == CheckStatus.PASSED, second.reasons
+    assert second.scores["distance_previous"] < second.threshold
+    first_capture = first.evidence.get(role=EvidenceRole.PORTRAIT)
+    assert second.evidence.get(role=EvidenceRole.PREVIOUS).sha256 == first_capture.sha256
