@@ -311,3 +311,10 @@ def test_local_engine_compares_with_the_id_portrait_then_with_the_first_capture(
     assert second.scores["distance_previous"] < second.threshold
     first_capture = first.evidence.get(role=EvidenceRole.PORTRAIT)
     assert second.evidence.get(role=EvidenceRole.PREVIOUS).sha256 == first_capture.sha256
+
+
+def test_a_task_delivered_twice_changes_nothing(django_capture_on_commit_callbacks: CoCallbacks) -> None:
+    check = face_check(django_capture_on_commit_callbacks)
+    again = services.face_check_run(check_id=check.pk, now=NOW + timedelta(hours=1))
+    assert (again.status, again.finished_at) == (CheckStatus.PASSED, check.finished_at)
+    assert again.evidence.count() == check.evidence.count()

@@ -293,7 +293,9 @@ def check_note_retry(*, check_id: uuid.UUID, code: str) -> None:
 
 def face_check_run(*, check_id: uuid.UUID, now: datetime) -> IdentityCheck:
     """Judge a submitted face check (in the worker). Raises ``ProviderUnavailable`` to be retried."""
-    check = IdentityCheck.objects.get(pk=check_id, kind=CheckKind.FACE, status=CheckStatus.PROCESSING)
+    check = IdentityCheck.objects.get(pk=check_id, kind=CheckKind.FACE)
+    if check.status != CheckStatus.PROCESSING:
+        return check  # already decided: a task delivered twice changes nothing
     subject = Subject(check.case_ref, check.party)
     captures = list(check.evidence.filter(role=EvidenceRole.CAPTURE).order_by("pk"))
     replayed = CheckEvidence.objects.filter(role=EvidenceRole.CAPTURE, sha256__in=[c.sha256 for c in captures]).exclude(
@@ -366,7 +368,9 @@ def document_check_submit(
 
 
 def document_check_run(*, check_id: uuid.UUID, now: datetime, today: date) -> IdentityCheck:
-    check = IdentityCheck.objects.get(pk=check_id, kind=CheckKind.DOCUMENT, status=CheckStatus.PROCESSING)
+    check = IdentityCheck.objects.get(pk=check_id, kind=CheckKind.DOCUMENT)
+    if check.status != CheckStatus.PROCESSING:
+        return check  # already decided: a task delivered twice changes nothing
     image = _read(check.evidence.get(role=EvidenceRole.DOCUMENT))
     expected = check.details
     began = time.perf_counter()
@@ -429,7 +433,9 @@ def video_check_submit(
 
 def video_check_run(*, check_id: uuid.UUID, now: datetime) -> IdentityCheck:
     """Judge a statement video; the same file (by hash) already seen on another case is flagged."""
-    check = IdentityCheck.objects.get(pk=check_id, kind=CheckKind.VIDEO, status=CheckStatus.PROCESSING)
+    check = IdentityCheck.objects.get(pk=check_id, kind=CheckKind.VIDEO)
+    if check.status != CheckStatus.PROCESSING:
+        return check  # already decided: a task delivered twice changes nothing
     recording = check.evidence.get(role=EvidenceRole.VIDEO)
     reused = (
         CheckEvidence.objects.filter(role=EvidenceRole.VIDEO, sha256=recording.sha256)
