@@ -91,3 +91,11 @@ def test_compare(provider: IdentityProvider) -> None:
     outcome = provider.compare(image_a=jpeg(face_crop()), image_b=jpeg(face_crop(), quality=40))
     well_formed(outcome)
     assert outcome.passed
+
+
+def test_the_setting_takes_a_short_name_or_a_dotted_path(settings: Settings) -> None:
+    settings.ECANCEL_IDENTITY_PROVIDER = "ecancel.identity.providers.null.NullProvider"
+    assert identity_provider().name == "null"
+    settings.ECANCEL_IDENTITY_PROVIDER = "tencent"
+    assert identity_provider().name == "tencent"
+    assert identity_provider("local").name == "local"
