@@ -338,7 +338,7 @@ def make_video(
     face: VideoFace = "moving",
     size: tuple[int, int] = (640, 480),
     container: Container = "webm",
-    fps: int = 15,
+    fps: int = 10,
 ) -> bytes:
     """An encoded video (kept per arguments for the test session: encoding is the slow part)."""
     video_codec, audio_codec = CODECS[container]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from pytest_django import Settings
 
-from ecancel.identity.video import SILENCE_DBFS, analyse_video, probe_video
+from ecancel.identity.video import SAMPLE_FPS, SILENCE_DBFS, analyse_video, probe_video
 from tests.identity import makers
 
 SMALL = (320, 240)  # detection runs at 320 px anyway; smaller videos keep the tests quick
@@ -38,6 +38,7 @@ def test_length_outside_fifteen_plus_minus_two_seconds(seconds: float, reason: s
     result = analyse_video(makers.make_video(seconds, size=SMALL, face="still"), portrait=None)
     assert result.reasons == (reason,)
     assert not result.passed
+    assert result.sampled_frames <= (15 + 2) * SAMPLE_FPS + 1  # nothing past the window is decoded
 
 
 def test_no_audio_track_and_a_silent_track() -> None:

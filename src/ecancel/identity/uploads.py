@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ecancel.core.errors import FieldMessage, ValidationFailed
+from ecancel.identity.video import VideoUnusable, probe_video
 
 UploadKind = Literal["photo", "signature", "video"]
 
@@ -149,8 +150,6 @@ def _decode(data: bytes, pillow_format: str) -> Image.Image:
 
 
 def _clean_video(data: bytes) -> CleanFile:
-    from ecancel.identity.video import VideoUnusable, probe_video
-
     if len(data) > MAX_VIDEO_BYTES:
         raise UploadRefused("too_large/video")
     container = VIDEO_TYPES.get(filetype.guess_mime(data) or "")

@@ -10,11 +10,12 @@ by a phone microphone sits around -60 to -70 dBFS, speech at arm's length around
 
 Faces are looked for in frames sampled ``SAMPLE_FPS`` times a second (every frame is decoded, since
 inter frames need their predecessors, but only sampled frames are converted), scaled down to
-``DETECT_SIDE`` before detection. One face must be in at least ``ONE_FACE_SHARE`` of the samples (a failing video is
-``several_faces`` when more of its failing samples show several faces than none, else ``no_face``);
-when a document portrait is given, a few of those frames are embedded and their median distance to
-the portrait decides ``face_mismatch`` (a portrait without a usable face also counts as a mismatch:
-nothing confirms the person).
+``DETECT_SIDE`` before detection. Only the first 15 + 2 seconds are decoded: a longer upload is
+``too_long`` whatever follows, and work and memory stay bounded. One face must be in at least
+``ONE_FACE_SHARE`` of the samples (a failing video is ``several_faces`` when more of its failing
+samples show several faces than none, else ``no_face``); when a document portrait is given, a few
+of those frames are embedded and their median distance to the portrait decides ``face_mismatch``
+(a portrait without a usable face also counts as a mismatch: nothing confirms the person).
 
 Reason codes are stable: ``wrong_type``, ``no_video``, ``too_short``, ``too_long``, ``no_audio``,
 ``silent``, ``no_face``, ``several_faces``, ``face_mismatch``.
@@ -41,7 +42,7 @@ SAMPLE_FPS = 2.0
 DETECT_SIDE = 320
 ONE_FACE_SHARE = 0.8
 MATCH_FRAMES = 3
-SAMPLE_SLACK = 0.005  # seconds: frame times are rounded, so a frame due at 1/3 s may be stamped 0.333
+SAMPLE_SLACK = 0.005  # seconds: frame times are rounded, so a frame due at 0.5 s may be stamped 0.499
 
 
 class VideoUnusable(ValueError):
@@ -184,6 +185,12 @@ def _due(frame: av.VideoFrame, next_sample: float) -> bool:
     return frame.time is not None and frame.time + SAMPLE_SLACK > next_sample
 
 
+def _packet_time(packet: av.Packet) -> float:
+    if packet.pts is None or packet.time_base is None:
+        return 0.0
+    return float(packet.pts * Fraction(packet.time_base))
+
+
 @dataclass
 class _Decoded:
     span: _Span
@@ -192,19 +199,22 @@ class _Decoded:
     audio_count: int = 0
 
 
-def _decode(container: av.container.InputContainer, video: VideoStream, audio: AudioStream | None) -> _Decoded:
+def _decode(
+    container: av.container.InputContainer, video: VideoStream, audio: AudioStream | None, *, window: float
+) -> _Decoded:
+    """Demux to the end (for the length) but decode only the first ``window`` seconds (bounded work and memory)."""
     decoded = _Decoded(span=_Span(), frames=[])
     next_sample = -math.inf
     for packet in container.demux(*[s for s in (video, audio) if s is not None]):
         decoded.span.add(packet)
+        if _packet_time(packet) > window:
+            continue
         for frame in packet.decode():
             if isinstance(frame, av.AudioFrame):
                 samples = _samples(frame)
                 decoded.audio_sum_squares += float(np.square(samples).sum())
                 decoded.audio_count += samples.size
-            elif (
-                isinstance(frame, av.VideoFrame) and frame.time is not None and frame.time + SAMPLE_SLACK > next_sample
-            ):
+            elif isinstance(frame, av.VideoFrame) and _due(frame, next_sample):
                 decoded.frames.append(_Sample(_upright(frame, faces.DETECT_MAX_SIDE), _upright(frame, DETECT_SIDE)))
                 next_sample = max(next_sample, frame.time or 0.0) + 1 / SAMPLE_FPS
     return decoded
@@ -271,7 +281,7 @@ def analyse_video(
             kind, video, audio = _streams(container)
             video_codec = video.codec_context.name
             audio_codec = audio.codec_context.name if audio is not None else None
-            decoded = _decode(container, video, audio)
+            decoded = _decode(container, video, audio, window=expected_seconds + tolerance)
     except VideoUnusable as exc:
         return _refused(exc.code if exc.code == "no_video" else "wrong_type")
     except (av.FFmpegError, ValueError):
