@@ -337,6 +337,8 @@ ECANCEL_FACE_BACKOFF = timedelta(minutes=10)
 ECANCEL_FACE_MANUAL_REVIEW_AFTER = int(os.environ.get("ECANCEL_FACE_MANUAL_REVIEW_AFTER", "10"))
 ECANCEL_FACE_CHALLENGE_TTL = timedelta(minutes=5)  # a liveness action must be performed within this
 ECANCEL_VIDEO_TEXT_TTL = timedelta(minutes=10)  # the text to read aloud is valid this long
+# Key of the identity evidence encrypted at rest (Base64 of 32 bytes); unset: DATA_DIR/keys/evidence.key, made once.
+ECANCEL_EVIDENCE_KEY = os.environ.get("ECANCEL_EVIDENCE_KEY", "")
 # The null provider's outcomes per operation (tests only), e.g. {"face": "failed:mismatch"}.
 ECANCEL_IDENTITY_NULL_OUTCOMES: dict[str, str] = {}
 # Tencent Cloud faceid/ocr; ECANCEL_TENCENT_ENDPOINT (a URL) points every call at another server.

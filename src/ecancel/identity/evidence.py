@@ -92,7 +92,7 @@ def _decode_key(text: str | bytes, source: str) -> bytes:
 
 def evidence_key() -> _Key:
     """The key from ``ECANCEL_EVIDENCE_KEY``, else the data directory's key file (created once)."""
-    configured = getattr(settings, "ECANCEL_EVIDENCE_KEY", "")
+    configured = settings.ECANCEL_EVIDENCE_KEY
     if configured:
         key = _decode_key(configured.strip(), "ECANCEL_EVIDENCE_KEY")
     else:
