@@ -56,6 +56,8 @@ def test_every_reason_code_has_plain_words() -> None:
         *("too_few_frames", "no_motion", "action_not_done", "replayed_capture", "nonce_mismatch", "no_reference"),
         *("too_short", "too_long", "no_audio", "silent", "no_face", "several_faces", "face_mismatch", "video_reused"),
         *("document_expired", "number_mismatch", "name_mismatch", "wrong_document", "document_kind_unsupported"),
+        *("number_invalid", "birth_mismatch", "sex_mismatch", "not_yet_valid", "mrz_unreadable", "mrz_invalid"),
+        *("missing_name", "missing_number", "missing_valid_until"),
     }
     missing = sorted(code for code in codes if reason_message(code) == str(GENERAL_MESSAGE))
     assert missing == []

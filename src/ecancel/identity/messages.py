@@ -47,6 +47,13 @@ REASON_MESSAGES: dict[str, Promise] = {
     "number_mismatch": _("证件号码与登记的号码不一致"),
     "name_mismatch": _("证件上的姓名与登记的姓名不一致"),
     "wrong_document": _("上传的证件类型不对：请上传所要求的证件"),
+    "number_invalid": _("证件号码读出来不是有效号码：请正对证件重新拍摄，让号码清晰可见"),
+    "birth_mismatch": _("证件上的出生日期与证件号码不符：请重新拍摄，若仍不符请联系公证处"),
+    "sex_mismatch": _("证件上的性别与证件号码不符：请重新拍摄，若仍不符请联系公证处"),
+    "not_yet_valid": _("证件尚未生效：请使用已生效的证件"),
+    "mrz_unreadable": _("护照底部的两行机读码无法识别：请让机读码完整、清晰地出现在画面中"),
+    "mrz_invalid": _("护照机读码校验不通过：请重新拍摄护照资料页"),
+    "missing": _("证件上有内容没有识别出来：请在光线充足处正对证件重新拍摄"),
     "document_kind_unsupported": _("暂不支持自动识别这种证件，将由公证员人工审核"),
     # video
     "too_short": _("视频太短：请录满约15秒"),
@@ -77,6 +84,8 @@ SUFFIXES = ("_previous", "_reference", "_a", "_b")
 def reason_message(code: str) -> str:
     """The sentence for one reason code, in the active language."""
     message = REASON_MESSAGES.get(code)
+    if message is None and code.startswith("missing_"):  # reading: missing_<field>
+        message = REASON_MESSAGES["missing"]
     if message is None:
         for suffix in SUFFIXES:
             if code.endswith(suffix):
