@@ -369,3 +369,33 @@ for _proxy in ECANCEL_TRUSTED_PROXIES:
         ipaddress.ip_network(_proxy, strict=False)
     except ValueError as _exc:
         raise ImproperlyConfigured(f"ECANCEL_TRUSTED_PROXIES: {_proxy!r} is not an address or network") from _exc
+
+# Identity checks (issue 11). The provider: "local" (offline dlib/rapidocr/PyAV, the default), "tencent",
+# "null" (test double) or a dotted path to a class satisfying identity.providers.base.IdentityProvider.
+ECANCEL_IDENTITY_PROVIDER = os.environ.get("ECANCEL_IDENTITY_PROVIDER", "local")
+# Largest L2 distance of two dlib face embeddings still taken as one person (measured: docs/benchmarks.md).
+ECANCEL_FACE_MATCH_THRESHOLD = float(os.environ.get("ECANCEL_FACE_MATCH_THRESHOLD", "0.5"))
+ECANCEL_FACE_BACKOFF_AFTER = 5  # failed face checks in a row before the subject waits
+ECANCEL_FACE_BACKOFF = timedelta(minutes=10)
+ECANCEL_FACE_MANUAL_REVIEW_AFTER = int(os.environ.get("ECANCEL_FACE_MANUAL_REVIEW_AFTER", "10"))
+ECANCEL_FACE_CHALLENGE_TTL = timedelta(minutes=5)  # a liveness action must be performed within this
+ECANCEL_VIDEO_TEXT_TTL = timedelta(minutes=10)  # the text to read aloud is valid this long
+# Key of the identity evidence encrypted at rest (Base64 of 32 bytes); unset: DATA_DIR/keys/evidence.key, made once.
+ECANCEL_EVIDENCE_KEY = os.environ.get("ECANCEL_EVIDENCE_KEY", "")
+# The null provider's outcomes per operation (tests only), e.g. {"face": "failed:mismatch"}.
+ECANCEL_IDENTITY_NULL_OUTCOMES: dict[str, str] = {}
+# Tencent Cloud faceid/ocr; ECANCEL_TENCENT_ENDPOINT (a URL) points every call at another server.
+ECANCEL_TENCENT_SECRET_ID = os.environ.get("ECANCEL_TENCENT_SECRET_ID", "")
+ECANCEL_TENCENT_SECRET_KEY = os.environ.get("ECANCEL_TENCENT_SECRET_KEY", "")
+ECANCEL_TENCENT_RULE_ID = os.environ.get("ECANCEL_TENCENT_RULE_ID", "")
+ECANCEL_TENCENT_REGION = os.environ.get("ECANCEL_TENCENT_REGION", "ap-guangzhou")
+ECANCEL_TENCENT_ENDPOINT = os.environ.get("ECANCEL_TENCENT_ENDPOINT", "")
+ECANCEL_TENCENT_TIMEOUT = float(os.environ.get("ECANCEL_TENCENT_TIMEOUT", "10"))
+if PRODUCTION and ECANCEL_IDENTITY_PROVIDER in ("null", "ecancel.identity.providers.null.NullProvider"):
+    raise ImproperlyConfigured("ECANCEL_IDENTITY_PROVIDER must not be the null test double in production")
+if (
+    PRODUCTION
+    and ECANCEL_IDENTITY_PROVIDER == "tencent"
+    and not (ECANCEL_TENCENT_SECRET_ID and ECANCEL_TENCENT_SECRET_KEY and ECANCEL_TENCENT_RULE_ID)
+):
+    raise ImproperlyConfigured("ECANCEL_TENCENT_SECRET_ID, _SECRET_KEY and _RULE_ID must be set for Tencent Cloud")
