@@ -157,7 +157,8 @@ def dead_port() -> int:
 
 
 @pytest.mark.slow
-def test_compare_downloads_nothing(tmp_path: Path, face_file: Path) -> None:
+@pytest.mark.parametrize("check", ["compare", "read", "video"])
+def test_the_engine_downloads_nothing(tmp_path: Path, face_file: Path, check: str) -> None:
     """In a fresh process with every proxy pointing at a dead port: models come from installed packages."""
     proxy = f"http://127.0.0.1:{dead_port()}"
     env = {
@@ -173,13 +174,27 @@ def test_compare_downloads_nothing(tmp_path: Path, face_file: Path) -> None:
         "ECANCEL_IDENTITY_PROVIDER": "local",
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
-    other = write(tmp_path, "other.jpg", jpeg(face_crop(), quality=50))
+    arguments = {
+        "compare": [str(face_file), write(tmp_path, "other.jpg", jpeg(face_crop(), quality=50))],
+        "read": [
+            "--kind",
+            "id_card_front",
+            "--today",
+            "2026-12-04",
+            write(tmp_path, "card.jpg", makers.to_jpeg(makers.render_id_card_front())),
+        ],
+        "video": [
+            write(tmp_path, "statement.webm", makers.make_video(15, size=(320, 240))),
+            "--text",
+            "本人自愿申请注销商品房买卖合同，核验码123456",
+        ],
+    }[check]
     done = subprocess.run(
-        [sys.executable, "-m", "ecancel.manage", "identity", "compare", str(face_file), other],
+        [sys.executable, "-m", "ecancel.manage", "identity", check, *arguments],
         env=env,
         capture_output=True,
-        timeout=120,
+        timeout=300,
         check=False,
     )
-    assert done.returncode == 0, done.stderr.decode()
+    assert done.returncode == 0, done.stderr.decode() + done.stdout.decode()
     assert json.loads(done.stdout)["decision"] == "passed"
