@@ -159,12 +159,13 @@ def _move(application: Application, action: str) -> ApplicationStatus:
 
 def _locked(application_id: ApplicationId, actor: Actor | None) -> Application:
     """The application under a row lock; NotFound for anyone outside the seller's company."""
+    return _fetched(application_id, actor, lock=True)
+
+
+def _fetched(application_id: ApplicationId, actor: Actor | None, *, lock: bool = False) -> Application:
+    rows = Application.objects.select_for_update(of=("self",)) if lock else Application.objects.all()
     try:
-        application = (
-            Application.objects.select_for_update(of=("self",))
-            .select_related("contract", "seller", "notary_office")
-            .get(pk=application_id)
-        )
+        application = rows.select_related("contract", "seller", "notary_office").get(pk=application_id)
     except (Application.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
         raise NotFound("未找到该注销申请", "Application not found") from exc
     if actor is not None and actor.organisation.pk != application.seller_id:
@@ -578,7 +579,6 @@ def application_set_notary_office(
     return application
 
 
-@transaction.atomic
 def application_push(
     *,
     application_id: ApplicationId,
@@ -587,13 +587,48 @@ def application_push(
     actor: Actor,
     ctx: RequestContext,
 ) -> Application:
-    """生成注销电子材料并推送公证处: sign both documents, lock the contract, send the materials."""
-    application = _locked(application_id, actor)
+    """生成注销电子材料并推送公证处: sign both documents, then lock the contract and send the materials.
+
+    Rendering and signing come first, outside the transaction, so no row is locked while they run; the
+    locked step re-checks everything and refuses if the application changed meanwhile.
+    """
+    application = _fetched(application_id, actor)
+    _check_pushable(application, notary_office_id, expected_version)
+    prepared = materials.prepare_documents(application, operator=str(actor))
+    return _push_prepared(
+        application_id=application_id,
+        notary_office_id=notary_office_id,
+        expected_version=expected_version,
+        prepared=prepared,
+        actor=actor,
+        ctx=ctx,
+    )
+
+
+def _check_pushable(
+    application: Application, notary_office_id: uuid.UUID | str | None, expected_version: int | None
+) -> ApplicationStatus:
+    """The push's checks, run before signing (to refuse early) and again under the lock; the status it moves to."""
     _expect_version(application, expected_version)
     target = _move(application, "push")
     if notary_office_id is not None:
         application.notary_office = _notary_office(notary_office_id)
     raise_unless_ready(application)
+    return target
+
+
+@transaction.atomic
+def _push_prepared(
+    *,
+    application_id: ApplicationId,
+    notary_office_id: uuid.UUID | str | None,
+    expected_version: int | None,
+    prepared: materials.PreparedMaterials,
+    actor: Actor,
+    ctx: RequestContext,
+) -> Application:
+    application = _locked(application_id, actor)
+    target = _check_pushable(application, notary_office_id, expected_version)
     assert application.notary_office is not None
     contract = FiledContract.objects.select_for_update().get(pk=application.contract_id)
     previous = application.pushes.order_by("-version").first()
@@ -605,7 +640,7 @@ def application_push(
             f"The contract is '{contract.status}' and cannot be pushed",
         )
     pushed_at = timezone.now()
-    form, agreement = materials.issue_documents(application, actor=actor.user, operator=str(actor), ctx=ctx)
+    form, agreement = materials.store_documents(application, prepared, operator=str(actor), actor=actor.user, ctx=ctx)
     snapshot = materials.snapshot(application)
     changes = materials.changes(previous.snapshot, snapshot) if previous is not None else []
     message_type, body, attachments = materials.pushed_message(
