@@ -92,3 +92,12 @@ def test_a_checkpoint_with_a_bad_signature_is_rejected(
     assert relay_due() == 1
     assert InboxMessage.objects.get(pk=row.pk).status == InboxStatus.REJECTED
     assert not PeerAuditCheckpoint.objects.exists()
+
+
+def test_beat_task_writes_a_checkpoint_without_peers(filing_authority: Organisation) -> None:
+    from ecancel.exchange.tasks import audit_checkpoint
+
+    record_event("test.thing.done")
+    assert audit_checkpoint() == 1
+    assert [c.rows for c in checkpoints_read()] == [1]
+    assert not PeerAuditCheckpoint.objects.exists()
