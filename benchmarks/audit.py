@@ -8,6 +8,9 @@ one sync worker per pusher plus two for logins. First ``--logins`` logins one af
 then the same number while ``--pushers`` clients push applications through the API without pause (each
 push renders and signs two PDFs with a timestamp). Every login is ``POST /login/``: an Argon2id check and
 audit events. The relay is left off (no Celery worker), so only the push itself runs, not the intake.
+Also sampled while the logins run beside the pushes: how often some PostgreSQL backend waits for a lock
+(``pg_stat_activity``, every 50 ms) — on two cores the pushes' signing also slows a login by taking the CPU,
+a lock makes it wait outright; the sample tells the two apart.
 """
 
 from __future__ import annotations
@@ -99,6 +102,7 @@ class Deployment:
                 "ecancel.config.wsgi:application",
                 f"--bind=127.0.0.1:{self.port}",
                 f"--workers={self.workers}",
+                "--preload",  # import once, then fork: ten workers booting on two busy cores take minutes
                 "--timeout=300",
             ],
             env=self.env,
@@ -107,7 +111,7 @@ class Deployment:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200:
@@ -163,6 +167,17 @@ def pusher(
     raise SystemExit("a pusher ran out of contracts: seed more (--per-pusher)")
 
 
+def lock_waits(database_url: str, stop: threading.Event, out: list[int]) -> None:
+    """Every 50 ms, how many PostgreSQL backends are waiting for a lock (row or table), until told to stop."""
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        while not stop.is_set():
+            row = connection.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'").fetchone()
+            out.append(int(row[0]) if row else 0)
+            time.sleep(0.05)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--logins", type=int, default=40)
@@ -172,11 +187,12 @@ def main() -> None:
 
     from tests.postgres_server import start as start_postgres
 
-    deployment = Deployment(start_postgres(), args.pushers + 2, args.pushers * args.per_pusher + 1)
-    deployment.start()
+    database_url = start_postgres()
+    deployment = Deployment(database_url, args.pushers + 2, args.pushers * args.per_pusher + 1)
     base_url = f"http://127.0.0.1:{deployment.port}"
     seed = deployment.seed
     try:
+        deployment.start()
         # Warm-up: keys, CA, fonts and compilers in every worker, connections to PostgreSQL.
         logins(base_url, seed["users"], args.pushers + 2)
         alone = logins(base_url, seed["users"], args.logins)
@@ -195,8 +211,14 @@ def main() -> None:
             thread.start()
         while len(pushes) < args.pushers:  # every pusher is past its first (warm-up) push
             time.sleep(0.05)
+        sampling = threading.Event()
+        waiting: list[int] = []
+        sampler = threading.Thread(target=lock_waits, args=(database_url, sampling, waiting), daemon=True)
+        sampler.start()
         during = logins(base_url, seed["users"], args.logins)
         pushed_during = len(pushes)
+        sampling.set()
+        sampler.join(timeout=60)
         stop.set()
         for thread in threads:
             thread.join(timeout=600)
@@ -212,6 +234,11 @@ def main() -> None:
     print(f"{'push (API call)':<34}{statistics.median(pushes):>8.3f}s{push_p95:>8.3f}s{max(pushes):>8.3f}s")
     ratio = percentile(during, 0.95) / percentile(alone, 0.95)
     print(f"login p95 during pushes / alone: {ratio:.2f}× (target ≤ 2×); {pushed_during} pushes while logging in")
+    blocked = sum(1 for n in waiting if n) / len(waiting) if waiting else 0.0
+    print(
+        f"lock waits while logging in: some backend waiting in {blocked:.0%} of {len(waiting)} samples "
+        f"(every 50 ms), at most {max(waiting, default=0)} at once"
+    )
 
 
 if __name__ == "__main__":
