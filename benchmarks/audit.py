@@ -150,20 +150,30 @@ def logins(base_url: str, users: list[str], count: int) -> list[float]:
 
 
 def pusher(
-    base_url: str, token: str, office: str, contracts: list[str], stop: threading.Event, out: list[float]
+    base_url: str,
+    token: str,
+    office: str,
+    contracts: list[str],
+    stop: threading.Event,
+    out: list[float],
+    errors: list[str],
 ) -> None:
-    """Push one application after another until told to stop; seconds per push call."""
+    """Push one application after another until told to stop; seconds per push call. A failed call (e.g. a 500
+    from a database deadlock) is counted and the pusher goes on with the next contract."""
     with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=300) as client:
         for contract in contracts:
             if stop.is_set():
                 return
-            created = client.post("/api/filing/applications", json={"contract_id": contract})
-            created.raise_for_status()
-            path = f"/api/filing/applications/{created.json()['id']}"
-            client.put(f"{path}/reason", json={"reason": "mutual_agreement"}).raise_for_status()
-            started = time.perf_counter()
-            client.post(f"{path}/push", json={"version": 1, "notary_office_id": office}).raise_for_status()
-            out.append(time.perf_counter() - started)
+            try:
+                created = client.post("/api/filing/applications", json={"contract_id": contract})
+                created.raise_for_status()
+                path = f"/api/filing/applications/{created.json()['id']}"
+                client.put(f"{path}/reason", json={"reason": "mutual_agreement"}).raise_for_status()
+                started = time.perf_counter()
+                client.post(f"{path}/push", json={"version": 1, "notary_office_id": office}).raise_for_status()
+                out.append(time.perf_counter() - started)
+            except httpx.HTTPStatusError as failed:
+                errors.append(f"{failed.request.method} {failed.response.status_code}")
     raise SystemExit("a pusher ran out of contracts: seed more (--per-pusher)")
 
 
@@ -198,18 +208,19 @@ def main() -> None:
         alone = logins(base_url, seed["users"], args.logins)
         stop = threading.Event()
         pushes: list[float] = []
+        errors: list[str] = []
         contracts = seed["contracts"]
         threads = [
             threading.Thread(
                 target=pusher,
-                args=(base_url, seed["token"], seed["office"], contracts[n :: args.pushers], stop, pushes),
+                args=(base_url, seed["token"], seed["office"], contracts[n :: args.pushers], stop, pushes, errors),
                 daemon=True,
             )
             for n in range(args.pushers)
         ]
         for thread in threads:
             thread.start()
-        while len(pushes) < args.pushers:  # every pusher is past its first (warm-up) push
+        while len(pushes) + len(errors) < args.pushers:  # every pusher is past its first (warm-up) push
             time.sleep(0.05)
         sampling = threading.Event()
         waiting: list[int] = []
@@ -234,6 +245,7 @@ def main() -> None:
     print(f"{'push (API call)':<34}{statistics.median(pushes):>8.3f}s{push_p95:>8.3f}s{max(pushes):>8.3f}s")
     ratio = percentile(during, 0.95) / percentile(alone, 0.95)
     print(f"login p95 during pushes / alone: {ratio:.2f}× (target ≤ 2×); {pushed_during} pushes while logging in")
+    print(f"failed API calls of the pushers: {len(errors)} {sorted(set(errors))}")
     blocked = sum(1 for n in waiting if n) / len(waiting) if waiting else 0.0
     print(
         f"lock waits while logging in: some backend waiting in {blocked:.0%} of {len(waiting)} samples "
