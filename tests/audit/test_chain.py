@@ -132,3 +132,37 @@ def test_rows_left_unchained_by_a_dead_process_are_chained_by_the_beat_task(oper
     assert chain_extend() == 1
     assert AuditEvent.objects.get(tag="test.thing.orphaned").seq == 3
     assert audit_chain_verify().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_after_commit_chaining_leaves_the_work_to_a_chainer_already_running(operator: User) -> None:
+    """A commit that finds the head locked returns at once; the one holding it, or the next, chains the row."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks need PostgreSQL")
+    import threading
+
+    from ecancel.audit.models import AuditChainHead
+
+    record_event("test.thing.first", actor=operator)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_head() -> None:
+        try:
+            with transaction.atomic():
+                AuditChainHead.objects.select_for_update().get(id=1)
+                holding.set()
+                release.wait()
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_head)
+    holder.start()
+    try:
+        assert holding.wait(timeout=60)
+        record_event("test.thing.second", actor=operator)  # autocommit: chaining is tried on commit
+        assert AuditEvent.objects.get(tag="test.thing.second").seq is None
+    finally:
+        release.set()
+        holder.join()
+    assert audit_chain_extend() == 1
+    assert audit_chain_verify().ok

@@ -105,19 +105,25 @@ def record_event(
 def _chain_after_commit() -> None:
     # A transaction that recorded several events registers this several times; the first chains them all.
     if AuditEvent.objects.filter(seq__isnull=True).exists():
-        audit_chain_extend()
+        audit_chain_extend(wait=False)
 
 
-def audit_chain_extend(*, batch_size: int = 500) -> int:
+def audit_chain_extend(*, wait: bool = True, batch_size: int = 500) -> int:
     """Chain every committed unchained event, in the order they were written; returns how many.
 
     The head row is locked only for this short step (read a batch, hash it, write it back), never while a
-    caller renders, signs or waits on anything.
+    caller renders, signs or waits on anything. With ``wait=False`` (after each commit) a caller that finds
+    another one chaining leaves the work to it and returns at once: that one keeps going until no unchained
+    row is left, and a row it still missed is taken by the next commit or by beat's ``chain_extend``.
     """
     chained = 0
     while True:
         with transaction.atomic():
-            head, _ = AuditChainHead.objects.select_for_update().get_or_create(id=1)
+            head = AuditChainHead.objects.select_for_update(skip_locked=not wait).filter(id=1).first()
+            if head is None and not wait and AuditChainHead.objects.filter(id=1).exists():
+                return chained
+            if head is None:
+                head, _ = AuditChainHead.objects.select_for_update().get_or_create(id=1)
             pending = list(AuditEvent.objects.filter(seq__isnull=True).order_by("id")[:batch_size])
             seq, prev_hash = head.seq, head.row_hash
             for event in pending:
@@ -129,7 +135,7 @@ def audit_chain_extend(*, batch_size: int = 500) -> int:
                 head.seq, head.row_hash = seq, prev_hash
                 head.save(update_fields=["seq", "row_hash"])
         chained += len(pending)
-        if len(pending) < batch_size:
+        if not pending:
             return chained
 
 
