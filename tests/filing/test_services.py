@@ -31,11 +31,11 @@ from ecancel.identity.id_numbers import IdType, make_hk_macao_permit, make_mainl
 from tests.filing.conftest import buyer, file_contract, make_unit
 
 
-def tags_since(seq: int) -> list[str]:
-    return list(AuditEvent.objects.filter(id__gt=seq).order_by("id").values_list("tag", flat=True))
+def tags_since(event_id: int) -> list[str]:
+    return list(AuditEvent.objects.filter(id__gt=event_id).order_by("id").values_list("tag", flat=True))
 
 
-def last_seq() -> int:
+def last_event_id() -> int:
     return AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
 
 
@@ -54,7 +54,7 @@ def snapshot() -> tuple[int, int, int, int, list[str]]:
 
 
 def test_project_create_makes_buildings_and_audits(developer: Organisation, clerk: User, ctx: RequestContext) -> None:
-    before = last_seq()
+    before = last_event_id()
     project = project_create(
         developer=developer,
         name=" 演示·江景名苑 ",
@@ -126,7 +126,7 @@ def test_new_unit_is_available(unit: Unit) -> None:
 def test_contract_file_files_the_contract_and_the_unit(
     developer: Organisation, unit: Unit, clerk: User, ctx: RequestContext
 ) -> None:
-    before = last_seq()
+    before = last_event_id()
     contract = file_contract(developer, unit, ctx, actor=clerk, contract_no=" DEMO-HT-0001 ")
     unit.refresh_from_db()
     assert (contract.status, unit.status, contract.contract_no) == (
@@ -290,7 +290,7 @@ def test_full_cancellation_returns_the_unit_to_sale(
     contract: FiledContract, clerk: User, ctx: RequestContext, developer: Organisation
 ) -> None:
     second_buyer = BuyerParty.objects.filter(contract=contract)
-    before = last_seq()
+    before = last_event_id()
     started = contract_start_cancellation(contract_id=contract.pk, actor=clerk, ctx=ctx)
     assert started.status == ContractStatus.CANCELLING
     done = contract_cancel_filing(
