@@ -63,7 +63,7 @@ def test_five_failures_lock_the_name_at_that_address_for_thirty_minutes(operator
     assert status == 429 and "连续登录失败次数过多" in html
     assert int(later_retry_after) <= int(retry_after)
 
-    tags = list(AuditEvent.objects.order_by("seq").values_list("tag", "data__reason"))
+    tags = list(AuditEvent.objects.order_by("id").values_list("tag", "data__reason"))
     assert tags.count(("accounts.login.failed", "wrong_password")) == 5
     assert ("accounts.login.locked", None) in tags
     assert tags[-1] == ("accounts.login.failed", "locked")

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from django.db import close_old_connections, connection
+from django.test import Client
 
 from ecancel.accounts.actors import Actor
 from ecancel.accounts.models import Organisation
+from ecancel.audit.models import AuditEvent
+from ecancel.audit.services import audit_chain_extend, audit_chain_verify, record_event
 from ecancel.cancellation.models import Application, ApplicationPush
 from ecancel.cancellation.services import (
     application_abandon,
@@ -25,10 +29,11 @@ from ecancel.cancellation.services import (
 from ecancel.cancellation.transitions import ApplicationStatus
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import InvalidTransition
+from ecancel.documents import services as documents_services
 from ecancel.documents.models import StoredDocument
 from ecancel.exchange.models import OutboxMessage
 from ecancel.filing.transitions import ContractStatus
-from tests.factories import DeveloperFactory, NotaryOfficeFactory, UserFactory, contract_with_buyers
+from tests.factories import TEST_PASSWORD, DeveloperFactory, NotaryOfficeFactory, UserFactory, contract_with_buyers
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -156,3 +161,58 @@ def test_two_operators_creating_for_one_contract(setting: tuple[Actor, Organisat
     only_refusals(refused)
     assert all(e.code == "application_exists" for e in refused if isinstance(e, InvalidTransition))
     assert Application.objects.open().filter(contract_id=application.contract_id).count() == 1
+
+
+def test_logins_and_audit_writes_go_on_while_a_push_signs(
+    setting: tuple[Actor, Organisation, Application], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A push signs before it locks anything: a login (which audits) and an audit write from another
+    connection both commit while the push is held inside its signing step."""
+    actor, _office, application = setting
+    signing, release = threading.Event(), threading.Event()
+    sign = documents_services.sign_rendered
+
+    def held_signing(*args: Any, **kwargs: Any) -> bytes:
+        signing.set()
+        release.wait()
+        return sign(*args, **kwargs)
+
+    monkeypatch.setattr(documents_services, "sign_rendered", held_signing)
+    pushed: list[object] = []
+
+    def in_thread(work: Callable[[], object], into: list[object]) -> threading.Thread:
+        def run() -> None:
+            try:
+                into.append(work())
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        return thread
+
+    push = in_thread(lambda: application_push(application_id=application.pk, actor=actor, ctx=CTX), pushed)
+    try:
+        assert signing.wait(timeout=120), "the push never reached its signing step"
+        user = UserFactory(organisation=actor.organisation)
+        done: list[object] = []
+        login = in_thread(
+            lambda: Client().post("/login/", {"username": user.username, "password": TEST_PASSWORD}).status_code,
+            done,
+        )
+        audit = in_thread(lambda: record_event("test.during.push", actor=user), done)
+        # Generous limits only so a regression fails instead of hanging: nothing here waits on the clock.
+        login.join(timeout=60)
+        audit.join(timeout=60)
+        assert not login.is_alive() and not audit.is_alive(), "blocked behind the signing push"
+        assert not pushed, "the push is still held in its signing step"
+        assert 302 in done
+        assert AuditEvent.objects.filter(tag="accounts.login.succeeded", actor=user).exists()
+        assert AuditEvent.objects.filter(tag="test.during.push").exists()
+    finally:
+        release.set()
+        push.join()
+    assert pushed and ApplicationPush.objects.filter(application=application).count() == 1
+    audit_chain_extend()
+    assert audit_chain_verify().ok
+    assert not AuditEvent.objects.filter(seq__isnull=True).exists()

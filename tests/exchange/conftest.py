@@ -113,7 +113,7 @@ def effects(monkeypatch: pytest.MonkeyPatch) -> Effects:
 
 
 def refusals(code: str | None = None) -> list[AuditEvent]:
-    events = AuditEvent.objects.filter(tag="exchange.message.refused").order_by("seq")
+    events = AuditEvent.objects.filter(tag="exchange.message.refused").order_by("id")
     return [e for e in events if code is None or e.data.get("code") == code]
 
 

@@ -82,6 +82,9 @@ def test_every_type_has_a_chinese_label_and_a_direction() -> None:
         assert name == model.TYPE
         assert any("\u4e00" <= ch <= "\u9fff" for ch in str(model.LABEL)), name
         assert model.SENDER_KINDS and model.RECIPIENT_KINDS
+        if name == "audit.checkpoint":  # from whichever side a deployment hosts to its peer on the other
+            assert model.SENDER_KINDS == model.RECIPIENT_KINDS
+            continue
         assert not model.SENDER_KINDS & model.RECIPIENT_KINDS, "messages cross between the sides"
 
 

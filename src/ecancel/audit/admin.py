@@ -66,7 +66,7 @@ class AuditEventAdmin(SystemAdminOnly):
     search_fields = ["tag", "object_id", "actor_label", "request_id"]
     date_hierarchy = "occurred_at"
     list_select_related = ["organisation"]
-    ordering = ["-seq"]
+    ordering = ["-id"]
     show_full_result_count = False
     fields = EVENT_FIELDS
     readonly_fields = EVENT_FIELDS

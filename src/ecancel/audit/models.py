@@ -10,9 +10,13 @@ from django.utils.translation import gettext_lazy as _
 
 
 class AuditEvent(models.Model):
-    """Each row stores SHA-256 over its own content and the previous row's hash."""
+    """Each row stores SHA-256 over its own content and the previous row's hash.
 
-    seq = models.BigIntegerField(unique=True)
+    A row is written unchained (``seq``, ``prev_hash`` and ``row_hash`` empty) in the caller's transaction and
+    chained right after that transaction commits (``audit_chain_extend``), so no writer waits on the chain.
+    """
+
+    seq = models.BigIntegerField(unique=True, null=True, blank=True)
     occurred_at = models.DateTimeField()
     tag = models.CharField(max_length=120, db_index=True)
     result = models.CharField(max_length=20, default="ok")
@@ -29,17 +33,20 @@ class AuditEvent(models.Model):
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=400, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
-    prev_hash = models.CharField(max_length=64)
-    row_hash = models.CharField(max_length=64, unique=True)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    row_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
 
     class Meta:
-        ordering = ["seq"]
+        ordering = ["id"]
         verbose_name = _("审计日志")
         verbose_name_plural = _("审计日志")
-        indexes = [models.Index(fields=["object_type", "object_id", "seq"])]
+        indexes = [
+            models.Index(fields=["object_type", "object_id", "seq"]),
+            models.Index(fields=["id"], condition=models.Q(seq__isnull=True), name="audit_event_unchained"),
+        ]
 
     def __str__(self) -> str:
-        return f"#{self.seq} {self.tag}"
+        return f"#{self.seq or '…'} {self.tag}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
@@ -51,7 +58,7 @@ class AuditEvent(models.Model):
 
 
 class AuditChainHead(models.Model):
-    """A single row locked while appending, so concurrent writers extend the chain one at a time."""
+    """The chain's last position and hash: a single row, locked only by the short step that chains new rows."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     seq = models.BigIntegerField(default=0)

@@ -7,6 +7,7 @@ and signature); the notary office receives them with the data they were made fro
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,7 @@ from django.utils import timezone, translation
 
 from ecancel.cancellation.models import Agent, Applicant, Application, ReturnReason
 from ecancel.core.context import RequestContext
+from ecancel.core.errors import InvalidTransition
 from ecancel.documents.schemas import (
     Agent as DocAgent,
 )
@@ -25,7 +27,7 @@ from ecancel.documents.schemas import (
     TerminationAgreementData,
     UnitInfo,
 )
-from ecancel.documents.services import document_issue
+from ecancel.documents.services import PreparedDocument, document_prepare, document_store
 from ecancel.identity.id_numbers import IdType, mask_id_number
 
 if TYPE_CHECKING:
@@ -180,28 +182,47 @@ def agreement_data(application: Application, *, today: dt.date) -> TerminationAg
     )
 
 
-def issue_documents(
-    application: Application, *, actor: User | None, operator: str, ctx: RequestContext
-) -> tuple[StoredDocument, StoredDocument]:
-    """Both filing documents rendered, signed by the seller company and stored; new versions keep the old ones."""
+@dataclass(frozen=True)
+class PreparedMaterials:
+    """Both filing documents signed by the seller company, and the data they were rendered from."""
+
+    today: dt.date
+    form_data: CancellationFormData
+    agreement_data: TerminationAgreementData
+    form: PreparedDocument
+    agreement: PreparedDocument
+
+
+def prepare_documents(application: Application, *, operator: str) -> PreparedMaterials:
+    """Render and sign both documents; run before the push locks anything (signing takes the longest)."""
     today = timezone.localdate()
-    form = document_issue(
-        kind=FORM_KIND,
-        data=form_data(application, operator=operator, today=today),
-        issuer=application.seller,
-        subject_ref=subject_ref(application),
-        actor=actor,
-        ctx=ctx,
+    form = form_data(application, operator=operator, today=today)
+    agreement = agreement_data(application, today=today)
+    ref = subject_ref(application)
+    return PreparedMaterials(
+        today=today,
+        form_data=form,
+        agreement_data=agreement,
+        form=document_prepare(kind=FORM_KIND, data=form, issuer=application.seller, subject_ref=ref),
+        agreement=document_prepare(kind=AGREEMENT_KIND, data=agreement, issuer=application.seller, subject_ref=ref),
     )
-    agreement = document_issue(
-        kind=AGREEMENT_KIND,
-        data=agreement_data(application, today=today),
-        issuer=application.seller,
-        subject_ref=subject_ref(application),
-        actor=actor,
-        ctx=ctx,
-    )
-    return form, agreement
+
+
+def store_documents(
+    application: Application, prepared: PreparedMaterials, *, operator: str, actor: User | None, ctx: RequestContext
+) -> tuple[StoredDocument, StoredDocument]:
+    """Store the prepared documents (new versions keep the old ones) if the locked application still reads
+    as they were rendered from; otherwise refuse, and the signed files are swept later."""
+    if (
+        form_data(application, operator=operator, today=prepared.today) != prepared.form_data
+        or agreement_data(application, today=prepared.today) != prepared.agreement_data
+    ):
+        raise InvalidTransition(
+            "生成材料期间申请被修改，请核对后重新推送",
+            "The application changed while its documents were being signed; check it and push again",
+            code="changed_while_signing",
+        )
+    return document_store(prepared.form, actor=actor, ctx=ctx), document_store(prepared.agreement, actor=actor, ctx=ctx)
 
 
 # --- what the notary office is told, and what changed ---------------------------------------------------------

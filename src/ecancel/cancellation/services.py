@@ -142,17 +142,14 @@ def _move(application: Application, action: str) -> ApplicationStatus:
 
 def _locked(application_id: ApplicationId, actor: Actor) -> Application:
     """The application under a row lock; NotFound for anyone outside the seller's company."""
-    return _locked_of(application_id, seller=actor.organisation)
+    return _application_of(application_id, seller=actor.organisation, lock=True)
 
 
-def _locked_of(application_id: ApplicationId, *, seller: Organisation) -> Application:
-    """``seller``'s application under a row lock, found by id and owner together; NotFound for any other."""
+def _application_of(application_id: ApplicationId, *, seller: Organisation, lock: bool = False) -> Application:
+    """``seller``'s application, found by id and owner together (row-locked if asked); NotFound for any other."""
+    rows = Application.objects.select_for_update(of=("self",)) if lock else Application.objects.all()
     try:
-        return (
-            Application.objects.select_for_update(of=("self",))
-            .select_related("contract", "seller", "notary_office")
-            .get(pk=application_id, seller=seller)
-        )
+        return rows.select_related("contract", "seller", "notary_office").get(pk=application_id, seller=seller)
     except (Application.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
         raise NotFound("未找到该注销申请", "Application not found") from exc
 
@@ -563,7 +560,6 @@ def application_set_notary_office(
     return application
 
 
-@transaction.atomic
 def application_push(
     *,
     application_id: ApplicationId,
@@ -572,13 +568,48 @@ def application_push(
     actor: Actor,
     ctx: RequestContext,
 ) -> Application:
-    """生成注销电子材料并推送公证处: sign both documents, lock the contract, send the materials."""
-    application = _locked(application_id, actor)
+    """生成注销电子材料并推送公证处: sign both documents, then lock the contract and send the materials.
+
+    Rendering and signing come first, outside the transaction, so no row is locked while they run; the
+    locked step re-checks everything and refuses if the application changed meanwhile.
+    """
+    application = _application_of(application_id, seller=actor.organisation)
+    _check_pushable(application, notary_office_id, expected_version)
+    prepared = materials.prepare_documents(application, operator=str(actor))
+    return _push_prepared(
+        application_id=application_id,
+        notary_office_id=notary_office_id,
+        expected_version=expected_version,
+        prepared=prepared,
+        actor=actor,
+        ctx=ctx,
+    )
+
+
+def _check_pushable(
+    application: Application, notary_office_id: uuid.UUID | str | None, expected_version: int | None
+) -> ApplicationStatus:
+    """The push's checks, run before signing (to refuse early) and again under the lock; the status it moves to."""
     _expect_version(application, expected_version)
     target = _move(application, "push")
     if notary_office_id is not None:
         application.notary_office = _notary_office(notary_office_id)
     raise_unless_ready(application)
+    return target
+
+
+@transaction.atomic
+def _push_prepared(
+    *,
+    application_id: ApplicationId,
+    notary_office_id: uuid.UUID | str | None,
+    expected_version: int | None,
+    prepared: materials.PreparedMaterials,
+    actor: Actor,
+    ctx: RequestContext,
+) -> Application:
+    application = _locked(application_id, actor)
+    target = _check_pushable(application, notary_office_id, expected_version)
     assert application.notary_office is not None
     contract = FiledContract.objects.select_for_update().get(pk=application.contract_id)
     previous = application.pushes.order_by("-version").first()
@@ -590,7 +621,7 @@ def application_push(
             f"The contract is '{contract.status}' and cannot be pushed",
         )
     pushed_at = timezone.now()
-    form, agreement = materials.issue_documents(application, actor=actor.user, operator=str(actor), ctx=ctx)
+    form, agreement = materials.store_documents(application, prepared, operator=str(actor), actor=actor.user, ctx=ctx)
     snapshot = materials.snapshot(application)
     changes = materials.changes(previous.snapshot, snapshot) if previous is not None else []
     message_type, body, attachments = materials.pushed_message(
@@ -761,7 +792,7 @@ def _answered(answer: NotaryAnswer, ctx: RequestContext) -> tuple[Application, A
     Only an answer addressed to the application's seller, from the office that version was pushed to, is
     applied: any other (another company's reference, another office) is refused and changes nothing.
     """
-    application = _locked_of(answer.application_id, seller=answer.seller)
+    application = _application_of(answer.application_id, seller=answer.seller, lock=True)
     push = application.pushes.filter(version=answer.version).first()
     pushed_to = push.notary_office_id if push is not None else application.notary_office_id
     if pushed_to is None or answer.notary_office.pk != pushed_to:

@@ -255,6 +255,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "core-prune-rate-limits": {"task": "ecancel.core.prune_rate_limits", "schedule": 3600.0},
     "documents-sweep-files": {"task": "ecancel.documents.sweep_files", "schedule": 3600.0},
     "notary-sweep-files": {"task": "ecancel.notary.sweep_files", "schedule": 3600.0},
+    # Chains audit rows a crashed process left unchained; normally each commit chains its own rows.
+    "audit-chain-extend": {"task": "ecancel.audit.chain_extend", "schedule": 30.0},
+    "audit-checkpoint": {"task": "ecancel.exchange.audit_checkpoint", "schedule": 3600.0},
 }
 
 # --- exchange ---
@@ -303,6 +306,8 @@ NINJA_PAGINATION_PER_PAGE = 20
 
 # Where generated keys, the local CA and the timestamp service's keys live.
 ECANCEL_KEYS_DIR = DATA_DIR / "keys"
+# Signed audit checkpoints (append-only JSON lines); may point at another volume or an append-only mount.
+ECANCEL_AUDIT_CHECKPOINT_DIR = Path(os.environ.get("ECANCEL_AUDIT_CHECKPOINT_DIR") or DATA_DIR / "audit-checkpoints")
 
 ADMIN_SITE_HEADER = _("ecancel 系统管理")
 

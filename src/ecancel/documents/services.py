@@ -8,6 +8,7 @@ import re
 import secrets
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -63,6 +64,22 @@ def verification_url(reference_no: str, code: str) -> str:
     return f"{settings.ECANCEL_PUBLIC_URL}/verify/?{urlencode({'no': reference_no, 'code': code})}"
 
 
+@dataclass(frozen=True)
+class PreparedDocument:
+    """A rendered and signed document not stored yet: made before the caller takes any lock."""
+
+    kind: str
+    title: str
+    pdf: bytes
+    issuer: Organisation
+    subject_ref: str
+    reference_no: str
+    code: str
+    template_version: str
+    page_count: int
+    level: str
+
+
 def document_issue(
     *,
     kind: str,
@@ -78,6 +95,30 @@ def document_issue(
     """Render ``kind`` from ``data``, sign it as ``issuer`` and store it as the next version for
     ``subject_ref``; earlier versions stay. ``sign_level`` defaults to B-LTA for the certificate and
     B-T for everything else. Nothing is stored when any step fails."""
+    prepared = document_prepare(
+        kind=kind,
+        data=data,
+        issuer=issuer,
+        subject_ref=subject_ref,
+        images=images,
+        sign_level=sign_level,
+        reference_no=reference_no,
+    )
+    return document_store(prepared, actor=actor, ctx=ctx)
+
+
+def document_prepare(
+    *,
+    kind: str,
+    data: Mapping[str, Any] | DocumentData,
+    issuer: Organisation,
+    subject_ref: str,
+    images: Mapping[str, bytes] | None = None,
+    sign_level: str | None = None,
+    reference_no: str = "",
+) -> PreparedDocument:
+    """The slow half of ``document_issue`` (render, sign, timestamp), touching no row: callers run it before
+    their transaction so no lock is held meanwhile, then ``document_store`` it inside."""
     kind = _kind(kind)
     if not SUBJECT_REF.match(subject_ref):
         raise field_error("subject_ref", "文书所属事项格式不正确", "subject_ref must look like 'case:<id>'")
@@ -98,7 +139,7 @@ def document_issue(
     issued_at = timezone.now()
     rendered = render_document(kind, model, images=images, timestamp=issued_at)
     pdf = sign_rendered(rendered, issuer=issuer, level=level, title=title)
-    return _store(
+    return PreparedDocument(
         kind=kind,
         title=title,
         pdf=pdf,
@@ -109,6 +150,23 @@ def document_issue(
         template_version=rendered.template_version,
         page_count=rendered.page_count,
         level=level,
+    )
+
+
+def document_store(prepared: PreparedDocument, *, actor: User | None, ctx: RequestContext) -> StoredDocument:
+    """Store a prepared document as the next version for its subject, in the caller's transaction. If that
+    transaction rolls back, the file stays behind until ``document_files_sweep`` removes it."""
+    return _store(
+        kind=prepared.kind,
+        title=prepared.title,
+        pdf=prepared.pdf,
+        issuer=prepared.issuer,
+        subject_ref=prepared.subject_ref,
+        reference_no=prepared.reference_no,
+        code=prepared.code,
+        template_version=prepared.template_version,
+        page_count=prepared.page_count,
+        level=prepared.level,
         actor=actor,
         ctx=ctx,
     )

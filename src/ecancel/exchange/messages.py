@@ -309,6 +309,28 @@ class CertificateIssued(_NotaryToFiling):
         return [self.certificate]
 
 
+# Checkpoints belong to no application: they travel in one stream of their own, in order.
+AUDIT_CHECKPOINT_STREAM = UUID("6b1d5c1e-3f0a-4c2e-9a51-2f7d0c8e4a10")
+
+
+class AuditCheckpoint(Message):
+    """The sender's signed audit checkpoint, kept by the receiver so a rewritten or cut log shows."""
+
+    TYPE: ClassVar[str] = "audit.checkpoint"
+    LABEL: ClassVar[Promise | str] = _("审计日志检查点")
+    SENDER_KINDS: ClassVar[frozenset[str]] = FILING_KINDS | NOTARY_KINDS
+    RECIPIENT_KINDS: ClassVar[frozenset[str]] = FILING_KINDS | NOTARY_KINDS
+
+    application_ref: UUID = AUDIT_CHECKPOINT_STREAM
+    version: int = Field(default=1, ge=1)
+    rows: int = Field(ge=0)
+    head_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+    created_at: datetime
+    public_key: str = Field(min_length=1, max_length=64)
+    signature: str = Field(min_length=1, max_length=128)
+    timestamp_token: str = Field(default="", max_length=20000)
+
+
 MESSAGE_TYPES: dict[str, type[Message]] = {
     model.TYPE: model
     for model in (
@@ -322,6 +344,7 @@ MESSAGE_TYPES: dict[str, type[Message]] = {
         BuyerSubmitted,
         BuyersSubmitted,
         CertificateIssued,
+        AuditCheckpoint,
     )
 }
 

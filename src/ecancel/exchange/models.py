@@ -98,3 +98,26 @@ class InboxMessage(Entity):
 
     def __str__(self) -> str:
         return f"{self.message_type} {self.id}"
+
+
+class PeerAuditCheckpoint(Entity):
+    """A checkpoint of another deployment's audit chain, as it sent it: evidence held outside its database."""
+
+    sender = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, related_name="+", verbose_name=_("发送机构")
+    )
+    message = models.OneToOneField(InboxMessage, on_delete=models.PROTECT, related_name="+")
+    rows = models.BigIntegerField(_("条数"))
+    head_hash = models.CharField(_("最后一条的摘要"), max_length=64)
+    taken_at = models.DateTimeField(_("检查点时间"))
+    public_key = models.CharField(_("签名公钥"), max_length=64)
+    signature = models.CharField(_("签名"), max_length=128)
+    timestamp_token = models.TextField(_("时间戳"), blank=True)
+
+    class Meta:
+        verbose_name = _("对方审计检查点")
+        verbose_name_plural = _("对方审计检查点")
+        indexes = [models.Index(fields=["sender", "taken_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.sender_id} #{self.rows}"

@@ -7,6 +7,7 @@ import time
 from celery import shared_task
 from django.conf import settings
 
+from ecancel.exchange.checkpoints import audit_checkpoint_publish
 from ecancel.exchange.services import relay_due
 
 
@@ -21,3 +22,10 @@ def relay_outbox() -> int:
         if delivered == 0:
             break
     return total
+
+
+@shared_task(name="ecancel.exchange.audit_checkpoint", ignore_result=True)
+def audit_checkpoint() -> int:
+    """Beat's hourly signed checkpoint of the audit chain, kept here and sent to the peers."""
+    checkpoint, _sent = audit_checkpoint_publish()
+    return checkpoint.rows

@@ -1,0 +1,257 @@
+"""Logins while pushes sign: the audit chain must not make one wait for the other (issue 9 item 4; target:
+login p95 during pushes ≤ 2× login p95 alone).
+
+    uv run python benchmarks/audit.py [--logins 40] [--pushers 8]
+
+A throw-away PostgreSQL server on 127.0.0.1 (as ``tests/postgres_server.py`` starts it) and gunicorn with
+one sync worker per pusher plus two for logins. First ``--logins`` logins one after another (the baseline),
+then the same number while ``--pushers`` clients push applications through the API without pause (each
+push renders and signs two PDFs with a timestamp). Every login is ``POST /login/``: an Argon2id check and
+audit events. The relay is left off (no Celery worker), so only the push itself runs, not the intake.
+Also sampled while the logins run beside the pushes: how often some PostgreSQL backend waits for a lock
+(``pg_stat_activity``, every 50 ms) — on two cores the pushes' signing also slows a login by taking the CPU,
+a lock makes it wait outright; the sample tells the two apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT))
+
+SEED = """
+import json
+from django.core.management import call_command
+from ecancel.accounts.services import api_token_create
+from ecancel.core.context import RequestContext
+from tests.factories import DeveloperFactory, NotaryOfficeFactory, UserFactory, contract_with_buyers
+call_command("migrate", verbosity=0)
+seller = DeveloperFactory().organisation
+office = NotaryOfficeFactory().organisation
+contracts = [str(contract_with_buyers(2, seller=seller).pk) for _ in range({contracts})]
+users = [UserFactory(organisation=seller).username for _ in range(4)]
+_, token = api_token_create(organisation=seller, name="benchmark", actor=None, ctx=RequestContext.system())
+print(json.dumps({{"token": token, "office": str(office.pk), "contracts": contracts, "users": users}}))
+"""
+PASSWORD = "correct-horse-battery-staple-42"  # noqa: S105 - tests.factories.TEST_PASSWORD of throw-away users
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+
+class Deployment:
+    def __init__(self, database_url: str, workers: int, contracts: int) -> None:
+        self.port = free_port()
+        self.workers = workers
+        self.data = Path(tempfile.mkdtemp(prefix="ecancel-bench-audit-"))
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("ECANCEL_", "DJANGO_"))}
+        self.env.update(
+            DJANGO_SETTINGS_MODULE="ecancel.config.settings",
+            ECANCEL_DATA_DIR=str(self.data),
+            ECANCEL_DATABASE_URL=database_url,
+            ECANCEL_DEMO="true",
+            ECANCEL_PUBLIC_URL=f"http://127.0.0.1:{self.port}",
+            ECANCEL_LOG_LEVEL="WARNING",
+            PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
+        )
+        done = subprocess.run(
+            [str(BIN / "ecancel"), "shell", "--no-imports", "-c", SEED.format(contracts=contracts)],
+            env=self.env,
+            cwd=ROOT,
+            capture_output=True,
+            timeout=900,
+            check=False,
+        )
+        if done.returncode:
+            raise SystemExit(done.stderr.decode()[-3000:])
+        self.seed = json.loads(done.stdout)
+        self.server: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        log = (self.data / "gunicorn.log").open("wb")
+        self.server = subprocess.Popen(
+            [
+                str(BIN / "gunicorn"),
+                "ecancel.config.wsgi:application",
+                f"--bind=127.0.0.1:{self.port}",
+                f"--workers={self.workers}",
+                "--preload",  # import once, then fork: ten workers booting on two busy cores take minutes
+                "--timeout=300",
+            ],
+            env=self.env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.2)
+        raise SystemExit("the web server did not start")
+
+    def stop(self) -> None:
+        if self.server is not None:
+            os.killpg(self.server.pid, signal.SIGTERM)
+            self.server.wait(timeout=60)
+
+
+def login(base_url: str, username: str) -> float:
+    """One password login from a fresh browser; seconds for the POST alone."""
+    with httpx.Client(base_url=base_url, timeout=300) as browser:
+        page = browser.get("/login/").text
+        match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        if match is None:
+            raise SystemExit("no CSRF token on the login page")
+        started = time.perf_counter()
+        answer = browser.post(
+            "/login/",
+            data={"username": username, "password": PASSWORD, "csrfmiddlewaretoken": match.group(1)},
+            headers={"Referer": f"{base_url}/login/"},
+        )
+        elapsed = time.perf_counter() - started
+    if answer.status_code != 302:
+        raise SystemExit(f"login answered {answer.status_code}")
+    return elapsed
+
+
+def logins(base_url: str, users: list[str], count: int) -> list[float]:
+    return [login(base_url, users[n % len(users)]) for n in range(count)]
+
+
+def pusher(
+    base_url: str,
+    token: str,
+    office: str,
+    contracts: list[str],
+    stop: threading.Event,
+    out: list[float],
+    errors: list[str],
+) -> None:
+    """Push one application after another until told to stop; seconds per push call. A failed call (e.g. a 500
+    from a database deadlock) is counted and the pusher goes on with the next contract."""
+    with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=300) as client:
+        for contract in contracts:
+            if stop.is_set():
+                return
+            try:
+                created = client.post("/api/filing/applications", json={"contract_id": contract})
+                created.raise_for_status()
+                path = f"/api/filing/applications/{created.json()['id']}"
+                client.put(f"{path}/reason", json={"reason": "mutual_agreement"}).raise_for_status()
+                started = time.perf_counter()
+                client.post(f"{path}/push", json={"version": 1, "notary_office_id": office}).raise_for_status()
+                out.append(time.perf_counter() - started)
+            except httpx.HTTPStatusError as failed:
+                errors.append(f"{failed.request.method} {failed.response.status_code}")
+    raise SystemExit("a pusher ran out of contracts: seed more (--per-pusher)")
+
+
+def lock_waits(database_url: str, stop: threading.Event, out: list[int]) -> None:
+    """Every 50 ms, how many PostgreSQL backends are waiting for a lock (row or table), until told to stop."""
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        while not stop.is_set():
+            row = connection.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'").fetchone()
+            out.append(int(row[0]) if row else 0)
+            time.sleep(0.05)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--logins", type=int, default=40)
+    parser.add_argument("--pushers", type=int, default=8)
+    parser.add_argument("--per-pusher", type=int, default=30, help="contracts seeded per pusher")
+    args = parser.parse_args()
+
+    from tests.postgres_server import start as start_postgres
+
+    database_url = start_postgres()
+    deployment = Deployment(database_url, args.pushers + 2, args.pushers * args.per_pusher + 1)
+    base_url = f"http://127.0.0.1:{deployment.port}"
+    seed = deployment.seed
+    try:
+        deployment.start()
+        # Warm-up: keys, CA, fonts and compilers in every worker, connections to PostgreSQL.
+        logins(base_url, seed["users"], args.pushers + 2)
+        alone = logins(base_url, seed["users"], args.logins)
+        stop = threading.Event()
+        pushes: list[float] = []
+        errors: list[str] = []
+        contracts = seed["contracts"]
+        threads = [
+            threading.Thread(
+                target=pusher,
+                args=(base_url, seed["token"], seed["office"], contracts[n :: args.pushers], stop, pushes, errors),
+                daemon=True,
+            )
+            for n in range(args.pushers)
+        ]
+        for thread in threads:
+            thread.start()
+        while len(pushes) + len(errors) < args.pushers:  # every pusher is past its first (warm-up) push
+            time.sleep(0.05)
+        sampling = threading.Event()
+        waiting: list[int] = []
+        sampler = threading.Thread(target=lock_waits, args=(database_url, sampling, waiting), daemon=True)
+        sampler.start()
+        during = logins(base_url, seed["users"], args.logins)
+        pushed_during = len(pushes)
+        sampling.set()
+        sampler.join(timeout=60)
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=600)
+    finally:
+        deployment.stop()
+
+    load = os.getloadavg()[0]
+    print(f"logins on PostgreSQL, {args.logins} each ({datetime.now():%Y-%m-%d %H:%M}, load {load:.1f})")
+    print(f"{'':<34}{'median':>9}{'p95':>9}{'max':>9}")
+    for label, values in (("login alone", alone), (f"login during {args.pushers} pushers", during)):
+        print(f"{label:<34}{statistics.median(values):>8.3f}s{percentile(values, 0.95):>8.3f}s{max(values):>8.3f}s")
+    push_p95 = percentile(pushes, 0.95)
+    print(f"{'push (API call)':<34}{statistics.median(pushes):>8.3f}s{push_p95:>8.3f}s{max(pushes):>8.3f}s")
+    ratio = percentile(during, 0.95) / percentile(alone, 0.95)
+    print(f"login p95 during pushes / alone: {ratio:.2f}× (target ≤ 2×); {pushed_during} pushes while logging in")
+    print(f"failed API calls of the pushers: {len(errors)} {sorted(set(errors))}")
+    blocked = sum(1 for n in waiting if n) / len(waiting) if waiting else 0.0
+    print(
+        f"lock waits while logging in: some backend waiting in {blocked:.0%} of {len(waiting)} samples "
+        f"(every 50 ms), at most {max(waiting, default=0)} at once"
+    )
+
+
+if __name__ == "__main__":
+    main()
