@@ -7,6 +7,7 @@ whatever else a machine has installed, and a missing package stops rendering wit
 from __future__ import annotations
 
 import os
+import uuid
 from functools import cache
 from pathlib import Path
 
@@ -61,8 +62,8 @@ def font_dir() -> Path:
         link = target / name
         if link.is_symlink() and Path(os.readlink(link)) == source:
             continue
-        temporary = target / f".{name}.{os.getpid()}"
-        temporary.unlink(missing_ok=True)
+        # Unique per call: two threads of one process (gunicorn threads, a push racing another) may get here at once.
+        temporary = target / f".{name}.{uuid.uuid4().hex}"
         temporary.symlink_to(source)
         os.replace(temporary, link)
     return target
