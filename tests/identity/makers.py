@@ -17,6 +17,7 @@ from functools import cache
 from typing import Literal
 
 import av
+import matplotlib.cbook
 import numpy as np
 import skimage.data
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
@@ -44,6 +45,14 @@ def astronaut() -> np.ndarray:
 def portrait() -> np.ndarray:
     """Head and shoulders cut from the astronaut, upright, 230 × 280."""
     return astronaut()[20:300, 110:340].copy()
+
+
+@cache
+def other_person() -> np.ndarray:
+    """A second real face, Grace Hopper's portrait as matplotlib ships it, for different-person pairs."""
+    path = matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
+    with Image.open(path) as picture:
+        return np.asarray(picture.convert("RGB")).copy()
 
 
 def to_jpeg(image: np.ndarray | Image.Image, quality: int = 90) -> bytes:

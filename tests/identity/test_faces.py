@@ -11,6 +11,7 @@ from PIL import Image
 from pytest_django import Settings
 
 from ecancel.identity import faces
+from tests.identity import makers
 from tests.identity.engine_support import face_crop, face_models, jpeg
 
 __all__ = ["face_models"]
@@ -42,6 +43,14 @@ def test_the_same_person_matches() -> None:
     assert result.same_person, result
     assert result.reasons == ()
     assert result.distance < result.threshold == 0.5
+
+
+def test_two_different_people_do_not_match() -> None:
+    """The astronaut against Grace Hopper, even with the second photo taken badly."""
+    result = faces.compare_faces(face_crop(), makers.phone_photo(makers.other_person()))
+    assert not result.same_person
+    assert result.reasons == ("mismatch",)
+    assert result.distance > result.threshold
 
 
 def test_the_threshold_comes_from_the_setting(settings: Settings) -> None:
