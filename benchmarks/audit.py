@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,6 +30,8 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
+
+from measure import free_port, percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -52,18 +52,6 @@ _, token = api_token_create(organisation=seller, name="benchmark", actor=None, c
 print(json.dumps({{"token": token, "office": str(office.pk), "contracts": contracts, "users": users}}))
 """
 PASSWORD = "correct-horse-battery-staple-42"  # noqa: S105 - tests.factories.TEST_PASSWORD of throw-away users
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
 
 
 class Deployment:

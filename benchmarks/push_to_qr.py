@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from measure import free_port, percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -58,18 +58,6 @@ pushed = {e.object_id: e.occurred_at for e in AuditEvent.objects.filter(tag="can
 accepted = {e.object_id: e.occurred_at for e in AuditEvent.objects.filter(tag="cancellation.application.accepted")}
 print(json.dumps([(accepted[k] - pushed[k]).total_seconds() for k in pushed if k in accepted]))
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
 
 
 class Deployment:
