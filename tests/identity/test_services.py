@@ -16,7 +16,7 @@ from pytest_django import Settings
 
 from ecancel.audit.models import AuditEvent
 from ecancel.core.context import RequestContext
-from ecancel.core.errors import InvalidTransition, ValidationFailed
+from ecancel.core.errors import InvalidTransition, NotFound, ValidationFailed
 from ecancel.identity import services
 from ecancel.identity.evidence import evidence_get
 from ecancel.identity.models import CheckEvidence, EvidenceRole, IdentityCheck, ManualReview, ReviewReason
@@ -64,7 +64,7 @@ def face_check(
     check = start(subject, now)
     with capture():
         services.face_check_submit(
-            check_id=check.pk, nonce=check.nonce, frames=frames or (fresh_frame(),), now=now, ctx=CTX
+            subject=subject, check_id=check.pk, nonce=check.nonce, frames=frames or (fresh_frame(),), now=now, ctx=CTX
         )
     return services.face_check_run(check_id=check.pk, now=now + timedelta(seconds=2))
 
@@ -95,9 +95,35 @@ def test_a_face_check_is_recorded_with_provider_scores_reasons_timings_and_hashe
 def test_a_wrong_nonce_is_refused_and_changes_nothing() -> None:
     check = start()
     with pytest.raises(ValidationFailed):
-        services.face_check_submit(check_id=check.pk, nonce="guessed", frames=(fresh_frame(),), now=NOW, ctx=CTX)
+        services.face_check_submit(
+            subject=BUYER, check_id=check.pk, nonce="guessed", frames=(fresh_frame(),), now=NOW, ctx=CTX
+        )
     check.refresh_from_db()
     assert check.status == CheckStatus.STARTED
+    assert not CheckEvidence.objects.exists()
+
+
+def test_another_subjects_check_is_not_found_and_changes_nothing() -> None:
+    """A check id learnt elsewhere, even with its token, reaches nothing of another buyer's check."""
+    check = start()
+    stranger = Subject("(2026)中证受字第0009号", 1)
+    with pytest.raises(NotFound):
+        services.face_check_submit(
+            subject=stranger, check_id=check.pk, nonce=check.nonce, frames=(fresh_frame(),), now=NOW, ctx=CTX
+        )
+    issued = services.video_challenge_issue(subject=BUYER, now=NOW, ctx=CTX)
+    with pytest.raises(NotFound):
+        services.video_check_submit(
+            subject=Subject(BUYER.case_ref, 2),
+            check_id=issued.pk,
+            nonce=issued.nonce,
+            video=makers.make_video(2, size=(160, 120)),
+            now=NOW,
+            ctx=CTX,
+        )
+    check.refresh_from_db()
+    issued.refresh_from_db()
+    assert (check.status, issued.status) == (CheckStatus.STARTED, CheckStatus.STARTED)
     assert not CheckEvidence.objects.exists()
 
 
@@ -105,7 +131,12 @@ def test_a_late_capture_is_refused() -> None:
     check = start()
     with pytest.raises(InvalidTransition) as caught:
         services.face_check_submit(
-            check_id=check.pk, nonce=check.nonce, frames=(fresh_frame(),), now=NOW + timedelta(minutes=6), ctx=CTX
+            subject=BUYER,
+            check_id=check.pk,
+            nonce=check.nonce,
+            frames=(fresh_frame(),),
+            now=NOW + timedelta(minutes=6),
+            ctx=CTX,
         )
     assert caught.value.code == "expired"
 
@@ -196,11 +227,16 @@ def test_the_video_text_is_random_and_valid_ten_minutes(django_capture_on_commit
     video = makers.make_video(2, size=(160, 120))
     with pytest.raises(InvalidTransition):
         services.video_check_submit(
-            check_id=first.pk, nonce=first.nonce, video=video, now=NOW + timedelta(minutes=10, seconds=1), ctx=CTX
+            subject=BUYER,
+            check_id=first.pk,
+            nonce=first.nonce,
+            video=video,
+            now=NOW + timedelta(minutes=10, seconds=1),
+            ctx=CTX,
         )
     with django_capture_on_commit_callbacks():
         services.video_check_submit(
-            check_id=second.pk, nonce=second.nonce, video=video, now=NOW + timedelta(minutes=9), ctx=CTX
+            subject=BUYER, check_id=second.pk, nonce=second.nonce, video=video, now=NOW + timedelta(minutes=9), ctx=CTX
         )
     judged = services.video_check_run(check_id=second.pk, now=NOW + timedelta(minutes=9))
     assert judged.status == CheckStatus.PASSED
@@ -214,7 +250,9 @@ def test_the_same_video_on_another_case_is_flagged(django_capture_on_commit_call
     for subject in (BUYER, Subject(BUYER.case_ref, 2), Subject("(2026)中证受字第0002号", 1)):
         issued = services.video_challenge_issue(subject=subject, now=NOW, ctx=CTX)
         with django_capture_on_commit_callbacks():
-            services.video_check_submit(check_id=issued.pk, nonce=issued.nonce, video=video, now=NOW, ctx=CTX)
+            services.video_check_submit(
+                subject=subject, check_id=issued.pk, nonce=issued.nonce, video=video, now=NOW, ctx=CTX
+            )
         judged.append(services.video_check_run(check_id=issued.pk, now=NOW))
     assert [(c.flagged, c.status) for c in judged[:2]] == [(False, CheckStatus.PASSED)] * 2
     assert (judged[2].flagged, judged[2].status, judged[2].reasons) == (True, CheckStatus.FAILED, ["video_reused"])
@@ -223,7 +261,9 @@ def test_the_same_video_on_another_case_is_flagged(django_capture_on_commit_call
 def test_an_unreadable_upload_is_refused_before_anything_is_stored() -> None:
     check = start()
     with pytest.raises(ValidationFailed):
-        services.face_check_submit(check_id=check.pk, nonce=check.nonce, frames=(b"not an image",), now=NOW, ctx=CTX)
+        services.face_check_submit(
+            subject=BUYER, check_id=check.pk, nonce=check.nonce, frames=(b"not an image",), now=NOW, ctx=CTX
+        )
     assert not CheckEvidence.objects.exists()
     check.refresh_from_db()
     assert check.status == CheckStatus.STARTED
@@ -232,7 +272,9 @@ def test_an_unreadable_upload_is_refused_before_anything_is_stored() -> None:
 def test_the_worker_runs_the_check_after_commit(django_capture_on_commit_callbacks: CoCallbacks) -> None:
     check = start()
     with django_capture_on_commit_callbacks(execute=True):
-        services.face_check_submit(check_id=check.pk, nonce=check.nonce, frames=(fresh_frame(),), now=NOW, ctx=CTX)
+        services.face_check_submit(
+            subject=BUYER, check_id=check.pk, nonce=check.nonce, frames=(fresh_frame(),), now=NOW, ctx=CTX
+        )
     check.refresh_from_db()
     assert check.status == CheckStatus.PASSED
 
@@ -243,7 +285,9 @@ def test_an_unavailable_provider_is_retried_then_recorded_as_an_error(
     null_provider.ECANCEL_IDENTITY_NULL_OUTCOMES = {"face": "unavailable:throttled"}
     check = start()
     with django_capture_on_commit_callbacks(execute=True):
-        services.face_check_submit(check_id=check.pk, nonce=check.nonce, frames=(fresh_frame(),), now=NOW, ctx=CTX)
+        services.face_check_submit(
+            subject=BUYER, check_id=check.pk, nonce=check.nonce, frames=(fresh_frame(),), now=NOW, ctx=CTX
+        )
     check.refresh_from_db()
     assert (check.status, check.retryable_error) == (CheckStatus.ERROR, "throttled")
     assert services.face_attempts(subject=BUYER, now=NOW).failed == 0, "the provider's trouble is not the buyer's"
@@ -299,7 +343,12 @@ def test_local_engine_compares_with_the_id_portrait_then_with_the_first_capture(
         frames = tuple(jpeg(frame, quality=85 + minute) for frame in head_frames(check.action))
         with django_capture_on_commit_callbacks():
             services.face_check_submit(
-                check_id=check.pk, nonce=check.nonce, frames=frames, now=NOW + timedelta(minutes=minute), ctx=CTX
+                subject=BUYER,
+                check_id=check.pk,
+                nonce=check.nonce,
+                frames=frames,
+                now=NOW + timedelta(minutes=minute),
+                ctx=CTX,
             )
         judged.append(services.face_check_run(check_id=check.pk, now=NOW + timedelta(minutes=minute)))
     first, second = judged

@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ecancel.audit.services import record_event
 from ecancel.core.context import RequestContext
-from ecancel.core.errors import DomainError, InvalidTransition, ValidationFailed
+from ecancel.core.errors import DomainError, InvalidTransition, NotFound, ValidationFailed
 from ecancel.identity import liveness, messages
 from ecancel.identity.evidence import evidence_get, evidence_put
 from ecancel.identity.models import CheckEvidence, CheckKind, EvidenceRole, IdentityCheck, ManualReview, ReviewReason
@@ -179,8 +179,19 @@ def face_check_start(
 
 
 @transaction.atomic
+def _subject_check_locked(subject: Subject, check_id: uuid.UUID, kind: str) -> IdentityCheck:
+    """The subject's own check under a row lock: a check id learnt elsewhere reaches nothing."""
+    try:
+        return IdentityCheck.objects.select_for_update().get(
+            pk=check_id, kind=kind, case_ref=subject.case_ref, party=subject.party
+        )
+    except (IdentityCheck.DoesNotExist, ValueError) as exc:
+        raise NotFound(str(_("未找到该核验：请重新开始")), "No such check; start again") from exc
+
+
 def face_check_submit(
     *,
+    subject: Subject,
     check_id: uuid.UUID,
     nonce: str,
     video: bytes | None = None,
@@ -189,7 +200,7 @@ def face_check_submit(
     ctx: RequestContext,
 ) -> IdentityCheck:
     """Take the raw captures of a started face check (none for a hosted flow) and queue the judging."""
-    check = IdentityCheck.objects.select_for_update().get(pk=check_id, kind=CheckKind.FACE)
+    check = _subject_check_locked(subject, check_id, CheckKind.FACE)
     if not hmac.compare_digest(check.nonce.encode(), nonce.encode()):
         raise ValidationFailed(str(_("核验凭证不符：请重新开始核验")), "The check's token does not match; start again")
     if check.expires_at is not None and now > check.expires_at:
@@ -409,10 +420,10 @@ def video_challenge_issue(*, subject: Subject, now: datetime, ctx: RequestContex
 
 @transaction.atomic
 def video_check_submit(
-    *, check_id: uuid.UUID, nonce: str, video: bytes, now: datetime, ctx: RequestContext
+    *, subject: Subject, check_id: uuid.UUID, nonce: str, video: bytes, now: datetime, ctx: RequestContext
 ) -> IdentityCheck:
     """Take the recording of an issued text (while the text is valid) and queue the judging."""
-    check = IdentityCheck.objects.select_for_update().get(pk=check_id, kind=CheckKind.VIDEO)
+    check = _subject_check_locked(subject, check_id, CheckKind.VIDEO)
     if not hmac.compare_digest(check.nonce.encode(), nonce.encode()):
         raise ValidationFailed(str(_("核验凭证不符：请重新开始核验")), "The check's token does not match; start again")
     if check.expires_at is not None and now > check.expires_at:
