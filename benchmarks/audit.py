@@ -31,7 +31,7 @@ from pathlib import Path
 
 import httpx
 
-from measure import free_port, percentile
+from measure import free_port, percentile, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -99,14 +99,7 @@ class Deployment:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.2)
-        raise SystemExit("the web server did not start")
+        wait_until_healthy(self.port, seconds=600)
 
     def stop(self) -> None:
         if self.server is not None:

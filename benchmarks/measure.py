@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import math
 import socket
+import time
+
+import httpx
 
 
 def free_port() -> int:
@@ -16,3 +19,15 @@ def percentile(values: list[float], fraction: float) -> float:
     """Nearest-rank percentile."""
     ordered = sorted(values)
     return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+
+def wait_until_healthy(port: int, *, seconds: float) -> None:
+    """Poll the server's /healthz on loopback until it answers 200; stop the benchmark if it never does."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise SystemExit("the web server did not start")

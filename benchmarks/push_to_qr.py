@@ -31,7 +31,7 @@ from typing import Any
 
 import httpx
 
-from measure import free_port, percentile
+from measure import free_port, percentile, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -100,14 +100,7 @@ class Deployment:
         if self.mode == "worker":
             celery = [str(BIN / "celery"), "-A", "ecancel.config", "worker", "--concurrency=2", "--loglevel=warning"]
             self.spawn([*celery, "--without-gossip", "--without-mingle"])
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.2)
-        raise SystemExit("the web server did not start")
+        wait_until_healthy(self.port, seconds=60)
 
     def stop(self) -> None:
         for child in self.children:
