@@ -24,7 +24,7 @@ from ecancel.buyers.services import (
 )
 from ecancel.core.context import RequestContext
 from ecancel.notary.models import CaseParty
-from ecancel.notary.services import case_revoke
+from ecancel.notary.services.revoke import case_revoke
 
 pytestmark = pytest.mark.django_db
 CTX = RequestContext.system("test")

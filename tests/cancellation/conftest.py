@@ -16,7 +16,7 @@ from PIL import Image
 from ecancel.accounts.actors import Actor
 from ecancel.accounts.models import Organisation, User
 from ecancel.cancellation.models import Application
-from ecancel.cancellation.services import application_create, application_set_reason
+from ecancel.cancellation.services.drafting import application_create, application_set_reason
 from ecancel.core.context import RequestContext
 from ecancel.exchange.models import InboxMessage
 from ecancel.exchange.routing import route_to

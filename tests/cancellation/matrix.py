@@ -10,7 +10,7 @@ from typing import Any
 
 from ecancel.accounts.actors import Actor
 from ecancel.cancellation.models import Application
-from ecancel.cancellation.services import application_create
+from ecancel.cancellation.services.drafting import application_create
 from ecancel.core.context import RequestContext
 
 Expect = Callable[..., dict[str, Any]]

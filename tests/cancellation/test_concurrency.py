@@ -18,14 +18,14 @@ from ecancel.accounts.models import Organisation
 from ecancel.audit.models import AuditEvent
 from ecancel.audit.services import audit_chain_extend, audit_chain_verify, record_event
 from ecancel.cancellation.models import Application, ApplicationPush
-from ecancel.cancellation.services import (
+from ecancel.cancellation.services.drafting import (
     application_abandon,
     application_create,
-    application_push,
-    application_revoke,
     application_set_notary_office,
     application_set_reason,
 )
+from ecancel.cancellation.services.push import application_push
+from ecancel.cancellation.services.revoke import application_revoke
 from ecancel.cancellation.transitions import ApplicationStatus
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import InvalidTransition

@@ -12,7 +12,7 @@ from ecancel.accounts.models import Organisation
 from ecancel.audit.models import AuditEvent
 from ecancel.cancellation.checks import application_checks
 from ecancel.cancellation.models import Agent, Applicant, Application
-from ecancel.cancellation.services import (
+from ecancel.cancellation.services.drafting import (
     AgentInput,
     ApplicantInput,
     application_abandon,

@@ -9,12 +9,9 @@ import pytest
 from ecancel.accounts.actors import Actor
 from ecancel.audit.models import AuditEvent
 from ecancel.cancellation.models import Application
-from ecancel.cancellation.services import (
-    application_abandon,
-    application_push,
-    application_revoke,
-    application_set_reason,
-)
+from ecancel.cancellation.services.drafting import application_abandon, application_set_reason
+from ecancel.cancellation.services.push import application_push
+from ecancel.cancellation.services.revoke import application_revoke
 from ecancel.cancellation.transitions import MOVES, ApplicationStatus
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import InvalidTransition

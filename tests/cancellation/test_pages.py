@@ -238,7 +238,7 @@ def test_stuck_delivery_is_explained(
     operator_client: Client, ready_application: Application, notary_office: Organisation, operator: User
 ) -> None:
     from ecancel.accounts.actors import Actor
-    from ecancel.cancellation.services import application_push
+    from ecancel.cancellation.services.push import application_push
     from ecancel.core.context import RequestContext
     from ecancel.exchange.models import OutboxMessage
 

@@ -12,14 +12,14 @@ from ecancel.accounts.models import Organisation
 from ecancel.audit.models import AuditEvent
 from ecancel.cancellation.models import Application, ApplicationPush, PushOutcome
 from ecancel.cancellation.selectors import application_qr
-from ecancel.cancellation.services import (
+from ecancel.cancellation.services.drafting import (
     ApplicantInput,
     application_abandon,
-    application_push,
-    application_revoke,
     application_set_applicants,
     application_set_reason,
 )
+from ecancel.cancellation.services.push import application_push
+from ecancel.cancellation.services.revoke import application_revoke
 from ecancel.cancellation.transitions import ApplicationStatus
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import InvalidTransition, ValidationFailed

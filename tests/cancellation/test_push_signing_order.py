@@ -6,9 +6,11 @@ from typing import Any
 
 import pytest
 
+from ecancel.accounts.actors import Actor
 from ecancel.accounts.models import Organisation
 from ecancel.cancellation.models import Application
-from ecancel.cancellation.services import Actor, application_push, application_set_reason
+from ecancel.cancellation.services.drafting import application_set_reason
+from ecancel.cancellation.services.push import application_push
 from ecancel.cancellation.transitions import ApplicationStatus
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import InvalidTransition

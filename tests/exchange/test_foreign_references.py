@@ -18,17 +18,14 @@ from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
+from ecancel.accounts.actors import Actor
 from ecancel.accounts.models import Organisation, Role
 from ecancel.audit.models import AuditEvent
 from ecancel.cancellation.models import Application, PushOutcome
 from ecancel.cancellation.selectors import application_qr
-from ecancel.cancellation.services import (
-    Actor,
-    application_create,
-    application_push,
-    application_revoke,
-    application_set_reason,
-)
+from ecancel.cancellation.services.drafting import application_create, application_set_reason
+from ecancel.cancellation.services.push import application_push
+from ecancel.cancellation.services.revoke import application_revoke
 from ecancel.cancellation.transitions import ApplicationStatus
 from ecancel.core.context import RequestContext
 from ecancel.exchange.models import InboxMessage

@@ -22,7 +22,7 @@ from ecancel.exchange.models import OutboxMessage
 from ecancel.exchange.services import outbox_put, relay_due
 from ecancel.identity.id_numbers import IdType
 from ecancel.notary.models import CaseParty, NotaryCase, PartyRole
-from ecancel.notary.services import format_case_number
+from ecancel.notary.services.intake import format_case_number
 from tests.factories import mainland_id
 
 _sequence = itertools.count(1)

@@ -11,7 +11,7 @@ from django.db import IntegrityError, close_old_connections, connection, transac
 
 from ecancel.accounts.models import NotaryOffice, Organisation
 from ecancel.notary.models import CaseNumberCounter
-from ecancel.notary.services import case_number_allocate, format_case_number
+from ecancel.notary.services.intake import case_number_allocate, format_case_number
 from tests.factories import DeveloperFactory, NotaryOfficeFactory
 from tests.notary.helpers import make_case
 

@@ -12,19 +12,19 @@ from ecancel.accounts.actors import Actor
 from ecancel.accounts.models import NotaryOffice, Organisation, Role
 from ecancel.cancellation.models import Application
 from ecancel.cancellation.selectors import application_qr
-from ecancel.cancellation.services import (
+from ecancel.cancellation.services.drafting import (
     ApplicantInput,
     application_create,
-    application_push,
-    application_revoke,
     application_set_applicants,
     application_set_reason,
 )
+from ecancel.cancellation.services.push import application_push
+from ecancel.cancellation.services.revoke import application_revoke
 from ecancel.cancellation.transitions import ApplicationStatus
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import InvalidTransition
 from ecancel.notary.models import NotaryCase, PartyRole
-from ecancel.notary.services import case_party_record_submission
+from ecancel.notary.services.submission import case_party_record_submission
 from ecancel.notary.transitions import CaseStatus
 from tests.factories import UserFactory, contract_with_buyers
 from tests.notary.helpers import relay_until_idle

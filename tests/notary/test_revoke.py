@@ -20,7 +20,8 @@ from ecancel.core.context import RequestContext
 from ecancel.core.errors import InvalidTransition
 from ecancel.exchange.messages import RevokeRequested
 from ecancel.notary.models import IntakeRefusal, NotaryCase, PartyRole
-from ecancel.notary.services import case_party_record_submission, case_revoke
+from ecancel.notary.services.revoke import case_revoke
+from ecancel.notary.services.submission import case_party_record_submission
 from ecancel.notary.transitions import CaseStatus
 from tests.factories import NotaryOfficeFactory
 from tests.notary.helpers import make_case, send, sent

@@ -15,7 +15,8 @@ from ecancel.accounts.models import NotaryOffice, Organisation
 from ecancel.core.context import RequestContext
 from ecancel.exchange.messages import MaterialsPushed
 from ecancel.notary.models import MATERIALS_FOLDER, NotaryCase, ReceivedMaterial
-from ecancel.notary.services import Intake, case_intake, material_files_sweep
+from ecancel.notary.services.files import material_files_sweep
+from ecancel.notary.services.intake import Intake, case_intake
 from tests.notary.helpers import filing_pdfs, push_body
 
 pytestmark = pytest.mark.django_db

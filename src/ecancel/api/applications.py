@@ -19,10 +19,10 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
+from ecancel.accounts.actors import Actor
 from ecancel.accounts.auth import OPERATOR_ROLES
 from ecancel.accounts.models import Organisation, OrganisationKind
 from ecancel.api.auth import require_organisation
-from ecancel.cancellation import services
 from ecancel.cancellation.checks import application_checks
 from ecancel.cancellation.models import Applicant, Application, ApplicationPush, ReturnReason
 from ecancel.cancellation.selectors import (
@@ -33,6 +33,20 @@ from ecancel.cancellation.selectors import (
     application_qr,
     notary_office_list,
 )
+from ecancel.cancellation.services.drafting import (
+    AgentInput,
+    ApplicantInput,
+    application_abandon,
+    application_create,
+    application_remove_agent,
+    application_set_agent,
+    application_set_applicants,
+    application_set_notary_office,
+    application_set_reason,
+    application_set_refund,
+)
+from ecancel.cancellation.services.push import application_push
+from ecancel.cancellation.services.revoke import application_revoke
 from ecancel.cancellation.transitions import ApplicationStatus
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import field_error
@@ -44,9 +58,9 @@ from ecancel.identity.masking import mask_phone
 router = Router()
 
 
-def _actor(request: HttpRequest) -> services.Actor:
+def _actor(request: HttpRequest) -> Actor:
     who = require_organisation(request, OrganisationKind.DEVELOPER, roles=OPERATOR_ROLES)
-    return services.Actor(organisation=who.organisation, user=who.user, label=who.label)
+    return Actor(organisation=who.organisation, user=who.user, label=who.label)
 
 
 def _ctx(request: HttpRequest) -> RequestContext:
@@ -335,7 +349,7 @@ def list_applications(request: HttpRequest, filters: Query[ApplicationFilter]) -
 
 @router.post("/applications", response={201: ApplicationOut}, summary="新建注销申请 / Create an application")
 def create_application(request: HttpRequest, payload: CreateIn) -> Status[Application]:
-    application = services.application_create(contract_id=payload.contract_id, actor=_actor(request), ctx=_ctx(request))
+    application = application_create(contract_id=payload.contract_id, actor=_actor(request), ctx=_ctx(request))
     return Status(201, _fresh(request, application))
 
 
@@ -354,7 +368,7 @@ def set_reason(request: HttpRequest, application_id: uuid.UUID, payload: ReasonI
     return _change(
         request,
         application_id,
-        services.application_set_reason,
+        application_set_reason,
         reason=payload.reason,
         detail=payload.detail,
     )
@@ -365,7 +379,7 @@ def set_refund(request: HttpRequest, application_id: uuid.UUID, payload: RefundI
     return _change(
         request,
         application_id,
-        services.application_set_refund,
+        application_set_refund,
         refund_amount=payload.refund_amount,
         refund_method=payload.refund_method,
         refund_days=payload.refund_days,
@@ -377,8 +391,8 @@ def set_applicants(request: HttpRequest, application_id: uuid.UUID, payload: App
     return _change(
         request,
         application_id,
-        services.application_set_applicants,
-        applicants=[services.ApplicantInput(**a.dict()) for a in payload.applicants],
+        application_set_applicants,
+        applicants=[ApplicantInput(**a.dict()) for a in payload.applicants],
     )
 
 
@@ -399,9 +413,9 @@ def set_agent(request: HttpRequest, application_id: uuid.UUID, payload: AgentIn)
             document = base64.b64decode(payload.power_of_attorney_base64, validate=True)
         except (binascii.Error, ValueError) as exc:
             raise field_error("power_of_attorney_base64", "授权委托书不是有效的Base64编码", "Not valid Base64") from exc
-    services.application_set_agent(
+    application_set_agent(
         application_id=application.pk,
-        agent=services.AgentInput(
+        agent=AgentInput(
             name=payload.name,
             id_type=payload.id_type,
             id_number=payload.id_number,
@@ -417,7 +431,7 @@ def set_agent(request: HttpRequest, application_id: uuid.UUID, payload: AgentIn)
 
 @router.delete("/applications/{application_id}/agent", response=ApplicationOut, summary="删除代理人 / Remove agent")
 def remove_agent(request: HttpRequest, application_id: uuid.UUID) -> Application:
-    return _change(request, application_id, services.application_remove_agent)
+    return _change(request, application_id, application_remove_agent)
 
 
 @router.put("/applications/{application_id}/notary-office", response=ApplicationOut, summary="选择公证处")
@@ -425,7 +439,7 @@ def set_notary_office(request: HttpRequest, application_id: uuid.UUID, payload: 
     return _change(
         request,
         application_id,
-        services.application_set_notary_office,
+        application_set_notary_office,
         notary_office_id=payload.notary_office_id,
     )
 
@@ -435,7 +449,7 @@ def push(request: HttpRequest, application_id: uuid.UUID, payload: PushIn) -> Ap
     return _change(
         request,
         application_id,
-        services.application_push,
+        application_push,
         notary_office_id=payload.notary_office_id,
         expected_version=payload.version,
     )
@@ -446,7 +460,7 @@ def revoke(request: HttpRequest, application_id: uuid.UUID, payload: RevokeIn) -
     return _change(
         request,
         application_id,
-        services.application_revoke,
+        application_revoke,
         expected_version=payload.version,
         reason=payload.reason,
     )
@@ -457,6 +471,6 @@ def abandon(request: HttpRequest, application_id: uuid.UUID, payload: VersionIn)
     return _change(
         request,
         application_id,
-        services.application_abandon,
+        application_abandon,
         expected_version=payload.version,
     )

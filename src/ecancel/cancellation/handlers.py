@@ -6,7 +6,7 @@ once. An answer about an older version is kept (audited) and changes nothing.
 
 from __future__ import annotations
 
-from ecancel.cancellation.services import (
+from ecancel.cancellation.services.answers import (
     NotaryAnswer,
     applicant_record_submission,
     application_record_acceptance,

@@ -498,7 +498,7 @@ class _Seeder:
         """
         from ecancel.accounts.actors import Actor
         from ecancel.cancellation.models import Application, ReturnReason
-        from ecancel.cancellation.services import (
+        from ecancel.cancellation.services.drafting import (
             AgentInput,
             application_create,
             application_set_agent,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ecancel.exchange.handlers import ReceivedMessage, register_handler
 from ecancel.exchange.messages import MaterialsPushed, MaterialsRepushed, RevokeRequested
-from ecancel.notary.services import Intake, RevokeRequest, case_intake, revoke_request_handle
+from ecancel.notary.services.intake import Intake, case_intake
+from ecancel.notary.services.revoke import RevokeRequest, revoke_request_handle
 
 
 def on_materials_pushed(message: ReceivedMessage) -> None:

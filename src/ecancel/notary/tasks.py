@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from ecancel.core.context import RequestContext
-from ecancel.notary.services import material_files_sweep
+from ecancel.notary.services.files import material_files_sweep
 
 
 @shared_task(name="ecancel.notary.sweep_files")

@@ -25,7 +25,7 @@ from ecancel.accounts.actors import Actor
 from ecancel.accounts.auth import OPERATOR_ROLES, staff_required, staff_user
 from ecancel.accounts.models import OrganisationKind
 from ecancel.audit.services import record_event
-from ecancel.cancellation import materials, services
+from ecancel.cancellation import materials
 from ecancel.cancellation.access import access_application
 from ecancel.cancellation.checks import application_checks
 from ecancel.cancellation.forms import (
@@ -51,6 +51,20 @@ from ecancel.cancellation.selectors import (
     application_qr,
     open_application_for_contract,
 )
+from ecancel.cancellation.services import push as pushing
+from ecancel.cancellation.services.drafting import (
+    AgentInput,
+    ApplicantInput,
+    application_abandon,
+    application_create,
+    application_remove_agent,
+    application_set_agent,
+    application_set_applicants,
+    application_set_notary_office,
+    application_set_reason,
+    application_set_refund,
+)
+from ecancel.cancellation.services.revoke import application_revoke
 from ecancel.cancellation.transitions import application_can
 from ecancel.consoles.operator.access import access_contract
 from ecancel.core.context import RequestContext
@@ -171,7 +185,7 @@ def application_new_view(request: HttpRequest, contract_id: uuid.UUID) -> HttpRe
     existing = open_application_for_contract(seller=contract.seller, contract_id=contract.pk)
     if request.method == "POST":
         try:
-            application = services.application_create(contract_id=contract.pk, actor=_actor(request), ctx=_ctx(request))
+            application = application_create(contract_id=contract.pk, actor=_actor(request), ctx=_ctx(request))
         except DomainError as error:
             _refused(request, error)
         else:
@@ -230,7 +244,7 @@ def _form_post(
 
 
 def _set_reason(request: HttpRequest, application: Application, form: ReasonForm) -> None:
-    services.application_set_reason(
+    application_set_reason(
         application_id=application.pk,
         reason=form.cleaned_data["reason"],
         detail=form.cleaned_data["detail"],
@@ -240,16 +254,14 @@ def _set_reason(request: HttpRequest, application: Application, form: ReasonForm
 
 
 def _set_refund(request: HttpRequest, application: Application, form: RefundForm) -> None:
-    services.application_set_refund(
-        application_id=application.pk, **form.cleaned_data, actor=_actor(request), ctx=_ctx(request)
-    )
+    application_set_refund(application_id=application.pk, **form.cleaned_data, actor=_actor(request), ctx=_ctx(request))
 
 
 def _set_applicants(request: HttpRequest, application: Application, formset: Any) -> None:
     # A row left blank beyond the contract's buyers has no data: it is no applicant.
-    entries = [services.ApplicantInput(**form.cleaned_data) for form in formset.forms if form.cleaned_data]
+    entries = [ApplicantInput(**form.cleaned_data) for form in formset.forms if form.cleaned_data]
     try:
-        services.application_set_applicants(
+        application_set_applicants(
             application_id=application.pk, applicants=entries, actor=_actor(request), ctx=_ctx(request)
         )
     except DomainError as error:
@@ -265,9 +277,9 @@ ApplicantFields = frozenset({"name", "id_type", "id_number", "phone", "address"}
 
 def _set_agent(request: HttpRequest, application: Application, form: AgentForm) -> None:
     upload = form.cleaned_data.get("power_of_attorney")
-    services.application_set_agent(
+    application_set_agent(
         application_id=application.pk,
-        agent=services.AgentInput(
+        agent=AgentInput(
             name=form.cleaned_data["name"],
             id_type=form.cleaned_data["id_type"],
             id_number=form.cleaned_data["id_number"],
@@ -281,7 +293,7 @@ def _set_agent(request: HttpRequest, application: Application, form: AgentForm) 
 
 
 def _set_notary_office(request: HttpRequest, application: Application, form: NotaryOfficeForm) -> None:
-    services.application_set_notary_office(
+    application_set_notary_office(
         application_id=application.pk,
         notary_office_id=form.cleaned_data["notary_office"].pk,
         actor=_actor(request),
@@ -314,7 +326,7 @@ application_notary_office_view = _form_post(
 def application_agent_remove_view(request: HttpRequest, application_id: uuid.UUID) -> HttpResponse:
     application = access_application(staff_user(request), application_id)
     try:
-        services.application_remove_agent(application_id=application.pk, actor=_actor(request), ctx=_ctx(request))
+        application_remove_agent(application_id=application.pk, actor=_actor(request), ctx=_ctx(request))
     except DomainError as error:
         _refused(request, error)
     else:
@@ -370,7 +382,7 @@ def _confirmed_move(
 
 
 def _push(request: HttpRequest, application: Application, form: PushForm) -> None:
-    services.application_push(
+    pushing.application_push(
         application_id=application.pk,
         notary_office_id=form.cleaned_data["notary_office"].pk,
         expected_version=form.cleaned_data["version"],
@@ -380,7 +392,7 @@ def _push(request: HttpRequest, application: Application, form: PushForm) -> Non
 
 
 def _revoke(request: HttpRequest, application: Application, form: RevokeForm) -> None:
-    services.application_revoke(
+    application_revoke(
         application_id=application.pk,
         expected_version=form.cleaned_data["version"],
         reason=form.cleaned_data["reason"],
@@ -390,7 +402,7 @@ def _revoke(request: HttpRequest, application: Application, form: RevokeForm) ->
 
 
 def _abandon(request: HttpRequest, application: Application, form: VersionForm) -> None:
-    services.application_abandon(
+    application_abandon(
         application_id=application.pk,
         expected_version=form.cleaned_data["version"],
         actor=_actor(request),

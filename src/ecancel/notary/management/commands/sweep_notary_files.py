@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from ecancel.core.context import RequestContext
-from ecancel.notary.services import material_files_sweep
+from ecancel.notary.services.files import material_files_sweep
 
 
 class Command(BaseCommand):

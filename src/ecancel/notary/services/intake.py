@@ -1,22 +1,15 @@
-"""State changes of notary cases: intake (收案), revoke, buyers' submissions.
-
-Every function here runs inside one transaction; messages to the filing side go through the
-exchange outbox in that same transaction, so a change and its message commit together.
-"""
+"""收案: check the pushed materials, then open a case (with its number and documents) or refuse the push."""
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal
 from uuid import UUID
 
 import filetype
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
@@ -25,25 +18,12 @@ from ecancel.audit.services import record_event
 from ecancel.buyers.models import InvalidationReason
 from ecancel.buyers.services import handoff_issue, handoff_revoke
 from ecancel.core.context import RequestContext
-from ecancel.core.errors import DomainError, InvalidTransition, ValidationFailed
-from ecancel.exchange.messages import (
-    BuyersSubmitted,
-    BuyerSubmitted,
-    CaseAccepted,
-    CaseRefused,
-    CaseRevoked,
-    DocumentRef,
-    MaterialsPushed,
-    MaterialsRepushed,
-    Message,
-    RevokeRefused,
-    SubmittedBuyer,
-)
+from ecancel.core.errors import DomainError, ValidationFailed
+from ecancel.exchange.messages import CaseAccepted, CaseRefused, DocumentRef, MaterialsPushed, MaterialsRepushed
 from ecancel.exchange.services import outbox_put
 from ecancel.identity.id_numbers import IdType
 from ecancel.notary.documents import case_documents_issue
 from ecancel.notary.models import (
-    MATERIALS_FOLDER,
     CaseNumberCounter,
     CaseParty,
     IntakeRefusal,
@@ -52,12 +32,12 @@ from ecancel.notary.models import (
     PartyRole,
     ReceivedMaterial,
 )
-from ecancel.notary.transitions import CaseStatus, case_transition
-
-if TYPE_CHECKING:
-    from ecancel.accounts.models import User
+from ecancel.notary.services.common import tell_seller
+from ecancel.notary.transitions import case_transition
 
 SIGNED_KINDS = frozenset({MaterialKind.APPLICATION_FORM, MaterialKind.TERMINATION_AGREEMENT})
+
+
 ALLOWED_TYPES = {
     MaterialKind.APPLICATION_FORM: {"application/pdf"},
     MaterialKind.TERMINATION_AGREEMENT: {"application/pdf"},
@@ -296,11 +276,11 @@ def intake_refuse(*, intake: Intake, office: NotaryOffice, error: DomainError, c
         ctx=ctx,
         result="denied",
     )
-    _refusal_send(refusal=refusal, sender=office.organisation)
+    refusal_send(refusal=refusal, sender=office.organisation)
     return refusal
 
 
-def _refusal_send(*, refusal: IntakeRefusal, sender: Organisation) -> None:
+def refusal_send(*, refusal: IntakeRefusal, sender: Organisation) -> None:
     """Tell the seller the push was refused; the same answer serves a revoke of that refused push."""
     _case_refused_send(
         sender=sender,
@@ -448,7 +428,7 @@ def _announce(
     )
     case_documents_issue(case=case, materials=list(zip(stored, contents, strict=True)), actor=None, ctx=ctx)
     handoff = handoff_issue(case=case, actor=None, ctx=ctx)
-    _tell_seller(
+    tell_seller(
         case,
         CaseAccepted,
         handoff_url=handoff.url,
@@ -499,244 +479,3 @@ def case_supersede(*, case: NotaryCase, ctx: RequestContext) -> NotaryCase:
     handoff_revoke(case=locked, reason=InvalidationReason.SUPERSEDED, actor=None, ctx=ctx)
     record_event("notary.case.superseded", organisation=locked.office.organisation, obj=locked, ctx=ctx)
     return locked
-
-
-def _submitted_buyers(case: NotaryCase) -> list[CaseParty]:
-    return list(case.parties.filter(role=PartyRole.BUYER, submitted_at__isnull=False).order_by("position"))
-
-
-@transaction.atomic
-def case_revoke(*, case_id: UUID, actor: User | None, ctx: RequestContext) -> NotaryCase:
-    """The seller withdrew: close the case, kill its QR link, confirm with case.revoked.
-
-    Refused once any buyer has submitted: their evidence is part of a notarial record now.
-    """
-    case = NotaryCase.objects.select_related("office__organisation", "seller").select_for_update().get(pk=case_id)
-    submitted = _submitted_buyers(case)
-    if submitted:
-        names = "、".join(p.name for p in submitted)
-        raise InvalidTransition(
-            f"买受人{names}已提交认证材料，公证处不能撤销该申请；如需更正，请联系公证处办理不予办理后重新申请",
-            f"{len(submitted)} buyer(s) already submitted; the notary office cannot revoke this application",
-            code="buyer_submitted",
-        )
-    new_status = case_transition(case, "revoke")
-    now = timezone.now()
-    case.status, case.closed_at, case.closed_reason = new_status, now, "开发企业撤销申请"
-    case.save(update_fields=["status", "closed_at", "closed_reason", "updated_at"])
-    handoff_revoke(case=case, reason=InvalidationReason.REVOKED, actor=actor, ctx=ctx)
-    record_event("notary.case.revoked", actor=actor, organisation=case.office.organisation, obj=case, ctx=ctx)
-    _send_revoked(case=case)
-    return case
-
-
-@dataclass(frozen=True)
-class RevokeRequest:
-    message_id: UUID
-    sender: Organisation
-    recipient: Organisation
-    application_ref: UUID
-    version: int
-    requested_by: str
-    reason: str
-
-
-@transaction.atomic
-def revoke_request_handle(*, request: RevokeRequest, ctx: RequestContext) -> NotaryCase | None:
-    """Answer a seller's revoke: case.revoked when the case could be closed, revoke.refused with the reason if not."""
-    case = (
-        NotaryCase.objects.filter(
-            application_ref=request.application_ref,
-            application_version=request.version,
-            seller=request.sender,
-            office__organisation=request.recipient,
-        )
-        .select_related("office__organisation")
-        .first()
-    )
-    if case is None:
-        _revoke_without_case(request=request, ctx=ctx)
-        return None
-    if case.status == CaseStatus.REVOKED:
-        _send_revoked(case=case)
-        return case
-    record_event(
-        "notary.case.revoke_requested",
-        organisation=case.office.organisation,
-        obj=case,
-        data={"by": request.requested_by, "reason": request.reason},
-        ctx=ctx,
-    )
-    try:
-        return case_revoke(case_id=case.pk, actor=None, ctx=ctx)
-    except DomainError as refusal:
-        _refuse_revoke(request=request, reason=refusal.zh, ctx=ctx, case=case, code=refusal.code)
-        return case
-
-
-def _refuse_revoke(
-    *, request: RevokeRequest, reason: str, ctx: RequestContext, case: NotaryCase | None = None, code: str = ""
-) -> None:
-    """Tell the seller why the revoke cannot happen (revoke.refused); the case stays as it was."""
-    record_event(
-        "notary.case.revoke_refused",
-        organisation=request.recipient,
-        obj=case,
-        data={
-            "application": str(request.application_ref),
-            "version": request.version,
-            "code": code or "case_not_found",
-            "reason": reason,
-        },
-        ctx=ctx,
-        result="denied",
-    )
-    outbox_put(
-        sender=request.recipient,
-        recipient=request.sender,
-        message_type=RevokeRefused.TYPE,
-        body=RevokeRefused(
-            application_ref=request.application_ref,
-            version=request.version,
-            case_ref=case.pk if case is not None else None,
-            reason=reason,
-            refused_at=timezone.now(),
-        ).model_dump(mode="json"),
-    )
-
-
-def _send_revoked(*, case: NotaryCase) -> None:
-    """Confirm the revoke; sent again, unchanged, for a case already closed by an earlier request."""
-    _tell_seller(case, CaseRevoked, revoked_at=case.closed_at or timezone.now())
-
-
-def _tell_seller(case: NotaryCase, message: type[Message], **fields: object) -> None:
-    """A message about ``case`` to the seller who pushed it, naming the application version and the case."""
-    body = message.model_validate(
-        {
-            "application_ref": case.application_ref,
-            "version": case.application_version,
-            "case_ref": case.pk,
-            "case_no": case.case_number,
-            **fields,
-        }
-    )
-    outbox_put(
-        sender=case.office.organisation,
-        recipient=case.seller,
-        message_type=message.TYPE,
-        body=body.model_dump(mode="json"),
-    )
-
-
-def _revoke_without_case(*, request: RevokeRequest, ctx: RequestContext) -> None:
-    refused = IntakeRefusal.objects.filter(
-        application_ref=request.application_ref,
-        application_version=request.version,
-        seller=request.sender,
-        office__organisation=request.recipient,
-    ).first()
-    if refused is None:
-        _refuse_revoke(
-            request=request,
-            reason=f"公证处未收到该申请第 {request.version} 版的材料，无可撤销的案件；请联系公证处核实",
-            ctx=ctx,
-        )
-        return
-    # The push was refused, so nothing is open: repeat the refusal, which returns the application to editing.
-    record_event(
-        "notary.intake.revoke_answered",
-        organisation=request.recipient,
-        obj=refused,
-        data={"by": request.requested_by},
-        ctx=ctx,
-    )
-    _refusal_send(refusal=refused, sender=request.recipient)
-
-
-@transaction.atomic
-def case_party_record_submission(
-    *,
-    party_id: UUID,
-    verification: Literal["face", "document_video"],
-    actor: User | None,
-    ctx: RequestContext,
-) -> CaseParty:
-    """A buyer finished on their phone; once every buyer has, the case moves to review."""
-    case_id = CaseParty.objects.filter(pk=party_id, role=PartyRole.BUYER).values_list("case_id", flat=True).get()
-    # The case row is the lock every change of the case takes (revoke too), so a revoke and a submission
-    # racing each other are decided one after the other; the party is read again under that lock.
-    case = NotaryCase.objects.select_related("office__organisation", "seller").select_for_update().get(pk=case_id)
-    party = CaseParty.objects.get(pk=party_id)
-    if case.status != CaseStatus.AWAITING_BUYERS:
-        raise InvalidTransition(
-            f"案件状态为「{case.get_status_display()}」，不再接受买受人提交",
-            f"The case is '{case.status}' and no longer accepts submissions",
-        )
-    if party.submitted_at is not None:
-        raise InvalidTransition(
-            f"{party.name}已提交，不能重复提交", "This buyer already submitted", code="already_submitted"
-        )
-    party.submitted_at, party.verification = timezone.now(), verification
-    party.save(update_fields=["submitted_at", "verification", "updated_at"])
-    record_event(
-        "notary.party.submitted",
-        actor=actor,
-        organisation=case.office.organisation,
-        obj=party,
-        data={"case": str(case.pk), "verification": verification},
-        ctx=ctx,
-    )
-    submitted = SubmittedBuyer(
-        position=party.position, name=party.name, verification=verification, submitted_at=party.submitted_at
-    )
-    _tell_seller(case, BuyerSubmitted, buyer=submitted)
-    if case.parties.filter(role=PartyRole.BUYER, submitted_at__isnull=True).exists():
-        return party
-    case.status = case_transition(case, "start_review")
-    case.save(update_fields=["status", "updated_at"])
-    record_event("notary.case.review_started", organisation=case.office.organisation, obj=case, ctx=ctx)
-    _tell_seller(
-        case,
-        BuyersSubmitted,
-        buyers=[
-            SubmittedBuyer.model_validate(
-                {
-                    "position": p.position,
-                    "name": p.name,
-                    "verification": p.verification,
-                    "submitted_at": p.submitted_at,
-                }
-            )
-            for p in _submitted_buyers(case)
-        ],
-        completed_at=party.submitted_at,
-    )
-    return party
-
-
-def material_files_sweep(*, older_than: dt.timedelta = dt.timedelta(hours=1), ctx: RequestContext) -> list[str]:
-    """Delete received files no material row refers to, older than ``older_than``.
-
-    Intake writes a file before its row and removes it when its own steps fail; when the inbox's
-    transaction rolls back afterwards (the sender will deliver again), the row goes but the file stays.
-    """
-    cutoff = timezone.now() - older_than
-    referenced = set(ReceivedMaterial.objects.values_list("content", flat=True))
-    removed = [
-        name
-        for name in _stored_names(MATERIALS_FOLDER)
-        if name not in referenced and default_storage.get_modified_time(name) <= cutoff
-    ]
-    for name in removed:
-        default_storage.delete(name)
-    if removed:
-        record_event("notary.materials.swept", data={"count": len(removed), "names": removed[:200]}, ctx=ctx)
-    return removed
-
-
-def _stored_names(folder: str) -> list[str]:
-    if not default_storage.exists(folder):
-        return []
-    directories, files = default_storage.listdir(folder)
-    return [f"{folder}/{f}" for f in files] + [n for d in directories for n in _stored_names(f"{folder}/{d}")]

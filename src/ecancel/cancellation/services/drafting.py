@@ -1,0 +1,433 @@
+"""The operator's edits of a draft application, from creation to abandonment."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from ecancel.accounts.actors import Actor
+from ecancel.cancellation.checks import PHONE, normalised_id
+from ecancel.cancellation.models import Agent, Applicant, Application, ApplicationNumberCounter, ReturnReason
+from ecancel.cancellation.services.common import (
+    ApplicationId,
+    audit_application,
+    expect_version,
+    guarded_move,
+    locked_application,
+    notary_office_of,
+)
+from ecancel.cancellation.uploads import check_power_of_attorney
+from ecancel.core.context import RequestContext
+from ecancel.core.errors import FieldMessage, InvalidTransition, NotFound, ValidationFailed, field_error
+from ecancel.filing.models import FiledContract
+from ecancel.filing.services import contract_abandon_cancellation
+from ecancel.filing.transitions import ContractStatus
+from ecancel.identity.id_numbers import IdType, mask_id_number, validate_id_number
+
+
+@dataclass(frozen=True)
+class ApplicantInput:
+    """One applicant as the operator entered it: identity to match the contract, contacts to keep."""
+
+    name: str
+    id_type: str
+    id_number: str
+    phone: str
+    address: str = ""
+
+
+@dataclass(frozen=True)
+class AgentInput:
+    name: str
+    id_type: str
+    id_number: str
+    phone: str
+    acts_for: Sequence[uuid.UUID | str]
+
+
+def _next_number(today: dt.date) -> str:
+    counter, _ = ApplicationNumberCounter.objects.select_for_update().get_or_create(year=today.year)
+    counter.last += 1
+    counter.save(update_fields=["last"])
+    return f"ZX{today.year}{counter.last:06d}"
+
+
+def _open_application_refusal(application: Application) -> InvalidTransition:
+    return InvalidTransition(
+        f"合同 {application.contract.contract_no} 已有未完结的注销申请 {application.number}"
+        f"（{application.get_status_display()}），请在该申请中继续办理",
+        f"Contract {application.contract.contract_no} already has an open application {application.number}",
+        code="application_exists",
+    )
+
+
+@transaction.atomic
+def application_create(*, contract_id: uuid.UUID | str, actor: Actor, ctx: RequestContext) -> Application:
+    """A draft application for a filed contract of the actor's company, applicants prefilled from its buyers."""
+    try:
+        contract = (
+            FiledContract.objects.select_for_update()
+            .select_related("seller")
+            .get(pk=contract_id, seller_id=actor.organisation.pk)
+        )
+    except (FiledContract.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
+        raise NotFound("未找到该合同", "Contract not found") from exc
+    existing = Application.objects.open().filter(contract=contract).select_related("contract").first()
+    if existing is not None:
+        raise _open_application_refusal(existing)
+    if contract.status != ContractStatus.FILED:
+        raise InvalidTransition(
+            f"合同 {contract.contract_no} 当前状态为「{contract.get_status_display()}」，只有已备案的合同可以申请注销",
+            f"Contract {contract.contract_no} is '{contract.status}'; only filed contracts can be cancelled",
+        )
+    try:
+        with transaction.atomic():
+            application = Application.objects.create(
+                number=_next_number(timezone.localdate()),
+                contract=contract,
+                seller=contract.seller,
+                created_by=actor.user,
+                refund_amount=contract.total_price,
+            )
+    except IntegrityError as exc:
+        # Another request opened one between our check and insert; the constraint caught it.
+        existing = Application.objects.open().filter(contract=contract).select_related("contract").first()
+        if existing is None:
+            raise
+        raise _open_application_refusal(existing) from exc
+    Applicant.objects.bulk_create(
+        Applicant(
+            application=application,
+            buyer=buyer,
+            position=buyer.position,
+            name=buyer.name,
+            id_type=buyer.id_type,
+            id_number=buyer.id_number,
+            region=buyer.region,
+            phone=buyer.phone,
+            address=buyer.address,
+        )
+        for buyer in contract.buyers.all()
+    )
+    audit_application(
+        "cancellation.application.created",
+        application,
+        actor=actor,
+        ctx=ctx,
+        data={"contract": str(contract.pk), "contract_no": contract.contract_no},
+    )
+    return application
+
+
+@transaction.atomic
+def application_set_reason(
+    *, application_id: ApplicationId, reason: str, detail: str = "", actor: Actor, ctx: RequestContext
+) -> Application:
+    """退房原因: one of the common reasons; free text required when it is 其他."""
+    application = locked_application(application_id, actor)
+    guarded_move(application, "edit")
+    detail = detail.strip()
+    if reason not in ReturnReason.values:
+        raise field_error("reason", "请从列表中选择退房原因", "Choose a reason from the list")
+    if reason == ReturnReason.OTHER and not detail:
+        raise field_error("reason_detail", "退房原因选择「其他」时，请填写具体原因", "Describe the reason for 'other'")
+    if len(detail) > 500:
+        raise field_error("reason_detail", "退房原因说明不能超过500字", "The description is limited to 500 characters")
+    before = {"reason": application.reason, "detail": application.reason_detail}
+    application.reason, application.reason_detail = reason, detail
+    application.save(update_fields=["reason", "reason_detail", "updated_at"])
+    audit_application(
+        "cancellation.application.reason_set",
+        application,
+        actor=actor,
+        ctx=ctx,
+        data={"before": before, "after": {"reason": reason, "detail": detail}},
+    )
+    return application
+
+
+@transaction.atomic
+def application_set_refund(
+    *,
+    application_id: ApplicationId,
+    refund_amount: Decimal,
+    refund_method: str,
+    refund_days: int,
+    actor: Actor,
+    ctx: RequestContext,
+) -> Application:
+    """The termination agreement's refund terms: at most the contract price, paid within a year."""
+    application = locked_application(application_id, actor)
+    guarded_move(application, "edit")
+    errors: dict[str, FieldMessage] = {}
+    total = application.contract.total_price
+    if (
+        not refund_amount.is_finite()
+        or refund_amount < 0
+        or refund_amount > total
+        or refund_amount != refund_amount.quantize(Decimal("0.01"))
+    ):
+        errors["refund_amount"] = FieldMessage(
+            f"退还款项应在0至合同总价款{total:,.2f}元之间，最多两位小数",
+            f"The refund must be between 0 and the contract price {total:,.2f}, with at most 2 decimals",
+        )
+    refund_method = refund_method.strip()
+    if not refund_method or len(refund_method) > 200:
+        errors["refund_method"] = FieldMessage("请填写退款方式（200字以内）", "Enter how the refund is paid (≤200)")
+    if not 1 <= refund_days <= 365:
+        errors["refund_days"] = FieldMessage("退款期限应为1至365天", "The refund period must be 1 to 365 days")
+    if errors:
+        raise ValidationFailed("退款约定有误，请按提示修改", "The refund terms have errors", fields=errors)
+    before = {
+        "refund_amount": str(application.refund_amount),
+        "refund_method": application.refund_method,
+        "refund_days": application.refund_days,
+    }
+    application.refund_amount, application.refund_method = refund_amount, refund_method
+    application.refund_days = refund_days
+    application.save(update_fields=["refund_amount", "refund_method", "refund_days", "updated_at"])
+    audit_application(
+        "cancellation.application.refund_set",
+        application,
+        actor=actor,
+        ctx=ctx,
+        data={
+            "before": before,
+            "after": {"refund_amount": str(refund_amount), "refund_method": refund_method, "refund_days": refund_days},
+        },
+    )
+    return application
+
+
+@transaction.atomic
+def application_set_applicants(
+    *, application_id: ApplicationId, applicants: Sequence[ApplicantInput], actor: Actor, ctx: RequestContext
+) -> Application:
+    """Applicants must be exactly the contract's buyers; only their contact details change here."""
+    application = locked_application(application_id, actor)
+    guarded_move(application, "edit")
+    buyers = list(application.contract.buyers.all())
+    by_identity = {(b.id_type, normalised_id(b.id_type, b.id_number)): b for b in buyers}
+    errors: dict[str, FieldMessage] = {}
+    matched: dict[uuid.UUID, ApplicantInput] = {}
+    for index, entry in enumerate(applicants):
+        at, who, who_en = f"applicants.{index}", f"第{index + 1}位申请人", f"Applicant {index + 1}"
+        name = entry.name.strip()
+        if entry.id_type not in IdType.values:
+            errors[f"{at}.id_type"] = FieldMessage(f"{who}的证件类型无效", f"{who_en}: unknown ID document type")
+            continue
+        try:
+            number = validate_id_number(entry.id_type, entry.id_number)
+        except ValidationFailed as problem:
+            errors[f"{at}.id_number"] = FieldMessage(f"{who}的证件号码有误：{problem.zh}", f"{who_en}: {problem.en}")
+            continue
+        buyer = by_identity.get((entry.id_type, number))
+        if buyer is None:
+            errors[f"{at}.id_number"] = FieldMessage(
+                f"{who}（{name}，{mask_id_number(number)}）不是本合同的买受人，只有合同登记的买受人才能作为申请人",
+                f"{who_en} is not a buyer on this contract; only the contract's buyers can apply",
+            )
+        elif buyer.name != name:
+            errors[f"{at}.name"] = FieldMessage(
+                f"{who}的姓名「{name}」与合同登记的买受人姓名「{buyer.name}」不一致",
+                f"{who_en}'s name does not match the contract's buyer with that ID number",
+            )
+        elif buyer.pk in matched:
+            errors[f"{at}.id_number"] = FieldMessage(f"{who}与前面的申请人重复", f"{who_en} repeats an earlier one")
+        else:
+            matched[buyer.pk] = entry
+        if not PHONE.match(entry.phone.strip()):
+            errors[f"{at}.phone"] = FieldMessage(f"{who}的联系电话格式不正确", f"{who_en}'s phone number is not valid")
+        if len(entry.address.strip()) > 300:
+            errors[f"{at}.address"] = FieldMessage(f"{who}的通讯地址不能超过300字", f"{who_en}'s address is too long")
+    missing = [b.name for b in buyers if b.pk not in matched]
+    if missing and not errors:
+        errors["applicants"] = FieldMessage(
+            f"合同买受人「{'」「'.join(missing)}」未列为申请人：合同的每一位买受人都必须作为申请人",
+            f"Buyers {', '.join(missing)} are missing: every buyer on the contract must be an applicant",
+        )
+    if errors:
+        raise ValidationFailed("申请人信息有误，请按提示修改", "The applicants have errors", fields=errors)
+    rows = {a.buyer_id: a for a in application.applicants.all()}
+    changed = []
+    for buyer in buyers:
+        entry = matched[buyer.pk]
+        row = rows.get(buyer.pk)
+        if row is None:
+            row = Applicant(application=application, buyer=buyer)
+        new = {
+            "position": buyer.position,
+            "name": buyer.name,
+            "id_type": buyer.id_type,
+            "id_number": buyer.id_number,
+            "region": buyer.region,
+            "phone": entry.phone.strip(),
+            "address": entry.address.strip(),
+        }
+        if row._state.adding or any(getattr(row, k) != v for k, v in new.items()):
+            adding = row._state.adding
+            for key, value in new.items():
+                setattr(row, key, value)
+            row.save(update_fields=None if adding else [*new, "updated_at"])
+            changed.append(buyer.name)
+    application.save(update_fields=["updated_at"])
+    audit_application(
+        "cancellation.application.applicants_set",
+        application,
+        actor=actor,
+        ctx=ctx,
+        data={"changed": changed},
+    )
+    return application
+
+
+def _validated_agent(application: Application, agent: AgentInput) -> tuple[str, list[Applicant]]:
+    errors: dict[str, FieldMessage] = {}
+    number = ""
+    if not agent.name.strip():
+        errors["name"] = FieldMessage("请填写代理人姓名", "Enter the agent's name")
+    elif len(agent.name.strip()) > 100:
+        errors["name"] = FieldMessage("代理人姓名不能超过100字", "The agent's name is too long")
+    if agent.id_type not in IdType.values:
+        errors["id_type"] = FieldMessage("请选择代理人的证件类型", "Choose the agent's ID document type")
+    else:
+        try:
+            number = validate_id_number(agent.id_type, agent.id_number)
+        except ValidationFailed as problem:
+            errors["id_number"] = FieldMessage(f"代理人证件号码有误：{problem.zh}", f"Agent's ID number: {problem.en}")
+    if not PHONE.match(agent.phone.strip()):
+        errors["phone"] = FieldMessage("代理人联系电话格式不正确", "The agent's phone number is not valid")
+    applicants = {str(a.pk): a for a in application.applicants.all()}
+    wanted = [str(a) for a in agent.acts_for]
+    represented = [applicants[a] for a in dict.fromkeys(wanted) if a in applicants]
+    if not wanted:
+        errors["acts_for"] = FieldMessage("请选择代理人代理的买受人", "Choose whom the agent acts for")
+    elif len(represented) != len(set(wanted)):
+        errors["acts_for"] = FieldMessage(
+            "被代理人只能从本申请的申请人中选择", "The agent can only act for this application's applicants"
+        )
+    elif number and any(
+        (a.id_type, normalised_id(a.id_type, a.id_number)) == (agent.id_type, number) for a in represented
+    ):
+        errors["acts_for"] = FieldMessage("代理人不能代理其本人", "An agent cannot act for themself")
+    if errors:
+        raise ValidationFailed("代理人信息有误，请按提示修改", "The agent's details have errors", fields=errors)
+    return number, represented
+
+
+@transaction.atomic
+def application_set_agent(
+    *,
+    application_id: ApplicationId,
+    agent: AgentInput,
+    power_of_attorney: bytes | None = None,
+    actor: Actor,
+    ctx: RequestContext,
+) -> Agent:
+    """Add or change the agent (代理人); a new power of attorney replaces the old one, none keeps it."""
+    application = locked_application(application_id, actor)
+    guarded_move(application, "edit")
+    number, represented = _validated_agent(application, agent)
+    checked = check_power_of_attorney(power_of_attorney) if power_of_attorney is not None else None
+    row = Agent.objects.filter(application=application).first() or Agent(application=application)
+    old_file = str(row.power_of_attorney.name) if row.power_of_attorney else ""
+    row.name, row.id_type, row.id_number, row.phone = agent.name.strip(), agent.id_type, number, agent.phone.strip()
+    if checked is not None:
+        row.power_of_attorney.save(
+            f"{secrets.token_hex(16)}.{checked.extension}", ContentFile(checked.content), save=False
+        )
+        row.power_of_attorney_type = checked.content_type
+        row.power_of_attorney_sha256 = hashlib.sha256(checked.content).hexdigest()
+        row.power_of_attorney_size = len(checked.content)
+        storage, new_file = row.power_of_attorney.storage, str(row.power_of_attorney.name)
+        if old_file:
+            transaction.on_commit(lambda: storage.delete(old_file))
+    try:
+        row.save()
+        row.acts_for.set(represented)
+    except Exception:
+        # The file was written before the row: don't leave it behind when the row cannot be saved.
+        if checked is not None:
+            storage.delete(new_file)
+        raise
+    application.save(update_fields=["updated_at"])
+    audit_application(
+        "cancellation.application.agent_set",
+        application,
+        actor=actor,
+        ctx=ctx,
+        data={
+            "agent": row.name,
+            "id_number": mask_id_number(number),
+            "acts_for": [a.name for a in represented],
+            "power_of_attorney_sha256": row.power_of_attorney_sha256,
+        },
+    )
+    return row
+
+
+@transaction.atomic
+def application_remove_agent(*, application_id: ApplicationId, actor: Actor, ctx: RequestContext) -> Application:
+    application = locked_application(application_id, actor)
+    guarded_move(application, "edit")
+    row = Agent.objects.filter(application=application).first()
+    if row is None:
+        raise InvalidTransition("本申请没有代理人", "This application has no agent", code="no_agent")
+    name = str(row.power_of_attorney.name) if row.power_of_attorney else ""
+    storage = row.power_of_attorney.storage
+    agent_name = row.name
+    row.delete()
+    if name:
+        transaction.on_commit(lambda: storage.delete(name))
+    application.save(update_fields=["updated_at"])
+    audit_application(
+        "cancellation.application.agent_removed", application, actor=actor, ctx=ctx, data={"agent": agent_name}
+    )
+    return application
+
+
+@transaction.atomic
+def application_set_notary_office(
+    *, application_id: ApplicationId, notary_office_id: uuid.UUID | str, actor: Actor, ctx: RequestContext
+) -> Application:
+    application = locked_application(application_id, actor)
+    guarded_move(application, "edit")
+    office = notary_office_of(notary_office_id)
+    before = application.notary_office.name if application.notary_office else ""
+    application.notary_office = office
+    application.save(update_fields=["notary_office", "updated_at"])
+    audit_application(
+        "cancellation.application.notary_office_set",
+        application,
+        actor=actor,
+        ctx=ctx,
+        data={"before": before, "after": office.name},
+    )
+    return application
+
+
+@transaction.atomic
+def application_abandon(
+    *, application_id: ApplicationId, expected_version: int | None = None, actor: Actor, ctx: RequestContext
+) -> Application:
+    """作废: closes the application for good and returns the contract to 已备案."""
+    application = locked_application(application_id, actor)
+    expect_version(application, expected_version)
+    target = guarded_move(application, "abandon")
+    contract = FiledContract.objects.select_for_update().get(pk=application.contract_id)
+    if contract.status == ContractStatus.CANCELLING:
+        contract_abandon_cancellation(contract_id=contract.pk, actor=actor.user, ctx=ctx)
+    application.status = target
+    application.save(update_fields=["status", "updated_at"])
+    audit_application("cancellation.application.abandoned", application, actor=actor, ctx=ctx)
+    return application

@@ -1,0 +1,81 @@
+"""The buyers' submissions: each one told to the seller, and the case moved to review once all are in."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+from uuid import UUID
+
+from django.db import transaction
+from django.utils import timezone
+
+from ecancel.audit.services import record_event
+from ecancel.core.context import RequestContext
+from ecancel.core.errors import InvalidTransition
+from ecancel.exchange.messages import BuyersSubmitted, BuyerSubmitted, SubmittedBuyer
+from ecancel.notary.models import CaseParty, NotaryCase, PartyRole
+from ecancel.notary.transitions import CaseStatus, case_transition
+
+if TYPE_CHECKING:
+    from ecancel.accounts.models import User
+from ecancel.notary.services.common import submitted_buyers, tell_seller
+
+
+@transaction.atomic
+def case_party_record_submission(
+    *,
+    party_id: UUID,
+    verification: Literal["face", "document_video"],
+    actor: User | None,
+    ctx: RequestContext,
+) -> CaseParty:
+    """A buyer finished on their phone; once every buyer has, the case moves to review."""
+    case_id = CaseParty.objects.filter(pk=party_id, role=PartyRole.BUYER).values_list("case_id", flat=True).get()
+    # The case row is the lock every change of the case takes (revoke too), so a revoke and a submission
+    # racing each other are decided one after the other; the party is read again under that lock.
+    case = NotaryCase.objects.select_related("office__organisation", "seller").select_for_update().get(pk=case_id)
+    party = CaseParty.objects.get(pk=party_id)
+    if case.status != CaseStatus.AWAITING_BUYERS:
+        raise InvalidTransition(
+            f"案件状态为「{case.get_status_display()}」，不再接受买受人提交",
+            f"The case is '{case.status}' and no longer accepts submissions",
+        )
+    if party.submitted_at is not None:
+        raise InvalidTransition(
+            f"{party.name}已提交，不能重复提交", "This buyer already submitted", code="already_submitted"
+        )
+    party.submitted_at, party.verification = timezone.now(), verification
+    party.save(update_fields=["submitted_at", "verification", "updated_at"])
+    record_event(
+        "notary.party.submitted",
+        actor=actor,
+        organisation=case.office.organisation,
+        obj=party,
+        data={"case": str(case.pk), "verification": verification},
+        ctx=ctx,
+    )
+    submitted = SubmittedBuyer(
+        position=party.position, name=party.name, verification=verification, submitted_at=party.submitted_at
+    )
+    tell_seller(case, BuyerSubmitted, buyer=submitted)
+    if case.parties.filter(role=PartyRole.BUYER, submitted_at__isnull=True).exists():
+        return party
+    case.status = case_transition(case, "start_review")
+    case.save(update_fields=["status", "updated_at"])
+    record_event("notary.case.review_started", organisation=case.office.organisation, obj=case, ctx=ctx)
+    tell_seller(
+        case,
+        BuyersSubmitted,
+        buyers=[
+            SubmittedBuyer.model_validate(
+                {
+                    "position": p.position,
+                    "name": p.name,
+                    "verification": p.verification,
+                    "submitted_at": p.submitted_at,
+                }
+            )
+            for p in submitted_buyers(case)
+        ],
+        completed_at=party.submitted_at,
+    )
+    return party
