@@ -107,6 +107,7 @@ def test_a_wrong_secret_is_refused_by_the_gateway(gateway: FakeGateway, settings
         ((503, {}), ChannelUnavailable),
         ((429, {}), ChannelUnavailable),
         ((400, {"error": "bad number +8613912345678"}), ChannelRefused),
+        ((302, {}), ChannelRefused),
     ],
 )
 def test_sms_gateway_answers(

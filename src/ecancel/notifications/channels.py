@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -107,6 +108,18 @@ def signature(secret: bytes, timestamp: str, body: bytes) -> str:
     return "v1=" + hmac.new(secret, timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
 
 
+_pool: dict[str, httpx.Client] = {}
+_pool_lock = threading.Lock()
+
+
+def _client() -> httpx.Client:
+    """One pooled client per process; redirects are not followed (a gateway never needs them)."""
+    with _pool_lock:
+        if "client" not in _pool:
+            _pool["client"] = httpx.Client(follow_redirects=False, headers={"user-agent": "ecancel-notifications/1"})
+        return _pool["client"]
+
+
 class _HttpChannel:
     """POST canonical JSON to a gateway with a timestamped HMAC signature; the answer decides what happened."""
 
@@ -137,13 +150,15 @@ class _HttpChannel:
             HEADER_IDEMPOTENCY: message.delivery_id,
         }
         try:
-            response = httpx.post(self.url, content=body, headers=headers, timeout=settings.ECANCEL_NOTIFY_HTTP_TIMEOUT)
+            response = _client().post(
+                self.url, content=body, headers=headers, timeout=settings.ECANCEL_NOTIFY_HTTP_TIMEOUT
+            )
         except httpx.HTTPError as exc:
             raise ChannelUnavailable(f"{type(exc).__name__}: {exc}") from exc
         if response.status_code >= 500 or response.status_code in (408, 429):
             raise ChannelUnavailable(f"gateway answered {response.status_code}")
-        if response.status_code >= 400:
-            raise ChannelRefused(f"gateway answered {response.status_code}")  # its text may echo the address
+        if not response.is_success:  # a redirect is a wrong URL; the gateway's text may echo the address
+            raise ChannelRefused(f"gateway answered {response.status_code}")
         try:
             answer = response.json() if response.content else {}
         except ValueError:
