@@ -123,6 +123,8 @@ def _claim_due(now: datetime, *, limit: int, delivery_id: UUID | None = None) ->
             if row.expires_at is not None and row.expires_at <= now:
                 _give_up(row, "expired before it could be sent")
                 continue
+            if row.status == DeliveryStatus.SENDING:
+                logger.warning("notification delivery %s taken over: its sender's lease ran out", row.pk)
             target = transition(row, "claim", DELIVERY_MOVES, DeliveryStatus)
             won = Delivery.objects.filter(pk=row.pk, status=row.status, attempts=row.attempts).update(
                 status=target,

@@ -47,6 +47,7 @@ def subscription_set(
 
     ``channels`` is a subset of ``{"sms", "wechat"}``; SMS needs ``phone``, WeChat ``wechat_openid``. A phone
     number given without choosing SMS is still kept (sealed), so the buyer can find the case again by number.
+    The contacts given replace the earlier ones: a number left out is forgotten.
     """
     recipient, topic = checked_key(recipient, "recipient"), checked_key(topic, "topic")
     chosen = set(channels)
