@@ -13,6 +13,7 @@ from ecancel.audit.models import AuditEvent
 from ecancel.notifications.models import Delivery
 from ecancel.notifications.services import deliveries_send_due, delivery_send
 from ecancel.notifications.services.delivery import _claim_due
+from ecancel.notifications.tasks import send_due
 from ecancel.notifications.transitions import DeliveryStatus
 from tests.notifications.gateway_fake import FakeGateway
 from tests.notifications.helpers import status_changed, subscribe
@@ -133,3 +134,13 @@ def test_a_broken_backend_setting_is_retried_not_lost(settings: Any, django_capt
     row = Delivery.objects.get()
     assert row.status == DeliveryStatus.PENDING
     assert "ImproperlyConfigured" in row.last_error
+
+
+def test_beat_runs_the_sweep(settings: Any, sent: list[Any], django_capture_on_commit_callbacks: Any) -> None:
+    assert settings.CELERY_BEAT_SCHEDULE["notifications-send-due"]["task"] == send_due.name
+    sms_only()
+    with django_capture_on_commit_callbacks(execute=False):
+        status_changed()  # committed, but the queued task was lost
+    assert send_due() == 1
+    assert len(sent) == 1
+    assert send_due() == 0
