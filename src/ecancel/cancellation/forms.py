@@ -120,6 +120,14 @@ class AgentForm(forms.Form):
         typed = str(self.cleaned_data["id_number"]).strip()
         return typed or self.saved_id_number
 
+    def is_given(self) -> bool:
+        """An agent is on file or is being typed in: a draft without one leaves the section blank."""
+        if self.saved_id_number:
+            return True
+        return any(
+            str(self.data.get(self.add_prefix(name), "")).strip() for name in ("name", "id_number", "phone")
+        ) or (self.add_prefix("power_of_attorney") in self.files)
+
 
 class NotaryOfficeForm(forms.Form):
     notary_office = forms.ModelChoiceField(

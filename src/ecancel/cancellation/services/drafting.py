@@ -232,7 +232,14 @@ def application_set_applicants(
             errors[f"{at}.id_number"] = FieldMessage(f"{who}的证件号码有误：{problem.zh}", f"{who_en}: {problem.en}")
             continue
         buyer = by_identity.get((entry.id_type, number))
-        if buyer is None:
+        same_number = next((b for b in buyers if normalised_id(b.id_type, b.id_number) == number), None)
+        if buyer is None and same_number is not None:
+            errors[f"{at}.id_type"] = FieldMessage(
+                f"{who}的证件类型「{IdType(entry.id_type).label}」与备案合同登记的「{same_number.get_id_type_display()}」不一致，"
+                "请选择合同登记的证件类型",
+                f"{who_en}'s ID document type does not match the one on the filed contract",
+            )
+        elif buyer is None:
             errors[f"{at}.id_number"] = FieldMessage(
                 f"{who}（{name}，{mask_id_number(number)}）不是本合同的买受人，只有合同登记的买受人才能作为申请人",
                 f"{who_en} is not a buyer on this contract; only the contract's buyers can apply",
