@@ -180,3 +180,27 @@ def test_developer_operators_get_404_everywhere(received_case: NotaryCase) -> No
     client = logged_in_client(operator)
     assert client.get("/notary/").status_code == 404
     assert client.get(f"/notary/cases/{received_case.pk}/").status_code == 404
+
+
+def test_the_case_list_polls_itself_and_a_new_case_appears_in_the_next_answer(
+    clerk_client: Client, office: NotaryOffice, seller: Organisation
+) -> None:
+    html = clerk_client.get("/notary/", {"q": "第"}).content.decode()
+    assert 'hx-trigger="every 10s"' in html and "刚刚更新" in html
+    assert 'hx-get="/notary/?q=%E7%AC%AC"' in html, "the same search is asked again"
+    arrived = make_case(office, seller)
+    fragment = clerk_client.get("/notary/", headers={"HX-Request": "true"}).content.decode()
+    assert "<html" not in fragment and arrived.case_number in fragment and 'hx-trigger="every 10s"' in fragment
+    other = make_case(_other_office(), seller)
+    assert other.case_number not in clerk_client.get("/notary/", headers={"HX-Request": "true"}).content.decode()
+
+
+def test_the_case_page_shortens_hashes_and_shows_amounts_in_yuan(
+    clerk_client: Client, received_case: NotaryCase
+) -> None:
+    html = clerk_client.get(f"/notary/cases/{received_case.pk}/").content.decode()
+    material = received_case.materials.first()
+    assert material is not None
+    assert f'title="{material.sha256}"' in html and f"{material.sha256[:12]}…" in html
+    assert f">{material.sha256}<" in html.replace('<code class="hash__full">', ">"), "full value on demand"
+    assert f"{received_case.total_price:,.2f} 元" in html

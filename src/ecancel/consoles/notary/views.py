@@ -61,6 +61,7 @@ def case_list_view(request: HttpRequest) -> HttpResponse:
         "page_range": page.paginator.get_elided_page_range(page.number),
         "rows": rows,
         "searched": bool(query or status),
+        "refreshed_at": timezone.localtime(now),
     }
     htmx = getattr(request, "htmx", None)
     # A history restore needs the whole page; a search typed into the form needs only the results.
