@@ -257,3 +257,45 @@ def test_amounts_and_hashes_look_the_same_on_both_sides() -> None:
     digest = "a" * 64
     shown = str(short_hash(digest))
     assert "aaaaaaaaaaaa…" in shown and f'title="{digest}"' in shown and "<details" in shown
+
+
+# --- item 10: constant queries (the time is measured by benchmarks/pages.py) --------------------------------
+
+
+def _queries(client: Client, url: str) -> int:
+    from django.db import connection
+
+    seen: list[str] = []
+    with connection.execute_wrapper(lambda execute, sql, *args: seen.append(sql) or execute(sql, *args)):
+        assert client.get(url).status_code == 200
+    return len(seen)
+
+
+def test_the_application_page_and_its_live_part_do_not_grow_with_pushes_or_buyers(
+    operator_client: Client,
+    developer: Organisation,
+    notary_office: Organisation,
+    actor: Actor,
+    ctx: RequestContext,
+) -> None:
+    from ecancel.cancellation.services.drafting import application_create, application_set_reason
+    from tests.factories import contract_with_buyers
+
+    def refused_and_pushed_again(buyers: int, pushes: int) -> Application:
+        contract = contract_with_buyers(buyers, seller=developer)
+        application = application_create(contract_id=contract.pk, actor=actor, ctx=ctx)
+        application_set_reason(application_id=application.pk, reason="mutual_agreement", actor=actor, ctx=ctx)
+        for _ in range(pushes):
+            application = pushed(application, notary_office, actor, ctx)
+            notary_says(notary_office, developer, "case.accepted", accepted_body(application, case_no=f"(2026)第{_}号"))
+            notary_says(
+                notary_office, developer, "case.refused", answer_body(application, reason="补正", refused_at=AT)
+            )
+            application.refresh_from_db()
+        return application
+
+    small, large = refused_and_pushed_again(2, 1), refused_and_pushed_again(4, 2)
+    for suffix in ("", "status/"):
+        assert _queries(operator_client, f"/operator/applications/{small.pk}/{suffix}") == _queries(
+            operator_client, f"/operator/applications/{large.pk}/{suffix}"
+        ), suffix

@@ -103,7 +103,7 @@ def _detail_context(application: Application, *, live_only: bool = False, **form
         "agent": agent,
         "editable": editable,
         "current_push": application_current_push(application),
-        "pushes": list(application.pushes.all()),
+        "pushes": list(application.pushes.select_related("notary_office")),
         "qr": application_qr(application),
         "delivery": application_delivery(application),
         "can_revoke": application_can(application, "request_revoke"),
