@@ -53,3 +53,27 @@ def test_the_login_page_states_the_demo_second_factor_skip(client: Client, setti
     assert "跳过动态验证码" in client.get("/login/").content.decode()
     settings.ECANCEL_DEMO = False  # type: ignore[attr-defined]
     assert "跳过动态验证码" not in client.get("/login/").content.decode()
+
+
+def test_the_banner_has_one_sign_in_address_and_the_logins_last(tmp_path: Path, settings: object) -> None:
+    from ecancel.core.management.commands.up import Command
+
+    settings.ECANCEL_PUBLIC_URL = "http://127.0.0.1:8000"  # type: ignore[attr-defined]
+    logins = tmp_path / "demo-logins.txt"
+    logins.write_text("演示账号（仅演示环境）/ demo logins (demo mode only):\n  ys_operator  pw  经办人  公司\n")
+    out = io.StringIO()
+    command = Command(stdout=out)
+    command.print_banner("0.0.0.0", 8000, access_log=tmp_path / "access.log", logins_file=logins)  # noqa: S104
+    printed = out.getvalue()
+    assert printed.count("sign in") == 1 and "http://127.0.0.1:8000/login/" in printed
+    assert str(logins) in printed and str(tmp_path / "access.log") in printed
+    assert printed.index("ys_operator") > printed.index("/login/")
+    assert printed.rstrip().splitlines()[-1] == "按 Ctrl-C 停止 / press Ctrl-C to stop"
+
+
+def test_disabled_buttons_look_disabled_and_the_copy_button_has_a_fallback() -> None:
+    static = Path(__file__).resolve().parents[2] / "src/ecancel/consoles/static/consoles"
+    css = (static / "ecancel.css").read_text(encoding="utf-8")
+    assert '.btn:disabled, .btn[aria-disabled="true"]' in css and "cursor: not-allowed" in css
+    script = (static / "consoles.js").read_text(encoding="utf-8")
+    assert "isSecureContext" in script and 'execCommand("copy")' in script and "beforeunload" in script
