@@ -93,6 +93,7 @@ def prepare() -> dict[str, object]:
         "notary: case list": "/notary/",
         "notary: case list (live fragment)": "/notary/?HX",
         "notary: case": f"/notary/cases/{case.pk}/",
+        "notary: case progress (live fragment)": f"/notary/cases/{case.pk}/status/",
     }
     return {
         "pages": [

@@ -96,6 +96,7 @@ ROUTES: list[Route] = [
     Route("case list", lambda w: "/notary/", page(other_office_clerk=200)),
     Route("case list search", lambda w: f"/notary/?q={w.case.contract_no}", page(other_office_clerk=200)),
     Route("case detail", lambda w: f"/notary/cases/{w.case.pk}/", page()),
+    Route("case live progress", lambda w: f"/notary/cases/{w.case.pk}/status/", page()),
     Route("material download", lambda w: f"/notary/cases/{w.case.pk}/materials/{w.extra['material']}", page()),
     Route("material preview", lambda w: f"/notary/cases/{w.case.pk}/materials/{w.extra['material']}?inline=1", page()),
     Route("document download", lambda w: f"/notary/cases/{w.case.pk}/documents/{w.extra['document']}", page()),

@@ -204,3 +204,22 @@ def test_the_case_page_shortens_hashes_and_shows_amounts_in_yuan(
     assert f'title="{material.sha256}"' in html and f"{material.sha256[:12]}…" in html
     assert f">{material.sha256}<" in html.replace('<code class="hash__full">', ">"), "full value on demand"
     assert f"{received_case.total_price:,.2f} 元" in html
+
+
+def test_the_case_page_follows_the_buyers_progress_without_names_in_the_polled_part(
+    clerk_client: Client, received_case: NotaryCase
+) -> None:
+    html = clerk_client.get(f"/notary/cases/{received_case.pk}/").content.decode()
+    assert f'hx-get="/notary/cases/{received_case.pk}/status/"' in html
+    viewed = AuditEvent.objects.filter(tag="notary.case.viewed").count()
+    fragment = clerk_client.get(f"/notary/cases/{received_case.pk}/status/").content.decode()
+    assert "未提交" in fragment and 'hx-trigger="every 5s"' in fragment
+    for party in received_case.parties.all():
+        assert party.name not in fragment
+    assert AuditEvent.objects.filter(tag="notary.case.viewed").count() == viewed
+    party = received_case.parties.filter(role="buyer").first()
+    assert party is not None
+    type(party).objects.filter(pk=party.pk).update(submitted_at=timezone.now())
+    assert "已提交" in clerk_client.get(f"/notary/cases/{received_case.pk}/status/").content.decode()
+    NotaryCase.objects.filter(pk=received_case.pk).update(status="revoked")
+    assert "hx-trigger" not in clerk_client.get(f"/notary/cases/{received_case.pk}/status/").content.decode()

@@ -25,8 +25,9 @@ from ecancel.core.paging import DEFAULT_PAGE_SIZE
 from ecancel.documents.downloads import document_response
 from ecancel.notary.access import access_case
 from ecancel.notary.downloads import material_response
-from ecancel.notary.models import PartyRole
+from ecancel.notary.models import NotaryCase, PartyRole
 from ecancel.notary.selectors import case_document_get, case_documents, case_handoff, case_list
+from ecancel.notary.transitions import OPEN_STATUSES
 
 
 def age_label(since: datetime, now: datetime) -> str:
@@ -81,9 +82,8 @@ def case_detail_view(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
         "notary.case.viewed", actor=user, obj=case, ctx=RequestContext.of(request), data={"personal_data": True}
     )
     context = {
-        "case": case,
+        **_live_context(case),
         "age": age_label(case.received_at, timezone.now()),
-        "buyers": [p for p in case.parties.all() if p.role == PartyRole.BUYER],
         "agents": [p for p in case.parties.all() if p.role == PartyRole.AGENT],
         "materials": case.materials.all(),
         "documents": case_documents(case),
@@ -91,6 +91,23 @@ def case_detail_view(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
         "handoff_state": handoff_state(token).value if token is not None else "",
     }
     return render(request, "notary/case_detail.html", context)
+
+
+def _live_context(case: NotaryCase) -> dict[str, object]:
+    return {
+        "case": case,
+        "buyers": [p for p in case.parties.all() if p.role == PartyRole.BUYER],
+        "live": case.status in OPEN_STATUSES,
+        "refreshed_at": timezone.localtime(),
+    }
+
+
+@require_GET
+@staff_required(*NOTARY_ROLES)
+def case_status_view(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    """The case's progress, polled while buyers may still submit: no names or numbers, so no audit per poll."""
+    case = access_case(staff_user(request), case_id)
+    return render(request, "notary/_case_live.html", _live_context(case))
 
 
 def _inline(request: HttpRequest) -> bool:
