@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
+from typing import Any
 
 from django.test import Client
 
@@ -19,6 +21,62 @@ from tests.cancellation.conftest import accepted_body, answer_body, notary_says
 from tests.cancellation.test_pages import draft_post, page
 from tests.conftest import logged_in_client
 from tests.factories import UserFactory, mainland_id
+
+
+class FormReader(HTMLParser):
+    """What a browser would send for one form of a page, read from its HTML (no JavaScript)."""
+
+    def __init__(self, form_id: str) -> None:
+        super().__init__()
+        self.form_id, self.inside, self.select, self.textarea = form_id, False, "", ""
+        self.first_option: str | None = None
+        self.action = ""
+        self.data: dict[str, list[str]] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form" and a.get("id") == self.form_id:
+            self.inside, self.action = True, a["action"]
+        if not self.inside:
+            return
+        name = a.get("name", "")
+        if tag == "input" and name and a.get("type") != "file":
+            if a.get("type") in ("radio", "checkbox") and "checked" not in a:
+                return
+            self.data.setdefault(name, []).append(a.get("value", ""))
+        elif tag == "select":
+            self.select, self.first_option = name, None
+            self.data.setdefault(name, [])
+        elif tag == "option" and self.select:
+            if self.first_option is None:
+                self.first_option = a.get("value", "")
+            if "selected" in a:
+                self.data[self.select].append(a.get("value", ""))
+        elif tag == "textarea":
+            self.textarea = name
+            self.data[name] = [""]
+
+    def handle_data(self, data: str) -> None:
+        if self.textarea:
+            self.data[self.textarea][0] += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self.inside = False
+        elif tag == "select":
+            if not self.data[self.select] and self.first_option is not None:
+                # A browser sends a select's first option when none is marked selected.
+                self.data[self.select].append(self.first_option)
+            self.select = ""
+        elif tag == "textarea":
+            self.textarea = ""
+
+
+def read_form(html: str, form_id: str) -> tuple[str, dict[str, Any]]:
+    reader = FormReader(form_id)
+    reader.feed(html)
+    return reader.action, {k: v if len(v) > 1 else (v[0] if v else "") for k, v in reader.data.items()}
+
 
 AT = "2026-03-01T08:00:00+00:00"
 
@@ -41,23 +99,25 @@ def test_the_operator_fills_the_page_top_to_bottom_and_one_save_keeps_everything
     for section in ('id="reason"', 'id="refund"', 'id="applicants"', 'id="agent"', 'id="notary-office"'):
         assert section in form
     first = application.applicants.get(position=1)
-    data = draft_post(
-        application,
-        reason="other",
-        detail="买受人工作调动",
-        refund_amount="100000.00",
-        refund_days="15",
-        notary_office=str(notary_office.pk),
-        **{
+    # What the page sends back untouched, then every section filled in from top to bottom.
+    action, data = read_form(html, "draft-form")
+    assert action == f"{url}save/" and data["applicants-0-name"] == first.name
+    data.update(
+        {
+            "reason": "other",
+            "detail": "买受人工作调动",
+            "refund_amount": "100000.00",
+            "refund_days": "15",
             "applicants-0-phone": "13900001111",
             "applicants-1-address": "广州市天河区体育西路1号",
             "agent-name": "赵代理",
             "agent-id_number": mainland_id(432),
             "agent-phone": "13600000000",
             "agent-acts_for": [str(first.pk)],
-        },
+            "notary_office": str(notary_office.pk),
+        }
     )
-    response = operator_client.post(f"{url}save/", data)
+    response = operator_client.post(action, data)
     assert response.status_code == 302
     application.refresh_from_db()
     assert (application.reason, application.reason_detail) == ("other", "买受人工作调动")
@@ -245,6 +305,10 @@ def test_the_change_list_masks_phones_and_names_a_replaced_power_of_attorney() -
         {"field": "agent.power_of_attorney", "label": "授权委托书", "before": "SHA-256 ab12…", "after": "SHA-256 cd34…"}
     )
     assert replaced["after"] == "授权委托书已更换" and "SHA" not in replaced["before"]
+    refund = readable_change(
+        {"field": "refund_amount", "label": "退还款项", "before": "1,000.00元", "after": "2,500.50元"}
+    )
+    assert (refund["before"], refund["after"]) == ("1,000.00 元", "2,500.50 元")
 
 
 def test_the_page_change_list_shows_no_full_phone(

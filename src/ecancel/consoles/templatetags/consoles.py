@@ -80,6 +80,8 @@ def readable_change(change: dict[str, str]) -> dict[str, str]:
     other screen does.
     """
     field, before, after = change.get("field", ""), change.get("before", ""), change.get("after", "")
+    if field == "refund_amount":
+        return {**change, "before": _as_yuan(before), "after": _as_yuan(after)}
     if field.endswith(".phone"):
         return {**change, "before": masking.mask_phone(before), "after": masking.mask_phone(after)}
     if field == "agent.power_of_attorney":
@@ -91,3 +93,8 @@ def readable_change(change: dict[str, str]) -> dict[str, str]:
             summary = _("授权委托书已删除")
         return {**change, "before": _("原文件") if before else "", "after": summary}
     return change
+
+
+def _as_yuan(value: str) -> str:
+    """A pushed amount as the snapshot wrote it (``1,000.00元``), shown as every other amount is."""
+    return yuan(value.removesuffix("元").replace(",", "")) if value else ""
