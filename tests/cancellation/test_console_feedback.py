@@ -203,7 +203,12 @@ def test_back_to_the_push_page_after_pushing_goes_to_the_application(
     url = f"/operator/applications/{ready_application.pk}/"
     html = page(operator_client, f"{url}push/")
     assert "data-busy-form" in html and "正在生成、签章并推送" in html
+    stale_page = draft_post(ready_application, reason="loan_refused")
     pushed(ready_application, notary_office, actor, ctx)
+    response = operator_client.post(f"{url}save/", stale_page, follow=True)
+    assert "申请已推送，不能再修改" in response.content.decode()
+    ready_application.refresh_from_db()
+    assert ready_application.reason == "mutual_agreement"
     response = operator_client.get(f"{url}push/")
     assert response.status_code == 302 and response["Location"] == url
     assert operator_client.get(f"{url}abandon/")["Location"] == url

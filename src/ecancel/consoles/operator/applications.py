@@ -237,6 +237,10 @@ def application_save_view(request: HttpRequest, application_id: uuid.UUID) -> Ht
     without errors are saved all the same, so nothing typed is dropped silently.
     """
     application = access_application(staff_user(request), application_id)
+    if not application_can(application, "edit"):
+        # A page left open across a push: its forms are gone once the page shows where the application stands.
+        messages.error(request, _("申请已推送，不能再修改；如需更正请先撤销申请"))
+        return _detail(application)
     forms = draft_forms(application, request.POST, request.FILES)
     refused = False
     for name, act in _SECTIONS:
