@@ -380,3 +380,13 @@ def test_the_application_page_and_its_live_part_do_not_grow_with_pushes_or_buyer
         assert _queries(operator_client, f"/operator/applications/{small.pk}/{suffix}") == _queries(
             operator_client, f"/operator/applications/{large.pk}/{suffix}"
         ), suffix
+
+
+def test_a_buyer_left_out_of_the_applicants_is_named_on_the_page(
+    operator_client: Client, application: Application
+) -> None:
+    data = draft_post(application, **{"applicants-TOTAL_FORMS": "1"})
+    response = operator_client.post(f"/operator/applications/{application.pk}/save/", data)
+    assert response.status_code == 422
+    missing = application.applicants.get(position=2).name
+    assert f"合同买受人「{missing}」未列为申请人" in response.content.decode()

@@ -256,8 +256,9 @@ def application_save_view(request: HttpRequest, application_id: uuid.UUID) -> Ht
             refused = True
             if name != "applicant_formset":
                 add_domain_errors(form, error)
-            elif not error.fields:
-                _refused(request, error)
+            elif "applicants" in error.fields or not error.fields:
+                # Not about one row (a buyer missing, a refused move): said above the form.
+                messages.error(request, error.fields["applicants"].zh if error.fields else error.message)
     if refused:
         messages.error(request, _("部分内容有误，未能保存，请按各部分的提示修改；没有错误的部分已保存"))
         return _show(request, application, status=422, **forms)
@@ -301,6 +302,8 @@ def _section_touched(name: str, form: Any) -> bool:
     """Only a section the operator changed goes to its service: an untouched one makes no audit event."""
     if name == "agent_form":
         return bool(form.has_changed()) and form.is_given()
+    if name == "applicant_formset" and form.total_form_count() != len(form.initial or []):
+        return True  # a row added or left out is a change too
     return bool(form.has_changed())
 
 
