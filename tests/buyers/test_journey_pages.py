@@ -295,3 +295,31 @@ def test_signature_must_be_a_drawn_png(office: Any, django_capture_on_commit_cal
     for bad in ("", signature_data_url(drawn=False), "data:image/png;base64,AAAA", "data:image/jpeg;base64,AAAA"):
         with pytest.raises(ValidationFailed):
             signature_png(bad)
+
+
+def test_a_silent_or_short_video_is_explained_and_can_be_recorded_again(
+    office: Any, django_capture_on_commit_callbacks: Capture, settings: Settings
+) -> None:
+    case = case_for_buyers(office)
+    make_foreign(CaseParty.objects.get(case=case, role=PartyRole.BUYER, position=1))
+    phone = Phone(django_capture_on_commit_callbacks)
+    phone.scan(qr(case))
+    phone.post("/b/choose/", {"buyer": 1})
+    phone.post("/b/consent/", {"face_processing": "yes", "transfer": "yes"})
+    phone.post("/b/document-kind/", {"kind": "passport"})
+    phone.post("/b/document-read/", {"front": upload("p.jpg", photo())})
+    phone.get("/b/document-read/")
+    read_documents(phone)
+    phone.post(
+        "/b/uploads/", {slot: upload(f"{slot}.jpg", photo()) for slot in ("document_front", "document_back", "holding")}
+    )
+    phone.post("/b/signature/", {"signature": signature_data_url()})
+    settings.ECANCEL_IDENTITY_NULL_OUTCOMES = {"video": "failed:too_short,silent"}
+    recorder = phone.get("/b/video/").content.decode()
+    video = upload("v.webm", makers.make_video(5, silent=True), "video/webm")
+    phone.post("/b/video/", {"check": hidden(recorder, "check"), "nonce": hidden(recorder, "nonce"), "video": video})
+    again = phone.get("/b/video/").content.decode()
+    assert "视频太短" in again and "data-recorder-again" in again
+    assert hidden(again, "check") != hidden(recorder, "check")  # a fresh text to read for the new recording
+    # Earlier steps are kept: the photos and the signature are still there.
+    assert JourneyUpload.objects.filter(journey__case=case).count() == 4

@@ -56,6 +56,7 @@ from ecancel.identity.transitions import CheckStatus
 from ecancel.identity.uploads import UploadRefused, sanitize_upload
 from ecancel.notary.downloads import MaterialAltered
 from ecancel.notary.models import CaseParty, PartyRole
+from ecancel.notary.services.submission import case_party_record_start
 
 # Agents are numbered apart from buyers in the identity engine's subjects (a party position per case).
 AGENT_SUBJECT_OFFSET = 100
@@ -239,6 +240,7 @@ def consents_record(
         identity.face_processing_refuse(subject=subject_of(journey), now=now, ctx=ctx)
     journey.status = journey_transition(journey, "start")
     journey.save(update_fields=["status", "path", "document_kind", "updated_at"])
+    case_party_record_start(party_id=journey.buyer.pk, started_at=now, ctx=ctx)
     _advance(journey, steps.CONSENT)
     _record(journey, "consented", ctx, face_processing=face_processing)
     return journey
