@@ -187,7 +187,7 @@ def test_foreign_references_change_nothing_across_deployments(
     owner("POST", f"{path}/push", {"version": 1, "notary_office_id": str(OFFICE_ID)})
     accepted = wait_for(lambda: owner("GET", path), lambda a: a["status"] == "awaiting_buyers", "case.accepted")
     link = accepted["qr"]["url"]
-    assert httpx.get(link, timeout=30).status_code == 200
+    assert httpx.get(link, timeout=30).status_code == 302
 
     filing.manage("shell", "--no-imports", "-c", attacker_messages(reference))
     notary.manage("shell", "--no-imports", "-c", office_answers(reference))
@@ -211,7 +211,7 @@ def test_foreign_references_change_nothing_across_deployments(
     application = owner("GET", path)
     assert (application["status"], application["version"], application["qr"]["url"]) == ("awaiting_buyers", 1, link)
     assert all(not a.get("submitted_at") for a in application["applicants_detail"])
-    assert httpx.get(link, timeout=30).status_code == 200
+    assert httpx.get(link, timeout=30).status_code == 302
 
     # The owner carries on: revoke, then version 2 gets its own case and a new working link.
     owner("POST", f"{path}/revoke", {"version": 1, "reason": "电话有误"})
@@ -219,5 +219,5 @@ def test_foreign_references_change_nothing_across_deployments(
     assert revoked["version"] == 2 and httpx.get(link, timeout=30).status_code == 410
     owner("POST", f"{path}/push", {"version": 2})
     repushed = wait_for(lambda: owner("GET", path), lambda a: a["status"] == "awaiting_buyers", "case.accepted v2")
-    assert repushed["qr"]["url"] != link and httpx.get(repushed["qr"]["url"], timeout=30).status_code == 200
+    assert repushed["qr"]["url"] != link and httpx.get(repushed["qr"]["url"], timeout=30).status_code == 302
     assert [(v, s) for _ref, v, s in cases(notary)] == [(1, "revoked"), (2, "awaiting_buyers")]

@@ -39,7 +39,14 @@ from tests.notary.helpers import filing_pdfs, push_body, relay_until_idle, send
 
 pytestmark = pytest.mark.django_db
 CTX = RequestContext(ip="127.0.0.1", user_agent="pytest", via="test")
-ANSWER_TYPES = ("case.revoked", "revoke.refused", "case.refused", "buyer.submitted", "buyers.submitted")
+ANSWER_TYPES = (
+    "case.revoked",
+    "revoke.refused",
+    "case.refused",
+    "buyer.started",
+    "buyer.submitted",
+    "buyers.submitted",
+)
 
 
 class World:
@@ -109,6 +116,7 @@ def answer(message_type: str, world: World) -> dict[str, Any]:
         "case.revoked": {"case_no": case.case_number, "revoked_at": now},
         "revoke.refused": {"reason": "不同意撤销", "refused_at": now},
         "case.refused": {"case_no": case.case_number, "code": "refused", "reason": "不予办理", "refused_at": now},
+        "buyer.started": {"case_no": case.case_number, "buyer": {"position": 1, "started_at": now}},
         "buyer.submitted": {"case_no": case.case_number, "buyer": submitted},
         "buyers.submitted": {
             "case_no": case.case_number,
@@ -123,7 +131,7 @@ def test_a_developer_cannot_push_or_revoke_under_another_developers_reference(wo
     world.push()
     relay_until_idle()
     first_case, link = world.case(), world.qr_path()
-    assert first_case.status == CaseStatus.AWAITING_BUYERS and qr_page(client, link) == 200
+    assert first_case.status == CaseStatus.AWAITING_BUYERS and qr_page(client, link) == 302
 
     files = filing_pdfs(world.attacker)
     reference = world.application.pk
@@ -154,7 +162,7 @@ def test_a_developer_cannot_push_or_revoke_under_another_developers_reference(wo
     assert list(NotaryCase.objects.filter(application_ref=reference)) == [first_case]
     first_case.refresh_from_db()
     assert first_case.status == CaseStatus.AWAITING_BUYERS
-    assert qr_page(client, link) == 200
+    assert qr_page(client, link) == 302
     application = world.current()
     assert (application.status, application.version) == (ApplicationStatus.AWAITING_BUYERS, 1)
     assert world.qr_path() == link
@@ -177,7 +185,7 @@ def test_a_developer_cannot_push_or_revoke_under_another_developers_reference(wo
     second = world.case(2)
     assert second.status == CaseStatus.AWAITING_BUYERS and second.previous_case == first_case
     assert world.current().status == ApplicationStatus.AWAITING_BUYERS
-    assert qr_page(client, world.qr_path()) == 200
+    assert qr_page(client, world.qr_path()) == 302
 
 
 def test_answers_about_another_companys_application_change_nothing(world: World, client: Client) -> None:
@@ -196,7 +204,7 @@ def test_answers_about_another_companys_application_change_nothing(world: World,
 
     relay_until_idle()
     link = world.qr_path()
-    assert qr_page(client, link) == 200
+    assert qr_page(client, link) == 302
     world.revoke()  # queued: the application is 撤销中 until the office answers
     for message_type in ANSWER_TYPES:
         for sender, recipient in senders:
@@ -206,8 +214,9 @@ def test_answers_about_another_companys_application_change_nothing(world: World,
     assert (application.status, application.version) == (ApplicationStatus.REVOKING, 1)
     assert application.notary_message == ""
     assert not application.applicants.filter(submitted_at__isnull=False).exists()
+    assert not application.applicants.filter(started_at__isnull=False).exists()
     assert application.pushes.get().outcome == PushOutcome.ACCEPTED
-    assert world.case().status == CaseStatus.AWAITING_BUYERS and qr_page(client, link) == 200
+    assert world.case().status == CaseStatus.AWAITING_BUYERS and qr_page(client, link) == 302
     rejected = AuditEvent.objects.filter(tag="exchange.message.rejected")
     assert rejected.count() == len(senders) * (len(ANSWER_TYPES) + 1)
 
@@ -219,7 +228,7 @@ def test_answers_about_another_companys_application_change_nothing(world: World,
     relay_until_idle()
     assert world.current().status == ApplicationStatus.AWAITING_BUYERS
     assert world.case(2).status == CaseStatus.AWAITING_BUYERS
-    assert qr_page(client, world.qr_path()) == 200
+    assert qr_page(client, world.qr_path()) == 302
 
 
 def answer_for_pending(world: World) -> dict[str, Any]:

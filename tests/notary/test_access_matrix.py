@@ -71,8 +71,8 @@ def api(**overrides: Outcome) -> dict[str, Outcome]:
     return {**outcome, **{k.lower(): v for k, v in overrides.items()}}
 
 
-def public() -> dict[str, Outcome]:
-    return dict.fromkeys(ROLES, 200)
+def public(status: int = 200) -> dict[str, Outcome]:
+    return dict.fromkeys(ROLES, status)
 
 
 @dataclass
@@ -102,7 +102,12 @@ ROUTES: list[Route] = [
     Route("document download", lambda w: f"/notary/cases/{w.case.pk}/documents/{w.extra['document']}", page()),
     Route("api case list", lambda w: "/api/notary/cases", api(other_office_clerk=200, other_office_token=200)),
     Route("api case detail", lambda w: f"/api/notary/cases/{w.case.pk}", api()),
-    Route("qr landing", lambda w: f"/h/{w.handoff.raw}", public()),
+    # The journey's pages need a buyer session: staff logins and API tokens are none (checked before the QR
+    # landing below, which gives every client one).
+    Route("buyer journey", lambda w: "/b/", public(401)),
+    Route("buyer document", lambda w: "/b/doc/termination_agreement/", public(401)),
+    # A valid QR link becomes a buyer session and sends the phone on to the journey, whoever opens it.
+    Route("qr landing", lambda w: f"/h/{w.handoff.raw}", public(302)),
 ]
 
 

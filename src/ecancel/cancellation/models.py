@@ -140,6 +140,8 @@ class Applicant(Entity):
     region = models.CharField(_("国籍/地区"), max_length=50, blank=True)
     phone = models.CharField(_("联系电话"), max_length=20, blank=True)
     address = models.CharField(_("通讯地址"), max_length=300, blank=True)
+    # Set from the notary side's buyer.started: the buyer began on the phone (进行中).
+    started_at = models.DateTimeField(_("买受人开始认证时间"), null=True, blank=True)
     # Set from the notary side's buyer.submitted: once any applicant has submitted, a revoke is refused at once.
     submitted_at = models.DateTimeField(_("买受人提交时间"), null=True, blank=True)
 

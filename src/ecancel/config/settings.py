@@ -355,6 +355,15 @@ ECANCEL_VERIFY_UPLOAD_WINDOW = timedelta(minutes=10)
 # one carrier-NAT address; only misses count, so a valid QR code always opens.
 ECANCEL_HANDOFF_MAX_MISSES = 100
 ECANCEL_HANDOFF_MISS_WINDOW = timedelta(minutes=10)
+# Buyer sessions (the phone journey): idle limit, the device cookie's life, and guesses allowed on a journey's
+# actions per session per window (choosing a buyer, opening documents).
+ECANCEL_BUYER_SESSION_IDLE = timedelta(minutes=10)
+ECANCEL_BUYER_DEVICE_AGE = timedelta(days=90)
+ECANCEL_BUYER_SESSION_COOKIE = "ecancel_buyer"
+ECANCEL_BUYER_DEVICE_COOKIE = "ecancel_device"
+ECANCEL_BUYER_MAX_CHOICES = 20
+ECANCEL_BUYER_CHOICE_WINDOW = timedelta(minutes=10)
+ECANCEL_BUYER_SIGNATURE_MAX_BYTES = 1024 * 1024
 
 # --- rate limiting (ecancel.core.ratelimit) ---
 # The store every process shares: Redis when ECANCEL_RATE_LIMIT_REDIS_URL is set or the broker is Redis,

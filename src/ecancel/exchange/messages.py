@@ -259,6 +259,22 @@ class CaseRefused(_NotaryToFiling):
     refused_by: str = Field(default="", max_length=100)
 
 
+class StartedBuyer(Part):
+    position: int = Field(ge=1)
+    started_at: datetime
+
+
+class BuyerStarted(_NotaryToFiling):
+    """A buyer gave the consents on the phone and began checking their identity (进行中)."""
+
+    TYPE: ClassVar[str] = "buyer.started"
+    LABEL: ClassVar[Promise | str] = _("买受人已开始认证")
+
+    case_ref: UUID
+    case_no: str = Field(min_length=1, max_length=60)
+    buyer: StartedBuyer
+
+
 class SubmittedBuyer(Part):
     position: int = Field(ge=1)
     name: str = Field(min_length=1, max_length=100)
@@ -341,6 +357,7 @@ MESSAGE_TYPES: dict[str, type[Message]] = {
         RevokeRefused,
         MaterialsRepushed,
         CaseRefused,
+        BuyerStarted,
         BuyerSubmitted,
         BuyersSubmitted,
         CertificateIssued,

@@ -201,6 +201,36 @@ def application_record_refusal(
 
 
 @transaction.atomic
+def applicant_record_start(
+    *, answer: NotaryAnswer, position: int, started_at: dt.datetime, ctx: RequestContext
+) -> Applicant | None:
+    """buyer.started: one buyer began on the phone; the operator's page shows them 进行中."""
+    found = _answered(answer, ctx)
+    if found is None:
+        return None
+    application, _push = found
+    if application.status not in (ApplicationStatus.AWAITING_BUYERS, ApplicationStatus.REVOKING):
+        raise InvalidTransition(
+            f"申请当前状态为「{application.get_status_display()}」，不接收买受人办理进度",
+            f"The application is '{application.status}' and takes no buyer progress",
+        )
+    applicant = application.applicants.filter(position=position).first()
+    if applicant is None:
+        raise InvalidTransition(f"本申请没有第{position}位申请人", f"No applicant at position {position}")
+    if applicant.started_at is None:
+        applicant.started_at = started_at
+        applicant.save(update_fields=["started_at", "updated_at"])
+    _audit_answer(
+        "cancellation.applicant.started",
+        application,
+        answer,
+        ctx,
+        {"applicant": applicant.name, "position": position},
+    )
+    return applicant
+
+
+@transaction.atomic
 def applicant_record_submission(
     *, answer: NotaryAnswer, position: int, submitted_at: dt.datetime, ctx: RequestContext
 ) -> Applicant | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 from uuid import UUID
 
@@ -11,13 +12,34 @@ from django.utils import timezone
 from ecancel.audit.services import record_event
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import InvalidTransition
-from ecancel.exchange.messages import BuyersSubmitted, BuyerSubmitted, SubmittedBuyer
+from ecancel.exchange.messages import BuyersSubmitted, BuyerStarted, BuyerSubmitted, StartedBuyer, SubmittedBuyer
 from ecancel.notary.models import CaseParty, NotaryCase, PartyRole
 from ecancel.notary.transitions import CaseStatus, case_transition
 
 if TYPE_CHECKING:
     from ecancel.accounts.models import User
 from ecancel.notary.services.common import submitted_buyers, tell_seller
+
+
+@transaction.atomic
+def case_party_record_start(*, party_id: UUID, started_at: datetime, ctx: RequestContext) -> None:
+    """A buyer began on their phone: the seller's page shows them 进行中 (nothing changes on the case)."""
+    case_id = CaseParty.objects.filter(pk=party_id, role=PartyRole.BUYER).values_list("case_id", flat=True).get()
+    case = NotaryCase.objects.select_related("office__organisation", "seller").select_for_update().get(pk=case_id)
+    party = CaseParty.objects.get(pk=party_id)
+    if case.status != CaseStatus.AWAITING_BUYERS:
+        raise InvalidTransition(
+            f"案件状态为「{case.get_status_display()}」，不再接受买受人办理",
+            f"The case is '{case.status}' and takes no more buyers",
+        )
+    record_event(
+        "notary.party.started",
+        organisation=case.office.organisation,
+        obj=party,
+        data={"case": str(case.pk)},
+        ctx=ctx,
+    )
+    tell_seller(case, BuyerStarted, buyer=StartedBuyer(position=party.position, started_at=started_at))
 
 
 @transaction.atomic
