@@ -323,3 +323,25 @@ def test_a_silent_or_short_video_is_explained_and_can_be_recorded_again(
     assert hidden(again, "check") != hidden(recorder, "check")  # a fresh text to read for the new recording
     # Earlier steps are kept: the photos and the signature are still there.
     assert JourneyUpload.objects.filter(journey__case=case).count() == 4
+
+
+def test_both_sides_of_the_id_card_are_waited_for(office: Any, django_capture_on_commit_callbacks: Capture) -> None:
+    from django.utils import timezone
+
+    from ecancel.buyers.models import JourneyCheck
+    from ecancel.identity.services import document_check_run
+
+    case = case_for_buyers(office)
+    phone = Phone(django_capture_on_commit_callbacks)
+    phone.scan(qr(case))
+    phone.post("/b/choose/", {"buyer": 1})
+    phone.post("/b/consent/", {"face_processing": "no", "transfer": "yes"})
+    # Posted without running what the commit queues: both readings wait for the worker.
+    phone.client.post("/b/document-read/", {"front": upload("f.jpg", photo()), "back": upload("b.jpg", photo())})
+    checks = {jc.check_run.document_kind: jc.check_run for jc in JourneyCheck.objects.filter(journey__case=case)}
+    assert set(checks) == {"id_card_front", "id_card_back"}
+    now = timezone.now()
+    document_check_run(check_id=checks["id_card_back"].pk, now=now, today=now.date())
+    assert "data-poll" in phone.get("/b/document-read/").content.decode()
+    document_check_run(check_id=checks["id_card_front"].pk, now=now, today=now.date())
+    assert phone.get("/b/document-read/")["Location"] == "/b/read/"

@@ -486,6 +486,15 @@ def _read_checks_passed(journey: Journey) -> bool:
     return all(kind in latest and latest[kind].status == CheckStatus.PASSED for kind in wanted)
 
 
+def _least_advanced_read(journey: Journey, latest: JourneyCheck) -> IdentityCheck:
+    """Both sides of an ID card are sent together: the page waits for the slower one and shows a failure of
+    either."""
+    sent_together = journey.checks.filter(purpose=CheckPurpose.DOCUMENT_READ, at=latest.at).select_related("check_run")
+    batch = [attached.check_run for attached in sent_together]
+    rank = {CheckStatus.STARTED: 0, CheckStatus.PROCESSING: 0, CheckStatus.PASSED: 2}
+    return min(batch, key=lambda check: rank.get(CheckStatus(check.status), 1))
+
+
 def journey_check_progress(*, session: BuyerSession, purpose: str, now: datetime, ctx: RequestContext) -> Progress:
     """The latest check of ``purpose``; a passed one completes its step (and the last one submits)."""
     from ecancel.buyers.services.submission import journey_submit
@@ -496,6 +505,8 @@ def journey_check_progress(*, session: BuyerSession, purpose: str, now: datetime
         if latest is None:
             return Progress(None, False, False, [], None)
         check = IdentityCheck.objects.get(pk=latest.check_run_id)
+        if purpose == CheckPurpose.DOCUMENT_READ:
+            check = _least_advanced_read(journey, latest)
         if check.status in (CheckStatus.STARTED, CheckStatus.PROCESSING):
             return Progress(check, False, False, [], None)
         feedback = identity.check_feedback(check=check, now=now)
