@@ -360,7 +360,8 @@ def main() -> None:
     for flow, row in one["flows"].items():
         total = (row["pages_cpu_ms"] + row["engine_cpu_ms"]) / 1000
         print(f"| {flow} | {row['pages_cpu_ms']:.0f} | {row['engine_cpu_ms']:.0f} | {total:.2f} | ≤ 3 s |")
-    print("\nengine steps (CPU ms / wall ms): " + ", ".join(f"{k} {c:.0f}/{w:.0f}" for k, (c, w) in one["engine"].items()))
+    steps = ", ".join(f"{name} {cpu:.0f}/{wall:.0f}" for name, (cpu, wall) in one["engine"].items())
+    print(f"\nengine steps (CPU ms / wall ms): {steps}")
     print(f"\n| page kind ({args.buyers} buyers at once) | median ms | p95 ms | requests |")
     print("|---|---|---|---|")
     for kind, (median, p95, count) in sorted(two["crowd"].items()):
