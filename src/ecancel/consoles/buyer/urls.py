@@ -1,6 +1,6 @@
 from django.urls import path
 
-from ecancel.consoles.buyer import views
+from ecancel.consoles.buyer import mine, views
 
 app_name = "buyer"
 
@@ -21,5 +21,11 @@ urlpatterns = [
     path("video/", views.video_view, name="video"),
     path("submit/", views.submit_view, name="submit"),
     path("done/", views.done_view, name="done"),
+    path("mine/", mine.mine_view, name="mine"),
+    path("mine/code/", mine.mine_code_view, name="mine_code"),
+    path("mine/verify/", mine.mine_verify_view, name="mine_verify"),
+    path("mine/leave/", mine.mine_leave_view, name="mine_leave"),
+    path("mine/<uuid:case_id>/", mine.mine_detail_view, name="mine_detail"),
+    path("mine/<uuid:case_id>/subscribe/", mine.mine_subscribe_view, name="mine_subscribe"),
     path("poll/<slug:purpose>/", views.poll_view, name="poll"),
 ]

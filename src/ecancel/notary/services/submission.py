@@ -18,7 +18,7 @@ from ecancel.notary.transitions import CaseStatus, case_transition
 
 if TYPE_CHECKING:
     from ecancel.accounts.models import User
-from ecancel.notary.services.common import submitted_buyers, tell_seller
+from ecancel.notary.services.common import submitted_buyers, tell_buyer, tell_buyers, tell_seller
 
 
 @transaction.atomic
@@ -79,11 +79,13 @@ def case_party_record_submission(
         position=party.position, name=party.name, verification=verification, submitted_at=party.submitted_at
     )
     tell_seller(case, BuyerSubmitted, buyer=submitted)
+    tell_buyer(party, "buyer.submitted", ctx=ctx)
     if case.parties.filter(role=PartyRole.BUYER, submitted_at__isnull=True).exists():
         return party
     case.status = case_transition(case, "start_review")
     case.save(update_fields=["status", "updated_at"])
     record_event("notary.case.review_started", organisation=case.office.organisation, obj=case, ctx=ctx)
+    tell_buyers(case, "case.under_review", ctx=ctx)
     tell_seller(
         case,
         BuyersSubmitted,
