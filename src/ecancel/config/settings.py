@@ -313,6 +313,11 @@ ADMIN_SITE_HEADER = _("ecancel 系统管理")
 
 # --- documents: signing ---
 
+# How many processes of this host may render, sign or verify PDFs at once (documents/slots.py): by default all
+# cores but one, so logins and pages keep a core while pushes sign; 0 turns the cap off.
+ECANCEL_SIGNING_SLOTS = int(os.environ.get("ECANCEL_SIGNING_SLOTS") or max(1, len(os.sched_getaffinity(0)) - 1))
+ECANCEL_SIGNING_SLOTS_DIR = Path(os.environ.get("ECANCEL_SIGNING_SLOTS_DIR") or DATA_DIR / "signing-slots")
+
 
 def env_json_object(name: str) -> dict[str, object]:
     """A JSON object from the environment; a malformed one stops start-up with the variable's name."""
