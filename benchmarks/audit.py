@@ -1,12 +1,15 @@
 """Logins while pushes sign: the audit chain must not make one wait for the other (issue 9 item 4; target:
 login p95 during pushes ≤ 2× login p95 alone).
 
-    uv run python benchmarks/audit.py [--logins 40] [--pushers 8]
+    uv run python benchmarks/audit.py [--logins 40] [--pushers 8] [--slots 0,auto] [--rounds 3]
 
 A throw-away PostgreSQL server on 127.0.0.1 (as ``tests/postgres_server.py`` starts it) and gunicorn with
 one sync worker per pusher plus two for logins. First ``--logins`` logins one after another (the baseline),
 then the same number while ``--pushers`` clients push applications through the API without pause (each
-push renders and signs two PDFs with a timestamp). Every login is ``POST /login/``: an Argon2id check and
+push renders and signs two PDFs with a timestamp). That is measured once per ``--slots`` value
+(``ECANCEL_SIGNING_SLOTS`` of the server: ``0`` no cap, ``auto`` the default of cores − 1) in each of
+``--rounds`` rounds, alternating, so the settings are compared side by side under the same machine load; the
+summary gives the median of the rounds per setting. Every login is ``POST /login/``: an Argon2id check and
 audit events. The relay is left off (no Celery worker), so only the push itself runs, not the intake.
 Also sampled while the logins run beside the pushes: how often some PostgreSQL backend waits for a lock
 (``pg_stat_activity``, every 50 ms) — on two cores the pushes' signing also slows a login by taking the CPU,
@@ -26,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -82,8 +86,12 @@ class Deployment:
         self.seed = json.loads(done.stdout)
         self.server: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> None:
-        log = (self.data / "gunicorn.log").open("wb")
+    def start(self, slots: str) -> None:
+        """gunicorn with ``ECANCEL_SIGNING_SLOTS`` = ``slots`` (``auto``: the setting's default)."""
+        env = dict(self.env)
+        if slots != "auto":
+            env["ECANCEL_SIGNING_SLOTS"] = slots
+        log = (self.data / "gunicorn.log").open("ab")
         self.server = subprocess.Popen(
             [
                 str(BIN / "gunicorn"),
@@ -93,7 +101,7 @@ class Deployment:
                 "--preload",  # import once, then fork: ten workers booting on two busy cores take minutes
                 "--timeout=300",
             ],
-            env=self.env,
+            env=env,
             cwd=ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -105,6 +113,7 @@ class Deployment:
         if self.server is not None:
             os.killpg(self.server.pid, signal.SIGTERM)
             self.server.wait(timeout=60)
+            self.server = None
 
 
 def login(base_url: str, username: str) -> float:
@@ -169,28 +178,36 @@ def lock_waits(database_url: str, stop: threading.Event, out: list[int]) -> None
             time.sleep(0.05)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--logins", type=int, default=40)
-    parser.add_argument("--pushers", type=int, default=8)
-    parser.add_argument("--per-pusher", type=int, default=30, help="contracts seeded per pusher")
-    args = parser.parse_args()
+@dataclass
+class Run:
+    """One measurement: logins alone, then beside the pushers, with one ``ECANCEL_SIGNING_SLOTS`` value."""
 
-    from tests.postgres_server import start as start_postgres
+    slots: str
+    alone: list[float]
+    during: list[float]
+    pushes: list[float]
+    pushed_during: int
+    errors: list[str]
+    waiting: list[int]
 
-    database_url = start_postgres()
-    deployment = Deployment(database_url, args.pushers + 2, args.pushers * args.per_pusher + 1)
+    @property
+    def ratio(self) -> float:
+        return percentile(self.during, 0.95) / percentile(self.alone, 0.95)
+
+
+def measure(
+    deployment: Deployment, database_url: str, slots: str, contracts: list[str], args: argparse.Namespace
+) -> Run:
     base_url = f"http://127.0.0.1:{deployment.port}"
     seed = deployment.seed
+    deployment.start(slots)
     try:
-        deployment.start()
         # Warm-up: keys, CA, fonts and compilers in every worker, connections to PostgreSQL.
         logins(base_url, seed["users"], args.pushers + 2)
         alone = logins(base_url, seed["users"], args.logins)
         stop = threading.Event()
         pushes: list[float] = []
         errors: list[str] = []
-        contracts = seed["contracts"]
         threads = [
             threading.Thread(
                 target=pusher,
@@ -216,22 +233,66 @@ def main() -> None:
             thread.join(timeout=600)
     finally:
         deployment.stop()
+    return Run(slots, alone, during, pushes, pushed_during, errors, waiting)
 
-    load = os.getloadavg()[0]
-    print(f"logins on PostgreSQL, {args.logins} each ({datetime.now():%Y-%m-%d %H:%M}, load {load:.1f})")
+
+def report(run: Run, args: argparse.Namespace) -> None:
     print(f"{'':<34}{'median':>9}{'p95':>9}{'max':>9}")
-    for label, values in (("login alone", alone), (f"login during {args.pushers} pushers", during)):
+    for label, values in (("login alone", run.alone), (f"login during {args.pushers} pushers", run.during)):
         print(f"{label:<34}{statistics.median(values):>8.3f}s{percentile(values, 0.95):>8.3f}s{max(values):>8.3f}s")
-    push_p95 = percentile(pushes, 0.95)
-    print(f"{'push (API call)':<34}{statistics.median(pushes):>8.3f}s{push_p95:>8.3f}s{max(pushes):>8.3f}s")
-    ratio = percentile(during, 0.95) / percentile(alone, 0.95)
-    print(f"login p95 during pushes / alone: {ratio:.2f}× (target ≤ 2×); {pushed_during} pushes while logging in")
-    print(f"failed API calls of the pushers: {len(errors)} {sorted(set(errors))}")
-    blocked = sum(1 for n in waiting if n) / len(waiting) if waiting else 0.0
+    pushes = run.pushes
     print(
-        f"lock waits while logging in: some backend waiting in {blocked:.0%} of {len(waiting)} samples "
-        f"(every 50 ms), at most {max(waiting, default=0)} at once"
+        f"{'push (API call)':<34}{statistics.median(pushes):>8.3f}s{percentile(pushes, 0.95):>8.3f}s"
+        f"{max(pushes):>8.3f}s"
     )
+    print(
+        f"login p95 during pushes / alone: {run.ratio:.2f}× (target ≤ 2×); {run.pushed_during} pushes while logging in"
+    )
+    print(f"failed API calls of the pushers: {len(run.errors)} {sorted(set(run.errors))}")
+    blocked = sum(1 for n in run.waiting if n) / len(run.waiting) if run.waiting else 0.0
+    print(
+        f"lock waits while logging in: some backend waiting in {blocked:.0%} of {len(run.waiting)} samples "
+        f"(every 50 ms), at most {max(run.waiting, default=0)} at once"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--logins", type=int, default=40)
+    parser.add_argument("--pushers", type=int, default=8)
+    parser.add_argument("--per-pusher", type=int, default=30, help="contracts seeded per pusher and run")
+    parser.add_argument("--slots", default="auto", help="ECANCEL_SIGNING_SLOTS values to compare: 0,auto,2 …")
+    parser.add_argument("--rounds", type=int, default=1, help="measure every --slots value this many times")
+    args = parser.parse_args()
+    settings = [value.strip() for value in args.slots.split(",") if value.strip()]
+
+    from tests.postgres_server import start as start_postgres
+
+    database_url = start_postgres()
+    per_run = args.pushers * args.per_pusher
+    deployment = Deployment(database_url, args.pushers + 2, per_run * len(settings) * args.rounds + 1)
+    contracts = iter(deployment.seed["contracts"][n : n + per_run] for n in range(0, 10**9, per_run))
+    runs: list[Run] = []
+    for round_no in range(1, args.rounds + 1):
+        for slots in settings:
+            run = measure(deployment, database_url, slots, next(contracts), args)
+            runs.append(run)
+            load = os.getloadavg()[0]
+            print(
+                f"\nround {round_no}, ECANCEL_SIGNING_SLOTS={slots} ({datetime.now():%Y-%m-%d %H:%M}, load {load:.1f})"
+            )
+            report(run, args)
+    print(f"\nlogins on PostgreSQL, {args.logins} each run; median over {args.rounds} round(s) per setting")
+    print(f"{'ECANCEL_SIGNING_SLOTS':<24}{'alone p95':>11}{'during p95':>12}{'ratio':>8}  ratios of the rounds")
+    for slots in settings:
+        mine = [run for run in runs if run.slots == slots]
+        alone = statistics.median(percentile(run.alone, 0.95) for run in mine)
+        during = statistics.median(percentile(run.during, 0.95) for run in mine)
+        ratios = [run.ratio for run in mine]
+        print(
+            f"{slots:<24}{alone:>10.3f}s{during:>11.3f}s{statistics.median(ratios):>7.2f}×  "
+            + " ".join(f"{r:.2f}×" for r in ratios)
+        )
 
 
 if __name__ == "__main__":

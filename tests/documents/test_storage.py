@@ -20,7 +20,13 @@ from ecancel.core.errors import ValidationFailed
 from ecancel.documents.models import DocumentKind, ImmutableDocument, StoredDocument
 from ecancel.documents.samples import SampleDocument
 from ecancel.documents.selectors import document_find_by_code, document_latest, document_list
-from ecancel.documents.services import document_files_sweep, document_issue, document_read
+from ecancel.documents.services import (
+    document_files_sweep,
+    document_issue,
+    document_prepare,
+    document_read,
+    document_store,
+)
 from tests.documents.conftest import pdf_text
 
 pytestmark = pytest.mark.django_db
@@ -180,10 +186,19 @@ def test_files_left_by_a_rolled_back_caller_are_swept(
     samples: dict[str, SampleDocument], developer: Organisation
 ) -> None:
     kept = issue(samples["contract"], developer, None, subject="application:11")
+    sample = samples["contract"]
+    prepared = document_prepare(
+        kind=sample.template,
+        data=sample.data,
+        images=sample.images,
+        issuer=developer,
+        subject_ref="application:12",
+        reference_no=sample.reference_no,
+    )
     before = stored_files()
     with pytest.raises(RuntimeError), transaction.atomic():
-        issue(samples["contract"], developer, None, subject="application:12")
-        raise RuntimeError("the caller's push failed after the document was issued")
+        document_store(prepared, actor=None, ctx=CTX)
+        raise RuntimeError("the caller's push failed after the document was stored")
     orphans = stored_files() - before
     assert len(orphans) == 1 and not StoredDocument.objects.filter(subject_ref="application:12").exists()
 

@@ -10,6 +10,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+from django.db import connection
 from django.test import override_settings
 
 from ecancel.accounts.models import Organisation
@@ -17,6 +18,7 @@ from ecancel.core.context import RequestContext
 from ecancel.exchange import handlers, keys
 from ecancel.exchange.envelope import build_envelope, sign_ed25519, signature_headers
 from ecancel.exchange.errors import DuplicateMessage, ExchangeRefused
+from ecancel.exchange.handlers import ReceivedMessage
 from ecancel.exchange.messages import CaseRefused, CertificateIssued
 from ecancel.exchange.models import InboxMessage
 from ecancel.exchange.services import inbox_accept, peer_set, relay_due
@@ -56,6 +58,33 @@ def test_round_trip_in_process(notary_office: Organisation, developer: Organisat
     assert body.reason == "申请人信息与合同不符"
     with pytest.raises(TypeError):
         message.parsed(CertificateIssued)
+
+
+def test_a_prepare_step_runs_before_the_transaction_once_per_stored_message(
+    notary_office: Organisation, developer: Organisation, effects: Effects, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The slow, read-only part of a handler runs with no transaction open, and its result reaches the handler;
+    a second delivery of the stored message runs neither."""
+    prepared: list[tuple[uuid.UUID, bool]] = []
+
+    def prepare(message: ReceivedMessage) -> str:
+        prepared.append((message.id, in_transaction()))
+        return f"checked {message.id}"
+
+    monkeypatch.setitem(handlers.PREPARES, "case.refused", prepare)
+    row = put(notary_office, developer)
+    raw, headers = signed(row)
+    inbox_accept(raw, headers)
+    assert prepared == [(row.pk, False)]
+    assert [m.prepared for m in effects.seen] == [f"checked {row.pk}"] and effects.count(row.pk) == 1
+    with pytest.raises(DuplicateMessage):
+        inbox_accept(raw, headers)
+    assert len(prepared) == 1 and effects.count(row.pk) == 1
+
+
+def in_transaction() -> bool:
+    """Whether the code runs inside a transaction of its own (not just the one each test is wrapped in)."""
+    return any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
 
 
 def test_attachments_travel_and_are_checked(

@@ -16,7 +16,7 @@ from ecancel.core.context import RequestContext
 from ecancel.exchange.messages import MaterialsPushed
 from ecancel.notary.models import MATERIALS_FOLDER, NotaryCase, ReceivedMaterial
 from ecancel.notary.services.files import material_files_sweep
-from ecancel.notary.services.intake import Intake, case_intake
+from ecancel.notary.services.intake import Intake, case_intake, materials_verdict
 from tests.notary.helpers import filing_pdfs, push_body
 
 pytestmark = pytest.mark.django_db
@@ -39,9 +39,10 @@ def test_rolled_back_intake_leaves_files_that_the_sweep_removes(
     files = filing_pdfs(seller)
     body = MaterialsPushed.model_validate(push_body(seller=seller, office=office.organisation, files=files))
     intake = Intake(message_id=uuid.uuid4(), sender=seller, recipient=office.organisation, body=body, files=files)
+    checked = materials_verdict(intake)
     before = stored_files()
     with pytest.raises(RuntimeError), transaction.atomic():
-        case_intake(intake=intake, ctx=RequestContext.system("test"))
+        case_intake(intake=intake, checked=checked, ctx=RequestContext.system("test"))
         raise RuntimeError("the inbox failed after the handler")
     orphans = stored_files() - before
     assert len(orphans) == 2 and not ReceivedMaterial.objects.filter(content__in=orphans).exists()

@@ -255,6 +255,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "core-prune-rate-limits": {"task": "ecancel.core.prune_rate_limits", "schedule": 3600.0},
     "documents-sweep-files": {"task": "ecancel.documents.sweep_files", "schedule": 3600.0},
     "notary-sweep-files": {"task": "ecancel.notary.sweep_files", "schedule": 3600.0},
+    # Accepts cases an intake opened whose queued acceptance (documents, QR, case.accepted) never ran.
+    "notary-accept-pending": {"task": "ecancel.notary.accept_pending", "schedule": 60.0},
     # Chains audit rows a crashed process left unchained; normally each commit chains its own rows.
     "audit-chain-extend": {"task": "ecancel.audit.chain_extend", "schedule": 30.0},
     "audit-checkpoint": {"task": "ecancel.exchange.audit_checkpoint", "schedule": 3600.0},
@@ -312,6 +314,11 @@ ECANCEL_AUDIT_CHECKPOINT_DIR = Path(os.environ.get("ECANCEL_AUDIT_CHECKPOINT_DIR
 ADMIN_SITE_HEADER = _("ecancel 系统管理")
 
 # --- documents: signing ---
+
+# How many processes of this host may render, sign or verify PDFs at once (documents/slots.py): by default all
+# cores but one, so logins and pages keep a core while pushes sign; 0 turns the cap off.
+ECANCEL_SIGNING_SLOTS = int(os.environ.get("ECANCEL_SIGNING_SLOTS") or max(1, len(os.sched_getaffinity(0)) - 1))
+ECANCEL_SIGNING_SLOTS_DIR = Path(os.environ.get("ECANCEL_SIGNING_SLOTS_DIR") or DATA_DIR / "signing-slots")
 
 
 def env_json_object(name: str) -> dict[str, object]:

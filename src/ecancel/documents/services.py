@@ -24,6 +24,7 @@ from ecancel.core.errors import DomainError, ValidationFailed, field_error
 from ecancel.documents.models import DocumentKind, SignatureLevel, StoredDocument
 from ecancel.documents.render import RenderedDocument, render_document
 from ecancel.documents.schemas import CertificateData, DocumentData, validate_data
+from ecancel.documents.slots import signing_slot
 
 if TYPE_CHECKING:
     from ecancel.accounts.models import Organisation, User
@@ -94,7 +95,8 @@ def document_issue(
 ) -> StoredDocument:
     """Render ``kind`` from ``data``, sign it as ``issuer`` and store it as the next version for
     ``subject_ref``; earlier versions stay. ``sign_level`` defaults to B-LTA for the certificate and
-    B-T for everything else. Nothing is stored when any step fails."""
+    B-T for everything else. Nothing is stored when any step fails. Not inside a transaction (signing waits
+    for a slot): a caller with locks to take uses ``document_prepare`` first, then ``document_store``."""
     prepared = document_prepare(
         kind=kind,
         data=data,
@@ -118,7 +120,8 @@ def document_prepare(
     reference_no: str = "",
 ) -> PreparedDocument:
     """The slow half of ``document_issue`` (render, sign, timestamp), touching no row: callers run it before
-    their transaction so no lock is held meanwhile, then ``document_store`` it inside."""
+    their transaction so no lock is held meanwhile, then ``document_store`` it inside. It waits for one of the
+    host's signing slots (``documents.slots``), so it must not run inside a transaction."""
     kind = _kind(kind)
     if not SUBJECT_REF.match(subject_ref):
         raise field_error("subject_ref", "文书所属事项格式不正确", "subject_ref must look like 'case:<id>'")
@@ -137,8 +140,9 @@ def document_prepare(
     with translation.override("zh-hans"):
         title = str(DocumentKind(kind).label)
     issued_at = timezone.now()
-    rendered = render_document(kind, model, images=images, timestamp=issued_at)
-    pdf = sign_rendered(rendered, issuer=issuer, level=level, title=title)
+    with signing_slot():
+        rendered = render_document(kind, model, images=images, timestamp=issued_at)
+        pdf = sign_rendered(rendered, issuer=issuer, level=level, title=title)
     return PreparedDocument(
         kind=kind,
         title=title,

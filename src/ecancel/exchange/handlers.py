@@ -7,6 +7,13 @@ Apps register from ``AppConfig.ready()``::
 A handler runs inside the transaction that marks the inbox row applied, so its effect happens
 exactly once. Raising a ``DomainError`` rejects the message (stored as rejected, not retried);
 any other exception rolls everything back and the sender retries.
+
+Slow work that reads the message but changes nothing (checking the signatures of attached PDFs, say)
+belongs in the handler's ``prepare`` step: it runs after the message is verified and before the inbox
+transaction begins, so no lock is held meanwhile, and its result reaches the handler as
+``message.prepared``. It may run again if the sender retries, so it must not write anything::
+
+    register_handler("materials.pushed", on_materials_pushed, prepare=check_materials)
 """
 
 from __future__ import annotations
@@ -44,6 +51,8 @@ class ReceivedMessage:
     received_at: datetime
     ctx: RequestContext
     envelope: Envelope = field(repr=False)
+    # What the handler's prepare step returned (None without one).
+    prepared: Any = field(default=None, repr=False)
 
     @property
     def attachment_names(self) -> list[str]:
@@ -64,17 +73,23 @@ class ReceivedMessage:
 
 
 Handler = Callable[[ReceivedMessage], None]
+Prepare = Callable[[ReceivedMessage], Any]
 
 HANDLERS: dict[str, Handler] = {}
+PREPARES: dict[str, Prepare] = {}
 
 
-def register_handler(message_type: str, handler: Handler) -> None:
+def register_handler(message_type: str, handler: Handler, *, prepare: Prepare | None = None) -> None:
+    """``handler`` applies ``message_type`` inside the inbox transaction; ``prepare``, if given, runs before it,
+    outside any transaction, and its result is the message's ``prepared``."""
     if message_type not in MESSAGE_TYPES:
         raise ImproperlyConfigured(f"unknown message type {message_type!r}")
     existing = HANDLERS.get(message_type)
     if existing is not None and existing is not handler:
         raise ImproperlyConfigured(f"{message_type!r} already has a handler: {existing!r}")
     HANDLERS[message_type] = handler
+    if prepare is not None:
+        PREPARES[message_type] = prepare
 
 
 def handles(message_type: str) -> Callable[[Handler], Handler]:
@@ -89,3 +104,7 @@ def handles(message_type: str) -> Callable[[Handler], Handler]:
 
 def handler_for(message_type: str) -> Handler | None:
     return HANDLERS.get(message_type)
+
+
+def prepare_for(message_type: str) -> Prepare | None:
+    return PREPARES.get(message_type)

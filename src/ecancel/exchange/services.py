@@ -12,6 +12,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -42,7 +43,7 @@ from ecancel.exchange.envelope import (
     verify_hmac,
 )
 from ecancel.exchange.errors import DuplicateMessage, ExchangeRefused
-from ecancel.exchange.handlers import ReceivedMessage, handler_for
+from ecancel.exchange.handlers import ReceivedMessage, handler_for, prepare_for
 from ecancel.exchange.messages import ATTACHMENT_NAME, BodyProblem, Message, check_body
 from ecancel.exchange.models import InboxMessage, OutboxMessage, Peer, Signing, Transport
 from ecancel.exchange.routing import is_hosted, route_to, verifier_for
@@ -307,6 +308,7 @@ def inbox_accept(
     """Verify, store once and apply a received message; raise ExchangeRefused (audited) otherwise.
 
     The signature's timestamp must lie within the allowed clock skew of ``now`` (default: the current time).
+    The handler's prepare step, if it has one, runs before the transaction (see ``exchange.handlers``).
 
     ``DuplicateMessage`` (HTTP 200) means the very same message was already received. A handler's
     ``DomainError`` stores the row as rejected; any other exception rolls everything back.
@@ -315,8 +317,22 @@ def inbox_accept(
     lowered = {name.lower(): value for name, value in headers.items()}
     try:
         envelope, sender, recipient, signed_at, payload = _verify(raw, lowered, now or timezone.now())
+        message = _prepared(
+            ReceivedMessage(
+                id=envelope.id,
+                type=envelope.type,
+                sender=sender,
+                recipient=recipient,
+                body=envelope.body,
+                payload=payload,
+                created_at=envelope.created_at,
+                received_at=timezone.now(),
+                ctx=ctx,
+                envelope=envelope,
+            )
+        )
         with transaction.atomic():
-            return _store_and_apply(raw, lowered, envelope, sender, recipient, signed_at, payload, ctx)
+            return _store_and_apply(raw, lowered, message, signed_at)
     except ExchangeRefused as refusal:
         inbox_refusal_note(refusal, ctx=ctx, raw=raw, headers=lowered)
         raise
@@ -408,16 +424,16 @@ def _duplicate_or_conflict(raw: bytes, message_id: str, existing: InboxMessage |
     return _refuse("id_conflict", "消息编号已被另一条消息使用", "message id already used by a different message", 409)
 
 
+def _prepared(message: ReceivedMessage) -> ReceivedMessage:
+    """The message with its handler's prepare step done: outside any transaction, so no lock waits on it."""
+    prepare = prepare_for(message.type)
+    return message if prepare is None else replace(message, prepared=prepare(message))
+
+
 def _store_and_apply(
-    raw: bytes,
-    headers: Mapping[str, str],
-    envelope: Envelope,
-    sender: Organisation,
-    recipient: Organisation,
-    signed_at: datetime,
-    payload: Message,
-    ctx: RequestContext,
+    raw: bytes, headers: Mapping[str, str], message: ReceivedMessage, signed_at: datetime
 ) -> InboxMessage:
+    envelope, sender, recipient, payload = message.envelope, message.sender, message.recipient, message.payload
     row = InboxMessage(
         id=envelope.id,
         message_type=envelope.type,
@@ -436,18 +452,7 @@ def _store_and_apply(
     except IntegrityError:
         # Another delivery of the same id committed first (PostgreSQL waits for it, then lands here).
         raise _duplicate_or_conflict(raw, str(envelope.id)) from None
-    message = ReceivedMessage(
-        id=envelope.id,
-        type=envelope.type,
-        sender=sender,
-        recipient=recipient,
-        body=envelope.body,
-        payload=payload,
-        created_at=envelope.created_at,
-        received_at=row.created_at,
-        ctx=ctx,
-        envelope=envelope,
-    )
+    message = replace(message, received_at=row.created_at)
     handler = handler_for(envelope.type)
     assert handler is not None
     audit = {"type": envelope.type, "sender": str(sender.pk), "application_ref": str(payload.application_ref)}
@@ -462,12 +467,12 @@ def _store_and_apply(
             "exchange.message.rejected",
             organisation=recipient,
             obj=row,
-            ctx=ctx,
+            ctx=message.ctx,
             result="rejected",
             data={**audit, "code": exc.code, "reason": exc.zh},
         )
         return row
-    record_event("exchange.message.applied", organisation=recipient, obj=row, ctx=ctx, data=audit)
+    record_event("exchange.message.applied", organisation=recipient, obj=row, ctx=message.ctx, data=audit)
     return row
 
 

@@ -1,4 +1,5 @@
-"""The office's three intake documents: their data built from the case, issued and signed by the office."""
+"""The office's three intake documents: their data built from the case, checked at intake, then rendered and
+signed by the office after intake commits (``notary.services.acceptance``)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,7 @@ from pypdf.errors import PdfReadError
 from ecancel.notary.models import CaseParty, NotaryCase, PartyRole, ReceivedMaterial
 
 if TYPE_CHECKING:
-    from ecancel.accounts.models import User
-    from ecancel.core.context import RequestContext
-    from ecancel.documents.models import StoredDocument
+    from ecancel.documents.services import PreparedDocument
 
 # Shown where a field the template requires was not supplied by the sender.
 NOT_GIVEN = "未提供"
@@ -89,8 +88,9 @@ def _unit(case: NotaryCase) -> dict[str, Any]:
     }
 
 
-def _pages(material: ReceivedMaterial, content: bytes) -> int | None:
-    if material.content_type != "application/pdf":
+def material_pages(content_type: str, content: bytes) -> int | None:
+    """Pages of a received PDF for the intake record (None for images or an unreadable file)."""
+    if content_type != "application/pdf":
         return None
     try:
         return len(PdfReader(io.BytesIO(content)).pages) or None
@@ -98,16 +98,16 @@ def _pages(material: ReceivedMaterial, content: bytes) -> int | None:
         return None
 
 
-def _materials(materials: list[tuple[ReceivedMaterial, bytes]]) -> list[dict[str, Any]]:
+def _materials(materials: list[tuple[ReceivedMaterial, int | None]]) -> list[dict[str, Any]]:
     return [
         {
             "name": material.get_kind_display(),
             "filename": material.attachment_name,
             "size": material.size,
             "sha256": material.sha256,
-            "pages": _pages(material, content),
+            "pages": pages,
         }
-        for material, content in materials
+        for material, pages in materials
     ]
 
 
@@ -120,25 +120,17 @@ def _notes(case: NotaryCase) -> str:
     return "；".join(parts)
 
 
-def case_documents_issue(
-    *,
-    case: NotaryCase,
-    materials: list[tuple[ReceivedMaterial, bytes]],
-    actor: User | None,
-    ctx: RequestContext,
-) -> list[StoredDocument]:
-    """终止协议公证申请表, 终止协议合同公证告知 and 收案记录, signed by the office (B-T).
-
-    Raises ``ValidationFailed`` naming the field when the received data does not fit a document.
-    """
-    from ecancel.documents.services import document_issue
-
+def case_documents_data(
+    case: NotaryCase, materials: list[tuple[ReceivedMaterial, int | None]]
+) -> list[tuple[str, dict[str, Any]]]:
+    """终止协议公证申请表, 终止协议合同公证告知 and 收案记录: each template and its data, from the case and its
+    received materials (with their page counts)."""
     parties = list(case.parties.order_by("role", "position"))
     buyers, agent = _buyers(parties), _agent(parties)
     office, seller, contract = _office(case), _seller(case), _contract(case)
     today = timezone.localdate(case.received_at)
     parties_data = {"seller": seller, "buyers": buyers, "agent": agent}
-    documents: list[tuple[str, dict[str, Any]]] = [
+    return [
         (
             "notarization_application",
             {
@@ -172,14 +164,26 @@ def case_documents_issue(
             },
         ),
     ]
+
+
+def case_documents_check(case: NotaryCase, materials: list[tuple[ReceivedMaterial, int | None]]) -> None:
+    """Raise ``ValidationFailed`` naming the field when the received data does not fit a document: checked at
+    intake (cheap, no rendering), so a case whose documents cannot be made is refused rather than opened."""
+    from ecancel.documents.schemas import validate_data
+
+    for kind, data in case_documents_data(case, materials):
+        validate_data(kind, data)
+
+
+def case_documents_prepare(case: NotaryCase) -> list[PreparedDocument]:
+    """The three documents rendered and signed by the office, nothing stored: run outside any transaction."""
+    from ecancel.documents.services import document_prepare
+
+    materials = []
+    for material in case.materials.order_by("created_at"):
+        with material.content.open("rb") as file:
+            materials.append((material, material_pages(material.content_type, file.read())))
     return [
-        document_issue(
-            kind=kind,
-            data=data,
-            issuer=case.office.organisation,
-            subject_ref=case.subject_ref,
-            actor=actor,
-            ctx=ctx,
-        )
-        for kind, data in documents
+        document_prepare(kind=kind, data=data, issuer=case.office.organisation, subject_ref=case.subject_ref)
+        for kind, data in case_documents_data(case, materials)
     ]

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 from ecancel.exchange.handlers import ReceivedMessage, register_handler
 from ecancel.exchange.messages import MaterialsPushed, MaterialsRepushed, RevokeRequested
-from ecancel.notary.services.intake import Intake, case_intake
+from ecancel.notary.services.intake import Intake, MaterialsVerdict, case_intake, materials_verdict
 from ecancel.notary.services.revoke import RevokeRequest, revoke_request_handle
+
+
+def _intake_of(message: ReceivedMessage) -> Intake:
+    body = message.parsed(MaterialsPushed)
+    files = {name: message.attachment(name) for name in message.attachment_names}
+    return Intake(message_id=message.id, sender=message.sender, recipient=message.recipient, body=body, files=files)
+
+
+def check_pushed_materials(message: ReceivedMessage) -> MaterialsVerdict:
+    """The prepare step of a push: its PDFs' signatures checked before the inbox transaction takes any lock."""
+    return materials_verdict(_intake_of(message))
 
 
 def on_materials_pushed(message: ReceivedMessage) -> None:
     """收案, for a first push and for a corrected re-push alike (the body says which version)."""
-    body = message.parsed(MaterialsPushed)
-    files = {name: message.attachment(name) for name in message.attachment_names}
-    case_intake(
-        intake=Intake(
-            message_id=message.id, sender=message.sender, recipient=message.recipient, body=body, files=files
-        ),
-        ctx=message.ctx,
-    )
+    case_intake(intake=_intake_of(message), checked=message.prepared, ctx=message.ctx)
 
 
 def on_revoke_requested(message: ReceivedMessage) -> None:
@@ -37,6 +41,6 @@ def on_revoke_requested(message: ReceivedMessage) -> None:
 
 
 def register() -> None:
-    register_handler(MaterialsPushed.TYPE, on_materials_pushed)
-    register_handler(MaterialsRepushed.TYPE, on_materials_pushed)
+    register_handler(MaterialsPushed.TYPE, on_materials_pushed, prepare=check_pushed_materials)
+    register_handler(MaterialsRepushed.TYPE, on_materials_pushed, prepare=check_pushed_materials)
     register_handler(RevokeRequested.TYPE, on_revoke_requested)

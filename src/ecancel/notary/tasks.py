@@ -1,9 +1,22 @@
-"""Periodic upkeep of received materials."""
+"""Jobs of the notary side: accepting an opened case after its intake commits, and periodic upkeep."""
 
 from celery import shared_task
 
 from ecancel.core.context import RequestContext
+from ecancel.notary.services.acceptance import case_accept, cases_accept_pending
 from ecancel.notary.services.files import material_files_sweep
+
+
+@shared_task(name="ecancel.notary.accept_case", ignore_result=True)
+def accept_case(case_id: str) -> bool:
+    """Queued on the commit of an intake: sign the case's documents and answer case.accepted."""
+    return case_accept(case_id=case_id, ctx=RequestContext.system("notary_accept"))
+
+
+@shared_task(name="ecancel.notary.accept_pending", ignore_result=True)
+def accept_pending_cases() -> int:
+    """Beat's sweep: cases an intake opened whose queued acceptance never ran (its process died)."""
+    return cases_accept_pending(ctx=RequestContext.system("notary_accept_sweep"))
 
 
 @shared_task(name="ecancel.notary.sweep_files")

@@ -9,6 +9,8 @@ from ecancel.core.transitions import HasStatus, transition
 
 
 class CaseStatus(models.TextChoices):
+    # Opened by intake; the office's documents are being signed, then the QR goes to the seller (case.accepted).
+    PREPARING = "preparing", _("受理中（文书制作中）")
     AWAITING_BUYERS = "awaiting_buyers", _("已收案（待买受人认证）")
     UNDER_REVIEW = "under_review", _("审核中")
     CERTIFIED = "certified", _("已出证")
@@ -18,13 +20,15 @@ class CaseStatus(models.TextChoices):
 
 
 # Statuses in which the case is still being worked on; a closed case's QR link is dead.
-OPEN_STATUSES = frozenset({CaseStatus.AWAITING_BUYERS, CaseStatus.UNDER_REVIEW})
+OPEN_STATUSES = frozenset({CaseStatus.PREPARING, CaseStatus.AWAITING_BUYERS, CaseStatus.UNDER_REVIEW})
 
 CASE_MOVES: dict[str, dict[CaseStatus, CaseStatus]] = {
+    # The office's documents are stored; the QR code goes to the seller with case.accepted.
+    "accept": {CaseStatus.PREPARING: CaseStatus.AWAITING_BUYERS},
     # The seller withdrew the application before any buyer submitted.
-    "revoke": {CaseStatus.AWAITING_BUYERS: CaseStatus.REVOKED},
+    "revoke": {CaseStatus.PREPARING: CaseStatus.REVOKED, CaseStatus.AWAITING_BUYERS: CaseStatus.REVOKED},
     # A corrected version of the same application arrived while this case was still open.
-    "supersede": {CaseStatus.AWAITING_BUYERS: CaseStatus.SUPERSEDED},
+    "supersede": {CaseStatus.PREPARING: CaseStatus.SUPERSEDED, CaseStatus.AWAITING_BUYERS: CaseStatus.SUPERSEDED},
     # Every buyer on the case has submitted: the notary reviews.
     "start_review": {CaseStatus.AWAITING_BUYERS: CaseStatus.UNDER_REVIEW},
 }

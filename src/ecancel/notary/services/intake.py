@@ -1,4 +1,10 @@
-"""收案: check the pushed materials, then open a case (with its number and documents) or refuse the push."""
+"""收案: check the pushed materials, then open a case (with its number) or refuse the push.
+
+The slow steps stay out of the inbox transaction, which holds the office's case-number lock (on SQLite, the
+database's one write lock): the pushed PDFs' signatures are checked before it (``materials_verdict``, the
+exchange handler's prepare step), and the office's documents are signed after it commits
+(``notary.services.acceptance``).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from uuid import UUID
 
 import filetype
@@ -16,13 +23,14 @@ from django.utils import timezone
 from ecancel.accounts.models import NotaryOffice, Organisation
 from ecancel.audit.services import record_event
 from ecancel.buyers.models import InvalidationReason
-from ecancel.buyers.services import handoff_issue, handoff_revoke
+from ecancel.buyers.services import handoff_revoke
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import DomainError, ValidationFailed
-from ecancel.exchange.messages import CaseAccepted, CaseRefused, DocumentRef, MaterialsPushed, MaterialsRepushed
+from ecancel.documents.slots import signing_slot
+from ecancel.exchange.messages import CaseRefused, DocumentRef, MaterialsPushed, MaterialsRepushed
 from ecancel.exchange.services import outbox_put
 from ecancel.identity.id_numbers import IdType
-from ecancel.notary.documents import case_documents_issue
+from ecancel.notary.documents import case_documents_check, material_pages
 from ecancel.notary.models import (
     CaseNumberCounter,
     CaseParty,
@@ -32,8 +40,7 @@ from ecancel.notary.models import (
     PartyRole,
     ReceivedMaterial,
 )
-from ecancel.notary.services.common import tell_seller
-from ecancel.notary.transitions import case_transition
+from ecancel.notary.transitions import CaseStatus, case_transition
 
 SIGNED_KINDS = frozenset({MaterialKind.APPLICATION_FORM, MaterialKind.TERMINATION_AGREEMENT})
 
@@ -62,6 +69,7 @@ class CheckedMaterial:
     content: bytes
     content_type: str
     signer: str
+    pages: int | None
 
 
 class MaterialsInvalid(DomainError):
@@ -85,6 +93,20 @@ def case_number_allocate(*, office: NotaryOffice, at: datetime) -> tuple[int, in
     counter.last += 1
     counter.save(update_fields=["last"])
     return year, counter.last, format_case_number(office.case_prefix, year, counter.last)
+
+
+# What the check of a push's files found: the files, ready to store, or why they were refused.
+MaterialsVerdict = list[CheckedMaterial] | MaterialsInvalid
+
+
+def materials_verdict(intake: Intake) -> MaterialsVerdict:
+    """The check of the pushed files, run before the inbox transaction (no lock is held while signatures are
+    verified) in one of the host's signing slots; it writes nothing, so a retried delivery may run it again."""
+    with signing_slot():
+        try:
+            return materials_check(intake)
+        except MaterialsInvalid as refusal:
+            return refusal
 
 
 def materials_check(intake: Intake) -> list[CheckedMaterial]:
@@ -130,7 +152,15 @@ def materials_check(intake: Intake) -> list[CheckedMaterial]:
                 )
                 continue
             signer = intake.sender.name
-        checked.append(CheckedMaterial(ref=ref, content=content, content_type=guessed, signer=signer))
+        checked.append(
+            CheckedMaterial(
+                ref=ref,
+                content=content,
+                content_type=guessed,
+                signer=signer,
+                pages=material_pages(guessed, content),
+            )
+        )
     if problems:
         raise MaterialsInvalid(problems)
     return checked
@@ -211,8 +241,9 @@ def _refuse_foreign_push(*, intake: Intake, office: NotaryOffice, ctx: RequestCo
 
 
 @transaction.atomic
-def case_intake(*, intake: Intake, ctx: RequestContext) -> NotaryCase | IntakeRefusal | None:
-    """收案: verify the push and open a case, or record why not and tell the seller (case.refused).
+def case_intake(*, intake: Intake, checked: MaterialsVerdict, ctx: RequestContext) -> NotaryCase | IntakeRefusal | None:
+    """收案: open a case for a verified push (``checked``: ``materials_verdict`` of it, found before this
+    transaction), or record why not and tell the seller (case.refused).
 
     Only the sender's own cases count: a push naming another seller's application is refused (None).
     """
@@ -239,10 +270,8 @@ def case_intake(*, intake: Intake, ctx: RequestContext) -> NotaryCase | IntakeRe
     problem = _addressing_problem(intake)
     if problem is not None:
         return intake_refuse(intake=intake, office=office, error=problem, ctx=ctx)
-    try:
-        checked = materials_check(intake)
-    except MaterialsInvalid as refusal:
-        return intake_refuse(intake=intake, office=office, error=refusal, ctx=ctx)
+    if isinstance(checked, MaterialsInvalid):
+        return intake_refuse(intake=intake, office=office, error=checked, ctx=ctx)
     # The new case links to the one it replaces only within the same office (another office's case is not
     # theirs to open); an open case elsewhere is still closed, as the seller has moved on from it.
     same_office = latest if latest is not None and latest.office_id == office.pk else None
@@ -324,7 +353,8 @@ def case_open(
     previous: NotaryCase | None,
     ctx: RequestContext,
 ) -> NotaryCase:
-    """A verified push becomes a case: its number, parties and stored materials, then documents, QR and answer."""
+    """A verified push becomes a case (受理中): its number, parties and stored materials. Its documents, QR code
+    and case.accepted follow after commit (``acceptance.case_accept``, queued here, swept if it never ran)."""
     body = intake.body
     now = timezone.now()
     year, sequence, number = case_number_allocate(office=office, at=now)
@@ -332,6 +362,7 @@ def case_open(
     case = NotaryCase.objects.create(
         office=office,
         case_number=number,
+        status=CaseStatus.PREPARING,
         year=year,
         sequence=sequence,
         application_ref=body.application_ref,
@@ -400,20 +431,8 @@ def case_open(
             else []
         )
     )
+    case_documents_check(case, [(material_of(case, item, now), item.pages) for item in materials])
     stored = _store_materials(case=case, materials=materials, received_at=now)
-    try:
-        _announce(case=case, intake=intake, stored=stored, contents=[m.content for m in materials], ctx=ctx)
-    except BaseException:
-        _delete_files(stored)
-        raise
-    return case
-
-
-def _announce(
-    *, case: NotaryCase, intake: Intake, stored: list[ReceivedMaterial], contents: list[bytes], ctx: RequestContext
-) -> None:
-    """Audit the opening, issue the office's three documents and the QR token, answer case.accepted."""
-    body, office = intake.body, case.office
     record_event(
         "notary.case.opened",
         organisation=office.organisation,
@@ -426,14 +445,28 @@ def _announce(
         },
         ctx=ctx,
     )
-    case_documents_issue(case=case, materials=list(zip(stored, contents, strict=True)), actor=None, ctx=ctx)
-    handoff = handoff_issue(case=case, actor=None, ctx=ctx)
-    tell_seller(
-        case,
-        CaseAccepted,
-        handoff_url=handoff.url,
-        handoff_expires_at=handoff.token.expires_at,
-        accepted_at=case.received_at,
+    transaction.on_commit(partial(_queue_acceptance, case.pk), robust=True)
+    return case
+
+
+def _queue_acceptance(case_id: UUID) -> None:
+    from ecancel.notary.tasks import accept_case
+
+    accept_case.delay(str(case_id))
+
+
+def material_of(case: NotaryCase, item: CheckedMaterial, received_at: datetime) -> ReceivedMaterial:
+    """The row a checked file becomes (its file not written yet)."""
+    return ReceivedMaterial(
+        case=case,
+        kind=item.ref.kind,
+        attachment_name=item.ref.attachment,
+        content_type=item.content_type,
+        sha256=item.ref.sha256,
+        size=len(item.content),
+        signer=item.signer,
+        signature_checked=bool(item.signer),
+        received_at=received_at,
     )
 
 
@@ -444,17 +477,7 @@ def _store_materials(
     stored: list[ReceivedMaterial] = []
     try:
         for item in materials:
-            material = ReceivedMaterial(
-                case=case,
-                kind=item.ref.kind,
-                attachment_name=item.ref.attachment,
-                content_type=item.content_type,
-                sha256=item.ref.sha256,
-                size=len(item.content),
-                signer=item.signer,
-                signature_checked=bool(item.signer),
-                received_at=received_at,
-            )
+            material = material_of(case, item, received_at)
             material.content.save(item.ref.attachment, ContentFile(item.content), save=False)
             stored.append(material)
             material.save(force_insert=True)
