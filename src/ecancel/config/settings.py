@@ -396,6 +396,9 @@ for _proxy in ECANCEL_TRUSTED_PROXIES:
 ECANCEL_IDENTITY_PROVIDER = os.environ.get("ECANCEL_IDENTITY_PROVIDER", "local")
 # Largest L2 distance of two dlib face embeddings still taken as one person (measured: docs/benchmarks.md).
 ECANCEL_FACE_MATCH_THRESHOLD = float(os.environ.get("ECANCEL_FACE_MATCH_THRESHOLD", "0.5"))
+# Threads of one OCR reading (0: as many as cores). The worker reads in parallel processes; threads inside one
+# reading mostly spin on a busy host: one thread reads with about 40 % less CPU (docs/benchmarks.md).
+ECANCEL_OCR_THREADS = int(os.environ.get("ECANCEL_OCR_THREADS", "1"))
 ECANCEL_FACE_BACKOFF_AFTER = 5  # failed face checks in a row before the subject waits
 ECANCEL_FACE_BACKOFF = timedelta(minutes=10)
 ECANCEL_FACE_MANUAL_REVIEW_AFTER = int(os.environ.get("ECANCEL_FACE_MANUAL_REVIEW_AFTER", "10"))
