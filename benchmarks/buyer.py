@@ -12,7 +12,8 @@ how much of a human-paced journey is spent waiting on the system.
    page read (MRZ), the 15-second video analysed, one face comparison. Reported: medians of ``--runs``.
 2. **Pages under load.** gunicorn (4 sync workers) on 127.0.0.1 with the embedded SQLite default; ``--buyers``
    simulated phones walk the mainland flow at once, each from its own QR code: first at human pace (10 s on each
-   document, 5 s before each form is sent, slept for real: about 80 s), then as a burst with no pause at all (a
+   document, 5 s before each form is sent, each pause 0.7–1.3 × that and the starts spread the same way over
+   about 15 s, slept for real: about 100 s), then as a burst with no pause at all (a
    stress figure: 20 phones with no think time are far more than 20 people). Reported: median and p95 per
    request, per page kind, and any answer that was not the expected one.
 3. **A human-paced buyer** is computed, not slept: the human's own time (10 s reading per document, the 15 s
@@ -61,6 +62,7 @@ print(json.dumps([qr(case_for_buyers(office, buyers=1)).raw for _ in range({buye
 HUMAN_READING_S = 10.0  # per document, four documents
 HUMAN_VIDEO_S = 15.0
 HUMAN_FORM_PAUSE_S = 5.0  # choosing, ticking, taking a photo, drawing the signature: per form sent
+HUMAN_ARRIVALS_S = 15.0  # a paced buyer starts within 0.7–1.3 × this of the others (every pause varies so)
 
 
 def _env(data: Path, port: int = 0) -> dict[str, str]:
@@ -85,6 +87,7 @@ class Walk:
 
     def __init__(self, base_url: str, variant: int, *, paced: bool = False) -> None:
         self.paced = paced
+        self.rng = random.Random(variant)
         self.http = httpx.Client(base_url=base_url, timeout=120, headers={"User-Agent": "Mozilla/5.0 Mobile"})
         self.variant = variant
         self.times: dict[str, list[float]] = defaultdict(list)
@@ -93,7 +96,7 @@ class Walk:
     def _pause(self, seconds: float) -> None:
         """A paced buyer reads, takes photos and types in real time (this is a benchmark, not a test)."""
         if self.paced:
-            time.sleep(seconds)
+            time.sleep(seconds * self.rng.uniform(0.7, 1.3))
 
     def _call(self, kind: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
         if method == "POST":
@@ -115,6 +118,7 @@ class Walk:
     def run(self, token: str) -> None:
         from tests.buyers.journey import signature_data_url
 
+        self._pause(HUMAN_ARRIVALS_S)  # people scan their QR codes over a while, not all in the same second
         self._expect(self._call("hand-off", "GET", f"/h/{token}"), "/b/")
         self._call("page", "GET", "/b/")
         self._expect(self._call("form", "POST", "/b/choose/", data={"buyer": "1"}), "/b/consent/")
