@@ -18,7 +18,7 @@ from ecancel.notary.transitions import CaseStatus
 from tests.buyers.journey import Phone, case_for_buyers, make_foreign, photo, qr, signature_data_url, upload
 from tests.identity import makers
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]  # row locks with joins: PostgreSQL too
 
 Capture = Callable[..., AbstractContextManager[Any]]
 

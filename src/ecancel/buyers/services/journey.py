@@ -154,7 +154,11 @@ def journey_choose(
     if verdict.exhausted:
         raise TooManyChoices(verdict)
     case = session.case
-    buyer = CaseParty.objects.filter(case=case, role=PartyRole.BUYER, position=buyer_position).first()
+    # The buyer's row is the lock two phones choosing the same buyer at once queue on: one takes the journey,
+    # the other then finds it and is refused.
+    buyer = (
+        CaseParty.objects.select_for_update().filter(case=case, role=PartyRole.BUYER, position=buyer_position).first()
+    )
     if buyer is None:
         raise NotFound(str(_("未找到该买受人")), "No such buyer on this case")
     actor = buyer
