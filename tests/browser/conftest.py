@@ -10,6 +10,7 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,9 +63,16 @@ def launch(playwright: Playwright) -> Iterator[Callable[..., Browser]]:
         browser.close()
 
 
-def phone(browser: Browser) -> BrowserContext:
-    """A new phone-sized browser context (its own cookies: a second device)."""
-    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN")
+def phone(browser: Browser, storage_state: Any = None) -> BrowserContext:
+    """A new phone-sized browser context: its own cookies (a second device), or those of ``storage_state``."""
+    context = browser.new_context(
+        viewport=PHONE,
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale="zh-CN",
+        storage_state=storage_state,
+    )
     context.set_default_timeout(15_000)
     return context
 

@@ -49,11 +49,12 @@ def write_y4m(path: Path, picture: Image.Image, *, seconds: float = 2.0) -> Path
     return path
 
 
-def face_camera(path: Path) -> Path:
-    """A camera showing a face (the portrait the identity tests use)."""
-    from tests.identity.makers import portrait
+def face_camera(path: Path, *, turned: float = 0) -> Path:
+    """A camera showing a face (the portrait the identity tests use), the head turned by some degrees: another
+    take of the same person gives other frames, as the replay check of the face step expects."""
+    from tests.identity.makers import portrait, rotated
 
-    return write_y4m(path, Image.fromarray(portrait()))
+    return write_y4m(path, Image.fromarray(rotated(portrait(), turned)))
 
 
 def qr_camera(path: Path, text: str) -> Path:
