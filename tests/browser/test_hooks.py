@@ -203,3 +203,38 @@ def test_entry_page_refuses_a_qr_of_another_site(
     expect(page.get_by_role("alert")).to_have_text("这不是本公证处的办理二维码，请扫描经办人出示的二维码。")
     shot(page, "not-ours")
     assert "/buyer/" in page.url
+
+
+@pytest.mark.parametrize("name", ["upload", "signature", "camera", "video", "read"])
+def test_pages_fit_a_360_pixel_phone(page: Page, live_server: object, name: str) -> None:
+    page.set_viewport_size({"width": 360, "height": 740})
+    open_hook(page, live_server, name)
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 360
+
+
+def test_language_switch_keeps_the_page(page: Page, live_server: object, shot: Shots) -> None:
+    open_hook(page, live_server, "upload")
+    page.get_by_role("button", name="English").click()
+    expect(page.locator("[data-step]")).to_have_text("Step 2 of 9")
+    assert page.url.endswith("/hooks/upload/")
+    shot(page, "english")
+    page.get_by_role("button", name="繁體中文").click()
+    expect(page.locator("[data-step]")).to_have_text("第 2 步 / 共 9 步")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-Hant")
+    axe_check(page)
+
+
+def test_recorder_without_camera_sends_a_chosen_file(
+    launch: Callable[..., Browser], face_cam: Path, live_server: object, shot: Shots
+) -> None:
+    page = phone(launch(face_cam, camera_allowed=False)).new_page()
+    open_hook(page, live_server, "video")
+    expect(page.get_by_role("alert")).to_have_text("无法使用摄像头或麦克风")
+    expect(page.get_by_role("button", name="开始录制")).to_be_hidden()
+    shot(page, "denied")
+    page.set_input_files(
+        "input[name=video]", {"name": "v.webm", "mimeType": "video/webm", "buffer": b"\x1a\x45\xdf\xa3"}
+    )
+    page.get_by_role("button", name="提交视频").click()
+    page.wait_for_url("**/hooks/done/")
+    assert pages.received["video"]["FILES"]["video"] == [b"\x1a\x45\xdf\xa3"]
