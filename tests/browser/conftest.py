@@ -40,8 +40,12 @@ def artifacts_dir() -> Path:
     return Path(os.environ.get("ECANCEL_TEST_ARTIFACTS") or ROOT / "test-artifacts")
 
 
-@pytest.fixture(scope="session")
-def playwright() -> Iterator[Playwright]:
+@pytest.fixture
+def playwright(monkeypatch: pytest.MonkeyPatch) -> Iterator[Playwright]:
+    """Per test, not per session: Playwright's sync API keeps an event loop running in the thread while it is open,
+    which would break later tests in the same worker that run asyncio themselves (PDF signing). The test's own
+    database calls are synchronous code inside that loop, hence DJANGO_ALLOW_ASYNC_UNSAFE for its duration."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as driver:
         yield driver
 
