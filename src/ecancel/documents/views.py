@@ -84,7 +84,13 @@ def _upload(request: HttpRequest) -> HttpResponse:
     ctx = RequestContext.of(request)
     uploads = rate_limiter().peek(upload_rule(), ctx.ip or "unknown")
     if uploads.exhausted:
-        return _refuse(request, RateLimited(uploads, zh="验证次数过多", en="Too many checks from this address"))
+        return _refuse(
+            request,
+            RateLimited(
+                uploads,
+                text=_("验证次数过多"),
+            ),
+        )
     form = UploadForm(request.POST, request.FILES)
     if not form.is_valid():
         return _page(request, upload=form, error="请选择要验证的 PDF 文件", error_en="Choose a PDF file", status=400)
@@ -118,7 +124,13 @@ def _lookup(request: HttpRequest) -> HttpResponse:
     ip = client_ip(request) or "unknown"
     earlier = rate_limiter().peek(wrong_code_rule(), ip)
     if earlier.exhausted:
-        return _refuse(request, RateLimited(earlier, zh="验证码错误次数过多", en="Too many wrong codes"))
+        return _refuse(
+            request,
+            RateLimited(
+                earlier,
+                text=_("验证码错误次数过多"),
+            ),
+        )
     form = LookupForm(request.GET)
     if not form.is_valid():
         return _page(
