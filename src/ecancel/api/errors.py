@@ -37,7 +37,7 @@ STATUS_ERRORS: dict[int, tuple[str, Text]] = {
     500: ("internal_error", _("系统内部错误，已记录，请稍后重试")),
 }
 
-# Pydantic error types a client will meet, said in Chinese; anything else falls back to a generic message.
+# Pydantic error types a client will meet, translated; anything else falls back to a generic message.
 VALIDATION_MESSAGES: dict[str, Text] = {
     "missing": _("必填项未填写"),
     "string_type": _("应为文本"),
