@@ -129,7 +129,7 @@ def test_uploads_are_rate_limited_per_address(client: Client, settings: Settings
 
     assert response.status_code == 429
     assert "验证次数过多，请 10 分钟后再试" in text(response)
-    assert "Too many checks from this address; try again in 10 minutes" in text(response)
+    assert "Too many checks" not in text(response)  # the page speaks its own language only
     assert 0 < int(response["Retry-After"]) <= 600
     assert AuditEvent.objects.filter(tag=views.UPLOADED).count() == 3
     other = client.post(
