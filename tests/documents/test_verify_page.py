@@ -193,7 +193,7 @@ def test_wrong_codes_are_rate_limited_per_address(client: Client, certificate: S
 
     assert blocked.status_code == 429
     assert "验证码错误次数过多，请 15 分钟后再试" in text(blocked)
-    assert "Too many wrong codes; try again in 15 minutes" in text(blocked)
+    assert "Too many wrong codes" not in text(blocked)
     assert 0 < int(blocked["Retry-After"]) <= 15 * 60
     assert elsewhere.status_code == 200
 

@@ -187,7 +187,7 @@ class RateLimited(DomainError):
     ) -> None:
         minutes = max(math.ceil(verdict.retry_after / 60), 1)
         super().__init__(
-            _("%(what)s，请 %(minutes)s 分钟后再试%(then)s"),
+            _("%(what)s，请 %(minutes)s 分钟后再试%(then)s") if minutes > 1 else _("%(what)s，请 1 分钟后再试%(then)s"),
             params={"what": text or _("尝试次数过多"), "minutes": minutes, "then": then},
             code=code,
             http_status=429,
