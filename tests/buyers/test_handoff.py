@@ -147,7 +147,7 @@ def test_misses_are_throttled_per_address_with_a_clear_answer(
     assert response.status_code == 429
     assert 'data-state="throttled"' in html
     assert "此网络地址打开无效链接的次数过多，请 10 分钟后再试；也可重新扫描开发企业出示的二维码" in html
-    assert "Too many links that do not exist were opened from this address; try again in 10 minutes" in html
+    assert "Too many links" not in html  # one language per page
     assert 0 < int(response["Retry-After"]) <= 600
     assert AuditEvent.objects.filter(tag="buyers.handoff.lookup_throttled", ip="198.51.100.1").count() == 1
 

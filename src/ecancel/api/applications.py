@@ -16,6 +16,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
@@ -233,7 +234,7 @@ class ApplicationOut(ApplicationSummaryOut):
             {
                 "code": c.code,
                 "ok": c.ok,
-                "label": c.zh,
+                "label": c.title,
                 "label_en": c.en,
                 "problems": [p.as_payload() for p in c.problems],
             }
@@ -412,7 +413,7 @@ def set_agent(request: HttpRequest, application_id: uuid.UUID, payload: AgentIn)
         try:
             document = base64.b64decode(payload.power_of_attorney_base64, validate=True)
         except (binascii.Error, ValueError) as exc:
-            raise field_error("power_of_attorney_base64", "授权委托书不是有效的Base64编码", "Not valid Base64") from exc
+            raise field_error("power_of_attorney_base64", _("授权委托书不是有效的Base64编码")) from exc
     application_set_agent(
         application_id=application.pk,
         agent=AgentInput(

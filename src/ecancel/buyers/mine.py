@@ -149,4 +149,4 @@ def my_application(proofs: Proofs, case_id: uuid.UUID | str) -> MyApplication:
                 _timeline(application.case, application.journey),
                 notifications_for(buyer_recipient(application.party)),
             )
-    raise NotFound("未找到该申请", "Application not found")
+    raise NotFound(_("未找到该申请"))

@@ -21,7 +21,7 @@ def add_domain_errors(form: forms.Form, error: DomainError, *, prefix_map: dict[
     for name, message in error.fields.items():
         field = (prefix_map or {}).get(name, name)
         if field in form.fields:
-            form.add_error(field, message.zh)
+            form.add_error(field, message.message)
             placed = True
     if not placed:
         form.add_error(None, error.message)

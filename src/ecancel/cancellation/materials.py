@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 
 from ecancel.cancellation.models import Agent, Applicant, Application, ReturnReason
 from ecancel.core.context import RequestContext
@@ -218,8 +219,7 @@ def store_documents(
         or agreement_data(application, today=prepared.today) != prepared.agreement_data
     ):
         raise InvalidTransition(
-            "生成材料期间申请被修改，请核对后重新推送",
-            "The application changed while its documents were being signed; check it and push again",
+            _("生成材料期间申请被修改，请核对后重新推送"),
             code="changed_while_signing",
         )
     return document_store(prepared.form, actor=actor, ctx=ctx), document_store(prepared.agreement, actor=actor, ctx=ctx)

@@ -6,6 +6,7 @@ import uuid
 
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from ecancel.accounts.models import Organisation, OrganisationKind
 from ecancel.cancellation.models import Agent, Applicant, Application, ApplicationPush
@@ -49,7 +50,7 @@ def application_get(*, seller: Organisation, application_id: uuid.UUID | str) ->
     try:
         return _applications_of(seller).get(pk=application_id)
     except (Application.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
-        raise NotFound("未找到该注销申请", "Application not found") from exc
+        raise NotFound(_("未找到该注销申请")) from exc
 
 
 def application_agent(application: Application) -> Agent | None:

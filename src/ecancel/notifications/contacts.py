@@ -51,15 +51,13 @@ def normalise_phone(value: str, *, field: str = "phone") -> str:
         return compact
     raise field_error(
         field,
-        str(_("手机号码格式不正确：内地手机号填写 11 位数字，境外号码请以 + 和国家或地区代码开头")),
-        "The phone number is not valid: a mainland mobile number has 11 digits; "
-        "write other numbers with + and the country or region code",
+        _("手机号码格式不正确：内地手机号填写 11 位数字，境外号码请以 + 和国家或地区代码开头"),
     )
 
 
 def check_openid(value: str, *, field: str = "wechat_openid") -> str:
     if not _OPENID.fullmatch(value or ""):
-        raise field_error(field, str(_("微信 openid 格式不正确")), "The WeChat openid is not valid")
+        raise field_error(field, _("微信 openid 格式不正确"))
     return value
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.utils import translation
 from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_lazy as _
 
 from ecancel.core.errors import ValidationFailed, field_error
 
@@ -79,18 +80,14 @@ def check_params(text: EventText, params: Mapping[str, object]) -> dict[str, str
     missing, extra = text.params - set(params), set(params) - text.params
     if missing or extra:
         raise ValidationFailed(
-            f"通知参数不符：缺少 {sorted(missing)}，多出 {sorted(extra)}",
-            f"Notification parameters do not match: missing {sorted(missing)}, unexpected {sorted(extra)}",
+            _("通知参数不符：缺少 %(value)s，多出 %(value2)s"),
+            params={"value": sorted(missing), "value2": sorted(extra)},
         )
     checked = {}
     for name, value in params.items():
         value = str(value)
         if len(value) > MAX_PARAM_LENGTH or any(ord(c) < 32 or ord(c) == 127 for c in value):
-            raise field_error(
-                name,
-                f"通知参数 {name} 过长或含有控制字符",
-                f"Notification parameter {name} is too long or holds control characters",
-            )
+            raise field_error(name, _("通知参数 %(name)s 过长或含有控制字符"), params={"name": name})
         checked[name] = value
     return checked
 

@@ -75,10 +75,8 @@ class TooManyChoices(RateLimited):
     def __init__(self, verdict: Verdict) -> None:
         super().__init__(
             verdict,
-            zh="选择买受人的次数过多",
-            en="Too many attempts at choosing a buyer",
-            then_zh="；如需帮助请联系公证处",
-            then_en=", or contact the notary office",
+            text=_("选择买受人的次数过多"),
+            then=_("；如需帮助请联系公证处"),
             code="too_many_choices",
         )
 
@@ -89,16 +87,13 @@ def choice_rule() -> Rule:
 
 def submitted_refusal() -> InvalidTransition:
     return InvalidTransition(
-        str(_("资料已提交，不能再更改；如需更正请联系公证处")),
-        "Already submitted: nothing can be changed any more. Contact the notary office to correct anything.",
+        _("资料已提交，不能再更改；如需更正请联系公证处"),
         code="submitted",
     )
 
 
 def wrong_step() -> InvalidTransition:
-    return InvalidTransition(
-        str(_("请按顺序办理：请先完成当前步骤")), "Please finish the current step first", code="wrong_step"
-    )
+    return InvalidTransition(_("请按顺序办理：请先完成当前步骤"), code="wrong_step")
 
 
 def subject_of(journey: Journey) -> identity.Subject:
@@ -124,7 +119,7 @@ def _evidence_fields(ctx: RequestContext, now: datetime) -> dict[str, object]:
 def _locked(session: BuyerSession, *, step: str | None = None) -> Journey:
     """The session's journey under a row lock; refused once submitted or when ``step`` is not the current one."""
     if session.journey_id is None:
-        raise NotFound(str(_("请先选择您是哪一位买受人")), "Choose which buyer you are first")
+        raise NotFound(_("请先选择您是哪一位买受人"))
     journey = (
         Journey.objects.select_for_update()
         .select_related("case__office__organisation", "buyer", "actor")
@@ -160,7 +155,7 @@ def journey_choose(
         CaseParty.objects.select_for_update().filter(case=case, role=PartyRole.BUYER, position=buyer_position).first()
     )
     if buyer is None:
-        raise NotFound(str(_("未找到该买受人")), "No such buyer on this case")
+        raise NotFound(_("未找到该买受人"))
     actor = buyer
     if as_agent:
         agent = next(
@@ -168,7 +163,7 @@ def journey_choose(
             None,
         )
         if agent is None:
-            raise NotFound(str(_("该买受人没有委托代理人")), "No agent was named for this buyer")
+            raise NotFound(_("该买受人没有委托代理人"))
         actor = agent
     journey = Journey.objects.select_for_update().filter(buyer=buyer).first()
     if journey is not None:
@@ -176,14 +171,12 @@ def journey_choose(
             raise submitted_refusal()
         if journey.device_hash != session.device_hash:
             raise InvalidTransition(
-                str(_("该买受人已在其他设备上办理，请在原设备上继续；如需更换设备请联系公证处")),
-                "This buyer is already being handled on another device; go on there, or contact the notary office",
+                _("该买受人已在其他设备上办理，请在原设备上继续；如需更换设备请联系公证处"),
                 code="other_device",
             )
         if journey.actor_id != actor.pk:
             raise InvalidTransition(
-                str(_("该买受人的办理已由另一人开始（本人或代理人），请由其继续")),
-                "Someone else (the buyer or the agent) already started for this buyer; they must go on",
+                _("该买受人的办理已由另一人开始（本人或代理人），请由其继续"),
                 code="other_actor",
             )
     else:
@@ -219,14 +212,12 @@ def consents_record(
     if not transfer:
         raise field_error(
             "transfer",
-            str(_("须同意向公证处提供个人信息，才能在线办理公证")),
-            "You must agree to your data being passed to the notary office to apply online",
+            _("须同意向公证处提供个人信息，才能在线办理公证"),
         )
     if not face_processing and not journey.actor.is_mainland:
         raise field_error(
             "face_processing",
-            str(_("视频核验需要比对您的人脸；如不同意，请到公证处现场办理")),
-            "The video check compares your face; if you do not agree, apply at the notary office in person",
+            _("视频核验需要比对您的人脸；如不同意，请到公证处现场办理"),
         )
     office = journey.case.office.organisation.name
     for kind, given in ((ConsentKind.FACE_PROCESSING, face_processing), (ConsentKind.TRANSFER_TO_NOTARY, transfer)):
@@ -324,7 +315,7 @@ def face_capture_submit(
     if purpose is None:
         raise wrong_step()
     if not JourneyCheck.objects.filter(journey=journey, purpose=purpose, check_run_id=check_id).exists():
-        raise NotFound(str(_("未找到该核验：请重新开始")), "No such check; start again")
+        raise NotFound(_("未找到该核验：请重新开始"))
     return identity.face_check_submit(
         subject=subject_of(journey), check_id=check_id, nonce=nonce, frames=frames, video=video, now=now, ctx=ctx
     )
@@ -384,7 +375,7 @@ def face_reference_submit(*, session: BuyerSession, image: bytes, now: datetime,
 def document_kind_choose(*, session: BuyerSession, kind: str, now: datetime, ctx: RequestContext) -> Journey:
     journey = _locked(session, step=steps.DOCUMENT_KIND)
     if kind not in steps.FOREIGN_DOCUMENTS:
-        raise field_error("kind", str(_("请选择证件类型")), "Choose the type of your document")
+        raise field_error("kind", _("请选择证件类型"))
     journey.document_kind = kind
     journey.save(update_fields=["document_kind", "updated_at"])
     _advance(journey, steps.DOCUMENT_KIND)
@@ -399,13 +390,11 @@ def document_read_submit(
     """The document's photos, read and checked by the engine in the worker (the ID card: both sides)."""
     journey = _locked(session, step=steps.DOCUMENT_READ)
     if not front:
-        raise field_error(
-            "front", str(_("请上传证件人像面（资料页）照片")), "Upload the photo of the document's data page"
-        )
+        raise field_error("front", _("请上传证件人像面（资料页）照片"))
     kinds = [(steps.reading_kind(journey.document_kind), front)]
     if journey.document_kind == steps.MAINLAND_ID:
         if not back:
-            raise field_error("back", str(_("请上传身份证国徽面照片")), "Upload the back of the ID card")
+            raise field_error("back", _("请上传身份证国徽面照片"))
         kinds.append(("id_card_back", back))
     return [
         _read_document(journey, purpose=CheckPurpose.DOCUMENT_READ, kind=kind, image=image, now=now, ctx=ctx)
@@ -430,9 +419,9 @@ def video_submit(
 ) -> IdentityCheck:
     journey = _locked(session, step=steps.VIDEO)
     if not JourneyCheck.objects.filter(journey=journey, purpose=CheckPurpose.VIDEO, check_run_id=check_id).exists():
-        raise NotFound(str(_("未找到该核验：请重新开始")), "No such check; start again")
+        raise NotFound(_("未找到该核验：请重新开始"))
     if not video:
-        raise field_error("video", str(_("没有收到视频，请重新录制")), "No video was received; record again")
+        raise field_error("video", _("没有收到视频，请重新录制"))
     return identity.video_check_submit(
         subject=subject_of(journey), check_id=check_id, nonce=nonce, video=video, now=now, ctx=ctx
     )
@@ -534,14 +523,14 @@ def _document(session: BuyerSession, key: str):  # type: ignore[no-untyped-def]
     for document in case_documents_for_buyer(session.case):
         if document.key == key:
             return document
-    raise NotFound(str(_("未找到该文书")), "No such document")
+    raise NotFound(_("未找到该文书"))
 
 
 def document_open(*, session: BuyerSession, key: str, now: datetime, ctx: RequestContext) -> tuple[bytes, str, str]:
     """One of the case's four documents for this session's buyer (bytes checked against their hash); the
     opening is recorded while the journey is not yet submitted."""
     if session.journey_id is None:
-        raise NotFound(str(_("请先选择您是哪一位买受人")), "Choose which buyer you are first")
+        raise NotFound(_("请先选择您是哪一位买受人"))
     document = _document(session, key)
     if document.stored is not None:
         content = document_read(document.stored, ctx=ctx)
@@ -572,8 +561,7 @@ def documents_agree(*, session: BuyerSession, agree: bool, now: datetime, ctx: R
     documents = case_documents_for_buyer(journey.case)
     if len(documents) != len(DOCUMENT_KEYS):
         raise InvalidTransition(
-            str(_("公证处文书尚未全部出具，请稍后再试")),
-            "The notary office has not issued all documents yet; try again later",
+            _("公证处文书尚未全部出具，请稍后再试"),
             code="documents_missing",
         )
     opened = journey_openings(journey)
@@ -585,7 +573,7 @@ def documents_agree(*, session: BuyerSession, agree: bool, now: datetime, ctx: R
             f"Open and read every document first ({len(unopened)} not opened yet)",
         )
     if not agree:
-        raise field_error("agree", str(_("请勾选「同意继续」")), "Tick 'I agree and continue'")
+        raise field_error("agree", _("请勾选「同意继续」"))
     journey.agreed_at = now
     journey.save(update_fields=["agreed_at", "updated_at"])
     _advance(journey, steps.READ)
@@ -625,10 +613,8 @@ def signature_png(data_url: str) -> bytes:
     """The PNG inside the signature pad's data URL: a real PNG within the size limit, decoded, with ink on it."""
     prefix = "data:image/png;base64,"
     limit = settings.ECANCEL_BUYER_SIGNATURE_MAX_BYTES
-    empty = field_error("signature", str(_("请先在框内签名")), "Please sign in the box first")
-    too_large = field_error(
-        "signature", str(_("签名图片无效或过大，请重新签名")), "The signature is invalid or too large"
-    )
+    empty = field_error("signature", _("请先在框内签名"))
+    too_large = field_error("signature", _("签名图片无效或过大，请重新签名"))
     if not data_url:
         raise empty
     if not data_url.startswith(prefix) or len(data_url) > limit * 4 // 3 + len(prefix) + 4:
@@ -636,7 +622,7 @@ def signature_png(data_url: str) -> bytes:
     try:
         png = base64.b64decode(data_url[len(prefix) :], validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise field_error("signature", str(_("签名图片无效，请重新签名")), "The signature image is invalid") from exc
+        raise field_error("signature", _("签名图片无效，请重新签名")) from exc
     if not png.startswith(PNG_MAGIC) or len(png) > limit:
         raise too_large
     try:

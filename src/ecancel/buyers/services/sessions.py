@@ -29,9 +29,7 @@ class SessionEnded(DomainError):
 
     def __init__(self) -> None:
         super().__init__(
-            zh=str(_("办理页面已超时（10分钟无操作）或已失效，请重新扫描二维码继续；已完成的步骤不会丢失")),
-            en="The page timed out after 10 minutes idle or is no longer valid; scan the QR code again to go on. "
-            "Steps already completed are kept.",
+            text=_("办理页面已超时（10分钟无操作）或已失效，请重新扫描二维码继续；已完成的步骤不会丢失"),
             code="session_ended",
             http_status=401,
         )

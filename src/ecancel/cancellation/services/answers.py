@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from ecancel.accounts.models import Organisation
 from ecancel.cancellation.models import Applicant, Application, ApplicationPush, PushOutcome
@@ -71,8 +72,7 @@ def _answered(answer: NotaryAnswer, ctx: RequestContext) -> tuple[Application, A
     pushed_to = push.notary_office_id if push is not None else application.notary_office_id
     if pushed_to is None or answer.notary_office.pk != pushed_to:
         raise InvalidTransition(
-            "该公证处不是本申请推送的公证处，消息不予处理",
-            "This notary office did not receive the application; message refused",
+            gettext_lazy("该公证处不是本申请推送的公证处，消息不予处理"),
             code="wrong_notary_office",
         )
     if answer.version != application.version or push is None:
@@ -216,7 +216,7 @@ def applicant_record_start(
         )
     applicant = application.applicants.filter(position=position).first()
     if applicant is None:
-        raise InvalidTransition(f"本申请没有第{position}位申请人", f"No applicant at position {position}")
+        raise InvalidTransition(gettext_lazy("本申请没有第%(position)s位申请人"), params={"position": position})
     if applicant.started_at is None:
         applicant.started_at = started_at
         applicant.save(update_fields=["started_at", "updated_at"])
@@ -246,7 +246,7 @@ def applicant_record_submission(
         )
     applicant = application.applicants.filter(position=position).first()
     if applicant is None:
-        raise InvalidTransition(f"本申请没有第{position}位申请人", f"No applicant at position {position}")
+        raise InvalidTransition(gettext_lazy("本申请没有第%(position)s位申请人"), params={"position": position})
     if applicant.submitted_at is None:
         applicant.submitted_at = submitted_at
         applicant.save(update_fields=["submitted_at", "updated_at"])

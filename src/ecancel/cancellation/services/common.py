@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from ecancel.accounts.actors import Actor
 from ecancel.accounts.models import Organisation, OrganisationKind
@@ -95,16 +96,16 @@ def seller_application(application_id: ApplicationId, *, seller: Organisation, l
     try:
         return rows.select_related("contract", "seller", "notary_office").get(pk=application_id, seller=seller)
     except (Application.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
-        raise NotFound("未找到该注销申请", "Application not found") from exc
+        raise NotFound(_("未找到该注销申请")) from exc
 
 
 def expect_version(application: Application, expected_version: int | None) -> None:
     """A request made from an older page (another tab, a slow network) must not act on a newer version."""
     if expected_version is not None and expected_version != application.version:
         raise InvalidTransition(
-            f"申请已更新为第{application.version}版（您看到的是第{expected_version}版），请刷新页面后再操作",
-            f"The application is now version {application.version}, not {expected_version}; reload and try again",
+            _("申请已更新为第%(application_version)s版（您看到的是第%(expected_version)s版），请刷新页面后再操作"),
             code="stale_version",
+            params={"application_version": application.version, "expected_version": expected_version},
         )
 
 
@@ -139,4 +140,4 @@ def notary_office_of(notary_office_id: uuid.UUID | str) -> Organisation:
             pk=notary_office_id, kind=OrganisationKind.NOTARY_OFFICE, notary_office__isnull=False
         )
     except (Organisation.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
-        raise field_error("notary_office", "请从列表中选择公证处", "Choose a notary office from the list") from exc
+        raise field_error("notary_office", _("请从列表中选择公证处")) from exc

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from ecancel.accounts.actors import Actor
 from ecancel.cancellation.checks import PHONE, normalised_id
@@ -64,10 +65,16 @@ def _next_number(today: dt.date) -> str:
 
 def _open_application_refusal(application: Application) -> InvalidTransition:
     return InvalidTransition(
-        f"合同 {application.contract.contract_no} 已有未完结的注销申请 {application.number}"
-        f"（{application.get_status_display()}），请在该申请中继续办理",
-        f"Contract {application.contract.contract_no} already has an open application {application.number}",
+        gettext_lazy(
+            "合同 %(application_contract_contract_no)s 已有未完结的注销申请 %(application_number)s（%(value)s）"
+            "，请在该申请中继续办理"
+        ),
         code="application_exists",
+        params={
+            "application_contract_contract_no": application.contract.contract_no,
+            "application_number": application.number,
+            "value": application.get_status_display(),
+        },
     )
 
 
@@ -81,7 +88,7 @@ def application_create(*, contract_id: uuid.UUID | str, actor: Actor, ctx: Reque
             .get(pk=contract_id, seller_id=actor.organisation.pk)
         )
     except (FiledContract.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
-        raise NotFound("未找到该合同", "Contract not found") from exc
+        raise NotFound(gettext_lazy("未找到该合同")) from exc
     existing = Application.objects.open().filter(contract=contract).select_related("contract").first()
     if existing is not None:
         raise _open_application_refusal(existing)
@@ -138,11 +145,11 @@ def application_set_reason(
     guarded_move(application, "edit")
     detail = detail.strip()
     if reason not in ReturnReason.values:
-        raise field_error("reason", "请从列表中选择退房原因", "Choose a reason from the list")
+        raise field_error("reason", gettext_lazy("请从列表中选择退房原因"))
     if reason == ReturnReason.OTHER and not detail:
-        raise field_error("reason_detail", "退房原因选择「其他」时，请填写具体原因", "Describe the reason for 'other'")
+        raise field_error("reason_detail", gettext_lazy("退房原因选择「其他」时，请填写具体原因"))
     if len(detail) > 500:
-        raise field_error("reason_detail", "退房原因说明不能超过500字", "The description is limited to 500 characters")
+        raise field_error("reason_detail", gettext_lazy("退房原因说明不能超过500字"))
     before = {"reason": application.reason, "detail": application.reason_detail}
     application.reason, application.reason_detail = reason, detail
     application.save(update_fields=["reason", "reason_detail", "updated_at"])
@@ -178,16 +185,15 @@ def application_set_refund(
         or refund_amount != refund_amount.quantize(Decimal("0.01"))
     ):
         errors["refund_amount"] = FieldMessage(
-            f"退还款项应在0至合同总价款{total:,.2f}元之间，最多两位小数",
-            f"The refund must be between 0 and the contract price {total:,.2f}, with at most 2 decimals",
+            gettext_lazy("退还款项应在0至合同总价款%(total)s元之间，最多两位小数"), params={"total": f"{total:,.2f}"}
         )
     refund_method = refund_method.strip()
     if not refund_method or len(refund_method) > 200:
-        errors["refund_method"] = FieldMessage("请填写退款方式（200字以内）", "Enter how the refund is paid (≤200)")
+        errors["refund_method"] = FieldMessage(gettext_lazy("请填写退款方式（200字以内）"))
     if not 1 <= refund_days <= 365:
-        errors["refund_days"] = FieldMessage("退款期限应为1至365天", "The refund period must be 1 to 365 days")
+        errors["refund_days"] = FieldMessage(gettext_lazy("退款期限应为1至365天"))
     if errors:
-        raise ValidationFailed("退款约定有误，请按提示修改", "The refund terms have errors", fields=errors)
+        raise ValidationFailed(gettext_lazy("退款约定有误，请按提示修改"), fields=errors)
     before = {
         "refund_amount": str(application.refund_amount),
         "refund_method": application.refund_method,
@@ -264,7 +270,7 @@ def application_set_applicants(
             f"Buyers {', '.join(missing)} are missing: every buyer on the contract must be an applicant",
         )
     if errors:
-        raise ValidationFailed("申请人信息有误，请按提示修改", "The applicants have errors", fields=errors)
+        raise ValidationFailed(gettext_lazy("申请人信息有误，请按提示修改"), fields=errors)
     rows = {a.buyer_id: a for a in application.applicants.all()}
     changed = []
     for buyer in buyers:
@@ -302,33 +308,31 @@ def _validated_agent(application: Application, agent: AgentInput) -> tuple[str, 
     errors: dict[str, FieldMessage] = {}
     number = ""
     if not agent.name.strip():
-        errors["name"] = FieldMessage("请填写代理人姓名", "Enter the agent's name")
+        errors["name"] = FieldMessage(gettext_lazy("请填写代理人姓名"))
     elif len(agent.name.strip()) > 100:
-        errors["name"] = FieldMessage("代理人姓名不能超过100字", "The agent's name is too long")
+        errors["name"] = FieldMessage(gettext_lazy("代理人姓名不能超过100字"))
     if agent.id_type not in IdType.values:
-        errors["id_type"] = FieldMessage("请选择代理人的证件类型", "Choose the agent's ID document type")
+        errors["id_type"] = FieldMessage(gettext_lazy("请选择代理人的证件类型"))
     else:
         try:
             number = validate_id_number(agent.id_type, agent.id_number)
         except ValidationFailed as problem:
             errors["id_number"] = FieldMessage(f"代理人证件号码有误：{problem.zh}", f"Agent's ID number: {problem.en}")
     if not PHONE.match(agent.phone.strip()):
-        errors["phone"] = FieldMessage("代理人联系电话格式不正确", "The agent's phone number is not valid")
+        errors["phone"] = FieldMessage(gettext_lazy("代理人联系电话格式不正确"))
     applicants = {str(a.pk): a for a in application.applicants.all()}
     wanted = [str(a) for a in agent.acts_for]
     represented = [applicants[a] for a in dict.fromkeys(wanted) if a in applicants]
     if not wanted:
-        errors["acts_for"] = FieldMessage("请选择代理人代理的买受人", "Choose whom the agent acts for")
+        errors["acts_for"] = FieldMessage(gettext_lazy("请选择代理人代理的买受人"))
     elif len(represented) != len(set(wanted)):
-        errors["acts_for"] = FieldMessage(
-            "被代理人只能从本申请的申请人中选择", "The agent can only act for this application's applicants"
-        )
+        errors["acts_for"] = FieldMessage(gettext_lazy("被代理人只能从本申请的申请人中选择"))
     elif number and any(
         (a.id_type, normalised_id(a.id_type, a.id_number)) == (agent.id_type, number) for a in represented
     ):
-        errors["acts_for"] = FieldMessage("代理人不能代理其本人", "An agent cannot act for themself")
+        errors["acts_for"] = FieldMessage(gettext_lazy("代理人不能代理其本人"))
     if errors:
-        raise ValidationFailed("代理人信息有误，请按提示修改", "The agent's details have errors", fields=errors)
+        raise ValidationFailed(gettext_lazy("代理人信息有误，请按提示修改"), fields=errors)
     return number, represented
 
 
@@ -389,7 +393,7 @@ def application_remove_agent(*, application_id: ApplicationId, actor: Actor, ctx
     guarded_move(application, "edit")
     row = Agent.objects.filter(application=application).first()
     if row is None:
-        raise InvalidTransition("本申请没有代理人", "This application has no agent", code="no_agent")
+        raise InvalidTransition(gettext_lazy("本申请没有代理人"), code="no_agent")
     name = str(row.power_of_attorney.name) if row.power_of_attorney else ""
     storage = row.power_of_attorney.storage
     agent_name = row.name

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from ecancel.accounts.actors import Actor
 from ecancel.cancellation.models import Application, ApplicationPush
@@ -42,15 +43,20 @@ def application_revoke(
         first = submitted[0]
         when = timezone.localtime(first.submitted_at).strftime("%Y-%m-%d %H:%M") if first.submitted_at else ""
         raise InvalidTransition(
-            f"买受人「{'」「'.join(a.name for a in submitted)}」已提交认证材料（{when}），不能撤销申请；"
-            f"如信息有误，请联系公证处（受理号 {push.case_number}）处理",
-            f"A buyer has already submitted (at {when}); the application cannot be revoked — "
-            f"contact the notary office about case {push.case_number}",
+            _(
+                "买受人「%(value)s」已提交认证材料（%(when)s），不能撤销申请；如信息有误，"
+                "请联系公证处（受理号 %(push_case_number)s）处理"
+            ),
             code="buyer_submitted",
+            params={
+                "value": "」「".join(a.name for a in submitted),
+                "when": when,
+                "push_case_number": push.case_number,
+            },
         )
     reason = reason.strip()
     if len(reason) > 500:
-        raise field_error("reason", "撤销原因不能超过500字", "The reason is limited to 500 characters")
+        raise field_error("reason", _("撤销原因不能超过500字"))
     assert application.notary_office is not None
     outbox_put(
         sender=application.seller,

@@ -76,14 +76,14 @@ def _wants_json(request: HttpRequest) -> bool:
 def _refusal(request: HttpRequest, error: DomainError, *, next_url: str = "") -> HttpResponse:
     if _wants_json(request):
         response: HttpResponse = JsonResponse(
-            {"ok": False, "code": error.code, "message": error.zh, "message_en": error.en}, status=error.http_status
+            {"ok": False, "code": error.code, "message": error.message, "message_en": error.message_en},
+            status=error.http_status,
         )
     else:
         context = {
             "code": error.code,
             "heading": _("请重新扫码") if isinstance(error, SessionEnded) else _("未能完成"),
-            "message": error.zh,
-            "message_en": error.en if error.en != error.zh else "",
+            "message": error.message,
             "next_url": next_url,
         }
         response = render(request, "buyer/error.html", context, status=error.http_status)
@@ -216,7 +216,7 @@ def choose_view(request: HttpRequest, session: BuyerSession, now: datetime) -> H
     except RateLimited:
         raise
     except DomainError as error:
-        return _choose_page(request, session, error.zh, status=error.http_status)
+        return _choose_page(request, session, error.message, status=error.http_status)
     return redirect(step_url(journey))
 
 

@@ -258,7 +258,7 @@ def application_save_view(request: HttpRequest, application_id: uuid.UUID) -> Ht
                 add_domain_errors(form, error)
             elif "applicants" in error.fields or not error.fields:
                 # Not about one row (a buyer missing, a refused move): said above the form.
-                messages.error(request, error.fields["applicants"].zh if error.fields else error.message)
+                messages.error(request, error.fields["applicants"].message if error.fields else error.message)
     if refused:
         messages.error(request, _("部分内容有误，未能保存，请按各部分的提示修改；没有错误的部分已保存"))
         return _show(request, application, status=422, **forms)
@@ -332,7 +332,9 @@ def _set_applicants(request: HttpRequest, application: Application, formset: Any
         for name, message in error.fields.items():
             parts = name.split(".")
             if len(parts) == 3 and parts[1].isdigit() and int(parts[1]) < len(formset.forms):
-                formset.forms[int(parts[1])].add_error(parts[2] if parts[2] in ApplicantFields else None, message.zh)
+                formset.forms[int(parts[1])].add_error(
+                    parts[2] if parts[2] in ApplicantFields else None, message.message
+                )
         raise
 
 

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from ecancel.audit.services import record_event
 from ecancel.core.context import RequestContext
@@ -63,7 +64,7 @@ def case_party_record_submission(
         )
     if party.submitted_at is not None:
         raise InvalidTransition(
-            f"{party.name}已提交，不能重复提交", "This buyer already submitted", code="already_submitted"
+            _("%(party_name)s已提交，不能重复提交"), code="already_submitted", params={"party_name": party.name}
         )
     party.submitted_at, party.verification = timezone.now(), verification
     party.save(update_fields=["submitted_at", "verification", "updated_at"])

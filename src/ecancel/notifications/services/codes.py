@@ -10,9 +10,11 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from typing import Any
 from uuid import uuid4
 
 from django.conf import settings
@@ -21,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ecancel.audit.services import record_event
 from ecancel.core.context import RequestContext
-from ecancel.core.errors import DomainError, FieldMessage, field_error
+from ecancel.core.errors import DomainError, FieldMessage, Text, field_error
 from ecancel.core.ratelimit import RateLimited, Rule, Verdict, rate_limiter
 from ecancel.notifications.contacts import code_digest, mask_address, normalise_phone, phone_digest
 from ecancel.notifications.events import ONE_TIME_CODE
@@ -51,8 +53,7 @@ class TooManyCodes(RateLimited):
     def __init__(self, verdict: Verdict) -> None:
         super().__init__(
             verdict,
-            zh=str(_("获取验证码过于频繁")),
-            en="Too many codes were asked for",
+            text=_("获取验证码过于频繁"),
             code="too_many_codes",
         )
 
@@ -60,8 +61,11 @@ class TooManyCodes(RateLimited):
 class OneTimeCodeRefused(DomainError):
     """A code that does not open: wrong (with the tries left), expired or never sent, or tried too often."""
 
-    def __init__(self, code: str, zh: str, en: str) -> None:
-        super().__init__(zh=zh, en=en, code=code, fields={"code": FieldMessage(zh, en)}, http_status=422)
+    def __init__(
+        self, code: str, text: Text, en: str | None = None, *, params: Mapping[str, Any] | None = None
+    ) -> None:
+        field = FieldMessage(text, en, params=params)
+        super().__init__(text, en, params=params, code=code, fields={"code": field}, http_status=422)
 
 
 class _Outcome(Enum):
@@ -146,7 +150,7 @@ def one_time_code_verify(*, phone: str, purpose: str, code: str, now: datetime, 
     phone, purpose = normalise_phone(phone), _checked_purpose(purpose)
     code = (code or "").strip()
     if not _CODE.fullmatch(code):
-        raise field_error("code", str(_("验证码为 6 位数字")), "The code has 6 digits")
+        raise field_error("code", _("验证码为 6 位数字"))
     outcome, tries_left = _check(phone_digest(phone), purpose, code, now=now, ctx=ctx)
     if outcome is _Outcome.VERIFIED:
         return CodeVerified(phone=phone, purpose=purpose, verified_at=now)
@@ -159,13 +163,11 @@ def one_time_code_verify(*, phone: str, purpose: str, code: str, now: datetime, 
     if outcome is _Outcome.LOCKED:
         raise OneTimeCodeRefused(
             "too_many_tries",
-            str(_("验证码错误次数过多，该验证码已失效，请重新获取")),
-            "Too many wrong tries: this code no longer works; ask for a new one",
+            _("验证码错误次数过多，该验证码已失效，请重新获取"),
         )
     raise OneTimeCodeRefused(
         "code_expired",
-        str(_("验证码已过期或尚未获取，请重新获取")),
-        "The code has expired or was never sent; ask for a new one",
+        _("验证码已过期或尚未获取，请重新获取"),
     )
 
 

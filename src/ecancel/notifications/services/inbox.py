@@ -23,7 +23,7 @@ def notification_mark_read(
     the first time."""
     notification = Notification.objects.select_for_update().filter(pk=notification_id, recipient=recipient).first()
     if notification is None:
-        raise NotFound(str(_("未找到该消息")), "No such message")
+        raise NotFound(_("未找到该消息"))
     if notification.read_at is None:
         notification.read_at = now
         notification.save(update_fields=["read_at", "updated_at"])

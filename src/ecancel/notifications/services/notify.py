@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from ecancel.audit.services import record_event
 from ecancel.core.context import RequestContext
@@ -42,7 +43,7 @@ def notify(
     dedupe_key = checked_key(dedupe_key, "dedupe_key", length=DEDUPE_KEY_LENGTH)
     text = event_text(event)
     if not text.in_app:
-        raise ValidationFailed(f"「{event}」不是站内通知", f"{event} is not an in-app notification")
+        raise ValidationFailed(_("「%(event)s」不是站内通知"), params={"event": event})
     checked = check_params(text, params)
     existing = Notification.objects.filter(recipient=recipient, dedupe_key=dedupe_key).first()
     if existing is not None:

@@ -54,9 +54,9 @@ def subscription_set(
     if not chosen <= set(ChannelKind.values):
         raise field_error("channels", str(_("不支持的通知渠道")), f"Unknown channels {sorted(chosen)}")
     if ChannelKind.SMS in chosen and not phone:
-        raise field_error("phone", str(_("选择短信通知时须填写手机号码")), "SMS notifications need a phone number")
+        raise field_error("phone", _("选择短信通知时须填写手机号码"))
     if ChannelKind.WECHAT in chosen and not wechat_openid:
-        raise field_error("wechat_openid", str(_("选择微信通知时须先授权微信")), "WeChat notifications need the openid")
+        raise field_error("wechat_openid", _("选择微信通知时须先授权微信"))
     contact = {}
     if phone:
         contact["phone"] = normalise_phone(phone)
@@ -105,7 +105,7 @@ def subscription_cancel(*, recipient: str, topic: str, ctx: RequestContext) -> S
     """Stop external messages about ``topic`` and forget the contact details; in-app messages stay."""
     subscription = Subscription.objects.select_for_update().filter(recipient=recipient, topic=topic).first()
     if subscription is None or not subscription.active:
-        raise NotFound(str(_("未找到该订阅")), "No such subscription")
+        raise NotFound(_("未找到该订阅"))
     subscription.active = subscription.sms = subscription.wechat = False
     subscription.contact_sealed = subscription.phone_digest = subscription.phone_masked = ""
     subscription.save(
