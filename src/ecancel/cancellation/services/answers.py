@@ -200,34 +200,37 @@ def application_record_refusal(
     return application
 
 
-@transaction.atomic
-def applicant_record_start(
-    *, answer: NotaryAnswer, position: int, started_at: dt.datetime, ctx: RequestContext
+def _record_applicant_progress(
+    answer: NotaryAnswer, position: int, *, moment: str, at: dt.datetime, tag: str, ctx: RequestContext
 ) -> Applicant | None:
-    """buyer.started: one buyer began on the phone; the operator's page shows them 进行中."""
+    """Keep the first time a buyer reached ``moment`` (``started_at`` or ``submitted_at``) on their phone."""
     found = _answered(answer, ctx)
     if found is None:
         return None
     application, _push = found
     if application.status not in (ApplicationStatus.AWAITING_BUYERS, ApplicationStatus.REVOKING):
         raise InvalidTransition(
-            f"申请当前状态为「{application.get_status_display()}」，不接收买受人办理进度",
-            f"The application is '{application.status}' and takes no buyer progress",
+            gettext_lazy("申请当前状态为「%(status)s」，不接收买受人办理进度"),
+            params={"status": ApplicationStatus(application.status).label},
         )
     applicant = application.applicants.filter(position=position).first()
     if applicant is None:
         raise InvalidTransition(gettext_lazy("本申请没有第%(position)s位申请人"), params={"position": position})
-    if applicant.started_at is None:
-        applicant.started_at = started_at
-        applicant.save(update_fields=["started_at", "updated_at"])
-    _audit_answer(
-        "cancellation.applicant.started",
-        application,
-        answer,
-        ctx,
-        {"applicant": applicant.name, "position": position},
-    )
+    if getattr(applicant, moment) is None:
+        setattr(applicant, moment, at)
+        applicant.save(update_fields=[moment, "updated_at"])
+    _audit_answer(tag, application, answer, ctx, {"applicant": applicant.name, "position": position})
     return applicant
+
+
+@transaction.atomic
+def applicant_record_start(
+    *, answer: NotaryAnswer, position: int, started_at: dt.datetime, ctx: RequestContext
+) -> Applicant | None:
+    """buyer.started: one buyer began on the phone; the operator's page shows them 进行中."""
+    return _record_applicant_progress(
+        answer, position, moment="started_at", at=started_at, tag="cancellation.applicant.started", ctx=ctx
+    )
 
 
 @transaction.atomic
@@ -235,29 +238,9 @@ def applicant_record_submission(
     *, answer: NotaryAnswer, position: int, submitted_at: dt.datetime, ctx: RequestContext
 ) -> Applicant | None:
     """buyer.submitted: one buyer finished on the phone; from now on a revoke is refused at once."""
-    found = _answered(answer, ctx)
-    if found is None:
-        return None
-    application, _push = found
-    if application.status not in (ApplicationStatus.AWAITING_BUYERS, ApplicationStatus.REVOKING):
-        raise InvalidTransition(
-            f"申请当前状态为「{application.get_status_display()}」，不接收买受人提交进度",
-            f"The application is '{application.status}' and takes no buyer progress",
-        )
-    applicant = application.applicants.filter(position=position).first()
-    if applicant is None:
-        raise InvalidTransition(gettext_lazy("本申请没有第%(position)s位申请人"), params={"position": position})
-    if applicant.submitted_at is None:
-        applicant.submitted_at = submitted_at
-        applicant.save(update_fields=["submitted_at", "updated_at"])
-    _audit_answer(
-        "cancellation.applicant.submitted",
-        application,
-        answer,
-        ctx,
-        {"applicant": applicant.name, "position": position},
+    return _record_applicant_progress(
+        answer, position, moment="submitted_at", at=submitted_at, tag="cancellation.applicant.submitted", ctx=ctx
     )
-    return applicant
 
 
 @transaction.atomic
