@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from ecancel.core.paging import PageSizeField
+from ecancel.notary.review import QUEUE_VIEW_LABELS
 from ecancel.notary.transitions import CaseStatus
 
 
@@ -16,3 +17,22 @@ class CaseSearchForm(forms.Form):
     )
     status = forms.ChoiceField(label=_("状态"), required=False, choices=[("", _("全部状态")), *CaseStatus.choices])
     per_page = PageSizeField()
+
+
+class ReviewQueueForm(forms.Form):
+    q = forms.CharField(
+        label=_("搜索"),
+        required=False,
+        max_length=64,
+        widget=forms.TextInput(attrs={"placeholder": _("受理编号、合同编号或买受人姓名"), "type": "search"}),
+    )
+    show = forms.ChoiceField(label=_("范围"), required=False, choices=list(QUEUE_VIEW_LABELS.items()))
+    per_page = PageSizeField()
+
+
+class AssignForm(forms.Form):
+    """Whom to give the case to; empty takes it back. The service decides whether that person may take it."""
+
+    notary = forms.UUIDField(
+        label=_("承办公证员"), required=False, error_messages={"invalid": _("请选择本公证处的公证员")}
+    )
