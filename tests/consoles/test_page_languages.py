@@ -27,6 +27,7 @@ from ecancel.cancellation.services.drafting import application_create
 from ecancel.consoles.errors import server_error
 from ecancel.core.context import RequestContext
 from ecancel.identity.masking import mask_name
+from ecancel.notary.models import CalendarDayKind, OfficeCalendarDay
 from ecancel.notary.services.revoke import case_revoke
 from tests.conftest import logged_in_client
 from tests.factories import DeveloperFactory, NotaryOfficeFactory, UserFactory, contract_with_buyers
@@ -121,6 +122,9 @@ def world(operator: User, notary_clerk: User, developer: Organisation, notary_of
     expired.token.expires_at = timezone.now() - dt.timedelta(minutes=1)
     expired.token.save(update_fields=["expires_at"])
     reviewed = under_review(make_case(notary_office.notary_office, developer))
+    OfficeCalendarDay.objects.create(
+        office=notary_office.notary_office, day=timezone.localdate(), kind=CalendarDayKind.HOLIDAY, note="国庆节"
+    )
     submitted_buyer(reviewed, 1)
     submitted_buyer(reviewed, 2, video=b"\x1a\x45\xdf\xa3" + bytes(64), read_reasons=("document_expired",))
     return {
@@ -196,6 +200,7 @@ def pages(world: dict[str, str], operator: User, notary_clerk: User) -> Iterator
     yield "notary case detail", get(notary_client, world["case"])
     yield "review queue", get(reviewer_client, "/notary/review/")
     yield "review of a case", get(reviewer_client, world["review"])
+    yield "office calendar", get(reviewer_client, "/notary/review/calendar/")
     yield "QR landing, valid", get(Client, world["valid"])
     yield "QR landing, revoked", get(Client, world["revoked"])
     yield "QR landing, expired", get(Client, world["expired"])

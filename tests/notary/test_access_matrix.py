@@ -112,6 +112,7 @@ ROUTES: list[Route] = [
         page(clerk=404),
     ),
     Route("review manifest", lambda w: f"/notary/review/{w.case.pk}/buyers/1/manifest.json", page(clerk=404)),
+    Route("review calendar", lambda w: "/notary/review/calendar/", page(clerk=404, notary=404)),
     Route("review assign", lambda w: f"/notary/review/{w.case.pk}/assign/", page(clerk=404, notary=404), method="post"),
     Route("api case list", lambda w: "/api/notary/cases", api(other_office_clerk=200, other_office_token=200)),
     Route("api case detail", lambda w: f"/api/notary/cases/{w.case.pk}", api()),

@@ -381,3 +381,29 @@ def test_the_real_journey_reaches_the_review_page(
     for key in ("终止协议", "收案记录"):
         assert f"打开《{key}" in html
     assert "与现行文书不同" not in html
+
+
+def test_the_office_admin_keeps_the_calendar_in_the_console(
+    office: NotaryOffice, seller: Organisation, admin: User, notary: User, clerk: User
+) -> None:
+    client = logged_in_client(admin)
+    assert "工作日历" in client.get("/notary/review/").content.decode()
+    today = timezone.localdate()
+    saved = client.post(
+        "/notary/review/calendar/", {"day": today.isoformat(), "kind": "holiday", "note": "测试假日"}, follow=True
+    )
+    assert saved.status_code == 200 and "测试假日" in saved.content.decode()
+    entry = OfficeCalendarDay.objects.get(office=office, day=today)
+    weekday = today - dt.timedelta(days=today.weekday())  # this week's Monday
+    refused = client.post("/notary/review/calendar/", {"day": weekday.isoformat(), "kind": "working_day"})
+    assert refused.status_code == 422 and "无需设为调休上班日" in refused.content.decode()
+    assert client.post("/notary/review/calendar/", {"day": "", "kind": "holiday"}).status_code == 422
+    assert client.post(f"/notary/review/calendar/{entry.pk}/remove/").status_code == 302
+    assert not OfficeCalendarDay.objects.filter(office=office).exists()
+    # Only the office's admin: notaries and clerks, and other offices' admins, reach nothing.
+    for user in (notary, clerk):
+        assert logged_in_client(user).get("/notary/review/calendar/").status_code == 404
+    other_admin = staff(NotaryOfficeFactory(), Role.NOTARY_ADMIN)
+    entry = OfficeCalendarDay.objects.create(office=office, day=today, kind=CalendarDayKind.HOLIDAY)
+    assert logged_in_client(other_admin).post(f"/notary/review/calendar/{entry.pk}/remove/").status_code == 404
+    assert OfficeCalendarDay.objects.filter(pk=entry.pk).exists()

@@ -1,15 +1,18 @@
-"""Assigning a case under review to a notary: who may, to whom, and what is recorded."""
+"""Assigning a case under review to a notary, and the office calendar: who may, what, and what is recorded."""
 
 from __future__ import annotations
+
+from datetime import date
 
 import pytest
 
 from ecancel.accounts.models import NotaryOffice, Organisation, Role, User
 from ecancel.audit.models import AuditEvent
 from ecancel.core.context import RequestContext
-from ecancel.core.errors import InvalidTransition, PermissionRefused, ValidationFailed
-from ecancel.notary.models import NotaryCase
-from ecancel.notary.services.review import case_assign
+from ecancel.core.errors import InvalidTransition, NotFound, PermissionRefused, ValidationFailed
+from ecancel.notary.models import CalendarDayKind, NotaryCase, OfficeCalendarDay
+from ecancel.notary.review import office_calendar
+from ecancel.notary.services.review import case_assign, office_calendar_day_remove, office_calendar_day_set
 from tests.factories import NotaryOfficeFactory, UserFactory
 from tests.notary.helpers import make_case
 from tests.notary.review_data import under_review
@@ -87,3 +90,50 @@ def test_only_a_case_under_review_is_assigned(office: NotaryOffice, seller: Orga
     with pytest.raises(InvalidTransition) as refused:
         case_assign(case=waiting, notary=staff(office, Role.NOTARY), actor=staff(office, Role.NOTARY_ADMIN), ctx=CTX)
     assert "只有审核中的案件可以指派" in refused.value.zh
+
+
+def test_the_office_admin_keeps_the_calendar_and_it_is_audited(office: NotaryOffice) -> None:
+    admin = staff(office, Role.NOTARY_ADMIN)
+    holiday = office_calendar_day_set(
+        office=office, day=date(2026, 10, 1), kind=CalendarDayKind.HOLIDAY, note="国庆节", actor=admin, ctx=CTX
+    )
+    office_calendar_day_set(
+        office=office, day=date(2026, 9, 27), kind=CalendarDayKind.WORKING_DAY, note="国庆调休", actor=admin, ctx=CTX
+    )
+    calendar = office_calendar(office)
+    assert not calendar.is_working_day(date(2026, 10, 1)) and calendar.is_working_day(date(2026, 9, 27))
+    # Setting the same day again changes it; removing it makes it an ordinary day.
+    office_calendar_day_set(
+        office=office, day=date(2026, 10, 1), kind=CalendarDayKind.HOLIDAY, note="国庆节假期", actor=admin, ctx=CTX
+    )
+    assert OfficeCalendarDay.objects.filter(office=office).count() == 2
+    office_calendar_day_remove(office=office, entry_id=holiday.pk, actor=admin, ctx=CTX)
+    assert office_calendar(office).is_working_day(date(2026, 10, 1))
+    tags = list(AuditEvent.objects.filter(tag__startswith="notary.calendar.").values_list("tag", flat=True))
+    assert sorted(tags) == ["notary.calendar.day_removed", *["notary.calendar.day_set"] * 3]
+
+
+def test_calendar_refusals_change_nothing(office: NotaryOffice) -> None:
+    admin = staff(office, Role.NOTARY_ADMIN)
+    with pytest.raises(ValidationFailed) as refused:
+        office_calendar_day_set(
+            office=office, day=date(2026, 9, 28), kind=CalendarDayKind.WORKING_DAY, note="", actor=admin, ctx=CTX
+        )
+    assert refused.value.fields["kind"].zh == "2026-09-28是工作日，无需设为调休上班日"
+    for someone in (staff(office, Role.NOTARY), staff(NotaryOfficeFactory(), Role.NOTARY_ADMIN)):
+        with pytest.raises(PermissionRefused):
+            office_calendar_day_set(
+                office=office, day=date(2026, 10, 1), kind=CalendarDayKind.HOLIDAY, note="", actor=someone, ctx=CTX
+            )
+    other_office = NotaryOfficeFactory()
+    theirs = office_calendar_day_set(
+        office=other_office,
+        day=date(2026, 10, 1),
+        kind=CalendarDayKind.HOLIDAY,
+        note="",
+        actor=staff(other_office, Role.NOTARY_ADMIN),
+        ctx=CTX,
+    )
+    with pytest.raises(NotFound):
+        office_calendar_day_remove(office=office, entry_id=theirs.pk, actor=admin, ctx=CTX)
+    assert not OfficeCalendarDay.objects.filter(office=office).exists()

@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from ecancel.core.paging import PageSizeField
+from ecancel.notary.models import CalendarDayKind
 from ecancel.notary.review import QUEUE_VIEW_LABELS
 from ecancel.notary.transitions import CaseStatus
 
@@ -36,3 +37,9 @@ class AssignForm(forms.Form):
     notary = forms.UUIDField(
         label=_("承办公证员"), required=False, error_messages={"invalid": _("请选择本公证处的公证员")}
     )
+
+
+class CalendarDayForm(forms.Form):
+    day = forms.DateField(label=_("日期"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    kind = forms.ChoiceField(label=_("类型"), choices=CalendarDayKind.choices)
+    note = forms.CharField(label=_("说明"), required=False, max_length=100)

@@ -7,6 +7,7 @@ open the evidence; only the admin assigns. Another office's case is a 404, found
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Callable
 
@@ -18,13 +19,13 @@ from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ecancel.accounts.access import staff_organisation
 from ecancel.accounts.auth import NOTARY_ROLES, staff_required, staff_user
 from ecancel.accounts.models import OrganisationKind, Role
 from ecancel.buyers.models import JourneyUpload
-from ecancel.consoles.notary.forms import AssignForm, ReviewQueueForm
+from ecancel.consoles.notary.forms import AssignForm, CalendarDayForm, ReviewQueueForm
 from ecancel.consoles.notary.views import age_label
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import DomainError
@@ -37,6 +38,7 @@ from ecancel.notary.review import (
     QueueView,
     case_review,
     office_calendar,
+    office_calendar_days,
     office_notaries,
     office_of,
     queue_rows,
@@ -46,7 +48,14 @@ from ecancel.notary.review import (
     review_upload_get,
     staff_user_by_uuid,
 )
-from ecancel.notary.services.review import case_assign, evidence_open, manifest_open, review_record_view
+from ecancel.notary.services.review import (
+    case_assign,
+    evidence_open,
+    manifest_open,
+    office_calendar_day_remove,
+    office_calendar_day_set,
+    review_record_view,
+)
 
 REVIEWERS = (Role.NOTARY, Role.NOTARY_ADMIN)
 
@@ -108,6 +117,47 @@ def case_assign_view(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
         else:
             messages.success(request, _("已取消 %(case)s 的指派") % {"case": case.case_number})
     return redirect("notary:review_queue")
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required(Role.NOTARY_ADMIN)
+def calendar_view(request: HttpRequest) -> HttpResponse:
+    """The office's holidays and 调休 working days, from a month back on; the office admin adds and removes them."""
+    user = staff_user(request)
+    office = office_of(staff_organisation(user, OrganisationKind.NOTARY_OFFICE))
+    form = CalendarDayForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            office_calendar_day_set(
+                office=office,
+                day=form.cleaned_data["day"],
+                kind=form.cleaned_data["kind"],
+                note=form.cleaned_data["note"],
+                actor=user,
+                ctx=RequestContext.of(request),
+            )
+        except DomainError as error:
+            for name, message in error.fields.items():
+                form.add_error(name if name in form.fields else None, message.message)
+            if not error.fields:
+                form.add_error(None, error.message)
+        else:
+            messages.success(request, _("已保存 %(day)s") % {"day": form.cleaned_data["day"].isoformat()})
+            return redirect("notary:review_calendar")
+    since = timezone.localdate() - dt.timedelta(days=31)
+    days = office_calendar_days(office, since=since)
+    status = 422 if request.method == "POST" else 200
+    return render(request, "notary/review/calendar.html", {"form": form, "days": days}, status=status)
+
+
+@require_POST
+@staff_required(Role.NOTARY_ADMIN)
+def calendar_remove_view(request: HttpRequest, entry_id: uuid.UUID) -> HttpResponse:
+    user = staff_user(request)
+    office = office_of(staff_organisation(user, OrganisationKind.NOTARY_OFFICE))
+    office_calendar_day_remove(office=office, entry_id=entry_id, actor=user, ctx=RequestContext.of(request))
+    messages.success(request, _("已删除该日期"))
+    return redirect("notary:review_calendar")
 
 
 @require_GET

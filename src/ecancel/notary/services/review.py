@@ -1,4 +1,5 @@
-"""The notary's review (manual 7.3): giving a case to a notary, and opening the buyers' evidence.
+"""The notary's review (manual 7.3): giving a case to a notary, the office's working calendar its deadlines are
+counted on, and opening the buyers' evidence.
 
 Reading evidence changes nothing, but every look at personal data is a recorded event (who, which case, what),
 so it goes through here beside the one change this module makes, the assignment.
@@ -7,20 +8,22 @@ so it goes through here beside the one change this module makes, the assignment.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
+from uuid import UUID
 
 import filetype
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ecancel.accounts.models import Role, User
+from ecancel.accounts.models import NotaryOffice, Role, User
 from ecancel.audit.services import record_event
 from ecancel.buyers.models import JourneyUpload, Manifest
 from ecancel.core.context import RequestContext
-from ecancel.core.errors import InvalidTransition, PermissionRefused, field_error
+from ecancel.core.errors import InvalidTransition, NotFound, PermissionRefused, field_error
 from ecancel.identity.evidence import evidence_get
 from ecancel.identity.models import CheckEvidence
-from ecancel.notary.models import NotaryCase
+from ecancel.notary.models import CalendarDayKind, NotaryCase, OfficeCalendarDay
 from ecancel.notary.transitions import CaseStatus
 
 # What evidence files may be served as; anything else goes out as bytes to download, never rendered.
@@ -82,6 +85,51 @@ def review_record_view(*, case: NotaryCase, actor: User, buyers: list[int], ctx:
         data={"personal_data": True, "case_number": case.case_number, "buyers": buyers},
         ctx=ctx,
     )
+
+
+def _office_admin_only(actor: User, office: NotaryOffice) -> None:
+    if not (actor.has_role(Role.NOTARY_ADMIN) and actor.organisation_id == office.organisation_id):
+        raise PermissionRefused(_("只有本公证处的管理员可以维护工作日历"))
+
+
+@transaction.atomic
+def office_calendar_day_set(
+    *, office: NotaryOffice, day: date, kind: str, note: str, actor: User, ctx: RequestContext
+) -> OfficeCalendarDay:
+    """Mark ``day`` a holiday, or a weekend day worked (调休); deadlines counted from then on follow it."""
+    _office_admin_only(actor, office)
+    if kind == CalendarDayKind.WORKING_DAY and day.weekday() < 5:
+        raise field_error("kind", _("%(day)s是工作日，无需设为调休上班日"), params={"day": day.isoformat()})
+    entry, created = OfficeCalendarDay.objects.update_or_create(
+        office=office, day=day, defaults={"kind": kind, "note": note.strip()}
+    )
+    record_event(
+        "notary.calendar.day_set",
+        actor=actor,
+        organisation=office.organisation,
+        obj=entry,
+        data={"day": day.isoformat(), "kind": kind, "note": entry.note, "created": created},
+        ctx=ctx,
+    )
+    return entry
+
+
+@transaction.atomic
+def office_calendar_day_remove(*, office: NotaryOffice, entry_id: UUID, actor: User, ctx: RequestContext) -> None:
+    """Drop one entry of the office's calendar: the day is an ordinary weekday or weekend day again."""
+    _office_admin_only(actor, office)
+    entry = OfficeCalendarDay.objects.select_for_update().filter(office=office, pk=entry_id).first()
+    if entry is None:
+        raise NotFound(_("未找到该日期"))
+    record_event(
+        "notary.calendar.day_removed",
+        actor=actor,
+        organisation=office.organisation,
+        obj=entry,
+        data={"day": entry.day.isoformat(), "kind": entry.kind, "note": entry.note},
+        ctx=ctx,
+    )
+    entry.delete()
 
 
 @dataclass(frozen=True)
