@@ -407,3 +407,22 @@ def test_the_office_admin_keeps_the_calendar_in_the_console(
     entry = OfficeCalendarDay.objects.create(office=office, day=today, kind=CalendarDayKind.HOLIDAY)
     assert logged_in_client(other_admin).post(f"/notary/review/calendar/{entry.pk}/remove/").status_code == 404
     assert OfficeCalendarDay.objects.filter(pk=entry.pk).exists()
+
+
+def test_review_page_queries_do_not_grow_with_buyers_or_evidence(
+    office: NotaryOffice, seller: Organisation, notary: User
+) -> None:
+    small = reviewing(office, seller, buyers=1)
+    submitted_buyer(small, 1)
+    large = reviewing(office, seller, buyers=3)
+    submitted_buyer(large, 1)
+    submitted_buyer(large, 2, video=b"\x1a\x45\xdf\xa3" + bytes(64), manual_review=ReviewReason.FACE_PROCESSING_REFUSED)
+    submitted_buyer(large, 3, seal=False)
+    client = logged_in_client(notary)
+    counts = []
+    for case in (small, large):
+        client.get(f"/notary/review/{case.pk}/")  # the session and the user, loaded once
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(f"/notary/review/{case.pk}/").status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
