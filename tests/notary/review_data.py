@@ -13,6 +13,7 @@ from typing import Any
 
 from django.utils import timezone
 from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 
 from ecancel.buyers import steps
 from ecancel.buyers.manifest import canonical, manifest_sign
@@ -40,11 +41,16 @@ SEEN = {"ip": "203.0.113.20", "user_agent": "Mozilla/5.0 (Linux; Android 14) Mob
 
 
 def picture(colour: tuple[int, int, int], *, kind: str = "JPEG") -> bytes:
-    """A small picture of one colour with a random corner: no two calls give the same file (reuse is on cue)."""
-    image = Image.new("RGB", (64, 48), colour)
-    image.putpixel((0, 0), tuple(os.urandom(3)))
+    """A small picture of one colour carrying a random note: no two calls give the same file (reuse is on cue)."""
+    note = os.urandom(8).hex()
     out = io.BytesIO()
-    image.save(out, format=kind)
+    image = Image.new("RGB", (64, 48), colour)
+    if kind == "PNG":
+        info = PngInfo()
+        info.add_text("note", note)
+        image.save(out, format="PNG", pnginfo=info)
+    else:
+        image.save(out, format="JPEG", comment=note)
     return out.getvalue()
 
 
@@ -78,7 +84,7 @@ def _check(
     kind: str,
     at: datetime,
     *,
-    files: dict[str, bytes],
+    files: list[tuple[str, bytes]],
     status: str = CheckStatus.PASSED,
     **values: Any,
 ) -> tuple[IdentityCheck, list[CheckEvidence]]:
@@ -97,7 +103,7 @@ def _check(
     )
     JourneyCheck.objects.create(journey=journey, purpose=purpose, check_run=check, at=at, **SEEN)
     stored = []
-    for role, content in files.items():
+    for role, content in files:
         kept = evidence_put(content, purpose=f"{kind}_{role}")
         stored.append(
             CheckEvidence.objects.create(
@@ -159,7 +165,7 @@ def submitted_buyer(
         CheckPurpose.DOCUMENT_READ,
         CheckKind.DOCUMENT,
         at,
-        files={EvidenceRole.DOCUMENT: front},  # the front photo, read by the engine
+        files=[(EvidenceRole.DOCUMENT, front)],  # the front photo, read by the engine
         status=CheckStatus.FAILED if read_reasons else CheckStatus.PASSED,
         document_kind="id_card_front",
         reasons=list(read_reasons),
@@ -174,7 +180,8 @@ def submitted_buyer(
                 purpose,
                 CheckKind.FACE,
                 at + timedelta(minutes=1 + 5 * n),
-                files={EvidenceRole.CAPTURE: picture((50 + n, 60, position))},
+                files=[(EvidenceRole.CAPTURE, picture((50 + n, 60, f))) for f in range(3)]
+                + [(EvidenceRole.PORTRAIT, picture((70, 70, position)))],
                 action="turn_left",
                 scores={"distance": 0.31, "yaw_change": 24.0},
                 threshold=0.5,
@@ -187,7 +194,7 @@ def submitted_buyer(
             CheckPurpose.VIDEO,
             CheckKind.VIDEO,
             at + timedelta(minutes=6),
-            files={EvidenceRole.VIDEO: video},
+            files=[(EvidenceRole.VIDEO, video)],
             challenge_text="本人自愿申请注销商品房买卖合同，核验码314159",
             scores={"duration_s": 15.2, "audio_rms_db": -20.0},
             threshold=0.5,

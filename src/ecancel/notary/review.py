@@ -12,6 +12,7 @@ from typing import Any
 from uuid import UUID
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.http import Http404
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -34,7 +35,7 @@ from ecancel.buyers.steps import FOREIGN_DOCUMENTS, MAINLAND_ID
 from ecancel.exchange.selectors import inbox_body
 from ecancel.identity.id_numbers import IdType, normalise_id_number
 from ecancel.identity.messages import reason_message
-from ecancel.identity.models import CheckEvidence, CheckKind, IdentityCheck, ManualReview
+from ecancel.identity.models import CheckEvidence, CheckKind, EvidenceRole, IdentityCheck, ManualReview
 from ecancel.notary.calendar import ONE_DAY, WorkCalendar, deadline_window, review_due_date
 from ecancel.notary.models import CalendarDayKind, CaseParty, NotaryCase, OfficeCalendarDay, PartyRole
 from ecancel.notary.transitions import CaseStatus
@@ -75,7 +76,11 @@ def office_calendar_days(office: NotaryOffice, *, since: date) -> QuerySet[Offic
 
 
 def office_of(organisation: Organisation) -> NotaryOffice:
-    return NotaryOffice.objects.get(organisation=organisation)
+    """The office record of a notary-office organisation; 404 for one set up without it."""
+    office = NotaryOffice.objects.filter(organisation=organisation).first()
+    if office is None:
+        raise Http404
+    return office
 
 
 def accepted_on(case: NotaryCase) -> date:
@@ -224,6 +229,16 @@ class CheckRow:
     @property
     def reasons(self) -> list[tuple[str, str]]:
         return [(code, reason_message(code)) for code in self.check.reasons]
+
+    @property
+    def shown_files(self) -> list[CheckEvidence]:
+        """What the page shows: every file but the camera frames after the first (a check may send dozens)."""
+        captures = [e for e in self.evidence if e.role == EvidenceRole.CAPTURE]
+        return [e for e in self.evidence if e.role != EvidenceRole.CAPTURE or e is captures[0]]
+
+    @property
+    def hidden_frames(self) -> list[CheckEvidence]:
+        return [e for e in self.evidence if e.role == EvidenceRole.CAPTURE][1:]
 
     @property
     def fields(self) -> dict[str, Any]:
