@@ -348,13 +348,16 @@ def _engine_says(rows: list[CheckRow], check: str, reason: str) -> bool | None:
     return True if any(v is True for v in verdicts) else None
 
 
-def _expired(valid_until: str | None, rows: list[CheckRow], today: date) -> bool:
-    if any("document_expired" in r.check.reasons for r in rows):
-        return True
+def _expired_detail(valid_until: str | None, rows: list[CheckRow], today: date) -> str | None:
+    """Why the document counts as expired (its end of validity before ``today``, or a reading said so); None if not."""
     try:
-        return valid_until is not None and date.fromisoformat(valid_until) < today
+        if valid_until is not None and date.fromisoformat(valid_until) < today:
+            return str(_("证件有效期至 %(date)s")) % {"date": valid_until}
     except ValueError:  # 长期 (no end), or something the engine could not make a date of
-        return False
+        pass
+    if any("document_expired" in r.check.reasons for r in rows):
+        return str(_("证件识别时发现证件已过有效期"))
+    return None
 
 
 def _compare(review: BuyerReview, name: str | None, number: str | None, rows: list[CheckRow]) -> None:
@@ -381,8 +384,9 @@ def _flags(review: BuyerReview, *, valid_until: str | None, reused: set[str], to
     if differs or any(MISMATCH_REASONS & set(r.check.reasons) for r in rows):
         labels = "、".join(str(c.label) for c in differs) or str(_("姓名或证件号码"))
         raised.append(RaisedFlag(Flag.MISMATCH, str(_("证件识别的%(fields)s与申请不一致")) % {"fields": labels}))
-    if _expired(valid_until, rows, today):
-        raised.append(RaisedFlag(Flag.EXPIRED, str(_("证件有效期至 %(date)s")) % {"date": valid_until or "—"}))
+    expired = _expired_detail(valid_until, rows, today)
+    if expired is not None:
+        raised.append(RaisedFlag(Flag.EXPIRED, expired))
     if reused:
         raised.append(RaisedFlag(Flag.REUSED, str(_("有 %(n)d 个文件也出现在其他买受人或案件中")) % {"n": len(reused)}))
     reasons = [str(r.get_reason_display()) for r in review.manual_reviews]
