@@ -228,7 +228,7 @@ def test_review_page_shows_each_buyer_side_by_side_and_is_audited(
         for upload in evidence.uploads.values():
             assert f"/notary/review/{case.pk}/uploads/{upload.pk}" in html
         assert f"/notary/review/{case.pk}/buyers/{position}/manifest.json" in html
-    assert "distance=0.31" in html and "阈值" in html and "turn_left" in html
+    assert "distance=0.31" in html and "阈值" in html and "向左转头" in html and "居民身份证人像面" in html
     assert "其余 2 帧现场画面" in html  # the first camera frame shown, the others listed
     assert "本人自愿申请注销商品房买卖合同，核验码314159" in html and "<video" in html
     assert "已提交" in html and "✓ 一致" in html and "有效（" in html

@@ -206,6 +206,15 @@ MISMATCH_REASONS = frozenset({"name_mismatch", "number_mismatch"})
 DERIVED_ROLES = frozenset({"portrait", "reference", "previous"})
 
 
+# How the notary reads a check's server-chosen liveness action and the side of the document it read.
+ACTION_LABELS: dict[str, Promise] = {"turn_left": _("向左转头"), "turn_right": _("向右转头"), "nod": _("点头")}
+READING_LABELS: dict[str, Promise] = {
+    "id_card_front": _("居民身份证人像面"),
+    "id_card_back": _("居民身份证国徽面"),
+    **FOREIGN_DOCUMENTS,
+}
+
+
 @dataclass(frozen=True)
 class RaisedFlag:
     flag: Flag
@@ -231,14 +240,26 @@ class CheckRow:
         return [(code, reason_message(code)) for code in self.check.reasons]
 
     @property
+    def action_label(self) -> str:
+        return str(ACTION_LABELS.get(self.check.action, self.check.action))
+
+    @property
+    def document_kind_label(self) -> str:
+        return str(READING_LABELS.get(self.check.document_kind, self.check.document_kind))
+
+    @property
+    def _kept(self) -> list[CheckEvidence]:
+        return [e for e in self.evidence if e.stored_name]  # a file the engine used but did not keep has no copy
+
+    @property
     def shown_files(self) -> list[CheckEvidence]:
-        """What the page shows: every file but the camera frames after the first (a check may send dozens)."""
-        captures = [e for e in self.evidence if e.role == EvidenceRole.CAPTURE]
-        return [e for e in self.evidence if e.role != EvidenceRole.CAPTURE or e is captures[0]]
+        """What the page shows: every kept file but the camera frames after the first (a check may send dozens)."""
+        captures = [e for e in self._kept if e.role == EvidenceRole.CAPTURE]
+        return [e for e in self._kept if e.role != EvidenceRole.CAPTURE or e is captures[0]]
 
     @property
     def hidden_frames(self) -> list[CheckEvidence]:
-        return [e for e in self.evidence if e.role == EvidenceRole.CAPTURE][1:]
+        return [e for e in self._kept if e.role == EvidenceRole.CAPTURE][1:]
 
     @property
     def fields(self) -> dict[str, Any]:
