@@ -427,3 +427,23 @@ def test_review_page_queries_do_not_grow_with_buyers_or_evidence(
             assert client.get(f"/notary/review/{case.pk}/").status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1], counts
+
+
+def test_the_admin_assigns_from_the_review_page_and_comes_back_to_it(
+    office: NotaryOffice, seller: Organisation, admin: User, notary: User
+) -> None:
+    case = reviewing(office, seller)
+    client = logged_in_client(admin)
+    page = client.get(f"/notary/review/{case.pk}/").content.decode()
+    assert f'value="{notary.uuid}"' in page and 'name="back" value="case"' in page
+    answer = client.post(f"/notary/review/{case.pk}/assign/", {"notary": str(notary.uuid), "back": "case"})
+    assert answer["Location"] == f"/notary/review/{case.pk}/"
+    case.refresh_from_db()
+    assert case.assignee == notary
+    # A notary sees who has the case, and no form.
+    shown = logged_in_client(notary).get(f"/notary/review/{case.pk}/").content.decode()
+    assert "陈公证" in shown and 'name="notary"' not in shown
+    refused = client.post(f"/notary/review/{case.pk}/assign/", {"notary": "not-a-uuid", "back": "case"}, follow=True)
+    assert "请选择本公证处的公证员" in refused.content.decode()
+    case.refresh_from_db()
+    assert case.assignee == notary

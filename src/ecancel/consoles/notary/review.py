@@ -99,14 +99,14 @@ def case_assign_view(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     user = staff_user(request)
     case = access_case(user, case_id)
     form = AssignForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _("请选择本公证处的公证员"))
-        return redirect("notary:review_queue")
-    chosen = form.cleaned_data["notary"]
+    # Back to where the admin assigned from: the queue, or the case's review page.
+    from_case = request.POST.get("back") == "case"
+    back = redirect("notary:review_case", case.pk) if from_case else redirect("notary:review_queue")
+    chosen = form.cleaned_data["notary"] if form.is_valid() else None
     notary = staff_user_by_uuid(chosen) if chosen is not None else None
-    if chosen is not None and notary is None:
+    if not form.is_valid() or (chosen is not None and notary is None):
         messages.error(request, _("请选择本公证处的公证员"))
-        return redirect("notary:review_queue")
+        return back
     try:
         case_assign(case=case, notary=notary, actor=user, ctx=RequestContext.of(request))
     except DomainError as error:
@@ -116,7 +116,7 @@ def case_assign_view(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
             messages.success(request, _("已将 %(case)s 指派给 %(name)s") % {"case": case.case_number, "name": notary})
         else:
             messages.success(request, _("已取消 %(case)s 的指派") % {"case": case.case_number})
-    return redirect("notary:review_queue")
+    return back
 
 
 @require_http_methods(["GET", "POST"])
@@ -169,7 +169,14 @@ def case_review_view(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     review_record_view(
         case=case, actor=user, buyers=[b.party.position for b in review.buyers], ctx=RequestContext.of(request)
     )
-    return render(request, "notary/review/case.html", {"case": case, "review": review})
+    can_assign = user.has_role(Role.NOTARY_ADMIN)
+    context = {
+        "case": case,
+        "review": review,
+        "can_assign": can_assign,
+        "notaries": office_notaries(case.office.organisation) if can_assign else [],
+    }
+    return render(request, "notary/review/case.html", context)
 
 
 def _private(response: HttpResponse, *, filename: str, download: bool) -> HttpResponse:
