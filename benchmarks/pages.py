@@ -4,8 +4,10 @@
 
 One process, its own throw-away data directory in demo mode: migrate, ``seed_demo``, then one application
 pushed and accepted by the notary office (relayed in-process, ``ECANCEL_TASKS_EAGER``) so that the QR,
-the live status and the notary's case pages have something to show. Each page is requested through
-Django's test client as the role that uses it (operator ``ys_operator``, notary clerk ``gz1_clerk``, filing
+the live status and the notary's case pages have something to show; its buyers' finished evidence is then
+written as the phone journey leaves it (``tests/notary/review_data.py``) and the case put under review, for the
+review pages. Each page is requested through Django's test client as the role that uses it (operator
+``ys_operator``, notary clerk ``gz1_clerk``, notary ``gz1_notary``, notary admin ``gz1_admin``, filing
 officer ``zjj_officer``), a few times to warm up and then ``--requests`` times; printed per page: median
 and p95 in milliseconds and the number of SQL queries one request makes. Tests assert the query counts
 stay constant (tests/cancellation/test_console_feedback.py, tests/notary/test_console.py); only this
@@ -27,6 +29,7 @@ from typing import Any
 from measure import percentile
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 WARM_UP = 5
 
 
@@ -37,6 +40,7 @@ def prepare() -> dict[str, object]:
     django.setup()
     from django.core.management import call_command
     from django.test import Client
+    from tests.notary.review_data import submitted_buyer, under_review
 
     from ecancel.accounts.actors import Actor
     from ecancel.accounts.auth import DEMO_SKIP_SESSION_KEY
@@ -48,7 +52,7 @@ def prepare() -> dict[str, object]:
     from ecancel.core.context import RequestContext
     from ecancel.filing.models import FiledContract
     from ecancel.filing.transitions import ContractStatus
-    from ecancel.notary.models import NotaryCase
+    from ecancel.notary.models import CaseParty, NotaryCase, PartyRole
 
     call_command("migrate", verbosity=0)
     call_command("seed_demo", logins_file=Path(os.environ["ECANCEL_DATA_DIR"]) / "logins.txt", stdout=io.StringIO())
@@ -77,6 +81,12 @@ def prepare() -> dict[str, object]:
         raise SystemExit("the pushed application was not accepted: is ECANCEL_TASKS_EAGER set?")
     case = NotaryCase.objects.filter(office__organisation=clerk.organisation).order_by("-received_at").first()
     assert case is not None
+    buyers = CaseParty.objects.filter(case=case, role=PartyRole.BUYER).order_by("position")
+    evidence = [submitted_buyer(case, party.position) for party in buyers]
+    under_review(case)
+    photo = evidence[0].uploads["holding"].pk
+    notary_client, _ = client("gz1_notary")
+    admin_client, _ = client("gz1_admin")
     operator_pages = {
         "operator: filed contracts": "/operator/contracts/",
         "operator: contract": f"/operator/contracts/{draft.contract_id}/",
@@ -95,10 +105,18 @@ def prepare() -> dict[str, object]:
         "notary: case": f"/notary/cases/{case.pk}/",
         "notary: case progress (live fragment)": f"/notary/cases/{case.pk}/status/",
     }
+    review_pages = [
+        ("notary admin: review queue (with assignment)", admin_client, "/notary/review/"),
+        ("notary: review queue", notary_client, "/notary/review/"),
+        ("notary: review of a case (evidence per buyer)", notary_client, f"/notary/review/{case.pk}/"),
+        ("notary: evidence photo", notary_client, f"/notary/review/{case.pk}/uploads/{photo}"),
+        ("notary admin: calendar", admin_client, "/notary/review/calendar/"),
+    ]
     return {
         "pages": [
             *[(name, operator_client, url) for name, url in operator_pages.items()],
             *[(name, clerk_client, url) for name, url in notary_pages.items()],
+            *review_pages,
             ("filing officer: home", filing_client, "/"),
         ]
     }

@@ -21,16 +21,18 @@ from django.test import Client, RequestFactory
 from django.utils import timezone, translation
 
 from ecancel.accounts.actors import Actor
-from ecancel.accounts.models import Organisation, User
+from ecancel.accounts.models import Organisation, Role, User
 from ecancel.buyers.services import handoff_issue
 from ecancel.cancellation.services.drafting import application_create
 from ecancel.consoles.errors import server_error
 from ecancel.core.context import RequestContext
 from ecancel.identity.masking import mask_name
+from ecancel.notary.models import CalendarDayKind, OfficeCalendarDay
 from ecancel.notary.services.revoke import case_revoke
 from tests.conftest import logged_in_client
-from tests.factories import DeveloperFactory, NotaryOfficeFactory, contract_with_buyers
+from tests.factories import DeveloperFactory, NotaryOfficeFactory, UserFactory, contract_with_buyers
 from tests.notary.helpers import make_case
+from tests.notary.review_data import submitted_buyer, under_review
 
 pytestmark = pytest.mark.django_db
 
@@ -119,7 +121,14 @@ def world(operator: User, notary_clerk: User, developer: Organisation, notary_of
     expired = handoff_issue(case=make_case(office, developer), actor=None, ctx=CTX)
     expired.token.expires_at = timezone.now() - dt.timedelta(minutes=1)
     expired.token.save(update_fields=["expires_at"])
+    reviewed = under_review(make_case(notary_office.notary_office, developer))
+    OfficeCalendarDay.objects.create(
+        office=notary_office.notary_office, day=timezone.localdate(), kind=CalendarDayKind.HOLIDAY, note="国庆节"
+    )
+    submitted_buyer(reviewed, 1)
+    submitted_buyer(reviewed, 2, video=b"\x1a\x45\xdf\xa3" + bytes(64), read_reasons=("document_expired",))
     return {
+        "review": f"/notary/review/{reviewed.pk}/",
         "application": f"/operator/applications/{application.pk}/",
         "push": f"/operator/applications/{application.pk}/push/",
         "case": f"/notary/cases/{case.pk}/",
@@ -178,6 +187,9 @@ def pages(world: dict[str, str], operator: User, notary_clerk: User) -> Iterator
     def notary_client() -> Client:
         return logged_in_client(notary_clerk)
 
+    def reviewer_client() -> Client:
+        return logged_in_client(UserFactory(organisation=notary_clerk.organisation, role=Role.NOTARY_ADMIN))
+
     yield "login", get(Client, "/login/")
     yield "operator workbench", get(operator_client, "/operator/")
     yield "application list", get(operator_client, "/operator/applications/")
@@ -186,6 +198,9 @@ def pages(world: dict[str, str], operator: User, notary_clerk: User) -> Iterator
     yield "push refused", push_refused
     yield "notary case list", get(notary_client, "/notary/")
     yield "notary case detail", get(notary_client, world["case"])
+    yield "review queue", get(reviewer_client, "/notary/review/")
+    yield "review of a case", get(reviewer_client, world["review"])
+    yield "office calendar", get(reviewer_client, "/notary/review/calendar/")
     yield "QR landing, valid", get(Client, world["valid"])
     yield "QR landing, revoked", get(Client, world["revoked"])
     yield "QR landing, expired", get(Client, world["expired"])

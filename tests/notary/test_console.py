@@ -213,7 +213,7 @@ def test_the_case_page_follows_the_buyers_progress_without_names_in_the_polled_p
     assert f'hx-get="/notary/cases/{received_case.pk}/status/"' in html
     viewed = AuditEvent.objects.filter(tag="notary.case.viewed").count()
     fragment = clerk_client.get(f"/notary/cases/{received_case.pk}/status/").content.decode()
-    assert "未提交" in fragment and 'hx-trigger="every 5s"' in fragment
+    assert "未核验" in fragment and 'hx-trigger="every 5s"' in fragment
     for party in received_case.parties.all():
         assert party.name not in fragment
     assert AuditEvent.objects.filter(tag="notary.case.viewed").count() == viewed

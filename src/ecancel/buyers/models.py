@@ -143,7 +143,7 @@ class JourneyUpload(Recorded):
     journey = models.ForeignKey(Journey, on_delete=models.PROTECT, related_name="uploads")
     slot = models.CharField(max_length=20, choices=UploadSlot.choices)
     media_type = models.CharField(max_length=40)
-    sha256 = models.CharField(max_length=64)
+    sha256 = models.CharField(max_length=64, db_index=True)  # the notary's review looks for files used twice
     size = models.PositiveBigIntegerField()
     stored_name = models.CharField(max_length=200)
 

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET
 
 from ecancel.accounts.access import staff_organisation
 from ecancel.accounts.auth import NOTARY_ROLES, staff_required, staff_user
-from ecancel.accounts.models import OrganisationKind
+from ecancel.accounts.models import OrganisationKind, Role
 from ecancel.audit.services import record_event
 from ecancel.buyers.services import handoff_state
 from ecancel.consoles.notary.forms import CaseSearchForm
@@ -89,6 +89,7 @@ def case_detail_view(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
         "documents": case_documents(case),
         "handoff": token,
         "handoff_state": handoff_state(token).value if token is not None else "",
+        "can_review": user.has_role(Role.NOTARY, Role.NOTARY_ADMIN),
     }
     return render(request, "notary/case_detail.html", context)
 
