@@ -11,7 +11,7 @@ from django.test import Client, RequestFactory
 
 from ecancel.accounts.models import Organisation, Role, User
 from ecancel.cancellation.models import Agent, Application
-from ecancel.cancellation.transitions import ApplicationStatus
+from ecancel.cancellation.transitions import ApplicationStatus, RevokeStatus
 from ecancel.filing.models import FiledContract
 from ecancel.identity.id_numbers import mask_id_number
 from tests.cancellation.conftest import accepted_body, notary_says, pdf_bytes
@@ -125,8 +125,11 @@ def test_create_fill_push_and_show_the_qr(
     response = operator_client.post(f"{url}revoke/", {"version": 1, "reason": "电话有误"})
     assert response.status_code == 302
     application.refresh_from_db()
-    assert application.status == ApplicationStatus.REVOKING
-    assert "正在等待公证处确认" in page(operator_client, url)
+    assert application.status == ApplicationStatus.AWAITING_BUYERS
+    assert application.revoke_requests.get().status == RevokeStatus.PENDING
+    html = page(operator_client, url)
+    assert "正在等待公证处确认" in html and 'id="revoke-badge"' in html
+    assert f"{url}revoke/" not in html, "no second revoke is offered while one waits"
     assert operator_client.get(f"{url}qr/print").status_code == 404
 
 
@@ -375,7 +378,7 @@ def test_the_application_page_offers_what_the_move_table_allows(
     abandon = reverse("operator:application_abandon", args=[application.pk])
     html = page(operator_client, f"/operator/applications/{application.pk}/")
     assert abandon in html and revoke not in html
-    monkeypatch.setitem(MOVES, "request_revoke", {ApplicationStatus.DRAFT: ApplicationStatus.REVOKING})
+    monkeypatch.setitem(MOVES, "request_revoke", {ApplicationStatus.DRAFT: ApplicationStatus.DRAFT})
     monkeypatch.setitem(MOVES, "abandon", {})
     html = page(operator_client, f"/operator/applications/{application.pk}/")
     assert revoke in html and abandon not in html

@@ -73,6 +73,7 @@ from django.db import transaction
 from django.utils import timezone
 from ecancel.accounts.models import Organisation
 from ecancel.exchange.services import outbox_put
+from tests.messages import typed
 from tests.notary.helpers import filing_pdfs, push_body
 attacker = Organisation.objects.get(pk="{ATTACKER_ID}")
 office = Organisation.objects.get(pk="{OFFICE_ID}")
@@ -88,13 +89,13 @@ pushes = [
 for message_type, to, options in pushes:
     body = push_body(seller=attacker, office=to, files=files, application_ref="{reference}", **options)
     with transaction.atomic():
-        outbox_put(sender=attacker, recipient=to, message_type=message_type, body=body, attachments=files)
+        outbox_put(sender=attacker, recipient=to, body=typed(message_type, body), attachments=files)
 for to in (office, rogue):
     with transaction.atomic():
         outbox_put(
-            sender=attacker, recipient=to, message_type="revoke.requested",
-            body={{"application_ref": "{reference}", "version": 1, "requested_at": timezone.now().isoformat(),
-                   "requested_by": "攻击者"}},
+            sender=attacker, recipient=to,
+            body=typed("revoke.requested", {{"application_ref": "{reference}", "version": 1,
+                       "requested_at": timezone.now().isoformat(), "requested_by": "攻击者"}}),
         )
 """
 
@@ -108,6 +109,7 @@ from django.utils import timezone
 from ecancel.accounts.models import Organisation
 from ecancel.exchange.services import outbox_put
 from ecancel.notary.models import NotaryCase
+from tests.messages import typed
 owner = Organisation.objects.get(pk="{OWNER_ID}")
 attacker = Organisation.objects.get(pk="{ATTACKER_ID}")
 office = Organisation.objects.get(pk="{OFFICE_ID}")
@@ -129,7 +131,7 @@ bodies = {{
 for sender, recipient in ((rogue, owner), (rogue, attacker), (office, attacker)):
     for message_type, extra in bodies.items():
         with transaction.atomic():
-            outbox_put(sender=sender, recipient=recipient, message_type=message_type, body={{**common, **extra}})
+            outbox_put(sender=sender, recipient=recipient, body=typed(message_type, {{**common, **extra}}))
 """
 
 

@@ -26,7 +26,7 @@ from ecancel.cancellation.selectors import application_qr
 from ecancel.cancellation.services.drafting import application_create, application_set_reason
 from ecancel.cancellation.services.push import application_push
 from ecancel.cancellation.services.revoke import application_revoke
-from ecancel.cancellation.transitions import ApplicationStatus
+from ecancel.cancellation.transitions import ApplicationStatus, RevokeStatus
 from ecancel.core.context import RequestContext
 from ecancel.exchange.models import InboxMessage
 from ecancel.exchange.routing import route_to
@@ -35,6 +35,7 @@ from ecancel.exchange.transitions import InboxStatus
 from ecancel.notary.models import IntakeRefusal, NotaryCase
 from ecancel.notary.transitions import CaseStatus
 from tests.factories import DeveloperFactory, NotaryOfficeFactory, UserFactory, contract_with_buyers
+from tests.messages import typed
 from tests.notary.helpers import filing_pdfs, push_body, relay_until_idle, send
 
 pytestmark = pytest.mark.django_db
@@ -100,7 +101,7 @@ def deliver_only(
 ) -> InboxMessage:
     """One message, signed with the sender's own key and received at once, leaving every other message queued."""
     with transaction.atomic():
-        row = outbox_put(sender=sender, recipient=recipient, message_type=message_type, body=body)
+        row = outbox_put(sender=sender, recipient=recipient, body=typed(message_type, body))
     raw = bytes(row.raw)
     headers = route_to(recipient).sign(sender=sender, message_id=row.pk, raw=raw, timestamp=int(time.time()))
     return inbox_accept(raw, headers)
@@ -205,13 +206,14 @@ def test_answers_about_another_companys_application_change_nothing(world: World,
     relay_until_idle()
     link = world.qr_path()
     assert qr_page(client, link) == 302
-    world.revoke()  # queued: the application is 撤销中 until the office answers
+    world.revoke()  # queued: its revoke request waits until the office answers
     for message_type in ANSWER_TYPES:
         for sender, recipient in senders:
             row = deliver_only(sender, recipient, message_type, answer(message_type, world))
             assert row.status == InboxStatus.REJECTED, (message_type, sender, recipient)
     application = world.current()
-    assert (application.status, application.version) == (ApplicationStatus.REVOKING, 1)
+    assert (application.status, application.version) == (ApplicationStatus.AWAITING_BUYERS, 1)
+    assert application.revoke_requests.get().status == RevokeStatus.PENDING
     assert application.notary_message == ""
     assert not application.applicants.filter(submitted_at__isnull=False).exists()
     assert not application.applicants.filter(started_at__isnull=False).exists()

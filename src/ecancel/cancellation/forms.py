@@ -8,7 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from ecancel.cancellation.models import Application, ReturnReason
-from ecancel.cancellation.selectors import application_agent, notary_office_list
+from ecancel.cancellation.selectors import REVOKING_FILTER, application_agent, notary_office_list
 from ecancel.cancellation.transitions import ApplicationStatus
 from ecancel.core.errors import DomainError
 from ecancel.core.paging import PageSizeField
@@ -35,7 +35,9 @@ class ApplicationSearchForm(forms.Form):
         widget=forms.TextInput(attrs={"placeholder": _("申请编号、合同编号、申请人或房号"), "type": "search"}),
     )
     status = forms.ChoiceField(
-        label=_("状态"), required=False, choices=[("", _("全部状态")), *ApplicationStatus.choices]
+        label=_("状态"),
+        required=False,
+        choices=[("", _("全部状态")), *ApplicationStatus.choices, (REVOKING_FILTER, _("撤销中"))],
     )
     per_page = PageSizeField()
 

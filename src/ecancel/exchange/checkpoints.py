@@ -61,7 +61,7 @@ def audit_checkpoint_publish(*, ctx: RequestContext | None = None) -> tuple[Chec
     with transaction.atomic():
         for peer in peers:
             assert sender is not None
-            outbox_put(sender=sender, recipient=peer.organisation, message_type=AuditCheckpoint.TYPE, body=body)
+            outbox_put(sender=sender, recipient=peer.organisation, body=body)
     return checkpoint, len(peers)
 
 

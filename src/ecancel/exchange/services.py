@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from uuid import UUID, uuid4
 
 from django.conf import settings
@@ -67,11 +66,14 @@ def outbox_put(
     *,
     sender: Organisation,
     recipient: Organisation,
-    message_type: str,
-    body: Mapping[str, Any] | Message,
+    body: Message,
     attachments: Mapping[str, bytes] | None = None,
 ) -> OutboxMessage:
-    """Queue a message in the caller's transaction; it leaves only if that transaction commits."""
+    """Queue a message in the caller's transaction; it leaves only if that transaction commits.
+
+    The body is a typed model on both sides, so mypy checks what is sent; it is parsed again here with the
+    attachments, as the receiver will, so a document reference that does not match its file never leaves.
+    """
     assert transaction.get_connection().in_atomic_block, "outbox_put must run inside the caller's transaction"
     files = dict(attachments or {})
     for name in files:
@@ -81,8 +83,10 @@ def outbox_put(
         raise ValidationFailed(
             _("「%(sender_name)s」不由本系统托管，不能以其名义发送消息"), params={"sender_name": sender.name}
         )
-    raw_body = body.model_dump(mode="json") if isinstance(body, Message) else dict(body)
-    parsed = check_body(message_type, raw_body, {name: sha256_hex(data) for name, data in files.items()})
+    message_type = body.TYPE
+    parsed = check_body(
+        message_type, body.model_dump(mode="json"), {name: sha256_hex(data) for name, data in files.items()}
+    )
     if isinstance(parsed, BodyProblem):
         raise ValidationFailed(parsed.zh, parsed.en)
     _check_direction(parsed, sender, recipient, refuse=lambda zh, en: ValidationFailed(zh, en))

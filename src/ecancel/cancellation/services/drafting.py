@@ -23,9 +23,9 @@ from ecancel.cancellation.services.common import (
     ApplicationId,
     audit_application,
     expect_version,
-    guarded_move,
     locked_application,
     notary_office_of,
+    operator_move,
 )
 from ecancel.cancellation.uploads import check_power_of_attorney
 from ecancel.core.context import RequestContext
@@ -142,7 +142,7 @@ def application_set_reason(
 ) -> Application:
     """退房原因: one of the common reasons; free text required when it is 其他."""
     application = locked_application(application_id, actor)
-    guarded_move(application, "edit")
+    operator_move(application, "edit")
     detail = detail.strip()
     if reason not in ReturnReason.values:
         raise field_error("reason", gettext_lazy("请从列表中选择退房原因"))
@@ -175,7 +175,7 @@ def application_set_refund(
 ) -> Application:
     """The termination agreement's refund terms: at most the contract price, paid within a year."""
     application = locked_application(application_id, actor)
-    guarded_move(application, "edit")
+    operator_move(application, "edit")
     errors: dict[str, FieldMessage] = {}
     total = application.contract.total_price
     if (
@@ -221,7 +221,7 @@ def application_set_applicants(
 ) -> Application:
     """Applicants must be exactly the contract's buyers; only their contact details change here."""
     application = locked_application(application_id, actor)
-    guarded_move(application, "edit")
+    operator_move(application, "edit")
     buyers = list(application.contract.buyers.all())
     by_identity = {(b.id_type, normalised_id(b.id_type, b.id_number)): b for b in buyers}
     errors: dict[str, FieldMessage] = {}
@@ -347,7 +347,7 @@ def application_set_agent(
 ) -> Agent:
     """Add or change the agent (代理人); a new power of attorney replaces the old one, none keeps it."""
     application = locked_application(application_id, actor)
-    guarded_move(application, "edit")
+    operator_move(application, "edit")
     number, represented = _validated_agent(application, agent)
     checked = check_power_of_attorney(power_of_attorney) if power_of_attorney is not None else None
     row = Agent.objects.filter(application=application).first() or Agent(application=application)
@@ -390,7 +390,7 @@ def application_set_agent(
 @transaction.atomic
 def application_remove_agent(*, application_id: ApplicationId, actor: Actor, ctx: RequestContext) -> Application:
     application = locked_application(application_id, actor)
-    guarded_move(application, "edit")
+    operator_move(application, "edit")
     row = Agent.objects.filter(application=application).first()
     if row is None:
         raise InvalidTransition(gettext_lazy("本申请没有代理人"), code="no_agent")
@@ -412,7 +412,7 @@ def application_set_notary_office(
     *, application_id: ApplicationId, notary_office_id: uuid.UUID | str, actor: Actor, ctx: RequestContext
 ) -> Application:
     application = locked_application(application_id, actor)
-    guarded_move(application, "edit")
+    operator_move(application, "edit")
     office = notary_office_of(notary_office_id)
     before = application.notary_office.name if application.notary_office else ""
     application.notary_office = office
@@ -434,7 +434,7 @@ def application_abandon(
     """作废: closes the application for good and returns the contract to 已备案."""
     application = locked_application(application_id, actor)
     expect_version(application, expected_version)
-    target = guarded_move(application, "abandon")
+    target = operator_move(application, "abandon")
     contract = FiledContract.objects.select_for_update().get(pk=application.contract_id)
     if contract.status == ContractStatus.CANCELLING:
         contract_abandon_cancellation(contract_id=contract.pk, actor=actor.user, ctx=ctx)

@@ -46,7 +46,9 @@ from ecancel.cancellation.selectors import (
     application_agent,
     application_current_push,
     application_delivery,
+    application_latest_revoke,
     application_list,
+    application_operator_can,
     application_previous_push,
     application_push,
     application_qr,
@@ -66,7 +68,7 @@ from ecancel.cancellation.services.drafting import (
     application_set_refund,
 )
 from ecancel.cancellation.services.revoke import application_revoke
-from ecancel.cancellation.transitions import ApplicationStatus, application_can
+from ecancel.cancellation.transitions import ApplicationStatus
 from ecancel.consoles.operator.access import access_contract
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import DomainError
@@ -106,8 +108,9 @@ def _detail_context(application: Application, *, live_only: bool = False, **form
         "pushes": list(application.pushes.select_related("notary_office")),
         "qr": application_qr(application),
         "delivery": application_delivery(application),
-        "can_revoke": application_can(application, "request_revoke"),
-        "can_abandon": application_can(application, "abandon"),
+        "can_revoke": application_operator_can(application, "request_revoke"),
+        "can_abandon": application_operator_can(application, "abandon"),
+        "revoke": application_latest_revoke(application),
         "live": application.status in WATCHED_STATUSES,
         "refreshed_at": timezone.localtime(),
     }
@@ -135,7 +138,6 @@ WATCHED_STATUSES = frozenset(
     {
         ApplicationStatus.PUSHED,
         ApplicationStatus.AWAITING_BUYERS,
-        ApplicationStatus.REVOKING,
         ApplicationStatus.UNDER_REVIEW,
         ApplicationStatus.CERTIFIED,
     }
@@ -237,7 +239,7 @@ def application_save_view(request: HttpRequest, application_id: uuid.UUID) -> Ht
     without errors are saved all the same, so nothing typed is dropped silently.
     """
     application = access_application(staff_user(request), application_id)
-    if not application_can(application, "edit"):
+    if not application_operator_can(application, "edit"):
         # A page left open across a push: its forms are gone once the page shows where the application stands.
         messages.error(request, _("申请已推送，不能再修改；如需更正请先撤销申请"))
         return _detail(application)
@@ -428,7 +430,7 @@ def _confirmed_move(
     def view(request: HttpRequest, application_id: uuid.UUID) -> HttpResponse:
         application = access_application(staff_user(request), application_id)
         if request.method == "GET":
-            if not application_can(application, move):
+            if not application_operator_can(application, move):
                 # Back to a confirm page after the move was made (or can no longer be): show where it stands.
                 return _detail(application)
             return _confirm(request, application, action, blank(application))

@@ -27,8 +27,7 @@ def tell_seller(case: NotaryCase, message: type[Message], **fields: object) -> N
     outbox_put(
         sender=case.office.organisation,
         recipient=case.seller,
-        message_type=message.TYPE,
-        body=body.model_dump(mode="json"),
+        body=body,
     )
 
 

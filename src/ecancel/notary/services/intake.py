@@ -335,7 +335,6 @@ def _case_refused_send(
     outbox_put(
         sender=sender,
         recipient=seller,
-        message_type=CaseRefused.TYPE,
         body=CaseRefused(
             application_ref=application_ref,
             version=version,
@@ -343,7 +342,7 @@ def _case_refused_send(
             reason=reason,
             refused_at=refused_at,
             refused_by=sender.name,
-        ).model_dump(mode="json"),
+        ),
     )
 
 

@@ -116,14 +116,13 @@ def _refuse_revoke(
     outbox_put(
         sender=request.recipient,
         recipient=request.sender,
-        message_type=RevokeRefused.TYPE,
         body=RevokeRefused(
             application_ref=request.application_ref,
             version=request.version,
             case_ref=case.pk if case is not None else None,
             reason=reason,
             refused_at=timezone.now(),
-        ).model_dump(mode="json"),
+        ),
     )
 
 
