@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
@@ -24,7 +24,7 @@ from ecancel.accounts.models import Organisation, OrganisationKind
 from ecancel.audit.services import record_event
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import FieldMessage, InvalidTransition, NotFound, ValidationFailed, field_error
-from ecancel.core.transitions import HasStatus, S, transition
+from ecancel.core.transitions import transition
 from ecancel.filing.models import Building, BuyerParty, FiledContract, Project, Unit
 from ecancel.filing.transitions import CONTRACT_MOVES, UNIT_MOVES, ContractStatus, UnitStatus
 from ecancel.identity.id_numbers import IdType, mask_id_number, normalise_country_code, validate_id_number
@@ -35,45 +35,6 @@ if TYPE_CHECKING:
 RowId = uuid.UUID | str
 
 # Refusals worded for the situation a person is actually in, keyed by (action, current status).
-_CONTRACT_REFUSALS: dict[tuple[str, str], tuple[str, str]] = {
-    ("start_cancellation", ContractStatus.CANCELLING): (
-        "该合同已在办理注销，不能重复发起",
-        "A cancellation of this contract is already under way",
-    ),
-    ("start_cancellation", ContractStatus.CANCELLED): (
-        "该合同的备案已注销，不能再次注销",
-        "This contract's filing has already been cancelled",
-    ),
-    ("abandon_cancellation", ContractStatus.FILED): (
-        "该合同没有正在办理的注销，无需放弃",
-        "There is no cancellation under way for this contract",
-    ),
-    ("abandon_cancellation", ContractStatus.CANCELLED): (
-        "该合同的备案已注销，不能放弃注销",
-        "This contract's filing has already been cancelled; it cannot be undone",
-    ),
-    ("cancel_filing", ContractStatus.FILED): (
-        "该合同尚未发起注销申请，不能注销备案",
-        "No cancellation has been started for this contract, so its filing cannot be cancelled",
-    ),
-    ("cancel_filing", ContractStatus.CANCELLED): (
-        "该合同的备案已注销，不能重复注销",
-        "This contract's filing has already been cancelled",
-    ),
-}
-
-_UNIT_REFUSALS: dict[tuple[str, str], tuple[str, str]] = {
-    ("sign", UnitStatus.SIGNED): ("该房源已签约，不能再次签约", "This unit is already under a signed contract"),
-    ("sign", UnitStatus.FILED): ("该房源已有备案合同，不能再次签约", "This unit already has a filed contract"),
-    ("file", UnitStatus.AVAILABLE): ("该房源尚未签约，不能备案", "This unit has no signed contract to file"),
-    ("file", UnitStatus.FILED): ("该房源已备案，不能重复备案", "This unit is already filed"),
-    ("return_to_sale", UnitStatus.AVAILABLE): ("该房源已是可售状态", "This unit is already available for sale"),
-    ("return_to_sale", UnitStatus.SIGNED): (
-        "该房源的合同尚未备案，不能通过注销备案恢复可售",
-        "This unit's contract is not filed, so it cannot return to sale through a filing cancellation",
-    ),
-}
-
 _PHONE = re.compile(r"^\+?[0-9][0-9 \-]{5,19}$")
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 _FRACTION = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
@@ -102,29 +63,12 @@ def validate_phone(phone: str) -> str:
     return phone
 
 
-def _move(
-    obj: HasStatus,
-    action: str,
-    table: Mapping[str, Mapping[S, S]],
-    choices: type[S],
-    refusals: Mapping[tuple[str, str], tuple[str, str]],
-) -> S:
-    """The guarded move, refused in the words ``refusals`` has for the situation when it has some."""
-    try:
-        return transition(obj, action, table, choices)
-    except InvalidTransition as refused:
-        worded = refusals.get((action, obj.status))
-        if worded is None:
-            raise
-        raise InvalidTransition(*worded) from refused
-
-
 def _contract_move(contract: FiledContract, action: str) -> ContractStatus:
-    return _move(contract, action, CONTRACT_MOVES, ContractStatus, _CONTRACT_REFUSALS)
+    return transition(contract, action, CONTRACT_MOVES, ContractStatus)
 
 
 def _unit_move(unit: Unit, action: str) -> UnitStatus:
-    return _move(unit, action, UNIT_MOVES, UnitStatus, _UNIT_REFUSALS)
+    return transition(unit, action, UNIT_MOVES, UnitStatus)
 
 
 def _locked_contract(contract_id: RowId) -> FiledContract:
