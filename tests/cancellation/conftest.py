@@ -78,10 +78,16 @@ def pdf_bytes() -> bytes:
     return out.getvalue()
 
 
-def notary_says(office: Organisation, seller: Organisation, message_type: str, body: dict[str, Any]) -> InboxMessage:
+def notary_says(
+    office: Organisation,
+    seller: Organisation,
+    message_type: str,
+    body: dict[str, Any],
+    attachments: dict[str, bytes] | None = None,
+) -> InboxMessage:
     """The notary office's answer, signed and received through the real exchange inbox (only this message)."""
     with transaction.atomic():
-        row = outbox_put(sender=office, recipient=seller, body=typed(message_type, body))
+        row = outbox_put(sender=office, recipient=seller, body=typed(message_type, body), attachments=attachments)
     raw = bytes(row.raw)
     headers = route_to(seller).sign(sender=office, message_id=row.pk, raw=raw, timestamp=int(time.time()))
     return inbox_accept(raw, headers)

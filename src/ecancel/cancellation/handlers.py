@@ -7,14 +7,17 @@ once. An answer about an older version is kept (audited) and changes nothing.
 from __future__ import annotations
 
 from ecancel.cancellation.services.answers import (
+    CertificateCheck,
     NotaryAnswer,
     applicant_record_start,
     applicant_record_submission,
     application_record_acceptance,
     application_record_all_submitted,
+    application_record_certificate,
     application_record_refusal,
     application_record_revoke_refused,
     application_record_revoked,
+    certificate_check,
 )
 from ecancel.exchange.handlers import ReceivedMessage, register_handler
 from ecancel.exchange.messages import (
@@ -24,6 +27,7 @@ from ecancel.exchange.messages import (
     CaseAccepted,
     CaseRefused,
     CaseRevoked,
+    CertificateIssued,
     Message,
     RevokeRefused,
 )
@@ -93,6 +97,23 @@ def on_buyers_submitted(message: ReceivedMessage) -> None:
     )
 
 
+def check_certificate(message: ReceivedMessage) -> CertificateCheck:
+    """The prepare step of certificate.issued: its signature checked before the inbox transaction takes a lock."""
+    body = message.parsed(CertificateIssued)
+    return certificate_check(sender=message.sender, content=message.attachment(body.certificate.attachment))
+
+
+def on_certificate_issued(message: ReceivedMessage) -> None:
+    body = message.parsed(CertificateIssued)
+    application_record_certificate(
+        answer=_answer(message, body),
+        body=body,
+        content=message.attachment(body.certificate.attachment),
+        checked=message.prepared,
+        ctx=message.ctx,
+    )
+
+
 def register() -> None:
     register_handler(CaseAccepted.TYPE, on_case_accepted)
     register_handler(CaseRevoked.TYPE, on_case_revoked)
@@ -101,3 +122,4 @@ def register() -> None:
     register_handler(BuyerStarted.TYPE, on_buyer_started)
     register_handler(BuyerSubmitted.TYPE, on_buyer_submitted)
     register_handler(BuyersSubmitted.TYPE, on_buyers_submitted)
+    register_handler(CertificateIssued.TYPE, on_certificate_issued, prepare=check_certificate)

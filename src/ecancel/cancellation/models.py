@@ -269,3 +269,33 @@ class RevokeRequest(Entity):
 
     def __str__(self) -> str:
         return f"{self.application_id} v{self.push.version} · {self.get_status_display()}"
+
+
+def certificate_path(instance: ReceivedCertificate, filename: str) -> str:
+    return f"certificates/{instance.application_id}/{filename}"
+
+
+class ReceivedCertificate(Entity):
+    """The notarial certificate (公证书) the notary office sent back, kept as received: its signature was checked
+    against the office before the filing was cancelled on its strength. One signed PDF: page 1 is the cover
+    (首页封面), the text (公证书内容) and the annexes follow; it cannot be split without breaking the signature."""
+
+    application = models.OneToOneField(Application, on_delete=models.PROTECT, related_name="certificate")
+    push = models.OneToOneField(ApplicationPush, on_delete=models.PROTECT, related_name="certificate")
+    certificate_no = models.CharField(_("公证书编号"), max_length=60)
+    notary_name = models.CharField(_("公证员"), max_length=100)
+    issued_at = models.DateTimeField(_("出证时间"))
+    verification_code = models.CharField(_("验证码"), max_length=64)
+    verification_url = models.URLField(_("验证网址"), max_length=500, blank=True)
+    signed_by = models.CharField(_("签章机构"), max_length=200)
+    content = models.FileField(_("文件"), upload_to=certificate_path, max_length=200)
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    size = models.PositiveBigIntegerField(_("大小（字节）"))
+    message_id = models.UUIDField(_("消息编号"))
+
+    class Meta:
+        verbose_name = _("公证书")
+        verbose_name_plural = _("公证书")
+
+    def __str__(self) -> str:
+        return self.certificate_no

@@ -9,7 +9,14 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from ecancel.accounts.models import Organisation, OrganisationKind
-from ecancel.cancellation.models import Agent, Applicant, Application, ApplicationPush, RevokeRequest
+from ecancel.cancellation.models import (
+    Agent,
+    Applicant,
+    Application,
+    ApplicationPush,
+    ReceivedCertificate,
+    RevokeRequest,
+)
 from ecancel.cancellation.transitions import WAITS_FOR_REVOKE, ApplicationStatus, RevokeStatus, application_can
 from ecancel.core.errors import NotFound
 from ecancel.exchange.models import OutboxMessage
@@ -22,7 +29,7 @@ REVOKING_FILTER = "revoking"
 def _applications_of(seller: Organisation) -> QuerySet[Application]:
     return (
         Application.objects.for_seller(seller)
-        .select_related("contract__unit__building__project", "seller", "notary_office", "agent")
+        .select_related("contract__unit__building__project", "seller", "notary_office", "agent", "certificate")
         .prefetch_related(
             Prefetch("applicants", queryset=Applicant.objects.order_by("position")),
             Prefetch("pushes", queryset=ApplicationPush.objects.order_by("-version")),
@@ -86,6 +93,14 @@ def application_previous_push(application: Application) -> ApplicationPush | Non
 def application_latest_revoke(application: Application) -> RevokeRequest | None:
     """The application's latest revoke request, answered or not (from the prefetched rows)."""
     return next(iter(application.revoke_requests.all()), None)
+
+
+def application_certificate(application: Application) -> ReceivedCertificate | None:
+    """The notarial certificate that cancelled the application's filing, once it came back."""
+    try:
+        return application.certificate
+    except ReceivedCertificate.DoesNotExist:
+        return None
 
 
 def application_operator_can(application: Application, action: str) -> bool:

@@ -7,21 +7,35 @@ applied; an answer about an older version is kept and not applied.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from ecancel.accounts.models import Organisation
-from ecancel.cancellation.models import Applicant, Application, ApplicationPush, PushOutcome, RevokeRequest
+from ecancel.cancellation.models import (
+    Applicant,
+    Application,
+    ApplicationPush,
+    PushOutcome,
+    ReceivedCertificate,
+    RevokeRequest,
+)
 from ecancel.cancellation.services.common import audit_application, pending_revoke, seller_application
 from ecancel.cancellation.transitions import ApplicationStatus, application_move, revoke_move
 from ecancel.core.context import RequestContext
-from ecancel.core.errors import InvalidTransition
+from ecancel.core.errors import InvalidTransition, Text, render_source
+from ecancel.documents.slots import signing_slot
+from ecancel.exchange.messages import CertificateIssued
+from ecancel.filing.services import contract_cancel_filing
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -206,6 +220,89 @@ def application_record_refusal(
         answer,
         ctx,
         {"refused_version": push.version, "code": code, "reason": reason},
+    )
+    return application
+
+
+@dataclass(frozen=True)
+class CertificateCheck:
+    """The received certificate's signature, checked before the inbox transaction: who signed, or what is wrong."""
+
+    signed_by: str
+    problem: Text | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def certificate_check(*, sender: Organisation, content: bytes) -> CertificateCheck:
+    """Valid, unchanged since signing, and signed by the office that sends it: only then may it cancel a filing."""
+    from ecancel.documents.verification import NotAPdf, verify_pdf
+
+    try:
+        with signing_slot():
+            report = verify_pdf(content)
+    except NotAPdf:
+        return CertificateCheck("", gettext_lazy("公证书不是可读的PDF文件"))
+    signers = sorted({s.signer_organisation for s in report.signatures if s.signer_organisation})
+    if not report.valid:
+        problems = "；".join(p.zh for p in report.problems) or "—"
+        return CertificateCheck("", gettext_lazy("公证书的电子签章未通过验证：%(problems)s"), {"problems": problems})
+    if sender.name not in signers:
+        return CertificateCheck(
+            "",
+            gettext_lazy("公证书不是由发送它的公证处「%(office)s」签章（签章机构：%(signers)s）"),
+            {"office": sender.name, "signers": "、".join(signers) or "—"},
+        )
+    return CertificateCheck(sender.name)
+
+
+@transaction.atomic
+def application_record_certificate(
+    *, answer: NotaryAnswer, body: CertificateIssued, content: bytes, checked: CertificateCheck, ctx: RequestContext
+) -> Application | None:
+    """certificate.issued: in one transaction the application is 已出证 then 已注销, the contract's filing is
+    cancelled and the unit is for sale again. A certificate that fails its check changes nothing: the message is
+    rejected (the inbox keeps it, with the file, for inspection) and the failure is logged as an alert."""
+    found = _answered(answer, ctx)
+    if found is None:
+        return None
+    application, push = found
+    if checked.problem is not None:
+        logger.error(
+            "certificate %s for application %s from %s refused: %s",
+            body.certificate_no,
+            application.number,
+            answer.notary_office.name,
+            render_source(checked.problem, checked.params),
+        )
+        raise InvalidTransition(checked.problem, code="certificate_invalid", params=checked.params)
+    application.status = application_move(application, "certify")
+    application.status = application_move(application, "complete")
+    push.closed_at = timezone.now()
+    push.save(update_fields=["closed_at", "updated_at"])
+    application.save(update_fields=["status", "updated_at"])
+    ReceivedCertificate.objects.create(
+        application=application,
+        push=push,
+        certificate_no=body.certificate_no,
+        notary_name=body.notary_name,
+        issued_at=body.issued_at,
+        verification_code=body.verification_code,
+        verification_url=body.verification_url,
+        signed_by=checked.signed_by,
+        content=ContentFile(content, name="certificate.pdf"),
+        sha256=body.certificate.sha256,
+        size=len(content),
+        message_id=uuid.UUID(answer.message_id),
+    )
+    contract_cancel_filing(
+        contract_id=application.contract_id, certificate_ref=body.certificate_no, actor=None, ctx=ctx
+    )
+    _audit_answer(
+        "cancellation.application.cancelled_by_certificate",
+        application,
+        answer,
+        ctx,
+        {"certificate_no": body.certificate_no, "sha256": body.certificate.sha256, "signed_by": checked.signed_by},
     )
     return application
 

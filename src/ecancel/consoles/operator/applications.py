@@ -44,6 +44,7 @@ from ecancel.cancellation.forms import (
 from ecancel.cancellation.models import Application
 from ecancel.cancellation.selectors import (
     application_agent,
+    application_certificate,
     application_current_push,
     application_delivery,
     application_latest_revoke,
@@ -111,6 +112,7 @@ def _detail_context(application: Application, *, live_only: bool = False, **form
         "can_revoke": application_operator_can(application, "request_revoke"),
         "can_abandon": application_operator_can(application, "abandon"),
         "revoke": application_latest_revoke(application),
+        "certificate": application_certificate(application),
         "live": application.status in WATCHED_STATUSES,
         "refreshed_at": timezone.localtime(),
     }
@@ -534,6 +536,32 @@ def application_document_view(request: HttpRequest, application_id: uuid.UUID, v
 
 @require_GET
 @staff_required(*OPERATOR_ROLES)
+def application_certificate_view(request: HttpRequest, application_id: uuid.UUID) -> HttpResponse:
+    """The notarial certificate the office sent back, inline (to view or print) or as a download."""
+    application = access_application(staff_user(request), application_id)
+    certificate = application_certificate(application)
+    if certificate is None:
+        raise Http404
+    record_event(
+        "cancellation.certificate.downloaded",
+        actor=staff_user(request),
+        obj=application,
+        data={"certificate_no": certificate.certificate_no, "sha256": certificate.sha256},
+        ctx=_ctx(request),
+    )
+    response = FileResponse(
+        certificate.content.open("rb"),
+        as_attachment=bool(request.GET.get("download")),
+        filename=f"公证书-{application.number}.pdf",
+        content_type="application/pdf",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return cast(HttpResponse, response)
+
+
+@require_GET
+@staff_required(*OPERATOR_ROLES)
 def application_power_of_attorney_view(request: HttpRequest, application_id: uuid.UUID) -> HttpResponse:
     application = access_application(staff_user(request), application_id)
     agent = application_agent(application)
@@ -573,6 +601,11 @@ urlpatterns = [
         "applications/<uuid:application_id>/agent/power-of-attorney/",
         application_power_of_attorney_view,
         name="application_power_of_attorney",
+    ),
+    path(
+        "applications/<uuid:application_id>/certificate.pdf",
+        application_certificate_view,
+        name="application_certificate",
     ),
     path("applications/<uuid:application_id>/push/", application_push_view, name="application_push"),
     path("applications/<uuid:application_id>/revoke/", application_revoke_view, name="application_revoke"),

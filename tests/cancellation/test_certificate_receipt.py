@@ -1,0 +1,164 @@
+"""certificate.issued on the filing side (issue 13, item 5): only a certificate signed by the office that sends it,
+unchanged since signing, cancels the filing; then application, contract and unit change in one transaction."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from ecancel.accounts.actors import Actor
+from ecancel.accounts.models import Organisation
+from ecancel.audit.models import AuditEvent
+from ecancel.cancellation.models import Application, ApplicationPush, ReceivedCertificate
+from ecancel.cancellation.services.push import application_push
+from ecancel.cancellation.transitions import ApplicationStatus
+from ecancel.core.context import RequestContext
+from ecancel.documents.render import render_document
+from ecancel.documents.samples import sample
+from ecancel.documents.signing import sign_pdf
+from ecancel.exchange.envelope import parse_envelope
+from ecancel.exchange.transitions import InboxStatus
+from ecancel.filing.transitions import ContractStatus, UnitStatus
+from tests.cancellation.conftest import accepted_body, answer_body, notary_says
+from tests.cancellation.test_pages import page
+from tests.cancellation.test_push_and_answers import all_buyers_submitted
+from tests.documents.signing_support import append_page
+
+pytestmark = pytest.mark.django_db
+
+CERTIFICATE_NO = "(2026)中证字第000001号"
+
+
+@pytest.fixture(scope="module")
+def certificate_pdf() -> bytes:
+    example = sample("certificate")
+    return render_document("certificate", example.data, images=example.images).pdf
+
+
+@pytest.fixture
+def under_review(
+    ready_application: Application,
+    notary_office: Organisation,
+    developer: Organisation,
+    actor: Actor,
+    ctx: RequestContext,
+) -> Application:
+    application_push(application_id=ready_application.pk, notary_office_id=notary_office.pk, actor=actor, ctx=ctx)
+    notary_says(notary_office, developer, "case.accepted", accepted_body(ready_application))
+    all_buyers_submitted(ready_application, notary_office, developer)
+    ready_application.refresh_from_db()
+    assert ready_application.status == ApplicationStatus.UNDER_REVIEW
+    return ready_application
+
+
+def issue(office: Organisation, seller: Organisation, application: Application, pdf: bytes) -> Any:
+    push = ApplicationPush.objects.get(application=application, version=application.version)
+    body = answer_body(
+        application,
+        case_ref=push.case_id,
+        case_no=push.case_number,
+        certificate_no=CERTIFICATE_NO,
+        issued_at=timezone.now().isoformat(),
+        notary_name="王公证员",
+        verification_code="ABCDEFGH2345",
+        verification_url="http://127.0.0.1:8000/certificates/verify/",
+        certificate={
+            "kind": "certificate",
+            "title": "公证书",
+            "attachment": "certificate.pdf",
+            "sha256": hashlib.sha256(pdf).hexdigest(),
+        },
+    )
+    return notary_says(office, seller, "certificate.issued", body, {"certificate.pdf": pdf})
+
+
+def test_a_valid_certificate_cancels_the_filing_in_one_go(
+    under_review: Application,
+    notary_office: Organisation,
+    developer: Organisation,
+    certificate_pdf: bytes,
+    operator_client: Client,
+) -> None:
+    signed = sign_pdf(certificate_pdf, organisation=notary_office)
+    received = issue(notary_office, developer, under_review, signed)
+    assert received.status == InboxStatus.APPLIED
+    under_review.refresh_from_db()
+    contract = under_review.contract
+    contract.refresh_from_db()
+    contract.unit.refresh_from_db()
+    assert under_review.status == ApplicationStatus.CANCELLED
+    assert contract.status == ContractStatus.CANCELLED and contract.cancellation_ref == CERTIFICATE_NO
+    assert contract.unit.status == UnitStatus.AVAILABLE
+    kept = ReceivedCertificate.objects.get(application=under_review)
+    assert (kept.certificate_no, kept.signed_by, kept.size) == (CERTIFICATE_NO, notary_office.name, len(signed))
+    with kept.content.open("rb") as handle:
+        assert handle.read() == signed
+    assert AuditEvent.objects.filter(tag="cancellation.application.cancelled_by_certificate").count() == 1
+    assert AuditEvent.objects.filter(tag="filing.contract.filing_cancelled").count() == 1
+
+    url = f"/operator/applications/{under_review.pk}/"
+    html = page(operator_client, url)
+    assert "公证书首页封面" in html and "公证书内容" in html and f"{url}certificate.pdf#page=2" in html
+    inline = operator_client.get(f"{url}certificate.pdf")
+    assert inline.status_code == 200 and b"".join(inline.streaming_content) == signed
+    assert "attachment" not in inline["Content-Disposition"]
+    inline.close()
+    download = operator_client.get(f"{url}certificate.pdf?download=1")
+    assert "attachment" in download["Content-Disposition"]
+    download.close()
+
+    again = issue(notary_office, developer, under_review, signed)
+    assert again.status == InboxStatus.REJECTED, "a second certificate for a cancelled application changes nothing"
+    assert ReceivedCertificate.objects.count() == 1
+
+
+def test_another_company_cannot_fetch_the_certificate(
+    under_review: Application,
+    notary_office: Organisation,
+    developer: Organisation,
+    certificate_pdf: bytes,
+    other_developer: Organisation,
+) -> None:
+    from ecancel.accounts.models import Role
+    from tests.conftest import logged_in_client
+    from tests.factories import UserFactory
+
+    issue(notary_office, developer, under_review, sign_pdf(certificate_pdf, organisation=notary_office))
+    stranger = logged_in_client(UserFactory(organisation=other_developer, role=Role.OPERATOR))
+    assert stranger.get(f"/operator/applications/{under_review.pk}/certificate.pdf").status_code == 404
+
+
+@pytest.mark.parametrize("fault", ["other_office", "altered", "not_a_pdf"])
+def test_a_wrong_certificate_is_refused_kept_and_changes_nothing(
+    fault: str,
+    under_review: Application,
+    notary_office: Organisation,
+    other_notary_office: Organisation,
+    developer: Organisation,
+    certificate_pdf: bytes,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    if fault == "other_office":
+        pdf = sign_pdf(certificate_pdf, organisation=other_notary_office)
+    elif fault == "altered":
+        pdf = append_page(sign_pdf(certificate_pdf, organisation=notary_office))
+    else:
+        pdf = b"%PDF-1.7 broken"
+    with caplog.at_level(logging.ERROR, logger="ecancel.cancellation.services.answers"):
+        received = issue(notary_office, developer, under_review, pdf)
+    assert received.status == InboxStatus.REJECTED
+    assert received.reason.startswith("公证书")
+    kept = parse_envelope(bytes(received.raw)).attachments["certificate.pdf"]
+    assert base64.b64decode(kept["data"]) == pdf, "the refused certificate is kept with the message for inspection"
+    assert any(CERTIFICATE_NO in record.getMessage() for record in caplog.records), "an alert is logged"
+    under_review.refresh_from_db()
+    assert under_review.status == ApplicationStatus.UNDER_REVIEW
+    under_review.contract.refresh_from_db()
+    assert under_review.contract.status == ContractStatus.CANCELLING
+    assert not ReceivedCertificate.objects.exists()
