@@ -162,3 +162,27 @@ def test_a_wrong_certificate_is_refused_kept_and_changes_nothing(
     under_review.contract.refresh_from_db()
     assert under_review.contract.status == ContractStatus.CANCELLING
     assert not ReceivedCertificate.objects.exists()
+
+
+def test_a_reviewed_refusal_shows_its_reason_and_the_operator_may_abandon(
+    under_review: Application, notary_office: Organisation, developer: Organisation, operator_client: Client
+) -> None:
+    push = ApplicationPush.objects.get(application=under_review)
+    body = answer_body(
+        under_review,
+        case_ref=push.case_id,
+        case_no=push.case_number,
+        code="refused",
+        reason_code="identity_mismatch",
+        reason="买受人2的证件照片与本人不符",
+        refused_at=timezone.now().isoformat(),
+    )
+    assert notary_says(notary_office, developer, "case.refused", body).status == InboxStatus.APPLIED
+    under_review.refresh_from_db()
+    assert (under_review.status, under_review.notary_message_code) == (ApplicationStatus.REFUSED, "identity_mismatch")
+    url = f"/operator/applications/{under_review.pk}/"
+    html = page(operator_client, url)
+    assert "身份核验不一致" in html and "买受人2的证件照片与本人不符" in html
+    assert f"{url}abandon/" in html and f"{url}push/" in html, "correct and push again, or abandon"
+    english = operator_client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Identity check does not match" in english

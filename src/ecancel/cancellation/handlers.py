@@ -68,7 +68,9 @@ def on_revoke_refused(message: ReceivedMessage) -> None:
 
 def on_case_refused(message: ReceivedMessage) -> None:
     body = message.parsed(CaseRefused)
-    application_record_refusal(answer=_answer(message, body), code=body.code, reason=body.reason, ctx=message.ctx)
+    # After review the notary names a reason from the shared list; its code is what the page and the figures show.
+    code = body.reason_code.value if body.reason_code is not None else body.code
+    application_record_refusal(answer=_answer(message, body), code=code, reason=body.reason, ctx=message.ctx)
 
 
 def on_buyer_started(message: ReceivedMessage) -> None:

@@ -126,6 +126,14 @@ class Application(Entity):
         return next((r for r in self.revoke_requests.all() if r.status == RevokeStatus.PENDING), None)
 
     @property
+    def refusal_reason_label(self) -> str:
+        """The notary's reason from the shared list (不予办理 after review), if the refusal named one."""
+        from ecancel.exchange.messages import RefusalReason
+
+        code = self.notary_message_code
+        return str(RefusalReason(code).label) if code in RefusalReason.values else ""
+
+    @property
     def reason_label(self) -> str:
         if self.reason == ReturnReason.OTHER:
             return self.reason_detail
