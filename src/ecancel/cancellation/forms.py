@@ -10,21 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from ecancel.cancellation.models import Application, ReturnReason
 from ecancel.cancellation.selectors import REVOKING_FILTER, application_agent, notary_office_list
 from ecancel.cancellation.transitions import ApplicationStatus
-from ecancel.core.errors import DomainError
 from ecancel.core.paging import PageSizeField
 from ecancel.identity.id_numbers import IdType, mask_id_number
-
-
-def add_domain_errors(form: forms.Form, error: DomainError, *, prefix_map: dict[str, str] | None = None) -> None:
-    """Put a refusal's field messages on the form's fields (or on the form when no field matches)."""
-    placed = False
-    for name, message in error.fields.items():
-        field = (prefix_map or {}).get(name, name)
-        if field in form.fields:
-            form.add_error(field, message.message)
-            placed = True
-    if not placed:
-        form.add_error(None, error.message)
 
 
 class ApplicationSearchForm(forms.Form):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from ecancel.core.transitions import HasStatus, transition
+from ecancel.core.transitions import HasStatus, allowed, transition
 
 
 class CaseStatus(models.TextChoices):
@@ -31,8 +31,15 @@ CASE_MOVES: dict[str, dict[CaseStatus, CaseStatus]] = {
     "supersede": {CaseStatus.PREPARING: CaseStatus.SUPERSEDED, CaseStatus.AWAITING_BUYERS: CaseStatus.SUPERSEDED},
     # Every buyer on the case has submitted: the notary reviews.
     "start_review": {CaseStatus.AWAITING_BUYERS: CaseStatus.UNDER_REVIEW},
+    # The notary declines the reviewed case (不予办理); the seller may correct and push again as a new case.
+    "refuse": {CaseStatus.UNDER_REVIEW: CaseStatus.REFUSED},
 }
 
 
 def case_transition(case: HasStatus, action: str) -> CaseStatus:
     return transition(case, action, CASE_MOVES, CaseStatus)
+
+
+def case_can(case: HasStatus, action: str) -> bool:
+    """Whether the move table allows ``action`` from the case's status (pages offer only those)."""
+    return allowed(case, action, CASE_MOVES)

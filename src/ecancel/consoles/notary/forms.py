@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from ecancel.core.paging import PageSizeField
+from ecancel.exchange.messages import RefusalReason
 from ecancel.notary.models import CalendarDayKind
 from ecancel.notary.review import QUEUE_VIEW_LABELS
 from ecancel.notary.transitions import CaseStatus
@@ -36,6 +37,19 @@ class AssignForm(forms.Form):
 
     notary = forms.UUIDField(
         label=_("承办公证员"), required=False, error_messages={"invalid": _("请选择本公证处的公证员")}
+    )
+
+
+class RefuseForm(forms.Form):
+    """不予办理: a reason from the list both sides share, and the notary's own words (required for 其他原因)."""
+
+    reason_code = forms.ChoiceField(label=_("不予办理的理由"), choices=RefusalReason.choices)
+    reason_text = forms.CharField(
+        label=_("说明"), required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    # The decision closes the case and kills its QR: it is asked for twice, here and by the button.
+    confirmed = forms.BooleanField(
+        label=_("我已核对全部材料，决定不予办理"), error_messages={"required": _("请勾选确认后再提交")}
     )
 
 

@@ -25,10 +25,11 @@ from ecancel.accounts.access import staff_organisation
 from ecancel.accounts.auth import NOTARY_ROLES, staff_required, staff_user
 from ecancel.accounts.models import OrganisationKind, Role
 from ecancel.buyers.models import JourneyUpload
-from ecancel.consoles.notary.forms import AssignForm, CalendarDayForm, ReviewQueueForm
+from ecancel.consoles.notary.forms import AssignForm, CalendarDayForm, RefuseForm, ReviewQueueForm
 from ecancel.consoles.notary.views import age_label
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import DomainError
+from ecancel.core.forms import add_domain_errors
 from ecancel.core.paging import DEFAULT_PAGE_SIZE
 from ecancel.core.ranges import bytes_response
 from ecancel.identity.models import CheckEvidence
@@ -48,6 +49,7 @@ from ecancel.notary.review import (
     review_upload_get,
     staff_user_by_uuid,
 )
+from ecancel.notary.services.decision import case_refuse
 from ecancel.notary.services.review import (
     case_assign,
     evidence_open,
@@ -56,6 +58,7 @@ from ecancel.notary.services.review import (
     office_calendar_day_set,
     review_record_view,
 )
+from ecancel.notary.transitions import case_can
 
 REVIEWERS = (Role.NOTARY, Role.NOTARY_ADMIN)
 
@@ -119,6 +122,30 @@ def case_assign_view(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     return back
 
 
+@require_POST
+@staff_required(*NOTARY_ROLES)
+def case_refuse_view(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    """不予办理 from the review page; the service decides who may (a 公证员 of the office)."""
+    user = staff_user(request)
+    case = access_case(user, case_id)
+    form = RefuseForm(request.POST)
+    if not form.is_valid():
+        return _review_page(request, case, refuse_form=form, status=422)
+    try:
+        case_refuse(
+            case_id=case.pk,
+            reason_code=form.cleaned_data["reason_code"],
+            reason_text=form.cleaned_data["reason_text"],
+            actor=user,
+            ctx=RequestContext.of(request),
+        )
+    except DomainError as error:
+        add_domain_errors(form, error)
+        return _review_page(request, case, refuse_form=form, status=error.http_status)
+    messages.success(request, _("已决定不予办理，开发企业和买受人将收到通知"))
+    return redirect("notary:review_case", case.pk)
+
+
 @require_http_methods(["GET", "POST"])
 @staff_required(Role.NOTARY_ADMIN)
 def calendar_view(request: HttpRequest) -> HttpResponse:
@@ -163,8 +190,13 @@ def calendar_remove_view(request: HttpRequest, entry_id: uuid.UUID) -> HttpRespo
 @require_GET
 @staff_required(*REVIEWERS)
 def case_review_view(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    return _review_page(request, access_case(staff_user(request), case_id))
+
+
+def _review_page(
+    request: HttpRequest, case: NotaryCase, *, refuse_form: RefuseForm | None = None, status: int = 200
+) -> HttpResponse:
     user = staff_user(request)
-    case = access_case(user, case_id)
     review = case_review(case, today=timezone.localdate())
     review_record_view(
         case=case, actor=user, buyers=[b.party.position for b in review.buyers], ctx=RequestContext.of(request)
@@ -175,8 +207,10 @@ def case_review_view(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
         "review": review,
         "can_assign": can_assign,
         "notaries": office_notaries(case.office.organisation) if can_assign else [],
+        "can_decide": user.has_role(Role.NOTARY) and case_can(case, "refuse"),
+        "refuse_form": refuse_form or RefuseForm(),
     }
-    return render(request, "notary/review/case.html", context)
+    return render(request, "notary/review/case.html", context, status=status)
 
 
 def _private(response: HttpResponse, *, filename: str, download: bool) -> HttpResponse:

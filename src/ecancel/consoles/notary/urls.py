@@ -15,6 +15,7 @@ urlpatterns = [
     path("review/calendar/<uuid:entry_id>/remove/", review.calendar_remove_view, name="review_calendar_remove"),
     path("review/<uuid:case_id>/", review.case_review_view, name="review_case"),
     path("review/<uuid:case_id>/assign/", review.case_assign_view, name="review_assign"),
+    path("review/<uuid:case_id>/refuse/", review.case_refuse_view, name="review_refuse"),
     path("review/<uuid:case_id>/uploads/<uuid:upload_id>", review.upload_file_view, name="review_upload"),
     path("review/<uuid:case_id>/check-files/<int:evidence_id>", review.check_file_view, name="review_check_file"),
     path(

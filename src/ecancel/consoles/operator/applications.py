@@ -38,7 +38,6 @@ from ecancel.cancellation.forms import (
     RefundForm,
     RevokeForm,
     VersionForm,
-    add_domain_errors,
     applicant_formset,
 )
 from ecancel.cancellation.models import Application
@@ -73,6 +72,7 @@ from ecancel.cancellation.transitions import ApplicationStatus
 from ecancel.consoles.operator.access import access_contract
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import DomainError
+from ecancel.core.forms import add_domain_errors
 from ecancel.core.paging import DEFAULT_PAGE_SIZE
 from ecancel.documents.downloads import document_response
 from ecancel.documents.qr import qr_svg
