@@ -38,6 +38,7 @@ from ecancel.accounts.models import Organisation, OrganisationKind  # noqa: E402
 from ecancel.audit.services import record_event  # noqa: E402
 from ecancel.exchange import handlers  # noqa: E402
 from ecancel.exchange.handlers import ReceivedMessage  # noqa: E402
+from ecancel.exchange.messages import CaseRefused  # noqa: E402
 from ecancel.exchange.models import OutboxMessage  # noqa: E402
 from ecancel.exchange.services import outbox_put, relay_due  # noqa: E402
 from ecancel.exchange.transitions import OutboxStatus  # noqa: E402
@@ -55,14 +56,13 @@ def one_run(sender: Organisation, recipient: Organisation, count: int) -> tuple[
             outbox_put(
                 sender=sender,
                 recipient=recipient,
-                message_type="case.refused",
-                body={
-                    "application_ref": str(uuid.uuid4()),
-                    "version": 1,
-                    "reason": "材料不全，请补正后重新推送",
-                    "refused_at": datetime.now(UTC).isoformat(),
-                    "refused_by": "王公证员",
-                },
+                body=CaseRefused(
+                    application_ref=uuid.uuid4(),
+                    version=1,
+                    reason="材料不全，请补正后重新推送",
+                    refused_at=datetime.now(UTC),
+                    refused_by="王公证员",
+                ),
             )
     written = time.perf_counter() - started
     started = time.perf_counter()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.test import Client
+from django.utils import translation
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -15,6 +17,13 @@ from tests.factories import (
     OrganisationFactory,
     UserFactory,
 )
+
+
+@pytest.fixture(autouse=True)
+def source_language() -> None:
+    """Each test starts in the source language: a request in English through the test client leaves English
+    active in the thread (LocaleMiddleware activates it for the request), which would leak into the next test."""
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture

@@ -53,9 +53,9 @@ def test_five_failures_lock_the_name_at_that_address_for_thirty_minutes(operator
 
     status, html, retry_after = attempt(operator.username)
     assert status == 429
-    assert "连续登录失败次数过多" in html and "Too many failed logins for this user name" in html
+    assert "连续登录失败次数过多" in html and "Too many failed logins" not in html
     assert "请 30 分钟后再试；如需提前解除，请联系本单位管理员" in html
-    assert "try again in 30 minutes, or ask your admin to lift it sooner" in html
+    assert "try again in" not in html
     assert 1790 <= int(retry_after) <= 1800
 
     # Even the right password is refused while locked, and the lock does not grow.
@@ -104,7 +104,7 @@ def test_an_address_is_throttled_whatever_names_it_tries(operator: User, setting
         assert attempt(f"guess-{n}", ip=STRANGER)[0] == 200
     status, html, retry_after = attempt(operator.username, TEST_PASSWORD, ip=STRANGER)
     assert status == 429
-    assert "此网络地址登录失败次数过多" in html and "Too many failed logins from this address" in html
+    assert "此网络地址登录失败次数过多" in html and "Too many failed logins" not in html
     assert 0 < int(retry_after) <= 15 * 60
     assert attempt(operator.username, TEST_PASSWORD, ip=HOME)[0] == 302
     assert AuditEvent.objects.filter(tag="accounts.login.throttled", ip=STRANGER).count() == 1

@@ -23,6 +23,7 @@ from ecancel.exchange.routing import route_to
 from ecancel.exchange.services import inbox_accept, outbox_put
 from ecancel.filing.models import FiledContract
 from tests.factories import contract_with_buyers
+from tests.messages import typed
 
 
 @pytest.fixture
@@ -80,7 +81,7 @@ def pdf_bytes() -> bytes:
 def notary_says(office: Organisation, seller: Organisation, message_type: str, body: dict[str, Any]) -> InboxMessage:
     """The notary office's answer, signed and received through the real exchange inbox (only this message)."""
     with transaction.atomic():
-        row = outbox_put(sender=office, recipient=seller, message_type=message_type, body=body)
+        row = outbox_put(sender=office, recipient=seller, body=typed(message_type, body))
     raw = bytes(row.raw)
     headers = route_to(seller).sign(sender=office, message_id=row.pk, raw=raw, timestamp=int(time.time()))
     return inbox_accept(raw, headers)

@@ -42,7 +42,10 @@ def application_routes(
         route("operator application detail", base, page()),
         route("operator new application", lambda w: f"/operator/contracts/{w.contract.pk}/cancellation/new/", page()),
         route("operator push confirm", lambda w: f"{base(w)}push/", page()),
-        route("operator revoke confirm", lambda w: f"{base(w)}revoke/", page()),
+        # A draft cannot be revoked: its confirm page sends the owner back to the application.
+        route("operator revoke confirm (draft)", lambda w: f"{base(w)}revoke/", page({owner: 302})),
+        route("operator remove agent (none)", lambda w: f"{base(w)}agent/remove/", page({owner: 302})),
+        route("operator live status", lambda w: f"{base(w)}status/", page()),
         route("operator abandon confirm", lambda w: f"{base(w)}abandon/", page()),
         route("operator QR print (no QR yet)", lambda w: f"{base(w)}qr/print", page({owner: 404})),
         route("operator power of attorney (none)", lambda w: f"{base(w)}agent/power-of-attorney/", page({owner: 404})),

@@ -17,7 +17,7 @@ from ecancel.accounts.actors import Actor
 from ecancel.accounts.models import Organisation
 from ecancel.audit.models import AuditEvent
 from ecancel.audit.services import audit_chain_extend, audit_chain_verify, record_event
-from ecancel.cancellation.models import Application, ApplicationPush
+from ecancel.cancellation.models import Application, ApplicationPush, RevokeRequest
 from ecancel.cancellation.services.drafting import (
     application_abandon,
     application_create,
@@ -26,7 +26,7 @@ from ecancel.cancellation.services.drafting import (
 )
 from ecancel.cancellation.services.push import application_push
 from ecancel.cancellation.services.revoke import application_revoke
-from ecancel.cancellation.transitions import ApplicationStatus
+from ecancel.cancellation.transitions import ApplicationStatus, RevokeStatus
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import InvalidTransition
 from ecancel.documents import services as documents_services
@@ -134,7 +134,7 @@ def test_push_and_revoke_racing_one_wins(setting: tuple[Actor, Organisation, App
     )
     assert len(won) == 1
     only_refusals(refused)
-    assert all(not isinstance(w, Application) or w.status == ApplicationStatus.REVOKING for w in won)
+    assert all(not isinstance(w, RevokeRequest) or w.status == RevokeStatus.PENDING for w in won)
     # The relay runs on commit here: the office has already confirmed the revoke, so it is a draft again.
     application.refresh_from_db()
     assert (application.status, application.version) == (ApplicationStatus.DRAFT, 2)

@@ -11,7 +11,7 @@ from django.test import Client, RequestFactory
 
 from ecancel.accounts.models import Organisation, Role, User
 from ecancel.cancellation.models import Agent, Application
-from ecancel.cancellation.transitions import ApplicationStatus
+from ecancel.cancellation.transitions import ApplicationStatus, RevokeStatus
 from ecancel.filing.models import FiledContract
 from ecancel.identity.id_numbers import mask_id_number
 from tests.cancellation.conftest import accepted_body, notary_says, pdf_bytes
@@ -44,6 +44,26 @@ def applicants_post(application: Application, **changes: Any) -> dict[str, Any]:
     return data
 
 
+def draft_post(application: Application, **changes: Any) -> dict[str, Any]:
+    """The whole draft form as the page sends it, with the saved values and ``changes`` on top."""
+    application.refresh_from_db()
+    data: dict[str, Any] = {
+        "reason": application.reason,
+        "detail": application.reason_detail,
+        "refund_amount": str(application.refund_amount),
+        "refund_method": application.refund_method,
+        "refund_days": str(application.refund_days),
+        "notary_office": str(application.notary_office_id or ""),
+        "agent-name": "",
+        "agent-id_type": "mainland_id",
+        "agent-id_number": "",
+        "agent-phone": "",
+        **applicants_post(application),
+    }
+    data.update(changes)
+    return data
+
+
 def test_create_fill_push_and_show_the_qr(
     operator_client: Client, contract: FiledContract, notary_office: Organisation, developer: Organisation
 ) -> None:
@@ -65,13 +85,17 @@ def test_create_fill_push_and_show_the_qr(
     first = application.applicants.get(position=1)
     assert first.id_number not in html, "ID numbers are masked on screens"
 
-    assert operator_client.post(f"{url}reason/", {"reason": "loan_refused"}).status_code == 302
     response = operator_client.post(
-        f"{url}applicants/", applicants_post(application, **{"applicants-1-phone": "13522223333"})
+        f"{url}save/",
+        draft_post(
+            application,
+            reason="loan_refused",
+            notary_office=str(notary_office.pk),
+            **{"applicants-1-phone": "13522223333"},
+        ),
     )
     assert response.status_code == 302
     assert application.applicants.get(position=2).phone == "13522223333"
-    assert operator_client.post(f"{url}notary-office/", {"notary_office": notary_office.pk}).status_code == 302
     html = page(operator_client, url)
     assert f'href="{url}push/"' in html
 
@@ -101,20 +125,21 @@ def test_create_fill_push_and_show_the_qr(
     response = operator_client.post(f"{url}revoke/", {"version": 1, "reason": "电话有误"})
     assert response.status_code == 302
     application.refresh_from_db()
-    assert application.status == ApplicationStatus.REVOKING
-    assert "正在等待公证处确认" in page(operator_client, url)
+    assert application.status == ApplicationStatus.AWAITING_BUYERS
+    assert application.revoke_requests.get().status == RevokeStatus.PENDING
+    html = page(operator_client, url)
+    assert "正在等待公证处确认" in html and 'id="revoke-badge"' in html
+    assert f"{url}revoke/" not in html, "no second revoke is offered while one waits"
     assert operator_client.get(f"{url}qr/print").status_code == 404
 
 
 def test_bad_input_is_shown_next_to_the_field(operator_client: Client, application: Application) -> None:
     url = f"/operator/applications/{application.pk}/"
-    response = operator_client.post(f"{url}reason/", {"reason": "other", "detail": ""})
+    response = operator_client.post(f"{url}save/", draft_post(application, reason="other", detail=""))
     assert response.status_code == 422
     assert "请填写具体原因" in response.content.decode()
     wrong = mainland_id(555)
-    response = operator_client.post(
-        f"{url}applicants/", applicants_post(application, **{"applicants-0-id_number": wrong})
-    )
+    response = operator_client.post(f"{url}save/", draft_post(application, **{"applicants-0-id_number": wrong}))
     assert response.status_code == 422
     assert "不是本合同的买受人" in response.content.decode()
     application.refresh_from_db()
@@ -128,15 +153,18 @@ def test_agent_with_upload_and_download(operator_client: Client, application: Ap
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     response = operator_client.post(
-        f"{url}agent/",
-        {
-            "name": "赵代理",
-            "id_type": "mainland_id",
-            "id_number": mainland_id(432),
-            "phone": "13600000000",
-            "acts_for": [str(first.pk)],
-            "power_of_attorney": SimpleUploadedFile("../../etc/passwd.pdf", upload, content_type="text/html"),
-        },
+        f"{url}save/",
+        draft_post(
+            application,
+            **{
+                "agent-name": "赵代理",
+                "agent-id_type": "mainland_id",
+                "agent-id_number": mainland_id(432),
+                "agent-phone": "13600000000",
+                "agent-acts_for": [str(first.pk)],
+                "agent-power_of_attorney": SimpleUploadedFile("../../etc/passwd.pdf", upload, content_type="text/html"),
+            },
+        ),
     )
     assert response.status_code == 302
     agent = Agent.objects.get()
@@ -187,13 +215,11 @@ def application_routes(application: Application) -> list[tuple[str, str]]:
     base = f"/operator/applications/{application.pk}/"
     return [
         ("get", base),
-        ("post", f"{base}reason/"),
-        ("post", f"{base}refund/"),
-        ("post", f"{base}applicants/"),
-        ("post", f"{base}agent/"),
+        ("get", f"{base}status/"),
+        ("post", f"{base}save/"),
+        ("get", f"{base}agent/remove/"),
         ("post", f"{base}agent/remove/"),
         ("get", f"{base}agent/power-of-attorney/"),
-        ("post", f"{base}notary-office/"),
         ("get", f"{base}push/"),
         ("post", f"{base}push/"),
         ("get", f"{base}revoke/"),
@@ -286,31 +312,38 @@ def test_the_agent_id_number_is_masked_on_the_page_and_kept_when_left_blank(
     url = f"/operator/applications/{application.pk}/"
     first = application.applicants.get(position=1)
     agent_post = {
-        "name": "赵代理",
-        "id_type": "mainland_id",
-        "id_number": mainland_id(433),
-        "phone": "13600000000",
-        "acts_for": [str(first.pk)],
+        "agent-name": "赵代理",
+        "agent-id_type": "mainland_id",
+        "agent-id_number": mainland_id(433),
+        "agent-phone": "13600000000",
+        "agent-acts_for": [str(first.pk)],
     }
-    assert operator_client.post(f"{url}agent/", agent_post).status_code == 302
+    assert operator_client.post(f"{url}save/", draft_post(application, **agent_post)).status_code == 302
     shown = page(operator_client, url)
     assert mainland_id(433) not in shown
     assert mask_id_number(mainland_id(433)) in shown
     assert (
-        operator_client.post(f"{url}agent/", {**agent_post, "id_number": "", "phone": "13600000001"}).status_code == 302
+        operator_client.post(
+            f"{url}save/",
+            draft_post(application, **{**agent_post, "agent-id_number": "", "agent-phone": "13600000001"}),
+        ).status_code
+        == 302
     )
     agent = Agent.objects.get()
     assert (agent.id_number, agent.phone) == (mainland_id(433), "13600000001")
-    assert operator_client.post(f"{url}agent/", {**agent_post, "id_number": mainland_id(434)}).status_code == 302
+    changed = draft_post(application, **{**agent_post, "agent-id_number": mainland_id(434)})
+    assert operator_client.post(f"{url}save/", changed).status_code == 302
     assert Agent.objects.get().id_number == mainland_id(434)
 
 
-def test_a_refused_move_is_explained_in_chinese_and_english(operator_client: Client, application: Application) -> None:
+def test_a_refused_move_is_explained_in_the_page_language(operator_client: Client, application: Application) -> None:
     url = f"/operator/applications/{application.pk}/"
-    response = operator_client.post(f"{url}abandon/", {"version": 2}, follow=True)
-    shown = response.content.decode()
-    assert "请刷新页面后再操作" in shown
-    assert "reload and try again" in shown
+    shown = operator_client.post(f"{url}abandon/", {"version": 2}, follow=True).content.decode()
+    assert "请刷新页面后再操作" in shown and "reload and try again" not in shown
+    shown = operator_client.post(
+        f"{url}abandon/", {"version": 2}, follow=True, HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    assert "reload and try again" in shown and "请刷新页面后再操作" not in shown
     application.refresh_from_db()
     assert application.status == ApplicationStatus.DRAFT
 
@@ -318,9 +351,9 @@ def test_a_refused_move_is_explained_in_chinese_and_english(operator_client: Cli
 def test_an_extra_applicant_row_is_refused_or_ignored_never_a_server_error(
     operator_client: Client, application: Application
 ) -> None:
-    url = f"/operator/applications/{application.pk}/applicants/"
+    url = f"/operator/applications/{application.pk}/save/"
     count = application.applicants.count()
-    blank_extra = applicants_post(application, **{"applicants-TOTAL_FORMS": str(count + 1)})
+    blank_extra = draft_post(application, **{"applicants-TOTAL_FORMS": str(count + 1)})
     assert operator_client.post(url, blank_extra).status_code == 302
     stranger = {
         f"applicants-{count}-name": "王外人",
@@ -345,7 +378,7 @@ def test_the_application_page_offers_what_the_move_table_allows(
     abandon = reverse("operator:application_abandon", args=[application.pk])
     html = page(operator_client, f"/operator/applications/{application.pk}/")
     assert abandon in html and revoke not in html
-    monkeypatch.setitem(MOVES, "request_revoke", {ApplicationStatus.DRAFT: ApplicationStatus.REVOKING})
+    monkeypatch.setitem(MOVES, "request_revoke", {ApplicationStatus.DRAFT: ApplicationStatus.DRAFT})
     monkeypatch.setitem(MOVES, "abandon", {})
     html = page(operator_client, f"/operator/applications/{application.pk}/")
     assert revoke in html and abandon not in html

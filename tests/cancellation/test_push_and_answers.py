@@ -20,7 +20,7 @@ from ecancel.cancellation.services.drafting import (
 )
 from ecancel.cancellation.services.push import application_push
 from ecancel.cancellation.services.revoke import application_revoke
-from ecancel.cancellation.transitions import ApplicationStatus
+from ecancel.cancellation.transitions import ApplicationStatus, RevokeStatus
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import InvalidTransition, ValidationFailed
 from ecancel.documents.models import StoredDocument
@@ -141,8 +141,10 @@ def test_revoke_correct_and_push_again(
 ) -> None:
     notary_says(notary_office, developer, "case.accepted", accepted_body(pushed))
     first_push = ApplicationPush.objects.get(application=pushed)
-    revoked = application_revoke(application_id=pushed.pk, expected_version=1, reason="电话有误", actor=actor, ctx=ctx)
-    assert revoked.status == ApplicationStatus.REVOKING
+    revoke = application_revoke(application_id=pushed.pk, expected_version=1, reason="电话有误", actor=actor, ctx=ctx)
+    assert (revoke.status, revoke.push, revoke.reason) == (RevokeStatus.PENDING, first_push, "电话有误")
+    pushed.refresh_from_db()
+    assert pushed.status == ApplicationStatus.AWAITING_BUYERS, "the application keeps its status while it waits"
     (request,) = sent("revoke.requested")
     assert parse_envelope(bytes(request.raw)).body["case_ref"] == first_push.case_id
     with pytest.raises(InvalidTransition):
@@ -235,8 +237,9 @@ def test_revoke_refused_by_the_office(
     )
     pushed.refresh_from_db()
     assert pushed.status == ApplicationStatus.AWAITING_BUYERS
-    assert pushed.notary_message == "买受人已提交认证材料"
-    assert application_qr(pushed) is not None
+    revoke = pushed.revoke_requests.get()
+    assert (revoke.status, revoke.refusal_reason) == (RevokeStatus.REFUSED, "买受人已提交认证材料")
+    assert application_qr(pushed) is not None, "the case goes on: the QR is shown again"
 
 
 def test_refusal_makes_it_editable_with_the_reason(
@@ -335,7 +338,8 @@ def test_revoke_before_the_acceptance_arrives(
     body = accepted_body(pushed)
     notary_says(notary_office, developer, "case.accepted", body)
     pushed.refresh_from_db()
-    assert pushed.status == ApplicationStatus.REVOKING
+    assert pushed.status == ApplicationStatus.AWAITING_BUYERS
+    assert pushed.revoke_pending is not None
     assert application_qr(pushed) is None, "no QR while the revoke is under way"
     assert ApplicationPush.objects.get(application=pushed).case_number == body["case_no"]
     notary_says(
@@ -360,7 +364,9 @@ def test_revoke_refused_before_acceptance_goes_back_to_waiting(
     )
     pushed.refresh_from_db()
     assert pushed.status == ApplicationStatus.PUSHED
-    assert pushed.notary_message_code == "revoke_refused"
+    revoke = pushed.revoke_requests.get()
+    assert (revoke.status, revoke.refusal_reason) == (RevokeStatus.REFUSED, "案件正在收案")
+    assert pushed.notary_message == "", "the refusal of a revoke is the revoke's, not the application's"
 
 
 def test_all_submitted_during_a_revoke_then_refused_goes_to_review(
@@ -370,7 +376,8 @@ def test_all_submitted_during_a_revoke_then_refused_goes_to_review(
     application_revoke(application_id=pushed.pk, actor=actor, ctx=ctx)
     all_buyers_submitted(pushed, notary_office, developer)
     pushed.refresh_from_db()
-    assert pushed.status == ApplicationStatus.REVOKING
+    assert pushed.status == ApplicationStatus.UNDER_REVIEW
+    assert pushed.revoke_pending is not None
     notary_says(
         notary_office,
         developer,
@@ -379,6 +386,7 @@ def test_all_submitted_during_a_revoke_then_refused_goes_to_review(
     )
     pushed.refresh_from_db()
     assert pushed.status == ApplicationStatus.UNDER_REVIEW
+    assert pushed.revoke_requests.get().status == RevokeStatus.REFUSED
 
 
 def test_second_acceptance_of_one_version_is_rejected(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from django.template.loader import render_to_string
 from django.test import Client, RequestFactory
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 from pytest_django import Settings
 
 from ecancel.accounts.models import Organisation, Role, User
@@ -73,13 +75,17 @@ def test_500_on_the_api_is_json(db: None) -> None:
     assert response["Content-Type"] == "application/json"
 
 
-def test_error_template_shows_both_languages_and_fields() -> None:
+def test_error_template_shows_the_page_language_only() -> None:
     error = ValidationFailed(
-        "提交有误", "Invalid input", fields=field_error("id_number", "校验位错误", "Bad check digit").fields
+        _("提交的内容有误，请按字段提示修改"), fields=field_error("id_number", _("请选择公证处")).fields
     )
-    html = render_to_string("error.html", {"error": error})
-    for text in ("提交有误", "Invalid input", "校验位错误", "Bad check digit"):
-        assert text in html
+    with translation.override("zh-hans"):
+        html = render_to_string("error.html", {"error": error})
+    assert "提交的内容有误" in html and "请选择公证处" in html and "notary office" not in html
+    with translation.override("en"):
+        html = render_to_string("error.html", {"error": error})
+    assert "Some fields are invalid; see the field messages" in html and "choose a notary office" in html.lower()
+    assert "提交" not in html and "公证处" not in html
 
 
 def test_csrf_failure_page_is_friendly(operator: User) -> None:
@@ -131,6 +137,21 @@ def test_search_as_you_type_returns_only_the_rows(operator_client: Client) -> No
 
 
 def test_demo_banner_follows_the_setting(operator_client: Client, settings: Settings) -> None:
-    assert "演示环境 / Demo environment" in operator_client.get("/operator/contracts/").content.decode()
+    assert "演示环境" in operator_client.get("/operator/contracts/").content.decode()
     settings.ECANCEL_DEMO = False
     assert "演示环境" not in operator_client.get("/operator/contracts/").content.decode()
+
+
+def test_the_filing_officer_lands_on_a_page_that_says_what_it_will_hold(filing_authority: Organisation) -> None:
+    officer = logged_in_client(UserFactory(organisation=filing_authority, role=Role.FILING_OFFICER))
+    html = officer.get("/").content.decode()
+    assert "全市注销情况" in html and "随「公证书与备案注销」功能一同上线" in html
+    assert 'href="/verify/"' in html
+    assert "您所在岗位的功能将显示在上方导航中" not in html
+
+
+def test_admin_section_names_follow_the_language(filing_authority: Organisation) -> None:
+    admin = UserFactory(organisation=filing_authority, role=Role.SYSTEM_ADMIN, is_staff=True, is_superuser=True)
+    html = logged_in_client(admin).get("/admin/", headers={"accept-language": "en"}).content.decode()
+    for english in ("Notarization", "Documents", "Notifications", "Filing registry", "Organisations and staff"):
+        assert english in html, english

@@ -7,6 +7,7 @@ the same file.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -87,6 +88,19 @@ def test_catalogue_passes_msgfmt_check(lang: str) -> None:
 def test_every_msgid_has_a_translation(lang: str) -> None:
     missing = incomplete_entries(po_file(LOCALE_DIR, lang))
     assert not missing, f"{lang}: untranslated or fuzzy entries.\n{FIX}\n\n{shown(missing)}"
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_msgfmt_statistics_count_no_fuzzy_or_untranslated_entry(lang: str) -> None:
+    """What `msgfmt --statistics` prints for the catalogue: only "N translated messages."."""
+    printed = subprocess.run(
+        ["msgfmt", "--statistics", "-o", "/dev/null", str(po_file(LOCALE_DIR, lang))],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={"LC_ALL": "C", "PATH": os.environ.get("PATH", "")},
+    ).stderr.strip()
+    assert re.fullmatch(r"\d+ translated messages?\.", printed), f"{lang}: {printed}\n{FIX}"
 
 
 def test_catalogues_hold_every_marked_string(tmp_path: Path, settings: Settings) -> None:

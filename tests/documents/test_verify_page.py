@@ -129,7 +129,7 @@ def test_uploads_are_rate_limited_per_address(client: Client, settings: Settings
 
     assert response.status_code == 429
     assert "验证次数过多，请 10 分钟后再试" in text(response)
-    assert "Too many checks from this address; try again in 10 minutes" in text(response)
+    assert "Too many checks" not in text(response)  # the page speaks its own language only
     assert 0 < int(response["Retry-After"]) <= 600
     assert AuditEvent.objects.filter(tag=views.UPLOADED).count() == 3
     other = client.post(
@@ -193,7 +193,7 @@ def test_wrong_codes_are_rate_limited_per_address(client: Client, certificate: S
 
     assert blocked.status_code == 429
     assert "验证码错误次数过多，请 15 分钟后再试" in text(blocked)
-    assert "Too many wrong codes; try again in 15 minutes" in text(blocked)
+    assert "Too many wrong codes" not in text(blocked)
     assert 0 < int(blocked["Retry-After"]) <= 15 * 60
     assert elsewhere.status_code == 200
 

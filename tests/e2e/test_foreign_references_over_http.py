@@ -73,6 +73,7 @@ from django.db import transaction
 from django.utils import timezone
 from ecancel.accounts.models import Organisation
 from ecancel.exchange.services import outbox_put
+from tests.messages import typed
 from tests.notary.helpers import filing_pdfs, push_body
 attacker = Organisation.objects.get(pk="{ATTACKER_ID}")
 office = Organisation.objects.get(pk="{OFFICE_ID}")
@@ -88,13 +89,13 @@ pushes = [
 for message_type, to, options in pushes:
     body = push_body(seller=attacker, office=to, files=files, application_ref="{reference}", **options)
     with transaction.atomic():
-        outbox_put(sender=attacker, recipient=to, message_type=message_type, body=body, attachments=files)
+        outbox_put(sender=attacker, recipient=to, body=typed(message_type, body), attachments=files)
 for to in (office, rogue):
     with transaction.atomic():
         outbox_put(
-            sender=attacker, recipient=to, message_type="revoke.requested",
-            body={{"application_ref": "{reference}", "version": 1, "requested_at": timezone.now().isoformat(),
-                   "requested_by": "攻击者"}},
+            sender=attacker, recipient=to,
+            body=typed("revoke.requested", {{"application_ref": "{reference}", "version": 1,
+                       "requested_at": timezone.now().isoformat(), "requested_by": "攻击者"}}),
         )
 """
 
@@ -108,6 +109,7 @@ from django.utils import timezone
 from ecancel.accounts.models import Organisation
 from ecancel.exchange.services import outbox_put
 from ecancel.notary.models import NotaryCase
+from tests.messages import typed
 owner = Organisation.objects.get(pk="{OWNER_ID}")
 attacker = Organisation.objects.get(pk="{ATTACKER_ID}")
 office = Organisation.objects.get(pk="{OFFICE_ID}")
@@ -129,7 +131,7 @@ bodies = {{
 for sender, recipient in ((rogue, owner), (rogue, attacker), (office, attacker)):
     for message_type, extra in bodies.items():
         with transaction.atomic():
-            outbox_put(sender=sender, recipient=recipient, message_type=message_type, body={{**common, **extra}})
+            outbox_put(sender=sender, recipient=recipient, body=typed(message_type, {{**common, **extra}}))
 """
 
 
@@ -187,7 +189,7 @@ def test_foreign_references_change_nothing_across_deployments(
     owner("POST", f"{path}/push", {"version": 1, "notary_office_id": str(OFFICE_ID)})
     accepted = wait_for(lambda: owner("GET", path), lambda a: a["status"] == "awaiting_buyers", "case.accepted")
     link = accepted["qr"]["url"]
-    assert httpx.get(link, timeout=30).status_code == 200
+    assert httpx.get(link, timeout=30).status_code == 302
 
     filing.manage("shell", "--no-imports", "-c", attacker_messages(reference))
     notary.manage("shell", "--no-imports", "-c", office_answers(reference))
@@ -211,7 +213,7 @@ def test_foreign_references_change_nothing_across_deployments(
     application = owner("GET", path)
     assert (application["status"], application["version"], application["qr"]["url"]) == ("awaiting_buyers", 1, link)
     assert all(not a.get("submitted_at") for a in application["applicants_detail"])
-    assert httpx.get(link, timeout=30).status_code == 200
+    assert httpx.get(link, timeout=30).status_code == 302
 
     # The owner carries on: revoke, then version 2 gets its own case and a new working link.
     owner("POST", f"{path}/revoke", {"version": 1, "reason": "电话有误"})
@@ -219,5 +221,5 @@ def test_foreign_references_change_nothing_across_deployments(
     assert revoked["version"] == 2 and httpx.get(link, timeout=30).status_code == 410
     owner("POST", f"{path}/push", {"version": 2})
     repushed = wait_for(lambda: owner("GET", path), lambda a: a["status"] == "awaiting_buyers", "case.accepted v2")
-    assert repushed["qr"]["url"] != link and httpx.get(repushed["qr"]["url"], timeout=30).status_code == 200
+    assert repushed["qr"]["url"] != link and httpx.get(repushed["qr"]["url"], timeout=30).status_code == 302
     assert [(v, s) for _ref, v, s in cases(notary)] == [(1, "revoked"), (2, "awaiting_buyers")]

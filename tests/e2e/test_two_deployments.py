@@ -117,8 +117,8 @@ def test_create_push_qr_revoke_correct_repush_over_http(deployments: tuple[Deplo
     assert first_qr["url"].startswith(f"{notary.url}/h/")
     [case] = office("GET", "/api/notary/cases")["items"]
     assert (case["case_number"], case["application_version"]) == (first_qr["case_number"], 1)
-    phone = httpx.get(first_qr["url"], timeout=30)
-    assert phone.status_code == 200 and "二维码有效" in phone.text
+    phone = httpx.get(first_qr["url"], timeout=30, follow_redirects=True)
+    assert phone.status_code == 200 and 'data-state="choose"' in phone.text
 
     seller("POST", f"{path}/revoke", {"version": 1, "reason": "联系电话有误"})
     revoked = wait_for(lambda: seller("GET", path), lambda a: a["status"] == "draft", "case.revoked")
@@ -153,7 +153,7 @@ def test_create_push_qr_revoke_correct_repush_over_http(deployments: tuple[Deplo
     second_qr = repushed["qr"]
     assert second_qr["url"] != first_qr["url"] and second_qr["case_number"] != first_qr["case_number"]
     assert [(c["label"], c["after"]) for c in repushed["pushes"][0]["changes"]] == [("申请人1联系电话", "13787654321")]
-    assert httpx.get(second_qr["url"], timeout=30).status_code == 200
+    assert httpx.get(second_qr["url"], timeout=30).status_code == 302
     assert httpx.get(first_qr["url"], timeout=30).status_code == 410
 
     cases = office("GET", "/api/notary/cases")["items"]

@@ -21,6 +21,7 @@ from ecancel.exchange.handlers import ReceivedMessage
 from ecancel.exchange.models import OutboxMessage
 from ecancel.exchange.routing import route_to
 from ecancel.exchange.services import outbox_put
+from tests.messages import typed
 
 EFFECT = "test.exchange.effect"
 
@@ -65,8 +66,7 @@ def put(
         return outbox_put(
             sender=sender,
             recipient=recipient,
-            message_type=message_type,
-            body=body if body is not None else refused_body(),
+            body=typed(message_type, body if body is not None else refused_body()),
             attachments=attachments,
         )
 

@@ -26,7 +26,7 @@ from ecancel.cancellation.selectors import application_qr
 from ecancel.cancellation.services.drafting import application_create, application_set_reason
 from ecancel.cancellation.services.push import application_push
 from ecancel.cancellation.services.revoke import application_revoke
-from ecancel.cancellation.transitions import ApplicationStatus
+from ecancel.cancellation.transitions import ApplicationStatus, RevokeStatus
 from ecancel.core.context import RequestContext
 from ecancel.exchange.models import InboxMessage
 from ecancel.exchange.routing import route_to
@@ -35,11 +35,19 @@ from ecancel.exchange.transitions import InboxStatus
 from ecancel.notary.models import IntakeRefusal, NotaryCase
 from ecancel.notary.transitions import CaseStatus
 from tests.factories import DeveloperFactory, NotaryOfficeFactory, UserFactory, contract_with_buyers
+from tests.messages import typed
 from tests.notary.helpers import filing_pdfs, push_body, relay_until_idle, send
 
 pytestmark = pytest.mark.django_db
 CTX = RequestContext(ip="127.0.0.1", user_agent="pytest", via="test")
-ANSWER_TYPES = ("case.revoked", "revoke.refused", "case.refused", "buyer.submitted", "buyers.submitted")
+ANSWER_TYPES = (
+    "case.revoked",
+    "revoke.refused",
+    "case.refused",
+    "buyer.started",
+    "buyer.submitted",
+    "buyers.submitted",
+)
 
 
 class World:
@@ -93,7 +101,7 @@ def deliver_only(
 ) -> InboxMessage:
     """One message, signed with the sender's own key and received at once, leaving every other message queued."""
     with transaction.atomic():
-        row = outbox_put(sender=sender, recipient=recipient, message_type=message_type, body=body)
+        row = outbox_put(sender=sender, recipient=recipient, body=typed(message_type, body))
     raw = bytes(row.raw)
     headers = route_to(recipient).sign(sender=sender, message_id=row.pk, raw=raw, timestamp=int(time.time()))
     return inbox_accept(raw, headers)
@@ -109,6 +117,7 @@ def answer(message_type: str, world: World) -> dict[str, Any]:
         "case.revoked": {"case_no": case.case_number, "revoked_at": now},
         "revoke.refused": {"reason": "不同意撤销", "refused_at": now},
         "case.refused": {"case_no": case.case_number, "code": "refused", "reason": "不予办理", "refused_at": now},
+        "buyer.started": {"case_no": case.case_number, "buyer": {"position": 1, "started_at": now}},
         "buyer.submitted": {"case_no": case.case_number, "buyer": submitted},
         "buyers.submitted": {
             "case_no": case.case_number,
@@ -123,7 +132,7 @@ def test_a_developer_cannot_push_or_revoke_under_another_developers_reference(wo
     world.push()
     relay_until_idle()
     first_case, link = world.case(), world.qr_path()
-    assert first_case.status == CaseStatus.AWAITING_BUYERS and qr_page(client, link) == 200
+    assert first_case.status == CaseStatus.AWAITING_BUYERS and qr_page(client, link) == 302
 
     files = filing_pdfs(world.attacker)
     reference = world.application.pk
@@ -154,7 +163,7 @@ def test_a_developer_cannot_push_or_revoke_under_another_developers_reference(wo
     assert list(NotaryCase.objects.filter(application_ref=reference)) == [first_case]
     first_case.refresh_from_db()
     assert first_case.status == CaseStatus.AWAITING_BUYERS
-    assert qr_page(client, link) == 200
+    assert qr_page(client, link) == 302
     application = world.current()
     assert (application.status, application.version) == (ApplicationStatus.AWAITING_BUYERS, 1)
     assert world.qr_path() == link
@@ -177,7 +186,7 @@ def test_a_developer_cannot_push_or_revoke_under_another_developers_reference(wo
     second = world.case(2)
     assert second.status == CaseStatus.AWAITING_BUYERS and second.previous_case == first_case
     assert world.current().status == ApplicationStatus.AWAITING_BUYERS
-    assert qr_page(client, world.qr_path()) == 200
+    assert qr_page(client, world.qr_path()) == 302
 
 
 def test_answers_about_another_companys_application_change_nothing(world: World, client: Client) -> None:
@@ -196,18 +205,20 @@ def test_answers_about_another_companys_application_change_nothing(world: World,
 
     relay_until_idle()
     link = world.qr_path()
-    assert qr_page(client, link) == 200
-    world.revoke()  # queued: the application is 撤销中 until the office answers
+    assert qr_page(client, link) == 302
+    world.revoke()  # queued: its revoke request waits until the office answers
     for message_type in ANSWER_TYPES:
         for sender, recipient in senders:
             row = deliver_only(sender, recipient, message_type, answer(message_type, world))
             assert row.status == InboxStatus.REJECTED, (message_type, sender, recipient)
     application = world.current()
-    assert (application.status, application.version) == (ApplicationStatus.REVOKING, 1)
+    assert (application.status, application.version) == (ApplicationStatus.AWAITING_BUYERS, 1)
+    assert application.revoke_requests.get().status == RevokeStatus.PENDING
     assert application.notary_message == ""
     assert not application.applicants.filter(submitted_at__isnull=False).exists()
+    assert not application.applicants.filter(started_at__isnull=False).exists()
     assert application.pushes.get().outcome == PushOutcome.ACCEPTED
-    assert world.case().status == CaseStatus.AWAITING_BUYERS and qr_page(client, link) == 200
+    assert world.case().status == CaseStatus.AWAITING_BUYERS and qr_page(client, link) == 302
     rejected = AuditEvent.objects.filter(tag="exchange.message.rejected")
     assert rejected.count() == len(senders) * (len(ANSWER_TYPES) + 1)
 
@@ -219,7 +230,7 @@ def test_answers_about_another_companys_application_change_nothing(world: World,
     relay_until_idle()
     assert world.current().status == ApplicationStatus.AWAITING_BUYERS
     assert world.case(2).status == CaseStatus.AWAITING_BUYERS
-    assert qr_page(client, world.qr_path()) == 200
+    assert qr_page(client, world.qr_path()) == 302
 
 
 def answer_for_pending(world: World) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from ecancel.exchange.tasks import relay_outbox
 from ecancel.exchange.transitions import OutboxStatus
 from ecancel.exchange.transports import DeliveryReceipt, HttpTransport, Transport
 from tests.exchange.conftest import Effects, put, refused_body
+from tests.messages import typed
 
 
 def free_port() -> int:
@@ -235,12 +236,12 @@ def test_commit_kicks_the_relay_and_rollback_sends_nothing(
 ) -> None:
     ref = uuid.uuid4()
     with pytest.raises(RuntimeError), transaction.atomic():
-        outbox_put(sender=notary_office, recipient=developer, message_type="case.refused", body=refused_body(ref))
+        outbox_put(sender=notary_office, recipient=developer, body=typed("case.refused", refused_body(ref)))
         raise RuntimeError("the state change failed")
     assert not OutboxMessage.objects.exists()
 
     with transaction.atomic():
-        row = outbox_put(sender=notary_office, recipient=developer, message_type="case.refused", body=refused_body(ref))
+        row = outbox_put(sender=notary_office, recipient=developer, body=typed("case.refused", refused_body(ref)))
         assert effects.count() == 0, "nothing leaves before commit"
     row.refresh_from_db()
     assert row.status == OutboxStatus.DELIVERED, "delivered on commit, without waiting for beat"
@@ -259,7 +260,7 @@ def test_peer_down_then_up_delivers_once_over_http(
     http_peer(notary_office, url)
 
     with transaction.atomic():
-        row = outbox_put(sender=notary_office, recipient=developer, message_type="case.refused", body=refused_body())
+        row = outbox_put(sender=notary_office, recipient=developer, body=typed("case.refused", refused_body()))
     row.refresh_from_db()
     assert row.status == OutboxStatus.PENDING, "the on-commit kick found the peer down"
     assert row.attempts == 1

@@ -68,13 +68,13 @@ def test_revoke_and_its_answer_cross_between_two_deployments(deployments: tuple[
 from django.db import transaction
 from ecancel.accounts.models import Organisation
 from ecancel.exchange.services import outbox_put
+from tests.messages import typed
 with transaction.atomic():
     outbox_put(
         sender=Organisation.objects.get(pk="{DEVELOPER_ID}"),
         recipient=Organisation.objects.get(pk="{NOTARY_ID}"),
-        message_type="revoke.requested",
-        body={{"application_ref": "{application_ref}", "version": 1, "reason": "买受人姓名有误",
-               "requested_at": "2026-11-24T05:00:00Z", "requested_by": "陈经办"}},
+        body=typed("revoke.requested", {{"application_ref": "{application_ref}", "version": 1,
+                   "reason": "买受人姓名有误", "requested_at": "2026-11-24T05:00:00Z", "requested_by": "陈经办"}}),
     )
 """,
     )

@@ -216,3 +216,11 @@ def test_permits_give_number_name_and_validity(permit: makers.Permit, cached_ocr
 def test_a_permanent_residence_number_disagreeing_with_the_birth_date() -> None:
     lines = _edited(_lines(makers.render_permit(PERMITS[2])), "1980.05.06", "1981.05.06")
     assert reading_from_lines("foreign_permanent_residence", lines, today=TODAY).reasons == ("birth_mismatch",)
+
+
+def test_one_ocr_thread_by_default_and_none_forced_when_zero() -> None:
+    from django.conf import settings
+
+    assert settings.ECANCEL_OCR_THREADS == 1
+    assert reading.ocr_params(1)["EngineConfig.onnxruntime.intra_op_num_threads"] == 1
+    assert reading.ocr_params(0) == {}

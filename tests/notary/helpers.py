@@ -26,6 +26,7 @@ from ecancel.notary.models import CaseParty, NotaryCase, PartyRole
 from ecancel.notary.services.acceptance import cases_accept_pending
 from ecancel.notary.services.intake import format_case_number
 from tests.factories import mainland_id
+from tests.messages import typed
 
 _sequence = itertools.count(1)
 BUYER_NAMES = ("李玥", "王堃", "赵喆")
@@ -206,9 +207,7 @@ def send(
 ) -> OutboxMessage:
     """Queue a message as the sending side would, then run the relay until nothing is due."""
     with transaction.atomic():
-        row = outbox_put(
-            sender=sender, recipient=recipient, message_type=message_type, body=body, attachments=attachments
-        )
+        row = outbox_put(sender=sender, recipient=recipient, body=typed(message_type, body), attachments=attachments)
     relay_until_idle()
     return row
 

@@ -19,6 +19,7 @@ from ecancel.notary.models import NotaryCase
 from ecancel.notary.services.acceptance import case_accept, cases_accept_pending
 from ecancel.notary.transitions import CaseStatus
 from tests.conftest import logged_in_client
+from tests.messages import typed
 from tests.notary.helpers import filing_pdfs, push_body, send, sent
 
 pytestmark = pytest.mark.django_db
@@ -36,8 +37,7 @@ def deliver_only(seller: Organisation, office: NotaryOffice) -> NotaryCase:
         outbox_put(
             sender=seller,
             recipient=office.organisation,
-            message_type=MaterialsPushed.TYPE,
-            body=body,
+            body=typed(MaterialsPushed.TYPE, body),
             attachments=files,
         )
     while relay_due():

@@ -23,6 +23,7 @@ from ecancel.notary.selectors import case_documents
 from tests.conftest import logged_in_client
 from tests.factories import NotaryOfficeFactory, OrganisationFactory, UserFactory
 from tests.notary.helpers import make_case
+from tests.notary.review_data import submitted_buyer
 
 LOGIN = "login"
 Outcome = int | str
@@ -71,8 +72,8 @@ def api(**overrides: Outcome) -> dict[str, Outcome]:
     return {**outcome, **{k.lower(): v for k, v in overrides.items()}}
 
 
-def public() -> dict[str, Outcome]:
-    return dict.fromkeys(ROLES, 200)
+def public(status: int = 200) -> dict[str, Outcome]:
+    return dict.fromkeys(ROLES, status)
 
 
 @dataclass
@@ -96,12 +97,31 @@ ROUTES: list[Route] = [
     Route("case list", lambda w: "/notary/", page(other_office_clerk=200)),
     Route("case list search", lambda w: f"/notary/?q={w.case.contract_no}", page(other_office_clerk=200)),
     Route("case detail", lambda w: f"/notary/cases/{w.case.pk}/", page()),
+    Route("case live progress", lambda w: f"/notary/cases/{w.case.pk}/status/", page()),
     Route("material download", lambda w: f"/notary/cases/{w.case.pk}/materials/{w.extra['material']}", page()),
     Route("material preview", lambda w: f"/notary/cases/{w.case.pk}/materials/{w.extra['material']}?inline=1", page()),
     Route("document download", lambda w: f"/notary/cases/{w.case.pk}/documents/{w.extra['document']}", page()),
+    # The review console: every member of the office sees the queue; the evidence only notaries (and the admin,
+    # tested in test_review_pages); assigning only the admin.
+    Route("review queue", lambda w: "/notary/review/", page(other_office_clerk=200)),
+    Route("review case", lambda w: f"/notary/review/{w.case.pk}/", page(clerk=404)),
+    Route("review upload", lambda w: f"/notary/review/{w.case.pk}/uploads/{w.extra['upload']}", page(clerk=404)),
+    Route(
+        "review check file",
+        lambda w: f"/notary/review/{w.case.pk}/check-files/{w.extra['check_file']}",
+        page(clerk=404),
+    ),
+    Route("review manifest", lambda w: f"/notary/review/{w.case.pk}/buyers/1/manifest.json", page(clerk=404)),
+    Route("review calendar", lambda w: "/notary/review/calendar/", page(clerk=404, notary=404)),
+    Route("review assign", lambda w: f"/notary/review/{w.case.pk}/assign/", page(clerk=404, notary=404), method="post"),
     Route("api case list", lambda w: "/api/notary/cases", api(other_office_clerk=200, other_office_token=200)),
     Route("api case detail", lambda w: f"/api/notary/cases/{w.case.pk}", api()),
-    Route("qr landing", lambda w: f"/h/{w.handoff.raw}", public()),
+    # The journey's pages need a buyer session: staff logins and API tokens are none (checked before the QR
+    # landing below, which gives every client one).
+    Route("buyer journey", lambda w: "/b/", public(401)),
+    Route("buyer document", lambda w: "/b/doc/termination_agreement/", public(401)),
+    # A valid QR link becomes a buyer session and sends the phone on to the journey, whoever opens it.
+    Route("qr landing", lambda w: f"/h/{w.handoff.raw}", public(302)),
 ]
 
 
@@ -114,7 +134,13 @@ def world(received_case: NotaryCase, seller: Organisation, office: NotaryOffice)
     w = World(case=received_case, handoff=handoff_issue(case=received_case, actor=None, ctx=ctx))
     material = received_case.materials.first()
     assert material is not None
-    w.extra = {"material": material.pk, "document": case_documents(received_case)[0].pk}
+    evidence = submitted_buyer(received_case, 1)
+    w.extra = {
+        "material": material.pk,
+        "document": case_documents(received_case)[0].pk,
+        "upload": evidence.uploads["holding"].pk,
+        "check_file": evidence.files[0].pk,
+    }
 
     def token(organisation: Organisation) -> Client:
         _, raw = api_token_create(organisation=organisation, name="matrix", actor=None, ctx=ctx)

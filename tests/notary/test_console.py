@@ -180,3 +180,46 @@ def test_developer_operators_get_404_everywhere(received_case: NotaryCase) -> No
     client = logged_in_client(operator)
     assert client.get("/notary/").status_code == 404
     assert client.get(f"/notary/cases/{received_case.pk}/").status_code == 404
+
+
+def test_the_case_list_polls_itself_and_a_new_case_appears_in_the_next_answer(
+    clerk_client: Client, office: NotaryOffice, seller: Organisation
+) -> None:
+    html = clerk_client.get("/notary/", {"q": "第"}).content.decode()
+    assert 'hx-trigger="every 10s"' in html and "刚刚更新" in html
+    assert 'hx-get="/notary/?q=%E7%AC%AC"' in html, "the same search is asked again"
+    arrived = make_case(office, seller)
+    fragment = clerk_client.get("/notary/", headers={"HX-Request": "true"}).content.decode()
+    assert "<html" not in fragment and arrived.case_number in fragment and 'hx-trigger="every 10s"' in fragment
+    other = make_case(_other_office(), seller)
+    assert other.case_number not in clerk_client.get("/notary/", headers={"HX-Request": "true"}).content.decode()
+
+
+def test_the_case_page_shortens_hashes_and_shows_amounts_in_yuan(
+    clerk_client: Client, received_case: NotaryCase
+) -> None:
+    html = clerk_client.get(f"/notary/cases/{received_case.pk}/").content.decode()
+    material = received_case.materials.first()
+    assert material is not None
+    assert f'title="{material.sha256}"' in html and f"{material.sha256[:12]}…" in html
+    assert f">{material.sha256}<" in html.replace('<code class="hash__full">', ">"), "full value on demand"
+    assert f"{received_case.total_price:,.2f} 元" in html
+
+
+def test_the_case_page_follows_the_buyers_progress_without_names_in_the_polled_part(
+    clerk_client: Client, received_case: NotaryCase
+) -> None:
+    html = clerk_client.get(f"/notary/cases/{received_case.pk}/").content.decode()
+    assert f'hx-get="/notary/cases/{received_case.pk}/status/"' in html
+    viewed = AuditEvent.objects.filter(tag="notary.case.viewed").count()
+    fragment = clerk_client.get(f"/notary/cases/{received_case.pk}/status/").content.decode()
+    assert "未核验" in fragment and 'hx-trigger="every 5s"' in fragment
+    for party in received_case.parties.all():
+        assert party.name not in fragment
+    assert AuditEvent.objects.filter(tag="notary.case.viewed").count() == viewed
+    party = received_case.parties.filter(role="buyer").first()
+    assert party is not None
+    type(party).objects.filter(pk=party.pk).update(submitted_at=timezone.now())
+    assert "已提交" in clerk_client.get(f"/notary/cases/{received_case.pk}/status/").content.decode()
+    NotaryCase.objects.filter(pk=received_case.pk).update(status="revoked")
+    assert "hx-trigger" not in clerk_client.get(f"/notary/cases/{received_case.pk}/status/").content.decode()

@@ -17,8 +17,10 @@ A few codes issued in Xiamen before 2016 are known to carry a wrong check charac
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
-from ecancel.core.errors import FieldMessage, ValidationFailed
+from ecancel.core.errors import FieldMessage, Text, ValidationFailed
 from ecancel.identity.id_numbers import MAINLAND_PROVINCE_CODES, normalise_id_number
 
 CREDIT_CODE_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -50,8 +52,10 @@ MARKET_REGULATION_CATEGORIES: dict[str, str] = {"1": "企业", "2": "个体工�
 class CreditCodeInvalid(ValidationFailed):
     """A refused credit code, reported on one form field."""
 
-    def __init__(self, zh: str, en: str, *, field: str = "credit_code") -> None:
-        super().__init__(zh, en, fields={field: FieldMessage(zh, en)})
+    def __init__(
+        self, text: Text, en: str | None = None, *, params: Mapping[str, Any] | None = None, field: str = "credit_code"
+    ) -> None:
+        super().__init__(text, en, params=params, fields={field: FieldMessage(text, en, params=params)})
         self.field = field
 
 

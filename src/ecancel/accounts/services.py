@@ -9,6 +9,7 @@ from django.contrib.auth import authenticate
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from ecancel.accounts.models import ApiToken, Organisation, User, hash_token
@@ -23,8 +24,7 @@ class LoginRefused(DomainError):
 
     def __init__(self) -> None:
         super().__init__(
-            zh="用户名或密码不正确",
-            en="Wrong user name or password",
+            text=gettext_lazy("用户名或密码不正确"),
             code="login_failed",
             http_status=401,
         )
@@ -33,8 +33,7 @@ class LoginRefused(DomainError):
 class SecondFactorRefused(DomainError):
     def __init__(self) -> None:
         super().__init__(
-            zh="动态验证码不正确或已使用，请查看身份验证器中的最新验证码",
-            en="The one-time code is wrong or already used; enter the current code from your authenticator",
+            text=gettext_lazy("动态验证码不正确或已使用，请查看身份验证器中的最新验证码"),
             code="second_factor_failed",
             http_status=401,
         )
@@ -45,8 +44,7 @@ class SecondFactorThrottled(DomainError):
 
     def __init__(self) -> None:
         super().__init__(
-            zh="输入过于频繁，请稍等几秒后再输入验证码",
-            en="Too many codes in a short time; wait a few seconds and try again",
+            text=gettext_lazy("输入过于频繁，请稍等几秒后再输入验证码"),
             code="second_factor_throttled",
             http_status=429,
         )
@@ -58,10 +56,8 @@ class AccountLocked(RateLimited):
     def __init__(self, verdict: Verdict) -> None:
         super().__init__(
             verdict,
-            zh="该用户名在此网络地址连续登录失败次数过多，已暂停登录",
-            en="Too many failed logins for this user name from this address",
-            then_zh="；如需提前解除，请联系本单位管理员",
-            then_en=", or ask your admin to lift it sooner",
+            text=gettext_lazy("该用户名在此网络地址连续登录失败次数过多，已暂停登录"),
+            then=gettext_lazy("；如需提前解除，请联系本单位管理员"),
             code="account_locked",
         )
 
@@ -72,8 +68,7 @@ class LoginThrottled(RateLimited):
     def __init__(self, verdict: Verdict) -> None:
         super().__init__(
             verdict,
-            zh="此网络地址登录失败次数过多",
-            en="Too many failed logins from this address",
+            text=gettext_lazy("此网络地址登录失败次数过多"),
             code="login_throttled",
         )
 
@@ -229,7 +224,7 @@ def totp_device_confirm(*, user: User, device: TOTPDevice, token: str, ctx: Requ
     The code is checked before the transaction so that a wrong code's failure count survives the refusal.
     """
     if device.confirmed or device.user_id != user.pk:
-        raise InvalidTransition("该验证器已绑定，请重新登录", "This authenticator is already confirmed; log in again")
+        raise InvalidTransition(gettext_lazy("该验证器已绑定，请重新登录"))
     second_factor_check(user=user, device=device, token=token, ctx=ctx)
     return _totp_device_mark_confirmed(user=user, device_pk=device.pk, ctx=ctx)
 
@@ -238,7 +233,7 @@ def totp_device_confirm(*, user: User, device: TOTPDevice, token: str, ctx: Requ
 def _totp_device_mark_confirmed(*, user: User, device_pk: int, ctx: RequestContext) -> TOTPDevice:
     device = TOTPDevice.objects.select_for_update().get(pk=device_pk, user=user)
     if device.confirmed:
-        raise InvalidTransition("该验证器已绑定，请重新登录", "This authenticator is already confirmed; log in again")
+        raise InvalidTransition(gettext_lazy("该验证器已绑定，请重新登录"))
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     record_event("accounts.totp.enrolled", actor=user, data={"device": device.persistent_id}, ctx=ctx)
@@ -298,7 +293,7 @@ def api_token_create(
     """A new token for a system integration; the raw value is returned once and only its hash is kept."""
     name = name.strip()
     if not name:
-        raise ValidationFailed("请填写令牌用途", "Give the token a name")
+        raise ValidationFailed(gettext_lazy("请填写令牌用途"))
     raw = ApiToken.new_raw()
     token = ApiToken.objects.create(
         organisation=organisation,
@@ -322,7 +317,7 @@ def api_token_create(
 def api_token_revoke(*, token: ApiToken, actor: User | None, ctx: RequestContext) -> ApiToken:
     token = ApiToken.objects.select_for_update().get(pk=token.pk)
     if token.revoked_at is not None:
-        raise InvalidTransition("该令牌已吊销", "This token is already revoked")
+        raise InvalidTransition(gettext_lazy("该令牌已吊销"))
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at", "updated_at"])
     record_event(

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
@@ -24,11 +25,12 @@ from ecancel.accounts.auth import OPERATOR_ROLES
 from ecancel.accounts.models import Organisation, OrganisationKind
 from ecancel.api.auth import require_organisation
 from ecancel.cancellation.checks import application_checks
-from ecancel.cancellation.models import Applicant, Application, ApplicationPush, ReturnReason
+from ecancel.cancellation.models import Applicant, Application, ApplicationPush, ReturnReason, RevokeRequest
 from ecancel.cancellation.selectors import (
     application_agent,
     application_delivery,
     application_get,
+    application_latest_revoke,
     application_list,
     application_qr,
     notary_office_list,
@@ -47,7 +49,7 @@ from ecancel.cancellation.services.drafting import (
 )
 from ecancel.cancellation.services.push import application_push
 from ecancel.cancellation.services.revoke import application_revoke
-from ecancel.cancellation.transitions import ApplicationStatus
+from ecancel.cancellation.transitions import ApplicationStatus, RevokeStatus
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import field_error
 from ecancel.core.paging import PageNumbers
@@ -158,6 +160,22 @@ class DeliveryOut(Schema):
     remote_status: str
 
 
+class RevokeOut(Schema):
+    """The application's latest revoke request (撤销申请) and the notary office's answer to it."""
+
+    status: RevokeStatus
+    status_label: str
+    version: int = Field(..., alias="push.version")
+    reason: str
+    requested_at: dt.datetime
+    answered_at: dt.datetime | None
+    refusal_reason: str
+
+    @staticmethod
+    def resolve_status_label(obj: RevokeRequest) -> str:
+        return str(obj.get_status_display())
+
+
 class OfficeOut(Schema):
     id: uuid.UUID
     name: str
@@ -200,6 +218,7 @@ class ApplicationOut(ApplicationSummaryOut):
     checks: list[CheckOut]
     qr: QrOut | None
     delivery: DeliveryOut | None
+    revoke: RevokeOut | None
     pushes: list[PushOut]
 
     @staticmethod
@@ -233,7 +252,7 @@ class ApplicationOut(ApplicationSummaryOut):
             {
                 "code": c.code,
                 "ok": c.ok,
-                "label": c.zh,
+                "label": c.title,
                 "label_en": c.en,
                 "problems": [p.as_payload() for p in c.problems],
             }
@@ -250,6 +269,10 @@ class ApplicationOut(ApplicationSummaryOut):
     @staticmethod
     def resolve_delivery(obj: Application) -> OutboxMessage | None:
         return application_delivery(obj)
+
+    @staticmethod
+    def resolve_revoke(obj: Application) -> RevokeRequest | None:
+        return application_latest_revoke(obj)
 
     @staticmethod
     def resolve_pushes(obj: Application) -> list[ApplicationPush]:
@@ -412,7 +435,7 @@ def set_agent(request: HttpRequest, application_id: uuid.UUID, payload: AgentIn)
         try:
             document = base64.b64decode(payload.power_of_attorney_base64, validate=True)
         except (binascii.Error, ValueError) as exc:
-            raise field_error("power_of_attorney_base64", "授权委托书不是有效的Base64编码", "Not valid Base64") from exc
+            raise field_error("power_of_attorney_base64", _("授权委托书不是有效的Base64编码")) from exc
     application_set_agent(
         application_id=application.pk,
         agent=AgentInput(

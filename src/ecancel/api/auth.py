@@ -11,6 +11,7 @@ from typing import Any, cast
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from ninja.security import APIKeyCookie, HttpBearer
 
 from ecancel.accounts.auth import is_staff_session, role_fits_organisation
@@ -67,7 +68,7 @@ def require_organisation(request: HttpRequest, *kinds: str, roles: tuple[str, ..
     """
     who = principal(request)
     if who.organisation.kind not in kinds:
-        raise NotFound("未找到该接口或记录", "Not found")
+        raise NotFound(_("未找到该接口或记录"))
     if who.user is not None and roles and not who.user.has_role(*roles):
-        raise NotFound("未找到该接口或记录", "Not found")
+        raise NotFound(_("未找到该接口或记录"))
     return who

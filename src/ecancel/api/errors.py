@@ -1,6 +1,7 @@
 """One error shape for the whole API: ``{"code", "message", "message_en", "fields"}``.
 
-``message`` is Chinese, ``message_en`` English; ``fields`` maps an input name to its own pair.
+``message`` is in the request's language (Accept-Language or the language cookie), ``message_en`` in English;
+``fields`` maps an input name to its own pair.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from typing import Any, TypeVar, cast
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.utils.translation import gettext_lazy as _
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 
-from ecancel.core.errors import DomainError, FieldMessage
+from ecancel.core.errors import DomainError, FieldMessage, Text
 
 logger = logging.getLogger("ecancel.api")
 
@@ -23,66 +25,58 @@ E = TypeVar("E", bound=Exception)
 
 PARAM_SOURCES = {"body", "query", "path", "header", "cookie", "form", "file"}
 
-STATUS_ERRORS: dict[int, tuple[str, str, str]] = {
-    400: ("bad_request", "请求格式不正确", "The request is malformed"),
-    401: ("unauthorized", "请先登录，或在 Authorization 头中提供有效的接口令牌", "Log in or send a valid API token"),
-    403: ("forbidden", "无权执行此操作", "You are not allowed to do this"),
-    404: ("not_found", "未找到该记录或接口", "Not found"),
-    405: ("method_not_allowed", "该接口不支持此请求方法", "Method not allowed"),
-    409: ("conflict", "记录状态已变化，请刷新后重试", "The record changed; reload and try again"),
-    413: ("too_large", "请求内容过大", "The request body is too large"),
-    429: ("throttled", "请求过于频繁，请稍后再试", "Too many requests; try again later"),
-    500: (
-        "internal_error",
-        "系统内部错误，已记录，请稍后重试",
-        "Internal error; it was logged, please try again later",
-    ),
+STATUS_ERRORS: dict[int, tuple[str, Text]] = {
+    400: ("bad_request", _("请求格式不正确")),
+    401: ("unauthorized", _("请先登录，或在 Authorization 头中提供有效的接口令牌")),
+    403: ("forbidden", _("无权执行此操作")),
+    404: ("not_found", _("未找到该记录或接口")),
+    405: ("method_not_allowed", _("该接口不支持此请求方法")),
+    409: ("conflict", _("记录状态已变化，请刷新后重试")),
+    413: ("too_large", _("请求内容过大")),
+    429: ("throttled", _("请求过于频繁，请稍后再试")),
+    500: ("internal_error", _("系统内部错误，已记录，请稍后重试")),
 }
 
-# Pydantic error types a client will meet, said in Chinese; anything else falls back to a generic message.
-VALIDATION_MESSAGES: dict[str, tuple[str, str]] = {
-    "missing": ("必填项未填写", "This field is required"),
-    "string_type": ("应为文本", "Must be text"),
-    "string_too_short": ("内容过短", "Too short"),
-    "string_too_long": ("内容过长", "Too long"),
-    "string_pattern_mismatch": ("格式不正确", "Wrong format"),
-    "int_parsing": ("应为整数", "Must be a whole number"),
-    "int_type": ("应为整数", "Must be a whole number"),
-    "float_parsing": ("应为数字", "Must be a number"),
-    "decimal_parsing": ("应为数字", "Must be a number"),
-    "bool_parsing": ("应为 true 或 false", "Must be true or false"),
-    "greater_than_equal": ("数值过小", "Value too small"),
-    "greater_than": ("数值过小", "Value too small"),
-    "less_than_equal": ("数值过大", "Value too large"),
-    "less_than": ("数值过大", "Value too large"),
-    "uuid_parsing": ("应为有效的 UUID 编号", "Must be a valid UUID"),
-    "uuid_type": ("应为有效的 UUID 编号", "Must be a valid UUID"),
-    "date_parsing": ("日期格式应为 YYYY-MM-DD", "Dates look like YYYY-MM-DD"),
-    "date_from_datetime_parsing": ("日期格式应为 YYYY-MM-DD", "Dates look like YYYY-MM-DD"),
-    "datetime_parsing": ("时间格式应为 ISO 8601", "Times are ISO 8601"),
-    "enum": ("取值不在允许范围内", "Not one of the allowed values"),
-    "literal_error": ("取值不在允许范围内", "Not one of the allowed values"),
-    "json_invalid": ("请求体不是有效的 JSON", "The body is not valid JSON"),
-    "model_attributes_type": ("请求体格式不正确", "The body has the wrong shape"),
-    "dict_type": ("应为对象", "Must be an object"),
-    "list_type": ("应为数组", "Must be a list"),
-    "extra_forbidden": ("不允许的字段", "Unknown field"),
-    "value_error": ("取值无效", "Invalid value"),
+# Pydantic error types a client will meet, translated; anything else falls back to a generic message.
+VALIDATION_MESSAGES: dict[str, Text] = {
+    "missing": _("必填项未填写"),
+    "string_type": _("应为文本"),
+    "string_too_short": _("内容过短"),
+    "string_too_long": _("内容过长"),
+    "string_pattern_mismatch": _("格式不正确"),
+    "int_parsing": _("应为整数"),
+    "int_type": _("应为整数"),
+    "float_parsing": _("应为数字"),
+    "decimal_parsing": _("应为数字"),
+    "bool_parsing": _("应为 true 或 false"),
+    "greater_than_equal": _("数值过小"),
+    "greater_than": _("数值过小"),
+    "less_than_equal": _("数值过大"),
+    "less_than": _("数值过大"),
+    "uuid_parsing": _("应为有效的 UUID 编号"),
+    "uuid_type": _("应为有效的 UUID 编号"),
+    "date_parsing": _("日期格式应为 YYYY-MM-DD"),
+    "date_from_datetime_parsing": _("日期格式应为 YYYY-MM-DD"),
+    "datetime_parsing": _("时间格式应为 ISO 8601"),
+    "enum": _("取值不在允许范围内"),
+    "literal_error": _("取值不在允许范围内"),
+    "json_invalid": _("请求体不是有效的 JSON"),
+    "model_attributes_type": _("请求体格式不正确"),
+    "dict_type": _("应为对象"),
+    "list_type": _("应为数组"),
+    "extra_forbidden": _("不允许的字段"),
+    "value_error": _("取值无效"),
 }
 
 
-def error_payload(code: str, zh: str, en: str, fields: dict[str, FieldMessage] | None = None) -> dict[str, Any]:
-    return {
-        "code": code,
-        "message": zh,
-        "message_en": en,
-        "fields": {name: msg.as_payload() for name, msg in (fields or {}).items()},
-    }
+def error_payload(code: str, text: Text, fields: dict[str, FieldMessage] | None = None) -> dict[str, Any]:
+    """The one shape; ``message`` in the request's language (LocaleMiddleware), ``message_en`` in English."""
+    return DomainError(text, code=code, fields=fields).as_payload()
 
 
-def status_response(status: int, *, en: str | None = None) -> JsonResponse:
-    code, zh, default_en = STATUS_ERRORS.get(status, STATUS_ERRORS[400])
-    return JsonResponse(error_payload(code, zh, en or default_en), status=status)
+def status_response(status: int) -> JsonResponse:
+    code, text = STATUS_ERRORS.get(status, STATUS_ERRORS[400])
+    return JsonResponse(error_payload(code, text), status=status)
 
 
 def field_name(loc: list[Any] | tuple[Any, ...]) -> str:
@@ -100,13 +94,8 @@ def validation_fields(errors: list[dict[str, Any]]) -> dict[str, FieldMessage]:
     fields: dict[str, FieldMessage] = {}
     for error in errors:
         name = field_name(error.get("loc", ()))
-        zh, en = VALIDATION_MESSAGES.get(str(error.get("type", "")), ("取值无效", str(error.get("msg", "Invalid"))))
-        if error.get("type") == "value_error" and error.get("msg"):
-            # Our own validators raise ValueError with "中文 / English" messages.
-            text = str(error["msg"]).removeprefix("Value error, ")
-            zh, _, en_part = text.partition(" / ")
-            en = en_part or en
-        fields.setdefault(name, FieldMessage(zh, en))
+        text = VALIDATION_MESSAGES.get(str(error.get("type", "")), _("取值无效"))
+        fields.setdefault(name, FieldMessage(text))
     return fields
 
 
@@ -122,8 +111,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
     def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
         payload = error_payload(
             "validation_failed",
-            "提交的内容有误，请按字段提示修改",
-            "Some fields are invalid; see the field messages",
+            _("提交的内容有误，请按字段提示修改"),
             validation_fields(list(exc.errors)),
         )
         return api.create_response(request, payload, status=422)
@@ -139,7 +127,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
     def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         if exc.status_code == 403 and "CSRF" in str(exc):
             return JsonResponse(
-                error_payload("csrf_failed", "请求缺少有效的 CSRF 令牌，请刷新页面后重试", "CSRF check failed"),
+                error_payload("csrf_failed", _("请求缺少有效的 CSRF 令牌，请刷新页面后重试")),
                 status=403,
             )
         return status_response(exc.status_code)

@@ -22,7 +22,9 @@ DESCRIPTION = """商品房买卖合同电子注销（电子公证）系统接口
 `Authorization: Bearer ect_…`（由系统管理员用 `ecancel api_token create` 签发）。
 
 错误格式 / Errors: 所有错误均为 `{"code", "message", "message_en", "fields"}`；
-字段错误返回 422，`fields` 中按字段给出中英文说明。
+`message` 使用请求的语言（`Accept-Language`：zh-hans、zh-hant、en），`message_en` 总是英文；
+字段错误返回 422，`fields` 中按字段给出同样的两种说明。
+`message` is in the request's language (Accept-Language: zh-hans, zh-hant or en), `message_en` always English.
 
 文本 / Text: 任何字段和查询参数都不能包含控制字符（NUL 等，换行和制表符除外），否则返回 422。
 No field or query parameter may hold control characters (NUL and the like; line breaks and tabs are fine): 422.

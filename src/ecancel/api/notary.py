@@ -7,6 +7,7 @@ import uuid
 from decimal import Decimal
 
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 
@@ -171,7 +172,7 @@ def get_case(request: HttpRequest, case_id: uuid.UUID) -> NotaryCase:
     try:
         case = case_get(office=who.organisation, case_id=case_id)
     except NotaryCase.DoesNotExist:
-        raise NotFound("未找到该案件", "Case not found") from None
+        raise NotFound(_("未找到该案件")) from None
     record_event(
         "notary.case.viewed",
         actor=who.user,

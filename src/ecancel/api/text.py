@@ -18,6 +18,7 @@ from functools import wraps
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from pydantic import BaseModel
 
 from ecancel.core.errors import FieldMessage, ValidationFailed
@@ -27,8 +28,7 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 PLAIN_TEXT_PATTERN = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$"
 
 CONTROL_CHARACTER_MESSAGE = FieldMessage(
-    "不能包含控制字符（如 NUL）；换行和制表符可以",
-    "Must not contain control characters such as NUL; line breaks and tabs are fine",
+    _("不能包含控制字符（如 NUL）；换行和制表符可以"),
 )
 
 
@@ -70,8 +70,7 @@ def refuse_control_characters(view: Callable[..., Any]) -> Callable[..., Any]:
         names = offending_fields(kwargs)
         if names:
             raise ValidationFailed(
-                "提交的内容有误，请按字段提示修改",
-                "Some fields are invalid; see the field messages",
+                _("提交的内容有误，请按字段提示修改"),
                 fields=dict.fromkeys(names, CONTROL_CHARACTER_MESSAGE),
             )
         return view(request, *args, **kwargs)

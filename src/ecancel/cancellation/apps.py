@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CancellationConfig(AppConfig):
     name = "ecancel.cancellation"
     label = "cancellation"
-    verbose_name = "注销申请"
+    verbose_name = _("注销申请")
 
     def ready(self) -> None:
         from ecancel.cancellation import handlers

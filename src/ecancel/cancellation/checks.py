@@ -9,9 +9,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext_lazy as _
+
 from ecancel.accounts.models import OrganisationKind
 from ecancel.cancellation.models import Agent, Applicant, Application, ReturnReason
-from ecancel.core.errors import FieldMessage, ValidationFailed
+from ecancel.core.errors import FieldMessage, Text, ValidationFailed, render_english
 from ecancel.filing.transitions import ContractStatus
 from ecancel.identity.id_numbers import IdType, mask_id_number, validate_id_number
 
@@ -21,9 +23,17 @@ PHONE = re.compile(r"^\+?[0-9][0-9 \-]{5,19}$")
 @dataclass(frozen=True)
 class PrePushCheck:
     code: str
-    zh: str
-    en: str
+    label: Text
     problems: list[FieldMessage] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        """The check's name in the active language."""
+        return str(self.label)
+
+    @property
+    def en(self) -> str:
+        return render_english(self.label)
 
     @property
     def ok(self) -> bool:
@@ -53,12 +63,10 @@ def id_problem(who_zh: str, who_en: str, id_type: str, number: str) -> FieldMess
 def _reason(application: Application) -> PrePushCheck:
     problems = []
     if application.reason not in ReturnReason.values:
-        problems.append(FieldMessage("请选择退房原因", "Choose the reason the home is returned"))
+        problems.append(FieldMessage(_("请选择退房原因")))
     elif application.reason == ReturnReason.OTHER and not application.reason_detail.strip():
-        problems.append(
-            FieldMessage("退房原因选择「其他」时，请填写具体原因", "Describe the reason when choosing 'other'")
-        )
-    return PrePushCheck("reason", "已填写退房原因", "Reason for the return given", problems)
+        problems.append(FieldMessage(_("退房原因选择「其他」时，请填写具体原因")))
+    return PrePushCheck("reason", _("已填写退房原因"), problems)
 
 
 def _applicants_match(application: Application, applicants: list[Applicant]) -> PrePushCheck:
@@ -70,8 +78,8 @@ def _applicants_match(application: Application, applicants: list[Applicant]) -> 
         if applicant is None:
             problems.append(
                 FieldMessage(
-                    f"合同买受人「{buyer.name}」未列为申请人，合同的每一位买受人都必须作为申请人",
-                    f"Buyer {buyer.name} is not an applicant; every buyer on the contract must be one",
+                    _("合同买受人「%(buyer_name)s」未列为申请人，合同的每一位买受人都必须作为申请人"),
+                    params={"buyer_name": buyer.name},
                 )
             )
         elif (applicant.name, applicant.id_type, normalised_id(applicant.id_type, applicant.id_number)) != (
@@ -81,8 +89,11 @@ def _applicants_match(application: Application, applicants: list[Applicant]) -> 
         ):
             problems.append(
                 FieldMessage(
-                    f"申请人「{applicant.name}」的姓名或证件与合同登记的买受人「{buyer.name}」不一致，请核对后重新填写",
-                    f"Applicant {applicant.name} does not match the contract's buyer {buyer.name}",
+                    _(
+                        "申请人「%(applicant_name)s」的姓名或证件与合同登记的买受人「%(buyer_name)s」不一致，"
+                        "请核对后重新填写"
+                    ),
+                    params={"applicant_name": applicant.name, "buyer_name": buyer.name},
                 )
             )
     buyer_ids = {b.pk for b in buyers}
@@ -90,11 +101,11 @@ def _applicants_match(application: Application, applicants: list[Applicant]) -> 
         if applicant.buyer_id not in buyer_ids:
             problems.append(
                 FieldMessage(
-                    f"「{applicant.name}」不是本合同的买受人，不能作为申请人",
-                    f"{applicant.name} is not a buyer on this contract and cannot apply",
+                    _("「%(applicant_name)s」不是本合同的买受人，不能作为申请人"),
+                    params={"applicant_name": applicant.name},
                 )
             )
-    return PrePushCheck("applicants", "申请人与合同买受人一致", "Applicants match the contract's buyers", problems)
+    return PrePushCheck("applicants", _("申请人与合同买受人一致"), problems)
 
 
 def _numbers_valid(applicants: list[Applicant], agent: Agent | None) -> PrePushCheck:
@@ -111,19 +122,17 @@ def _numbers_valid(applicants: list[Applicant], agent: Agent | None) -> PrePushC
         problem := id_problem(f"代理人「{agent.name}」", f"Agent {agent.name}", agent.id_type, agent.id_number)
     ):
         problems.append(problem)
-    return PrePushCheck("numbers", "证件号码和联系电话有效", "ID numbers and phone numbers valid", problems)
+    return PrePushCheck("numbers", _("证件号码和联系电话有效"), problems)
 
 
 def _notary_office(application: Application) -> PrePushCheck:
     problems = []
     office = application.notary_office
     if office is None:
-        problems.append(FieldMessage("请选择公证处", "Choose a notary office"))
+        problems.append(FieldMessage(_("请选择公证处")))
     elif office.kind != OrganisationKind.NOTARY_OFFICE:
-        problems.append(
-            FieldMessage("所选机构不是公证处，请重新选择", "The chosen organisation is not a notary office")
-        )
-    return PrePushCheck("notary_office", "已选择公证处", "Notary office chosen", problems)
+        problems.append(FieldMessage(_("所选机构不是公证处，请重新选择")))
+    return PrePushCheck("notary_office", _("已选择公证处"), problems)
 
 
 def _contract_free(application: Application) -> PrePushCheck:
@@ -152,23 +161,21 @@ def _contract_free(application: Application) -> PrePushCheck:
                 f"Contract {contract.contract_no} is '{contract.status}' and cannot be pushed",
             )
         )
-    return PrePushCheck("contract", "合同未在其他申请中办理", "Contract not in another application", problems)
+    return PrePushCheck("contract", _("合同未在其他申请中办理"), problems)
 
 
 def _agent_complete(agent: Agent | None) -> PrePushCheck:
     problems = []
     if agent is not None:
         if not agent.name.strip():
-            problems.append(FieldMessage("请填写代理人姓名", "Enter the agent's name"))
+            problems.append(FieldMessage(_("请填写代理人姓名")))
         if not PHONE.match(agent.phone.strip()):
-            problems.append(FieldMessage("请填写代理人的有效联系电话", "Enter the agent's phone number"))
+            problems.append(FieldMessage(_("请填写代理人的有效联系电话")))
         if not agent.acts_for.exists():
-            problems.append(FieldMessage("请选择代理人代理的买受人", "Choose whom the agent acts for"))
+            problems.append(FieldMessage(_("请选择代理人代理的买受人")))
         if not agent.power_of_attorney:
-            problems.append(
-                FieldMessage("请上传授权委托书（PDF、JPEG或PNG）", "Upload the power of attorney (PDF, JPEG or PNG)")
-            )
-    return PrePushCheck("agent", "代理人信息完整（如有）", "Agent complete (if any)", problems)
+            problems.append(FieldMessage(_("请上传授权委托书（PDF、JPEG或PNG）")))
+    return PrePushCheck("agent", _("代理人信息完整（如有）"), problems)
 
 
 def application_checks(application: Application) -> list[PrePushCheck]:

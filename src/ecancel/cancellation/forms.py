@@ -8,7 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from ecancel.cancellation.models import Application, ReturnReason
-from ecancel.cancellation.selectors import application_agent, notary_office_list
+from ecancel.cancellation.selectors import REVOKING_FILTER, application_agent, notary_office_list
 from ecancel.cancellation.transitions import ApplicationStatus
 from ecancel.core.errors import DomainError
 from ecancel.core.paging import PageSizeField
@@ -21,7 +21,7 @@ def add_domain_errors(form: forms.Form, error: DomainError, *, prefix_map: dict[
     for name, message in error.fields.items():
         field = (prefix_map or {}).get(name, name)
         if field in form.fields:
-            form.add_error(field, message.zh)
+            form.add_error(field, message.message)
             placed = True
     if not placed:
         form.add_error(None, error.message)
@@ -35,7 +35,9 @@ class ApplicationSearchForm(forms.Form):
         widget=forms.TextInput(attrs={"placeholder": _("申请编号、合同编号、申请人或房号"), "type": "search"}),
     )
     status = forms.ChoiceField(
-        label=_("状态"), required=False, choices=[("", _("全部状态")), *ApplicationStatus.choices]
+        label=_("状态"),
+        required=False,
+        choices=[("", _("全部状态")), *ApplicationStatus.choices, (REVOKING_FILTER, _("撤销中"))],
     )
     per_page = PageSizeField()
 
@@ -119,6 +121,14 @@ class AgentForm(forms.Form):
     def clean_id_number(self) -> str:
         typed = str(self.cleaned_data["id_number"]).strip()
         return typed or self.saved_id_number
+
+    def is_given(self) -> bool:
+        """An agent is on file or is being typed in: a draft without one leaves the section blank."""
+        if self.saved_id_number:
+            return True
+        return any(
+            str(self.data.get(self.add_prefix(name), "")).strip() for name in ("name", "id_number", "phone")
+        ) or (self.add_prefix("power_of_attorney") in self.files)
 
 
 class NotaryOfficeForm(forms.Form):

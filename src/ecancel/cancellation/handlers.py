@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ecancel.cancellation.services.answers import (
     NotaryAnswer,
+    applicant_record_start,
     applicant_record_submission,
     application_record_acceptance,
     application_record_all_submitted,
@@ -18,6 +19,7 @@ from ecancel.cancellation.services.answers import (
 from ecancel.exchange.handlers import ReceivedMessage, register_handler
 from ecancel.exchange.messages import (
     BuyersSubmitted,
+    BuyerStarted,
     BuyerSubmitted,
     CaseAccepted,
     CaseRefused,
@@ -65,6 +67,13 @@ def on_case_refused(message: ReceivedMessage) -> None:
     application_record_refusal(answer=_answer(message, body), code=body.code, reason=body.reason, ctx=message.ctx)
 
 
+def on_buyer_started(message: ReceivedMessage) -> None:
+    body = message.parsed(BuyerStarted)
+    applicant_record_start(
+        answer=_answer(message, body), position=body.buyer.position, started_at=body.buyer.started_at, ctx=message.ctx
+    )
+
+
 def on_buyer_submitted(message: ReceivedMessage) -> None:
     body = message.parsed(BuyerSubmitted)
     applicant_record_submission(
@@ -89,5 +98,6 @@ def register() -> None:
     register_handler(CaseRevoked.TYPE, on_case_revoked)
     register_handler(RevokeRefused.TYPE, on_revoke_refused)
     register_handler(CaseRefused.TYPE, on_case_refused)
+    register_handler(BuyerStarted.TYPE, on_buyer_started)
     register_handler(BuyerSubmitted.TYPE, on_buyer_submitted)
     register_handler(BuyersSubmitted.TYPE, on_buyers_submitted)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 
 from ecancel.cancellation.models import Agent, Applicant, Application, ReturnReason
 from ecancel.core.context import RequestContext
@@ -28,6 +28,7 @@ from ecancel.documents.schemas import (
     UnitInfo,
 )
 from ecancel.documents.services import PreparedDocument, document_prepare, document_store
+from ecancel.exchange import messages as wire
 from ecancel.identity.id_numbers import IdType, mask_id_number
 
 if TYPE_CHECKING:
@@ -163,11 +164,16 @@ def form_data(application: Application, *, operator: str, today: dt.date) -> Can
     )
 
 
+def agreement_number(application: Application) -> str:
+    """The termination agreement's number (协议编号): one per pushed version, cited by the notary's forms."""
+    return f"{application.number}-{application.version}"
+
+
 def agreement_data(application: Application, *, today: dt.date) -> TerminationAgreementData:
     contract, unit = _contract(application)
     deadline = today + dt.timedelta(days=application.refund_days)
     return TerminationAgreementData(
-        agreement_no=f"{application.number}-{application.version}",
+        agreement_no=agreement_number(application),
         contract=contract,
         unit=unit,
         seller=_seller(application),
@@ -218,8 +224,7 @@ def store_documents(
         or agreement_data(application, today=prepared.today) != prepared.agreement_data
     ):
         raise InvalidTransition(
-            "生成材料期间申请被修改，请核对后重新推送",
-            "The application changed while its documents were being signed; check it and push again",
+            _("生成材料期间申请被修改，请核对后重新推送"),
             code="changed_while_signing",
         )
     return document_store(prepared.form, actor=actor, ctx=ctx), document_store(prepared.agreement, actor=actor, ctx=ctx)
@@ -281,14 +286,6 @@ def changes(before: dict[str, dict[str, str]], after: dict[str, dict[str, str]])
     return result
 
 
-def _date(value: dt.date) -> str:
-    return value.isoformat()
-
-
-def _money(value: Decimal) -> str:
-    return str(value)
-
-
 def pushed_message(
     application: Application,
     *,
@@ -298,104 +295,102 @@ def pushed_message(
     pushed_by: str,
     previous_version: int | None,
     changes: list[dict[str, str]],
-) -> tuple[str, dict[str, Any], dict[str, bytes]]:
+) -> tuple[wire.MaterialsPushed, dict[str, bytes]]:
     """materials.pushed for the first version, materials.repushed (with the changes) for every later one."""
     contract = application.contract
     unit = contract.unit
     project = unit.building.project
     seller = application.seller
-    applicants = _applicants(application)
-    agent = _agent(application)
     assert application.notary_office is not None
     attachments = {FORM_ATTACHMENT: read(form), AGREEMENT_ATTACHMENT: read(agreement)}
     documents = [
-        {
-            "kind": "application_form",
-            "title": "商品房买卖合同注销备案申请表",
-            "attachment": FORM_ATTACHMENT,
-            "sha256": form.sha256,
-        },
-        {
-            "kind": "termination_agreement",
-            "title": "商品房买卖合同终止协议",
-            "attachment": AGREEMENT_ATTACHMENT,
-            "sha256": agreement.sha256,
-        },
+        wire.DocumentRef(
+            kind="application_form",
+            title="商品房买卖合同注销备案申请表",
+            attachment=FORM_ATTACHMENT,
+            sha256=form.sha256,
+        ),
+        wire.DocumentRef(
+            kind="termination_agreement",
+            title="商品房买卖合同终止协议",
+            attachment=AGREEMENT_ATTACHMENT,
+            sha256=agreement.sha256,
+        ),
     ]
-    agent_body = None
+    agent_part = None
+    agent = _agent(application)
     if agent is not None:
         extension = str(agent.power_of_attorney.name).rsplit(".", 1)[-1]
         name = f"power-of-attorney.{extension}"
         with agent.power_of_attorney.open("rb") as handle:
             attachments[name] = handle.read()
         documents.append(
-            {
-                "kind": "power_of_attorney",
-                "title": "授权委托书",
-                "attachment": name,
-                "sha256": agent.power_of_attorney_sha256,
-            }
+            wire.DocumentRef(
+                kind="power_of_attorney", title="授权委托书", attachment=name, sha256=agent.power_of_attorney_sha256
+            )
         )
-        agent_body = {
-            "name": agent.name,
-            "id_type": agent.id_type,
-            "id_number": agent.id_number,
-            "phone": agent.phone,
-            "acts_for": sorted(a.position for a in agent.acts_for.all()),
-            "power_of_attorney": name,
-        }
+        agent_part = wire.Agent(
+            name=agent.name,
+            id_type=agent.id_type,
+            id_number=agent.id_number,
+            phone=agent.phone,
+            acts_for=sorted(a.position for a in agent.acts_for.all()),
+            power_of_attorney=name,
+        )
     with translation.override("zh-hans"):
         reason_label = str(ReturnReason(application.reason).label)
-    body: dict[str, Any] = {
-        "application_ref": str(application.pk),
-        "version": application.version,
-        "application_no": application.number,
-        "seller": {
-            "organisation_id": str(seller.pk),
-            "name": seller.name,
-            "credit_code": seller.developer.credit_code,
-            "legal_representative": seller.developer.legal_representative,
-            "address": seller.address,
-            "phone": seller.phone,
-        },
-        "contract": {
-            "contract_no": contract.contract_no,
-            "filing_no": contract.filing_no,
-            "project_name": project.name,
-            "building": unit.building.name,
-            "room_no": unit.room_no,
-            "location": project.address,
-            "floor_area": _money(unit.floor_area),
-            "usage": unit.usage,
-            "total_price": _money(contract.total_price),
-            "signed_on": _date(contract.signed_on),
-            "filed_on": _date(contract.filed_on),
-        },
-        "applicants": [
-            {
-                "position": a.position,
-                "name": a.name,
-                "id_type": a.id_type,
-                "id_number": a.id_number,
-                "phone": a.phone,
-                "region": a.region,
-                "share": a.buyer.share,
-                "address": a.address,
-            }
-            for a in applicants
+    pushed = wire.MaterialsPushed(
+        application_ref=application.pk,
+        version=application.version,
+        application_no=application.number,
+        agreement_no=agreement_number(application),
+        seller=wire.Seller(
+            organisation_id=seller.pk,
+            name=seller.name,
+            credit_code=seller.developer.credit_code,
+            legal_representative=seller.developer.legal_representative,
+            address=seller.address,
+            phone=seller.phone,
+        ),
+        contract=wire.ContractSummary(
+            contract_no=contract.contract_no,
+            filing_no=contract.filing_no,
+            project_name=project.name,
+            building=unit.building.name,
+            room_no=unit.room_no,
+            location=project.address,
+            floor_area=unit.floor_area,
+            usage=unit.usage,
+            total_price=contract.total_price,
+            signed_on=contract.signed_on,
+            filed_on=contract.filed_on,
+        ),
+        applicants=[
+            wire.Applicant(
+                position=a.position,
+                name=a.name,
+                id_type=a.id_type,
+                id_number=a.id_number,
+                phone=a.phone,
+                region=a.region,
+                share=a.buyer.share,
+                address=a.address,
+            )
+            for a in _applicants(application)
         ],
-        "agent": agent_body,
-        "reason": {"code": application.reason, "label": reason_label, "text": application.reason_detail},
-        "notary_office_id": str(application.notary_office.pk),
-        "documents": documents,
-        "pushed_at": pushed_at.isoformat(),
-        "pushed_by": pushed_by,
-    }
+        agent=agent_part,
+        reason=wire.Reason(code=application.reason, label=reason_label, text=application.reason_detail),
+        notary_office_id=application.notary_office.pk,
+        documents=documents,
+        pushed_at=pushed_at,
+        pushed_by=pushed_by,
+    )
     if previous_version is None:
-        return "materials.pushed", body, attachments
-    body["previous_version"] = previous_version
-    body["changes"] = changes
-    return "materials.repushed", body, attachments
+        return pushed, attachments
+    repushed = wire.MaterialsRepushed(
+        **dict(pushed), previous_version=previous_version, changes=[wire.Change(**change) for change in changes]
+    )
+    return repushed, attachments
 
 
 def read(document: StoredDocument) -> bytes:

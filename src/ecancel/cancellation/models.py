@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from ecancel.cancellation.transitions import CLOSED, ApplicationStatus
+from ecancel.cancellation.transitions import CLOSED, ApplicationStatus, RevokeStatus
 from ecancel.core.models import Entity
 from ecancel.identity.id_numbers import IdType
 
@@ -93,7 +93,7 @@ class Application(Entity):
     created_by = models.ForeignKey(
         "accounts.User", on_delete=models.PROTECT, related_name="+", null=True, blank=True, verbose_name=_("创建人")
     )
-    # The notary office's last word that the operator must read: 不予办理 reason or why a revoke was refused.
+    # The notary office's last word that the operator must read: why it refused (不予办理) or could not accept.
     notary_message_code = models.CharField(_("公证处意见代码"), max_length=40, blank=True)
     notary_message = models.TextField(_("公证处意见"), blank=True)
 
@@ -121,6 +121,11 @@ class Application(Entity):
         return self.status in EDITABLE
 
     @property
+    def revoke_pending(self) -> RevokeRequest | None:
+        """The revoke request waiting for the notary office, if any (read from the prefetched rows in lists)."""
+        return next((r for r in self.revoke_requests.all() if r.status == RevokeStatus.PENDING), None)
+
+    @property
     def reason_label(self) -> str:
         if self.reason == ReturnReason.OTHER:
             return self.reason_detail
@@ -140,6 +145,8 @@ class Applicant(Entity):
     region = models.CharField(_("国籍/地区"), max_length=50, blank=True)
     phone = models.CharField(_("联系电话"), max_length=20, blank=True)
     address = models.CharField(_("通讯地址"), max_length=300, blank=True)
+    # Set from the notary side's buyer.started: the buyer began on the phone (进行中).
+    started_at = models.DateTimeField(_("买受人开始认证时间"), null=True, blank=True)
     # Set from the notary side's buyer.submitted: once any applicant has submitted, a revoke is refused at once.
     submitted_at = models.DateTimeField(_("买受人提交时间"), null=True, blank=True)
 
@@ -225,3 +232,40 @@ class ApplicationPush(Entity):
 
     def __str__(self) -> str:
         return f"{self.application_id} v{self.version}"
+
+
+class RevokeRequest(Entity):
+    """One 撤销申请 of a pushed version: asked by the operator, answered by the notary office by message.
+
+    It is a process of its own beside the application, like a push: the application keeps its status while the
+    request waits, and at most one request of an application waits at a time.
+    """
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="revoke_requests")
+    push = models.ForeignKey(
+        ApplicationPush, on_delete=models.PROTECT, related_name="revoke_requests", verbose_name=_("推送记录")
+    )
+    status = models.CharField(_("状态"), max_length=20, choices=RevokeStatus.choices, default=RevokeStatus.PENDING)
+    reason = models.CharField(_("撤销原因"), max_length=500, blank=True)
+    requested_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, related_name="+", null=True, blank=True, verbose_name=_("申请人")
+    )
+    requested_at = models.DateTimeField(_("申请时间"))
+    answered_at = models.DateTimeField(_("答复时间"), null=True, blank=True)
+    # The notary office's words when it keeps the case (e.g. a buyer had already submitted).
+    refusal_reason = models.TextField(_("未同意撤销的原因"), blank=True)
+
+    class Meta:
+        verbose_name = _("撤销申请")
+        verbose_name_plural = _("撤销申请")
+        ordering = ["application", "-requested_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application"],
+                condition=models.Q(status=RevokeStatus.PENDING),
+                name="one_pending_revoke_per_application",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application_id} v{self.push.version} · {self.get_status_display()}"

@@ -6,13 +6,17 @@ import uuid
 
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from ecancel.accounts.models import Organisation, OrganisationKind
-from ecancel.cancellation.models import Agent, Applicant, Application, ApplicationPush
-from ecancel.cancellation.transitions import ApplicationStatus
+from ecancel.cancellation.models import Agent, Applicant, Application, ApplicationPush, RevokeRequest
+from ecancel.cancellation.transitions import WAITS_FOR_REVOKE, ApplicationStatus, RevokeStatus, application_can
 from ecancel.core.errors import NotFound
 from ecancel.exchange.models import OutboxMessage
 from ecancel.exchange.selectors import outbox_latest
+
+# The list's filter for applications with a revoke waiting for the notary office (not a status of their own).
+REVOKING_FILTER = "revoking"
 
 
 def _applications_of(seller: Organisation) -> QuerySet[Application]:
@@ -22,6 +26,9 @@ def _applications_of(seller: Organisation) -> QuerySet[Application]:
         .prefetch_related(
             Prefetch("applicants", queryset=Applicant.objects.order_by("position")),
             Prefetch("pushes", queryset=ApplicationPush.objects.order_by("-version")),
+            Prefetch(
+                "revoke_requests", queryset=RevokeRequest.objects.select_related("push").order_by("-requested_at")
+            ),
         )
     )
 
@@ -29,7 +36,9 @@ def _applications_of(seller: Organisation) -> QuerySet[Application]:
 def application_list(*, seller: Organisation, query: str = "", status: str | None = None) -> QuerySet[Application]:
     """The seller's applications, newest first, searched by application/contract number, buyer name or room."""
     applications = _applications_of(seller)
-    if status:
+    if status == REVOKING_FILTER:
+        applications = applications.filter(revoke_requests__status=RevokeStatus.PENDING)
+    elif status:
         applications = applications.filter(status=status)
     query = query.strip()
     if query:
@@ -49,7 +58,7 @@ def application_get(*, seller: Organisation, application_id: uuid.UUID | str) ->
     try:
         return _applications_of(seller).get(pk=application_id)
     except (Application.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
-        raise NotFound("未找到该注销申请", "Application not found") from exc
+        raise NotFound(_("未找到该注销申请")) from exc
 
 
 def application_agent(application: Application) -> Agent | None:
@@ -74,9 +83,23 @@ def application_previous_push(application: Application) -> ApplicationPush | Non
     return next((p for p in application.pushes.all() if p.version < application.version), None)
 
 
+def application_latest_revoke(application: Application) -> RevokeRequest | None:
+    """The application's latest revoke request, answered or not (from the prefetched rows)."""
+    return next(iter(application.revoke_requests.all()), None)
+
+
+def application_operator_can(application: Application, action: str) -> bool:
+    """Whether the page may offer the operator ``action``: the move table allows it and no revoke is waiting."""
+    if action in WAITS_FOR_REVOKE and application.revoke_pending is not None:
+        return False
+    return application_can(application, action)
+
+
 def application_qr(application: Application) -> ApplicationPush | None:
-    """The push whose QR code the operator may show: accepted by the office, and the application still with it."""
+    """The push whose QR code the operator may show: accepted, still with the office, no revoke on its way."""
     if application.status not in (ApplicationStatus.AWAITING_BUYERS, ApplicationStatus.UNDER_REVIEW):
+        return None
+    if application.revoke_pending is not None:
         return None
     push = application_current_push(application)
     if push is None or not push.handoff_url:
@@ -86,7 +109,7 @@ def application_qr(application: Application) -> ApplicationPush | None:
 
 def application_delivery(application: Application) -> OutboxMessage | None:
     """The last message sent about the application while it waits for the notary office: is it stuck?"""
-    if application.status not in (ApplicationStatus.PUSHED, ApplicationStatus.REVOKING):
+    if application.status != ApplicationStatus.PUSHED and application.revoke_pending is None:
         return None
     return outbox_latest(sender=application.seller, application_ref=application.pk)
 

@@ -7,6 +7,7 @@ import warnings
 from dataclasses import dataclass
 from typing import NoReturn
 
+from django.utils.translation import gettext_lazy as _
 from PIL import Image, UnidentifiedImageError
 from pypdf import PdfReader
 from pypdf.errors import PyPdfError
@@ -38,7 +39,7 @@ def _check_pdf(data: bytes) -> CheckedFile:
                 _refuse("授权委托书PDF已加密，请上传未加密的文件", "The PDF is encrypted; upload an unencrypted one")
             pages = len(reader.pages)
     except (PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
-        raise field_error(FIELD, "授权委托书PDF已损坏，无法打开", "The PDF is damaged and cannot be opened") from exc
+        raise field_error(FIELD, _("授权委托书PDF已损坏，无法打开")) from exc
     if pages < 1:
         _refuse("授权委托书PDF没有页面", "The PDF has no pages")
     return CheckedFile(data, "application/pdf", "pdf")
@@ -66,7 +67,7 @@ def _check_image(data: bytes, fmt: str) -> CheckedFile:
         Image.DecompressionBombError,
         Image.DecompressionBombWarning,
     ) as exc:
-        raise field_error(FIELD, "授权委托书图片已损坏，无法打开", "The image is damaged and cannot be opened") from exc
+        raise field_error(FIELD, _("授权委托书图片已损坏，无法打开")) from exc
     out = io.BytesIO()
     if fmt == "JPEG":
         image.save(out, format="JPEG", quality=90)
@@ -89,6 +90,5 @@ def check_power_of_attorney(data: bytes) -> CheckedFile:
         return _check_image(data, "PNG")
     raise field_error(
         FIELD,
-        "授权委托书只能是PDF、JPEG或PNG文件",
-        "The power of attorney must be a PDF, JPEG or PNG file",
+        _("授权委托书只能是PDF、JPEG或PNG文件"),
     )

@@ -365,6 +365,15 @@ ECANCEL_VERIFY_UPLOAD_WINDOW = timedelta(minutes=10)
 # one carrier-NAT address; only misses count, so a valid QR code always opens.
 ECANCEL_HANDOFF_MAX_MISSES = 100
 ECANCEL_HANDOFF_MISS_WINDOW = timedelta(minutes=10)
+# Buyer sessions (the phone journey): idle limit, the device cookie's life, and guesses allowed on a journey's
+# actions per session per window (choosing a buyer, opening documents).
+ECANCEL_BUYER_SESSION_IDLE = timedelta(minutes=10)
+ECANCEL_BUYER_DEVICE_AGE = timedelta(days=90)
+ECANCEL_BUYER_SESSION_COOKIE = "ecancel_buyer"
+ECANCEL_BUYER_DEVICE_COOKIE = "ecancel_device"
+ECANCEL_BUYER_MAX_CHOICES = 20
+ECANCEL_BUYER_CHOICE_WINDOW = timedelta(minutes=10)
+ECANCEL_BUYER_SIGNATURE_MAX_BYTES = 1024 * 1024
 
 # --- rate limiting (ecancel.core.ratelimit) ---
 # The store every process shares: Redis when ECANCEL_RATE_LIMIT_REDIS_URL is set or the broker is Redis,
@@ -390,6 +399,9 @@ for _proxy in ECANCEL_TRUSTED_PROXIES:
 ECANCEL_IDENTITY_PROVIDER = os.environ.get("ECANCEL_IDENTITY_PROVIDER", "local")
 # Largest L2 distance of two dlib face embeddings still taken as one person (measured: docs/benchmarks.md).
 ECANCEL_FACE_MATCH_THRESHOLD = float(os.environ.get("ECANCEL_FACE_MATCH_THRESHOLD", "0.5"))
+# Threads of one OCR reading (0: as many as cores). The worker reads in parallel processes; threads inside one
+# reading mostly spin on a busy host: one thread reads with about 40 % less CPU (docs/benchmarks.md).
+ECANCEL_OCR_THREADS = int(os.environ.get("ECANCEL_OCR_THREADS", "1"))
 ECANCEL_FACE_BACKOFF_AFTER = 5  # failed face checks in a row before the subject waits
 ECANCEL_FACE_BACKOFF = timedelta(minutes=10)
 ECANCEL_FACE_MANUAL_REVIEW_AFTER = int(os.environ.get("ECANCEL_FACE_MANUAL_REVIEW_AFTER", "10"))
@@ -414,3 +426,50 @@ if (
     and not (ECANCEL_TENCENT_SECRET_ID and ECANCEL_TENCENT_SECRET_KEY and ECANCEL_TENCENT_RULE_ID)
 ):
     raise ImproperlyConfigured("ECANCEL_TENCENT_SECRET_ID, _SECRET_KEY and _RULE_ID must be set for Tencent Cloud")
+
+# --- notifications: buyers' messages (in-app always; SMS and WeChat subscribe messages through adapters) ---
+# Backends: "logging" (default: the log, no network), "memory" (tests), "http" (the gateway below), or a dotted path.
+ECANCEL_SMS_BACKEND = os.environ.get("ECANCEL_SMS_BACKEND", "logging")
+ECANCEL_SMS_GATEWAY_URL = os.environ.get("ECANCEL_SMS_GATEWAY_URL", "")
+ECANCEL_SMS_GATEWAY_SECRET = os.environ.get("ECANCEL_SMS_GATEWAY_SECRET", "")  # HMAC key, at least 32 bytes
+ECANCEL_WECHAT_BACKEND = os.environ.get("ECANCEL_WECHAT_BACKEND", "logging")
+ECANCEL_WECHAT_GATEWAY_URL = os.environ.get("ECANCEL_WECHAT_GATEWAY_URL", "")
+ECANCEL_WECHAT_GATEWAY_SECRET = os.environ.get("ECANCEL_WECHAT_GATEWAY_SECRET", "")
+ECANCEL_WECHAT_TEMPLATE_ID = os.environ.get("ECANCEL_WECHAT_TEMPLATE_ID", "")
+# Which keys of the subscribe-message template receive our title, topic (case reference), time and body.
+ECANCEL_WECHAT_TEMPLATE_FIELDS = env_json_object("ECANCEL_WECHAT_TEMPLATE_FIELDS") or {
+    "title": "thing1",
+    "topic": "character_string2",
+    "time": "time3",
+    "body": "thing4",
+}
+ECANCEL_WECHAT_PAGE = os.environ.get("ECANCEL_WECHAT_PAGE", "")  # the mini program page a message opens
+ECANCEL_WECHAT_MINIPROGRAM_STATE = os.environ.get("ECANCEL_WECHAT_MINIPROGRAM_STATE", "formal")
+ECANCEL_NOTIFY_HTTP_TIMEOUT = float(os.environ.get("ECANCEL_NOTIFY_HTTP_TIMEOUT", "10"))
+ECANCEL_NOTIFY_RETRY_BASE = 30.0  # seconds before the first retry; doubles per attempt, with jitter
+ECANCEL_NOTIFY_RETRY_CAP = 1800.0
+ECANCEL_NOTIFY_MAX_ATTEMPTS = 8
+ECANCEL_NOTIFY_LEASE = 120.0  # a delivery being sent is due again after this if its process died
+ECANCEL_NOTIFY_SWEEP_BATCH = 50
+ECANCEL_NOTIFY_SWEEP_BUDGET = 50.0  # seconds one sweep keeps going
+ECANCEL_NOTIFY_SWEEP_EVERY = float(os.environ.get("ECANCEL_NOTIFY_SWEEP_EVERY", "30"))
+CELERY_BEAT_SCHEDULE["notifications-send-due"] = {
+    "task": "ecancel.notifications.send_due",
+    "schedule": ECANCEL_NOTIFY_SWEEP_EVERY,
+    "options": {"expires": ECANCEL_NOTIFY_SWEEP_EVERY},
+}
+# One-time codes for the buyer's 我的 login by phone number.
+ECANCEL_OTP_TTL = timedelta(minutes=5)
+ECANCEL_OTP_MAX_TRIES = 5
+ECANCEL_OTP_RESEND_AFTER = timedelta(seconds=60)  # one code per number per this
+ECANCEL_OTP_SEND_WINDOW = timedelta(hours=1)
+ECANCEL_OTP_SENDS_PER_PHONE = 5  # codes per number per window
+ECANCEL_OTP_SENDS_PER_ADDRESS = 30  # codes per client address per window (carrier NAT: many buyers share one)
+for _kind, _backend in (("SMS", ECANCEL_SMS_BACKEND), ("WECHAT", ECANCEL_WECHAT_BACKEND)):
+    if PRODUCTION and _backend == "memory":
+        raise ImproperlyConfigured(f"ECANCEL_{_kind}_BACKEND must not be the memory test double in production")
+    if _backend == "http" and not (
+        os.environ.get(f"ECANCEL_{_kind}_GATEWAY_URL")
+        and len(os.environ.get(f"ECANCEL_{_kind}_GATEWAY_SECRET", "")) >= 32
+    ):
+        raise ImproperlyConfigured(f"ECANCEL_{_kind}_GATEWAY_URL and _GATEWAY_SECRET (32+ bytes) must be set for http")

@@ -21,6 +21,7 @@ urlpatterns = [
     path("operator/", include("ecancel.consoles.operator.urls")),
     path("notary/", include("ecancel.consoles.notary.urls")),
     path("h/", include("ecancel.buyers.urls")),
+    path("b/", include("ecancel.consoles.buyer.urls")),
     path("exchange/", include("ecancel.exchange.urls")),
     path("verify/", include("ecancel.documents.urls")),
     path("pki/", include((pki_urlpatterns, "pki"))),

@@ -21,8 +21,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext_lazy as _
 
-from ecancel.core.errors import DomainError
+from ecancel.core.errors import DomainError, Text
 
 
 @dataclass(frozen=True)
@@ -180,16 +181,14 @@ class RateLimited(DomainError):
         self,
         verdict: Verdict,
         *,
-        zh: str = "尝试次数过多",
-        en: str = "Too many attempts",
-        then_zh: str = "",
-        then_en: str = "",
+        text: Text | None = None,
+        then: Text = "",
         code: str = "rate_limited",
     ) -> None:
         minutes = max(math.ceil(verdict.retry_after / 60), 1)
         super().__init__(
-            zh=f"{zh}，请 {minutes} 分钟后再试{then_zh}",
-            en=f"{en}; try again in {minutes} minute{'s' if minutes > 1 else ''}{then_en}",
+            _("%(what)s，请 %(minutes)s 分钟后再试%(then)s") if minutes > 1 else _("%(what)s，请 1 分钟后再试%(then)s"),
+            params={"what": text or _("尝试次数过多"), "minutes": minutes, "then": then},
             code=code,
             http_status=429,
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 
 import segno
+from django.utils.translation import gettext_lazy as _
 
 from ecancel.core.errors import ValidationFailed
 
@@ -19,8 +20,7 @@ QUIET_ZONE = 4
 def _symbol(data: str) -> segno.QRCode:
     if not data or len(data) > MAX_DATA_LENGTH:
         raise ValidationFailed(
-            f"二维码内容不能为空，且不超过 {MAX_DATA_LENGTH} 个字符",
-            f"QR content must be 1 to {MAX_DATA_LENGTH} characters",
+            _("二维码内容不能为空，且不超过 %(MAX_DATA_LENGTH)s 个字符"), params={"MAX_DATA_LENGTH": MAX_DATA_LENGTH}
         )
     return segno.make_qr(data, error="m", boost_error=True)
 

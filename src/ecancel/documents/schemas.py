@@ -17,6 +17,7 @@ from typing import Annotated, Any, Union
 from zoneinfo import ZoneInfo
 
 from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -392,7 +393,7 @@ def schema_for(template: str) -> type[DocumentData]:
         raise ValidationFailed(
             f"未知的文书模板「{template}」（可用：{'、'.join(SCHEMAS)}）",
             f"Unknown document template {template!r} (known: {', '.join(SCHEMAS)})",
-            fields={"template": FieldMessage("未知的文书模板", "unknown template")},
+            fields={"template": FieldMessage(_("未知的文书模板"))},
         ) from None
 
 

@@ -11,6 +11,7 @@ import io
 import math
 from pathlib import Path
 
+from django.utils.translation import gettext_lazy as _
 from fontTools.ttLib import TTCollection
 from PIL import Image, ImageDraw, ImageFont
 
@@ -52,14 +53,14 @@ def seal_png(organisation_name: str, *, size_px: int = DEFAULT_SIZE_PX, bottom_t
 
 def _check(name: str, bottom: str, size_px: int) -> None:
     if not name:
-        raise ValidationFailed("印章上的机构名称不能为空", "The organisation name on a seal must not be empty")
+        raise ValidationFailed(_("印章上的机构名称不能为空"))
     if len(name) > MAX_NAME_LENGTH:
         raise ValidationFailed(
-            f"机构名称过长（最多 {MAX_NAME_LENGTH} 个字），无法刻入印章",
-            f"The organisation name is too long for a seal (at most {MAX_NAME_LENGTH} characters)",
+            _("机构名称过长（最多 %(MAX_NAME_LENGTH)s 个字），无法刻入印章"),
+            params={"MAX_NAME_LENGTH": MAX_NAME_LENGTH},
         )
     if not 64 <= size_px <= 2048:
-        raise ValidationFailed("印章尺寸须在 64 到 2048 像素之间", "Seal size must be 64 to 2048 pixels")
+        raise ValidationFailed(_("印章尺寸须在 64 到 2048 像素之间"))
     missing = sorted({ch for ch in name + bottom if ord(ch) not in _seal_charset()})
     if missing:
         raise ValidationFailed(

@@ -17,6 +17,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy
 
 from ecancel.audit.services import record_event
 from ecancel.core.context import RequestContext
@@ -43,10 +44,12 @@ class DocumentIntegrityError(DomainError):
 
     def __init__(self, document: StoredDocument) -> None:
         super().__init__(
-            zh=f"文书「{document.title}」的文件校验失败（与出具时的摘要不符），已停止提供；请联系系统管理员",
-            en="The stored file no longer matches the hash recorded at issue; it is withheld",
+            text=gettext_lazy(
+                "文书「%(document_title)s」的文件校验失败（与出具时的摘要不符），已停止提供；请联系系统管理员"
+            ),
             code="document_integrity",
             http_status=500,
+            params={"document_title": document.title},
         )
 
 
@@ -125,16 +128,16 @@ def document_prepare(
     host's signing slots (``documents.slots``), so it must not run inside a transaction."""
     kind = _kind(kind)
     if not SUBJECT_REF.match(subject_ref):
-        raise field_error("subject_ref", "文书所属事项格式不正确", "subject_ref must look like 'case:<id>'")
+        raise field_error("subject_ref", gettext_lazy("文书所属事项格式不正确"))
     level = sign_level or DEFAULT_LEVEL.get(kind, SignatureLevel.B_T)
     if level not in SignatureLevel.values:
-        raise field_error("sign_level", "签名级别只能是 B-T 或 B-LTA", "sign_level must be B-T or B-LTA")
+        raise field_error("sign_level", gettext_lazy("签名级别只能是 B-T 或 B-LTA"))
     model = validate_data(kind, data)
     code = new_verification_code()
     if isinstance(model, CertificateData):
         reference_no = reference_no or model.certificate_no
         if reference_no != model.certificate_no:
-            raise field_error("reference_no", "文书编号与公证书编号不一致", "reference_no differs from certificate_no")
+            raise field_error("reference_no", gettext_lazy("文书编号与公证书编号不一致"))
         model = model.model_copy(
             update={"verification_code": code, "verification_url": verification_url(reference_no, code)}
         )
@@ -271,8 +274,7 @@ def _store(
         default_storage.delete(name)
         if isinstance(exc, IntegrityError):
             raise DomainError(
-                zh="同一文书正在被同时生成，请稍后重试",
-                en="The same document is being issued concurrently; try again",
+                text=gettext_lazy("同一文书正在被同时生成，请稍后重试"),
                 code="conflict",
                 http_status=409,
             ) from exc

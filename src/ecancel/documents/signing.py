@@ -20,6 +20,7 @@ from typing import Literal
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from fontTools import subset
 from fontTools.ttLib import TTFont
 from PIL import Image
@@ -79,13 +80,13 @@ class SigningCertificateUnverified(DomainError):
 
     def __init__(self, organisation: Organisation) -> None:
         super().__init__(
-            zh=f"无法验证“{organisation.name}”的签名证书（暂时取不到吊销信息，或证书不受本系统信任），"
-            "未签署长期验证签名，请稍后重试或联系系统管理员",
-            en=f"The signing certificate of {organisation.name} could not be validated (its revocation data "
-            "cannot be obtained now, or it is not trusted here); the long-term signature was not made. "
-            "Try again later or ask the system administrator",
+            text=gettext_lazy(
+                "无法验证“%(organisation_name)s”的签名证书（暂时取不到吊销信息，"
+                "或证书不受本系统信任），未签署长期验证签名，请稍后重试或联系系统管理员"
+            ),
             code="signing_certificate_unverified",
             http_status=503,
+            params={"organisation_name": organisation.name},
         )
 
 
@@ -177,7 +178,7 @@ def _default_box(writer: IncrementalPdfFileWriter, page: int) -> tuple[int, int,
     try:
         page_ref, _ = writer.find_page_for_modification(page)
     except (PdfError, IndexError) as exc:
-        raise ValidationFailed(f"PDF 中没有第 {page + 1} 页", f"The PDF has no page {page + 1}") from exc
+        raise ValidationFailed(gettext_lazy("PDF 中没有第 %(value)s 页"), params={"value": page + 1}) from exc
     media_box = page_ref.get_object().get("/MediaBox")
     width = float(media_box[2]) if media_box is not None else 595.0
     right = int(width) - PAGE_MARGIN

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods
 
 from ecancel.audit.services import record_event
 from ecancel.core.context import RequestContext, client_ip
+from ecancel.core.errors import Text
 from ecancel.core.ratelimit import RateLimited, Rule, rate_limiter, with_retry_after
 from ecancel.documents.models import StoredDocument
 from ecancel.documents.selectors import document_find_by_code, document_has_newer_version
@@ -60,15 +61,13 @@ def _page(
     *,
     upload: UploadForm | None = None,
     lookup: LookupForm | None = None,
-    error: str = "",
-    error_en: str = "",
+    error: Text = "",
     status: int = 200,
 ) -> HttpResponse:
     context = {
         "upload_form": upload or UploadForm(),
         "lookup_form": lookup or LookupForm(),
         "error": error,
-        "error_en": error_en,
         "max_mb": settings.ECANCEL_VERIFY_MAX_BYTES // (1024 * 1024),
     }
     return render(request, "documents/verify.html", context, status=status)
@@ -76,28 +75,33 @@ def _page(
 
 def _upload(request: HttpRequest) -> HttpResponse:
     limit = settings.ECANCEL_VERIFY_MAX_BYTES
-    too_big_zh = f"文件过大：最大 {limit // (1024 * 1024)} MB"
-    too_big_en = f"The file is too large: at most {limit // (1024 * 1024)} MB"
+    too_big = _("文件过大：最大 %(mb)s MB") % {"mb": limit // (1024 * 1024)}
     # Refuse an oversized body before Django spools it to disk.
     if _declared_length(request) > limit + 64 * 1024:
-        return _page(request, error=too_big_zh, error_en=too_big_en, status=413)
+        return _page(request, error=too_big, status=413)
     ctx = RequestContext.of(request)
     uploads = rate_limiter().peek(upload_rule(), ctx.ip or "unknown")
     if uploads.exhausted:
-        return _refuse(request, RateLimited(uploads, zh="验证次数过多", en="Too many checks from this address"))
+        return _refuse(
+            request,
+            RateLimited(
+                uploads,
+                text=_("验证次数过多"),
+            ),
+        )
     form = UploadForm(request.POST, request.FILES)
     if not form.is_valid():
-        return _page(request, upload=form, error="请选择要验证的 PDF 文件", error_en="Choose a PDF file", status=400)
+        return _page(request, upload=form, error=_("请选择要验证的 PDF 文件"), status=400)
     upload = form.cleaned_data["file"]
     if upload.size > limit:
-        return _page(request, error=too_big_zh, error_en=too_big_en, status=413)
+        return _page(request, error=too_big, status=413)
     data = upload.read()
     rate_limiter().hit(upload_rule(), ctx.ip or "unknown")
     record_event(UPLOADED, data={"size": len(data)}, ctx=ctx)
     try:
         report = verify_pdf(data)
     except NotAPdf as exc:
-        return _page(request, error=exc.zh, error_en=exc.en, status=400)
+        return _page(request, error=exc.message, status=400)
     return _result(request, report, file_name=upload.name or "")
 
 
@@ -110,7 +114,7 @@ def _declared_length(request: HttpRequest) -> int:
 
 
 def _refuse(request: HttpRequest, refusal: RateLimited) -> HttpResponse:
-    response = _page(request, error=refusal.zh, error_en=refusal.en, status=refusal.http_status)
+    response = _page(request, error=refusal.message, status=refusal.http_status)
     return with_retry_after(response, refusal.retry_after)
 
 
@@ -118,12 +122,16 @@ def _lookup(request: HttpRequest) -> HttpResponse:
     ip = client_ip(request) or "unknown"
     earlier = rate_limiter().peek(wrong_code_rule(), ip)
     if earlier.exhausted:
-        return _refuse(request, RateLimited(earlier, zh="验证码错误次数过多", en="Too many wrong codes"))
+        return _refuse(
+            request,
+            RateLimited(
+                earlier,
+                text=_("验证码错误次数过多"),
+            ),
+        )
     form = LookupForm(request.GET)
     if not form.is_valid():
-        return _page(
-            request, lookup=form, error="请填写文书编号和验证码", error_en="Enter the number and the code", status=400
-        )
+        return _page(request, lookup=form, error=_("请填写文书编号和验证码"), status=400)
     number, code = form.cleaned_data["no"], form.cleaned_data["code"]
     ctx = RequestContext.of(request)
     document = document_find_by_code(number, code)
@@ -133,8 +141,7 @@ def _lookup(request: HttpRequest) -> HttpResponse:
         return _page(
             request,
             lookup=LookupForm(initial={"no": number}),
-            error=f"文书编号或验证码不正确（还可尝试 {left} 次）",
-            error_en=f"The number or the code is wrong ({left} attempts left)",
+            error=_("文书编号或验证码不正确（还可尝试 %(left)s 次）") % {"left": left},
             status=404,
         )
     record_event(CODE_ACCEPTED, organisation=document.issuer, obj=document, ctx=ctx)

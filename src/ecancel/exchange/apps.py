@@ -1,9 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ExchangeConfig(AppConfig):
     name = "ecancel.exchange"
     label = "exchange"
+    verbose_name = _("两侧消息")
 
     def ready(self) -> None:
         from ecancel.exchange.checkpoints import on_audit_checkpoint

@@ -12,6 +12,7 @@ import binascii
 from cryptography.exceptions import InvalidSignature
 from django.db import transaction
 from django.db.models import Case, IntegerField, Value, When
+from django.utils.translation import gettext_lazy as _
 
 from ecancel.accounts.models import Organisation, OrganisationKind
 from ecancel.audit.checkpoints import Checkpoint, checkpoint_payload, checkpoint_write
@@ -60,7 +61,7 @@ def audit_checkpoint_publish(*, ctx: RequestContext | None = None) -> tuple[Chec
     with transaction.atomic():
         for peer in peers:
             assert sender is not None
-            outbox_put(sender=sender, recipient=peer.organisation, message_type=AuditCheckpoint.TYPE, body=body)
+            outbox_put(sender=sender, recipient=peer.organisation, body=body)
     return checkpoint, len(peers)
 
 
@@ -71,9 +72,7 @@ def on_audit_checkpoint(message: ReceivedMessage) -> None:
     try:
         keys.load_public_key(body.public_key).verify(base64.b64decode(body.signature, validate=True), payload)
     except (ValueError, binascii.Error, InvalidSignature) as exc:
-        raise DomainError(
-            zh="审计检查点的签名无效", en="The audit checkpoint's signature does not verify", code="bad_checkpoint"
-        ) from exc
+        raise DomainError(text=_("审计检查点的签名无效"), code="bad_checkpoint") from exc
     previous = PeerAuditCheckpoint.objects.filter(sender=message.sender).order_by("-taken_at").first()
     stored = PeerAuditCheckpoint.objects.create(
         sender=message.sender,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-from ecancel.core.errors import DomainError
+from django.utils.translation import gettext_lazy as _
+
+from ecancel.core.errors import DomainError, Text
 
 if TYPE_CHECKING:
     from ecancel.exchange.models import InboxMessage
@@ -13,8 +16,16 @@ if TYPE_CHECKING:
 class ExchangeRefused(DomainError):
     """A message that is not accepted; it changes nothing and is audited with its reason."""
 
-    def __init__(self, code: str, zh: str, en: str, *, http_status: int = 400) -> None:
-        super().__init__(zh=zh, en=en, code=code, http_status=http_status)
+    def __init__(
+        self,
+        code: str,
+        text: Text,
+        en: str | None = None,
+        *,
+        params: Mapping[str, Any] | None = None,
+        http_status: int = 400,
+    ) -> None:
+        super().__init__(text, en, params=params, code=code, http_status=http_status)
 
 
 class DuplicateMessage(ExchangeRefused):
@@ -33,8 +44,8 @@ class DuplicateMessage(ExchangeRefused):
 class NoRoute(DomainError):
     def __init__(self, organisation_name: str) -> None:
         super().__init__(
-            zh=f"尚未配置与「{organisation_name}」的消息通道，请联系系统管理员配置对接机构",
-            en=f"No exchange peer is configured for {organisation_name}; ask an administrator to add one",
+            text=_("尚未配置与「%(organisation_name)s」的消息通道，请联系系统管理员配置对接机构"),
             code="no_route",
             http_status=503,
+            params={"organisation_name": organisation_name},
         )

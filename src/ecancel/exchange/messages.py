@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any, ClassVar, Literal
 from uuid import UUID
 
+from django.db import models
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -244,6 +245,17 @@ class MaterialsRepushed(MaterialsPushed):
     changes: list[Change] = Field(default_factory=list)
 
 
+class RefusalReason(models.TextChoices):
+    """Why a notary declines a reviewed case (不予办理); both sides show it and the city's figures count it."""
+
+    IDENTITY_MISMATCH = "identity_mismatch", _("身份核验不一致")
+    DOCUMENT_INVALID = "document_invalid", _("身份证件无效或已过期")
+    NOT_VOLUNTARY = "not_voluntary", _("非当事人真实意思表示")
+    MATERIALS_INCOMPLETE = "materials_incomplete", _("材料不齐全或不真实")
+    CONTRACT_DISPUTE = "contract_dispute", _("合同存在争议")
+    OTHER = "other", _("其他原因")
+
+
 class CaseRefused(_NotaryToFiling):
     """The notary office declines the case (不予办理); the operator may correct and push again."""
 
@@ -254,9 +266,27 @@ class CaseRefused(_NotaryToFiling):
     case_no: str = Field(default="", max_length=60)
     # "refused" for 不予办理 after review; "materials_invalid" when a received PDF failed verification at intake.
     code: Literal["refused", "materials_invalid"] = "refused"
+    # Set when a notary refused after review (code "refused"); ``reason`` then carries the notary's own words.
+    reason_code: RefusalReason | None = None
     reason: str = Field(min_length=1, max_length=1000)
     refused_at: datetime
     refused_by: str = Field(default="", max_length=100)
+
+
+class StartedBuyer(Part):
+    position: int = Field(ge=1)
+    started_at: datetime
+
+
+class BuyerStarted(_NotaryToFiling):
+    """A buyer gave the consents on the phone and began checking their identity (进行中)."""
+
+    TYPE: ClassVar[str] = "buyer.started"
+    LABEL: ClassVar[Promise | str] = _("买受人已开始认证")
+
+    case_ref: UUID
+    case_no: str = Field(min_length=1, max_length=60)
+    buyer: StartedBuyer
 
 
 class SubmittedBuyer(Part):
@@ -341,6 +371,7 @@ MESSAGE_TYPES: dict[str, type[Message]] = {
         RevokeRefused,
         MaterialsRepushed,
         CaseRefused,
+        BuyerStarted,
         BuyerSubmitted,
         BuyersSubmitted,
         CertificateIssued,

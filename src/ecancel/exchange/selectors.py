@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from django.db.models import QuerySet
 
 from ecancel.accounts.models import Organisation
+from ecancel.exchange.envelope import EnvelopeInvalid, parse_envelope
 from ecancel.exchange.models import InboxMessage, OutboxMessage
 
 
@@ -50,3 +52,14 @@ def inbox_list(
     if message_type is not None:
         rows = rows.filter(message_type=message_type)
     return rows
+
+
+def inbox_body(*, recipient: Organisation, message_id: UUID | str) -> dict[str, Any] | None:
+    """The body of one message ``recipient`` received, as its sender signed it; None if there is none."""
+    row = InboxMessage.objects.filter(recipient=recipient, pk=message_id).only("raw").first()
+    if row is None:
+        return None
+    try:
+        return dict(parse_envelope(bytes(row.raw)).body)
+    except EnvelopeInvalid:
+        return None

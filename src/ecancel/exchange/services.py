@@ -14,13 +14,13 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from uuid import UUID, uuid4
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from ecancel.accounts.models import Organisation, User
 from ecancel.audit.services import record_event
@@ -66,11 +66,14 @@ def outbox_put(
     *,
     sender: Organisation,
     recipient: Organisation,
-    message_type: str,
-    body: Mapping[str, Any] | Message,
+    body: Message,
     attachments: Mapping[str, bytes] | None = None,
 ) -> OutboxMessage:
-    """Queue a message in the caller's transaction; it leaves only if that transaction commits."""
+    """Queue a message in the caller's transaction; it leaves only if that transaction commits.
+
+    The body is a typed model on both sides, so mypy checks what is sent; it is parsed again here with the
+    attachments, as the receiver will, so a document reference that does not match its file never leaves.
+    """
     assert transaction.get_connection().in_atomic_block, "outbox_put must run inside the caller's transaction"
     files = dict(attachments or {})
     for name in files:
@@ -78,10 +81,12 @@ def outbox_put(
             raise ValidationFailed(f"附件名称不合法：{name}", f"invalid attachment name {name!r}")
     if not is_hosted(sender):
         raise ValidationFailed(
-            f"「{sender.name}」不由本系统托管，不能以其名义发送消息", f"{sender.name} is not hosted by this deployment"
+            _("「%(sender_name)s」不由本系统托管，不能以其名义发送消息"), params={"sender_name": sender.name}
         )
-    raw_body = body.model_dump(mode="json") if isinstance(body, Message) else dict(body)
-    parsed = check_body(message_type, raw_body, {name: sha256_hex(data) for name, data in files.items()})
+    message_type = body.TYPE
+    parsed = check_body(
+        message_type, body.model_dump(mode="json"), {name: sha256_hex(data) for name, data in files.items()}
+    )
     if isinstance(parsed, BodyProblem):
         raise ValidationFailed(parsed.zh, parsed.en)
     _check_direction(parsed, sender, recipient, refuse=lambda zh, en: ValidationFailed(zh, en))
@@ -550,20 +555,18 @@ def peer_set(
     if transport not in Transport.values:
         raise ValidationFailed(f"未知的传输方式：{transport}", f"unknown transport {transport!r}")
     if transport == Transport.HTTP and not endpoint_url.startswith(("http://", "https://")):
-        raise ValidationFailed("HTTP 传输需要对方的接收地址", "an HTTP peer needs an http(s):// endpoint URL")
+        raise ValidationFailed(_("HTTP 传输需要对方的接收地址"))
     if transport == Transport.HTTP and settings.PRODUCTION and not endpoint_url.startswith("https://"):
-        raise ValidationFailed("生产环境中对接地址必须使用 HTTPS", "peers must be reached over https:// in production")
+        raise ValidationFailed(_("生产环境中对接地址必须使用 HTTPS"))
     if bool(public_key) == (hmac_secret is not None):
-        raise ValidationFailed(
-            "请提供 Ed25519 公钥或共享密钥之一", "give exactly one of a public key or an HMAC secret"
-        )
+        raise ValidationFailed(_("请提供 Ed25519 公钥或共享密钥之一"))
     if public_key:
         try:
             keys.load_public_key(public_key)
         except ValueError as exc:
             raise ValidationFailed("Ed25519 公钥格式错误", f"invalid Ed25519 public key: {exc}") from None
     if hmac_secret is not None and len(hmac_secret) < keys.MIN_HMAC_SECRET_BYTES:
-        raise ValidationFailed("共享密钥至少需要 32 字节", "the HMAC secret must have at least 32 bytes")
+        raise ValidationFailed(_("共享密钥至少需要 32 字节"))
     peer = Peer.objects.select_for_update().filter(organisation=organisation).first() or Peer(organisation=organisation)
     peer.transport = transport
     peer.endpoint_url = endpoint_url
@@ -593,7 +596,9 @@ def peer_deactivate(*, organisation: Organisation, actor: User | None, ctx: Requ
     """Stop sending to and accepting from ``organisation``; queued messages wait (and retry) meanwhile."""
     peer = Peer.objects.select_for_update().filter(organisation=organisation).first()
     if peer is None:
-        raise ValidationFailed(f"「{organisation.name}」不是对接机构", f"{organisation.name} is not a peer")
+        raise ValidationFailed(
+            _("「%(organisation_name)s」不是对接机构"), params={"organisation_name": organisation.name}
+        )
     peer.active = False
     peer.save(update_fields=["active", "updated_at"])
     record_event("exchange.peer.deactivated", actor=actor, organisation=organisation, obj=peer, ctx=ctx)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -35,7 +36,10 @@ def receive(request: HttpRequest) -> HttpResponse:
     ctx = RequestContext.of(request, via="exchange")
     throttled = inbox_refusals_exhausted(ctx)
     if throttled is not None:
-        refusal = RateLimited(throttled, zh="被拒绝的消息过多", en="Too many refused messages from this address")
+        refusal = RateLimited(
+            throttled,
+            text=_("被拒绝的消息过多"),
+        )
         response = _answer(429, refusal.code, refusal.zh, refusal.en)
         return with_retry_after(response, refusal.retry_after)
     early = _refuse_unread(request)
@@ -61,12 +65,12 @@ def _refuse_unread(request: HttpRequest) -> ExchangeRefused | None:
     except ValueError:
         length = -1
     if length < 0:
-        return ExchangeRefused("length_required", "缺少消息长度", "Content-Length is required", http_status=411)
+        return ExchangeRefused("length_required", _("缺少消息长度"), http_status=411)
     if length > settings.ECANCEL_EXCHANGE_MAX_BYTES:
-        return ExchangeRefused("too_large", "消息过大", "message too large", http_status=413)
+        return ExchangeRefused("too_large", _("消息过大"), http_status=413)
     headers = {name: request.headers.get(name, "") for name in REQUIRED_HEADERS}
     if not all(headers.values()):
         return ExchangeRefused("missing_headers", "缺少消息签名头", f"missing {'/'.join(REQUIRED_HEADERS)}")
     if any(len(value) > MAX_HEADER_LENGTH[name] for name, value in headers.items()):
-        return ExchangeRefused("malformed_headers", "消息签名头格式错误", "a signature header is too long")
+        return ExchangeRefused("malformed_headers", _("消息签名头格式错误"))
     return None

@@ -105,7 +105,7 @@ class BuyerContactForm(forms.ModelForm):
         try:
             return validate_phone(self.cleaned_data.get("phone") or "")
         except DomainError as problem:
-            raise forms.ValidationError(problem.zh) from problem
+            raise forms.ValidationError(problem.message) from problem
 
 
 class BuyerInline(admin.TabularInline):

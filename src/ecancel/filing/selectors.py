@@ -6,6 +6,7 @@ import uuid
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from ecancel.accounts.models import Organisation
 from ecancel.core.errors import NotFound
@@ -44,7 +45,7 @@ def contract_get(*, seller: Organisation, contract_id: uuid.UUID | str) -> Filed
     try:
         return _contracts_of(seller).get(pk=contract_id)
     except (FiledContract.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
-        raise NotFound("未找到该合同", "Contract not found") from exc
+        raise NotFound(_("未找到该合同")) from exc
 
 
 def project_list(*, developer: Organisation) -> QuerySet[Project]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING
 from django.core.exceptions import ValidationError as BadValue
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from ecancel.accounts.models import Organisation, OrganisationKind
 from ecancel.audit.services import record_event
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import FieldMessage, InvalidTransition, NotFound, ValidationFailed, field_error
-from ecancel.core.transitions import HasStatus, S, transition
+from ecancel.core.transitions import transition
 from ecancel.filing.models import Building, BuyerParty, FiledContract, Project, Unit
 from ecancel.filing.transitions import CONTRACT_MOVES, UNIT_MOVES, ContractStatus, UnitStatus
 from ecancel.identity.id_numbers import IdType, mask_id_number, normalise_country_code, validate_id_number
@@ -34,45 +35,6 @@ if TYPE_CHECKING:
 RowId = uuid.UUID | str
 
 # Refusals worded for the situation a person is actually in, keyed by (action, current status).
-_CONTRACT_REFUSALS: dict[tuple[str, str], tuple[str, str]] = {
-    ("start_cancellation", ContractStatus.CANCELLING): (
-        "该合同已在办理注销，不能重复发起",
-        "A cancellation of this contract is already under way",
-    ),
-    ("start_cancellation", ContractStatus.CANCELLED): (
-        "该合同的备案已注销，不能再次注销",
-        "This contract's filing has already been cancelled",
-    ),
-    ("abandon_cancellation", ContractStatus.FILED): (
-        "该合同没有正在办理的注销，无需放弃",
-        "There is no cancellation under way for this contract",
-    ),
-    ("abandon_cancellation", ContractStatus.CANCELLED): (
-        "该合同的备案已注销，不能放弃注销",
-        "This contract's filing has already been cancelled; it cannot be undone",
-    ),
-    ("cancel_filing", ContractStatus.FILED): (
-        "该合同尚未发起注销申请，不能注销备案",
-        "No cancellation has been started for this contract, so its filing cannot be cancelled",
-    ),
-    ("cancel_filing", ContractStatus.CANCELLED): (
-        "该合同的备案已注销，不能重复注销",
-        "This contract's filing has already been cancelled",
-    ),
-}
-
-_UNIT_REFUSALS: dict[tuple[str, str], tuple[str, str]] = {
-    ("sign", UnitStatus.SIGNED): ("该房源已签约，不能再次签约", "This unit is already under a signed contract"),
-    ("sign", UnitStatus.FILED): ("该房源已有备案合同，不能再次签约", "This unit already has a filed contract"),
-    ("file", UnitStatus.AVAILABLE): ("该房源尚未签约，不能备案", "This unit has no signed contract to file"),
-    ("file", UnitStatus.FILED): ("该房源已备案，不能重复备案", "This unit is already filed"),
-    ("return_to_sale", UnitStatus.AVAILABLE): ("该房源已是可售状态", "This unit is already available for sale"),
-    ("return_to_sale", UnitStatus.SIGNED): (
-        "该房源的合同尚未备案，不能通过注销备案恢复可售",
-        "This unit's contract is not filed, so it cannot return to sale through a filing cancellation",
-    ),
-}
-
 _PHONE = re.compile(r"^\+?[0-9][0-9 \-]{5,19}$")
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 _FRACTION = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
@@ -97,47 +59,30 @@ def validate_phone(phone: str) -> str:
     """A phone number as entered, trimmed; mainland mobiles and overseas numbers with a leading + both pass."""
     phone = phone.strip()
     if not _PHONE.match(phone):
-        raise field_error("phone", "联系电话格式不正确（6–20位数字，可带+号）", "The phone number is not valid")
+        raise field_error("phone", _("联系电话格式不正确（6–20位数字，可带+号）"))
     return phone
 
 
-def _move(
-    obj: HasStatus,
-    action: str,
-    table: Mapping[str, Mapping[S, S]],
-    choices: type[S],
-    refusals: Mapping[tuple[str, str], tuple[str, str]],
-) -> S:
-    """The guarded move, refused in the words ``refusals`` has for the situation when it has some."""
-    try:
-        return transition(obj, action, table, choices)
-    except InvalidTransition as refused:
-        worded = refusals.get((action, obj.status))
-        if worded is None:
-            raise
-        raise InvalidTransition(*worded) from refused
-
-
 def _contract_move(contract: FiledContract, action: str) -> ContractStatus:
-    return _move(contract, action, CONTRACT_MOVES, ContractStatus, _CONTRACT_REFUSALS)
+    return transition(contract, action, CONTRACT_MOVES, ContractStatus)
 
 
 def _unit_move(unit: Unit, action: str) -> UnitStatus:
-    return _move(unit, action, UNIT_MOVES, UnitStatus, _UNIT_REFUSALS)
+    return transition(unit, action, UNIT_MOVES, UnitStatus)
 
 
 def _locked_contract(contract_id: RowId) -> FiledContract:
     try:
         return FiledContract.objects.select_for_update().get(pk=contract_id)
     except (FiledContract.DoesNotExist, BadValue, ValueError, TypeError) as exc:
-        raise NotFound("未找到该合同", "Contract not found") from exc
+        raise NotFound(_("未找到该合同")) from exc
 
 
 def _locked_unit(unit_id: RowId) -> Unit:
     try:
         return Unit.objects.select_for_update().get(pk=unit_id)
     except (Unit.DoesNotExist, BadValue, ValueError, TypeError) as exc:
-        raise NotFound("未找到该房源", "Unit not found") from exc
+        raise NotFound(_("未找到该房源")) from exc
 
 
 def _fail(errors: dict[str, FieldMessage], zh: str, en: str) -> None:
@@ -167,19 +112,18 @@ def project_create(
     name, presale_permit_no = name.strip(), presale_permit_no.strip()
     errors: dict[str, FieldMessage] = {}
     if developer.kind != OrganisationKind.DEVELOPER:
-        errors["developer"] = FieldMessage("楼盘必须属于开发企业", "A project must belong to a developer company")
+        errors["developer"] = FieldMessage(_("楼盘必须属于开发企业"))
     if not name:
-        errors["name"] = FieldMessage("请填写楼盘名称", "Enter the project name")
+        errors["name"] = FieldMessage(_("请填写楼盘名称"))
     if not presale_permit_no:
-        errors["presale_permit_no"] = FieldMessage("请填写预售许可证号", "Enter the presale permit number")
+        errors["presale_permit_no"] = FieldMessage(_("请填写预售许可证号"))
     elif Project.objects.filter(presale_permit_no=presale_permit_no).exists():
         errors["presale_permit_no"] = FieldMessage(
-            f"预售许可证号「{presale_permit_no}」已登记在其他楼盘",
-            f"Presale permit number {presale_permit_no} is already registered",
+            _("预售许可证号「%(presale_permit_no)s」已登记在其他楼盘"), params={"presale_permit_no": presale_permit_no}
         )
     names = [b.strip() for b in buildings]
     if any(not b for b in names) or len(set(names)) != len(names):
-        errors["buildings"] = FieldMessage("幢号不能为空或重复", "Building names must be non-empty and distinct")
+        errors["buildings"] = FieldMessage(_("幢号不能为空或重复"))
     _fail(errors, "楼盘信息有误，请检查后重新提交", "The project details have errors")
     project = Project.objects.create(
         developer=developer, name=name, presale_permit_no=presale_permit_no, district=district, address=address
@@ -201,9 +145,11 @@ def project_create(
 def building_create(*, project: Project, name: str, actor: User | None, ctx: RequestContext) -> Building:
     name = name.strip()
     if not name:
-        raise field_error("name", "请填写幢号", "Enter the building name")
+        raise field_error("name", _("请填写幢号"))
     if Building.objects.filter(project=project, name=name).exists():
-        raise field_error("name", f"楼盘「{project.name}」已有「{name}」", f"{project.name} already has {name}")
+        raise field_error(
+            "name", _("楼盘「%(project_name)s」已有「%(name)s」"), params={"project_name": project.name, "name": name}
+        )
     building = Building.objects.create(project=project, name=name)
     record_event(
         "filing.building.created",
@@ -231,13 +177,13 @@ def unit_create(
     room_no = room_no.strip()
     errors: dict[str, FieldMessage] = {}
     if not room_no:
-        errors["room_no"] = FieldMessage("请填写房号", "Enter the room number")
+        errors["room_no"] = FieldMessage(_("请填写房号"))
     elif Unit.objects.filter(building=building, room_no=room_no).exists():
         errors["room_no"] = FieldMessage(
-            f"「{building}」已有房号「{room_no}」", f"{building} already has room {room_no}"
+            _("「%(building)s」已有房号「%(room_no)s」"), params={"building": building, "room_no": room_no}
         )
     if floor_area <= 0:
-        errors["floor_area"] = FieldMessage("建筑面积必须大于0", "The floor area must be greater than 0")
+        errors["floor_area"] = FieldMessage(_("建筑面积必须大于0"))
     _fail(errors, "房源信息有误，请检查后重新提交", "The unit details have errors")
     unit = Unit.objects.create(building=building, room_no=room_no, floor=floor, floor_area=floor_area, usage=usage)
     record_event(
@@ -302,7 +248,7 @@ def _share_fraction(share: str) -> Fraction | None:
 def _buyer_errors(buyers: Sequence[BuyerInput]) -> dict[str, FieldMessage]:
     errors: dict[str, FieldMessage] = {}
     if not buyers:
-        errors["buyers"] = FieldMessage("至少需要一名买受人", "At least one buyer is required")
+        errors["buyers"] = FieldMessage(_("至少需要一名买受人"))
         return errors
     seen: set[tuple[str, str]] = set()
     for index, buyer in enumerate(buyers):
@@ -337,7 +283,7 @@ def _buyer_errors(buyers: Sequence[BuyerInput]) -> dict[str, FieldMessage]:
     shares = [_share_fraction(b.share) for b in buyers if b.share.strip()]
     fractions = [s for s in shares if s is not None]
     if shares and len(fractions) == len(buyers) and sum(fractions) != 1:
-        errors["buyers"] = FieldMessage("买受人的份额合计必须为100%", "The buyers' shares must add up to 100%")
+        errors["buyers"] = FieldMessage(_("买受人的份额合计必须为100%"))
     return errors
 
 
@@ -360,17 +306,15 @@ def contract_file(
     contract_no, filing_no = contract_no.strip(), filing_no.strip()
     errors: dict[str, FieldMessage] = {}
     if not contract_no:
-        errors["contract_no"] = FieldMessage("请填写合同编号", "Enter the contract number")
+        errors["contract_no"] = FieldMessage(_("请填写合同编号"))
     elif FiledContract.objects.filter(contract_no=contract_no).exists():
         errors["contract_no"] = FieldMessage(
-            f"合同编号「{contract_no}」已存在", f"Contract number {contract_no} already exists"
+            _("合同编号「%(contract_no)s」已存在"), params={"contract_no": contract_no}
         )
     if not filing_no:
-        errors["filing_no"] = FieldMessage("请填写备案编号", "Enter the filing number")
+        errors["filing_no"] = FieldMessage(_("请填写备案编号"))
     elif FiledContract.objects.filter(filing_no=filing_no).exists():
-        errors["filing_no"] = FieldMessage(
-            f"备案编号「{filing_no}」已存在", f"Filing number {filing_no} already exists"
-        )
+        errors["filing_no"] = FieldMessage(_("备案编号「%(filing_no)s」已存在"), params={"filing_no": filing_no})
     try:
         unit = (
             Unit.objects.select_for_update(of=("self",)).select_related("building__project").filter(pk=unit_id).first()
@@ -378,24 +322,21 @@ def contract_file(
     except (BadValue, ValueError, TypeError):
         unit = None
     if unit is None or unit.building.project.developer_id != seller.pk:
-        errors["unit"] = FieldMessage("该房源不属于出卖人的楼盘", "This unit is not in one of the seller's projects")
+        errors["unit"] = FieldMessage(_("该房源不属于出卖人的楼盘"))
     elif unit.status != UnitStatus.AVAILABLE:
         errors["unit"] = FieldMessage(
-            f"该房源当前为「{UnitStatus(unit.status).label}」，只有可售房源可以签约备案",
-            "Only a unit available for sale can take a new contract",
+            _("该房源当前为「%(label)s」，只有可售房源可以签约备案"), params={"label": UnitStatus(unit.status).label}
         )
     try:
         price_ok = Decimal(total_price) > 0
     except (InvalidOperation, TypeError):
         price_ok = False
     if not price_ok:
-        errors["total_price"] = FieldMessage("总价款必须大于0", "The total price must be greater than 0")
+        errors["total_price"] = FieldMessage(_("总价款必须大于0"))
     if filed_on < signed_on:
-        errors["filed_on"] = FieldMessage(
-            "备案日期不能早于签约日期", "The filing date cannot be before the signing date"
-        )
+        errors["filed_on"] = FieldMessage(_("备案日期不能早于签约日期"))
     if filed_on > timezone.localdate():
-        errors["filed_on"] = FieldMessage("备案日期不能晚于今天", "The filing date cannot be in the future")
+        errors["filed_on"] = FieldMessage(_("备案日期不能晚于今天"))
     errors.update(_buyer_errors(buyers))
     _fail(errors, "合同信息有误，请检查后重新提交", "The contract details have errors")
     assert unit is not None
@@ -415,8 +356,7 @@ def contract_file(
     except IntegrityError as exc:
         # Someone entered the same number between our check and our insert.
         raise ValidationFailed(
-            "合同编号或备案编号已存在，或该房源已有有效合同",
-            "The contract or filing number already exists, or the unit already has a live contract",
+            _("合同编号或备案编号已存在，或该房源已有有效合同"),
         ) from exc
     BuyerParty.objects.bulk_create(
         BuyerParty(
@@ -459,7 +399,7 @@ def buyer_update_contact(
     try:
         contract_id = BuyerParty.objects.values_list("contract_id", flat=True).get(pk=buyer_id)
     except (BuyerParty.DoesNotExist, BadValue, ValueError, TypeError) as exc:
-        raise NotFound("未找到该买受人", "Buyer not found") from exc
+        raise NotFound(_("未找到该买受人")) from exc
     # Lock the contract first: the cancellation services take the same lock, so the lock check cannot go stale.
     contract = _locked_contract(contract_id)
     contract_ensure_unlocked(contract)
@@ -482,11 +422,9 @@ def buyer_update_contact(
 def contract_ensure_unlocked(contract: FiledContract) -> None:
     """Refuse any change to a contract that is being cancelled or whose filing is cancelled."""
     if contract.status == ContractStatus.CANCELLING:
-        raise InvalidTransition(
-            "该合同正在办理注销，信息已锁定，不能修改", "This contract is being cancelled and is locked against changes"
-        )
+        raise InvalidTransition(_("该合同正在办理注销，信息已锁定，不能修改"))
     if contract.status == ContractStatus.CANCELLED:
-        raise InvalidTransition("该合同的备案已注销，不能修改", "This contract's filing is cancelled; it cannot change")
+        raise InvalidTransition(_("该合同的备案已注销，不能修改"))
 
 
 @transaction.atomic
@@ -532,7 +470,7 @@ def contract_cancel_filing(
     """注销中 → 已注销 on the strength of a notarial certificate; the unit returns to sale."""
     certificate_ref = certificate_ref.strip()
     if not certificate_ref:
-        raise field_error("certificate_ref", "请提供公证书编号", "The notarial certificate number is required")
+        raise field_error("certificate_ref", _("请提供公证书编号"))
     contract = _locked_contract(contract_id)
     contract.status = _contract_move(contract, "cancel_filing")
     contract.cancelled_at = timezone.now()

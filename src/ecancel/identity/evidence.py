@@ -29,7 +29,7 @@ from django.core.files.storage import default_storage
 from django.utils.translation import gettext_lazy as _
 
 from ecancel.audit.services import record_event
-from ecancel.core.errors import DomainError
+from ecancel.core.errors import DomainError, Text
 from ecancel.core.files import read_or_create_private
 
 if TYPE_CHECKING:
@@ -47,8 +47,8 @@ _NAME = re.compile(r"identity/([a-z][a-z0-9_]{0,39})/[0-9a-f]{32}\.bin")
 class EvidenceUnreadable(DomainError):
     """A stored evidence file that cannot be given back; ``code`` says why."""
 
-    def __init__(self, code: str, zh: str, en: str) -> None:
-        super().__init__(zh=zh, en=en, code=code, http_status=409 if code != "evidence_missing" else 404)
+    def __init__(self, code: str, text: Text, en: str | None = None) -> None:
+        super().__init__(text, en, code=code, http_status=409 if code != "evidence_missing" else 404)
 
 
 def _unreadable(code: str) -> EvidenceUnreadable:

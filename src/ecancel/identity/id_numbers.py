@@ -29,8 +29,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -38,7 +40,7 @@ from django.utils import timezone
 from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext_lazy as _
 
-from ecancel.core.errors import FieldMessage, ValidationFailed, field_error
+from ecancel.core.errors import FieldMessage, Text, ValidationFailed, field_error
 
 
 class IdType(models.TextChoices):
@@ -54,8 +56,10 @@ class IdType(models.TextChoices):
 class IdNumberInvalid(ValidationFailed):
     """A refused identity-document number, reported on one form field."""
 
-    def __init__(self, zh: str, en: str, *, field: str = "id_number") -> None:
-        super().__init__(zh, en, fields={field: FieldMessage(zh, en)})
+    def __init__(
+        self, text: Text, en: str | None = None, *, params: Mapping[str, Any] | None = None, field: str = "id_number"
+    ) -> None:
+        super().__init__(text, en, params=params, fields={field: FieldMessage(text, en, params=params)})
         self.field = field
 
 
@@ -245,8 +249,7 @@ def normalise_country_code(code: str, *, field: str = "issuing_country") -> str:
     if not re.fullmatch(r"[A-Z]{3}", cleaned):
         raise field_error(
             field,
-            "签发国家或地区代码应为3个英文字母，例如 USA",
-            "The issuing country must be a 3-letter code such as USA",
+            _("签发国家或地区代码应为3个英文字母，例如 USA"),
         )
     return cleaned
 
@@ -504,7 +507,7 @@ def validate_id_number(
     try:
         kind = IdType(id_type)
     except ValueError:
-        raise field_error("id_type", "不支持的证件类型", "This type of identity document is not supported") from None
+        raise field_error("id_type", _("不支持的证件类型")) from None
     normalised = normalise_id_number(number)
     c = _Check(kind, normalised, field)
     if not normalised:
@@ -538,7 +541,7 @@ class IdNumberValidator:
         try:
             validate_id_number(self.id_type, value, issuing_country=self.issuing_country)
         except ValidationFailed as exc:
-            raise ValidationError(exc.zh, code=self.code) from exc
+            raise ValidationError(exc.message, code=self.code) from exc
 
     def __eq__(self, other: object) -> bool:
         return (

@@ -16,6 +16,7 @@ Reason codes are stable: ``missing_<field>``, ``number_invalid``, ``birth_mismat
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import unicodedata
@@ -88,15 +89,28 @@ _engine: RapidOCR | None = None
 _engine_lock = threading.Lock()
 
 
+def ocr_params(threads: int) -> dict[str, int]:
+    """The OCR engine's onnxruntime threads (``ECANCEL_OCR_THREADS``; 0 leaves the choice to onnxruntime)."""
+    if threads <= 0:
+        return {}
+    return {
+        "EngineConfig.onnxruntime.intra_op_num_threads": threads,
+        "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+    }
+
+
 def ocr_engine() -> RapidOCR:
     """The process's one OCR engine (model loading costs more than reading a card)."""
     global _engine
     if _engine is None:
         with _engine_lock:
             if _engine is None:
+                from django.conf import settings
                 from rapidocr import RapidOCR
 
-                _engine = RapidOCR()
+                _engine = RapidOCR(params=ocr_params(settings.ECANCEL_OCR_THREADS))
+                # The engine sets its own logger to INFO when it loads; its model paths are not worth a log line.
+                logging.getLogger("RapidOCR").setLevel(logging.WARNING)
     return _engine
 
 

@@ -18,6 +18,7 @@ from datetime import date, datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from ecancel.audit.services import record_event
@@ -77,8 +78,7 @@ class Feedback:
 class IdentityServiceUnavailable(DomainError):
     def __init__(self) -> None:
         super().__init__(
-            zh=str(_("核验服务暂时不可用，请稍后再试")),
-            en="The verification service is unavailable; try again shortly",
+            text=gettext_lazy("核验服务暂时不可用，请稍后再试"),
             code="provider_unavailable",
             http_status=503,
         )
@@ -144,14 +144,12 @@ def face_check_start(
     attempts = face_attempts(subject=subject, now=now)
     if attempts.manual_review:
         raise InvalidTransition(
-            str(_("自动人脸核验次数已用完，将由公证员人工审核")),
-            "No automatic face checks are left; a notary will check your identity by hand",
+            gettext_lazy("自动人脸核验次数已用完，将由公证员人工审核"),
             code="manual_review",
         )
     if attempts.wait_until is not None:
         raise InvalidTransition(
-            str(_("失败次数较多，请10分钟后再试")),
-            "Too many failed attempts; try again in 10 minutes",
+            gettext_lazy("失败次数较多，请10分钟后再试"),
             code="backed_off",
         )
     provider = identity_provider()
@@ -186,7 +184,7 @@ def _subject_check_locked(subject: Subject, check_id: uuid.UUID, kind: str) -> I
             pk=check_id, kind=kind, case_ref=subject.case_ref, party=subject.party
         )
     except (IdentityCheck.DoesNotExist, ValueError) as exc:
-        raise NotFound(str(_("未找到该核验：请重新开始")), "No such check; start again") from exc
+        raise NotFound(gettext_lazy("未找到该核验：请重新开始")) from exc
 
 
 def face_check_submit(
@@ -202,14 +200,12 @@ def face_check_submit(
     """Take the raw captures of a started face check (none for a hosted flow) and queue the judging."""
     check = _subject_check_locked(subject, check_id, CheckKind.FACE)
     if not hmac.compare_digest(check.nonce.encode(), nonce.encode()):
-        raise ValidationFailed(str(_("核验凭证不符：请重新开始核验")), "The check's token does not match; start again")
+        raise ValidationFailed(gettext_lazy("核验凭证不符：请重新开始核验"))
     if check.expires_at is not None and now > check.expires_at:
-        raise InvalidTransition(
-            str(_("本次核验已超时：请重新开始")), "This check has expired; start again", code="expired"
-        )
+        raise InvalidTransition(gettext_lazy("本次核验已超时：请重新开始"), code="expired")
     hosted = bool(check.redirect_url)
     if not hosted and not video and not frames:
-        raise ValidationFailed(str(_("没有收到采集的画面")), "No camera capture was received")
+        raise ValidationFailed(gettext_lazy("没有收到采集的画面"))
     if len(frames) > MAX_FACE_FRAMES:
         raise ValidationFailed(str(_("采集的画面太多")), f"At most {MAX_FACE_FRAMES} frames")
     cleaned = [sanitize_upload(video, kind="video")] if video else [sanitize_upload(f, kind="photo") for f in frames]
@@ -425,11 +421,10 @@ def video_check_submit(
     """Take the recording of an issued text (while the text is valid) and queue the judging."""
     check = _subject_check_locked(subject, check_id, CheckKind.VIDEO)
     if not hmac.compare_digest(check.nonce.encode(), nonce.encode()):
-        raise ValidationFailed(str(_("核验凭证不符：请重新开始核验")), "The check's token does not match; start again")
+        raise ValidationFailed(gettext_lazy("核验凭证不符：请重新开始核验"))
     if check.expires_at is not None and now > check.expires_at:
         raise InvalidTransition(
-            str(_("朗读文字已过期（10分钟内有效）：请重新获取")),
-            "The text to read has expired (valid 10 minutes); get a new one",
+            gettext_lazy("朗读文字已过期（10分钟内有效）：请重新获取"),
             code="expired",
         )
     clean = sanitize_upload(video, kind="video")

@@ -10,7 +10,14 @@ from django.utils.translation import gettext_lazy as _
 
 from ecancel.audit.admin import SystemAdminOnly
 from ecancel.identity.id_numbers import mask_id_number
-from ecancel.notary.models import CaseNumberCounter, CaseParty, IntakeRefusal, NotaryCase, ReceivedMaterial
+from ecancel.notary.models import (
+    CaseNumberCounter,
+    CaseParty,
+    IntakeRefusal,
+    NotaryCase,
+    OfficeCalendarDay,
+    ReceivedMaterial,
+)
 
 
 class ReadOnlyAdmin(SystemAdminOnly):
@@ -84,6 +91,8 @@ CASE_FIELDS = (
     "received_at",
     "closed_at",
     "closed_reason",
+    "assignee",
+    "assigned_at",
     "source_message_id",
 )
 
@@ -126,3 +135,19 @@ class CaseNumberCounterAdmin(ReadOnlyAdmin):
         "year",
         "last",
     )
+
+
+@admin.register(OfficeCalendarDay)
+class OfficeCalendarDayAdmin(SystemAdminOnly):
+    """Each office's holidays and 调休 working days, from which review deadlines are counted."""
+
+    list_display = ["day", "office", "kind", "note"]
+    list_filter = ["office", "kind"]
+    list_select_related = ["office__organisation"]
+    date_hierarchy = "day"
+    ordering = ["-day"]
+    fields = ("office", "day", "kind", "note")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # A day entered by mistake is removed; it is a setting, not part of any case's record.
+        return self.has_change_permission(request, obj)

@@ -7,6 +7,7 @@ import hashlib
 from django.http import HttpResponse
 from django.utils.cache import patch_cache_control
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext_lazy as _
 
 from ecancel.core.errors import DomainError
 from ecancel.notary.models import ReceivedMaterial
@@ -17,8 +18,7 @@ EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
 class MaterialAltered(DomainError):
     def __init__(self) -> None:
         super().__init__(
-            zh="该材料的存储文件与收案时记录的 SHA-256 不一致，已拒绝提供；请联系系统管理员核查",
-            en="The stored file no longer matches the SHA-256 recorded at intake; refused. Contact the administrator.",
+            text=_("该材料的存储文件与收案时记录的 SHA-256 不一致，已拒绝提供；请联系系统管理员核查"),
             code="material_altered",
             http_status=409,
         )

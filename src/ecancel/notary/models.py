@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from ecancel.buyers.transitions import JourneyStatus
 from ecancel.core.models import Entity
 from ecancel.identity.id_numbers import IdType
 from ecancel.notary.transitions import OPEN_STATUSES, CaseStatus
@@ -89,6 +91,16 @@ class NotaryCase(Entity):
     received_at = models.DateTimeField(_("收案时间"))
     closed_at = models.DateTimeField(_("结案时间"), null=True, blank=True)
     closed_reason = models.CharField(_("结案原因"), max_length=300, blank=True)
+    # The notary (公证员) the office's admin gave the review to; changed only by notary.services.review.
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assigned_cases",
+        verbose_name=_("承办公证员"),
+    )
+    assigned_at = models.DateTimeField(_("指派时间"), null=True, blank=True)
 
     objects = CaseQuerySet.as_manager()
 
@@ -118,6 +130,31 @@ class NotaryCase(Entity):
     @property
     def reason_display(self) -> str:
         return f"{self.reason_label}：{self.reason_text}" if self.reason_text else self.reason_label
+
+
+class CalendarDayKind(models.TextChoices):
+    HOLIDAY = "holiday", _("休息日")
+    WORKING_DAY = "working_day", _("调休上班日")
+
+
+class OfficeCalendarDay(Entity):
+    """A day an office's calendar differs from Monday to Friday: a holiday, or a weekend day worked (调休)."""
+
+    office = models.ForeignKey(
+        "accounts.NotaryOffice", on_delete=models.CASCADE, related_name="calendar_days", verbose_name=_("公证处")
+    )
+    day = models.DateField(_("日期"))
+    kind = models.CharField(_("类型"), max_length=16, choices=CalendarDayKind.choices)
+    note = models.CharField(_("说明"), max_length=100, blank=True, help_text=_("例如 春节、国庆节调休"))
+
+    class Meta:
+        verbose_name = _("公证处工作日历")
+        verbose_name_plural = _("公证处工作日历")
+        ordering = ["office", "day"]
+        constraints = [models.UniqueConstraint(fields=["office", "day"], name="one_calendar_entry_per_office_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day:%Y-%m-%d} {self.get_kind_display()} {self.note}".strip()
 
 
 class PartyRole(models.TextChoices):
@@ -159,6 +196,20 @@ class CaseParty(Entity):
 
     def __str__(self) -> str:
         return f"{self.get_role_display()} {self.name}"
+
+    @property
+    def progress(self) -> str:
+        """Where the buyer is on the phone: 未核验 / 进行中 / 已提交 (the journey's status, if one began).
+
+        Load the journey with the party (``select_related("journey")``) where this is shown for many."""
+        journey = getattr(self, "journey", None)  # a missing reverse one-to-one raises AttributeError
+        if self.submitted_at is not None:
+            return JourneyStatus.SUBMITTED
+        return journey.status if journey is not None else JourneyStatus.NOT_STARTED
+
+    @property
+    def progress_label(self) -> str:
+        return str(JourneyStatus(self.progress).label)
 
 
 class MaterialKind(models.TextChoices):

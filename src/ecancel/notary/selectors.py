@@ -22,7 +22,7 @@ def case_list(*, office: Organisation, query: str = "", status: str | None = Non
         .prefetch_related(
             Prefetch(
                 "parties",
-                queryset=CaseParty.objects.filter(role=PartyRole.BUYER).order_by("position"),
+                queryset=CaseParty.objects.filter(role=PartyRole.BUYER).select_related("journey").order_by("position"),
                 to_attr="buyers",
             )
         )
@@ -41,7 +41,7 @@ def case_get(*, office: Organisation, case_id: UUID | str) -> NotaryCase:
     return (
         NotaryCase.objects.for_office_organisation(office.pk)
         .select_related("seller", "office__organisation", "previous_case")
-        .prefetch_related("parties", "materials")
+        .prefetch_related(Prefetch("parties", queryset=CaseParty.objects.select_related("journey")), "materials")
         .get(pk=case_id)
     )
 

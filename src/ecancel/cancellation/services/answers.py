@@ -14,11 +14,12 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from ecancel.accounts.models import Organisation
-from ecancel.cancellation.models import Applicant, Application, ApplicationPush, PushOutcome
-from ecancel.cancellation.services.common import audit_application, guarded_move, seller_application
-from ecancel.cancellation.transitions import ApplicationStatus
+from ecancel.cancellation.models import Applicant, Application, ApplicationPush, PushOutcome, RevokeRequest
+from ecancel.cancellation.services.common import audit_application, pending_revoke, seller_application
+from ecancel.cancellation.transitions import ApplicationStatus, application_move, revoke_move
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import InvalidTransition
 
@@ -53,7 +54,7 @@ def _reopen(application: Application, push: ApplicationPush, *, action: str, out
 
     The caller saves the application (status, version and whatever else it changed).
     """
-    target = guarded_move(application, action)
+    target = application_move(application, action)
     push.outcome, push.closed_at = outcome, timezone.now()
     push.save(update_fields=["outcome", "closed_at", "updated_at"])
     application.status, application.version = target, application.version + 1
@@ -71,8 +72,7 @@ def _answered(answer: NotaryAnswer, ctx: RequestContext) -> tuple[Application, A
     pushed_to = push.notary_office_id if push is not None else application.notary_office_id
     if pushed_to is None or answer.notary_office.pk != pushed_to:
         raise InvalidTransition(
-            "该公证处不是本申请推送的公证处，消息不予处理",
-            "This notary office did not receive the application; message refused",
+            gettext_lazy("该公证处不是本申请推送的公证处，消息不予处理"),
             code="wrong_notary_office",
         )
     if answer.version != application.version or push is None:
@@ -108,10 +108,8 @@ def application_record_acceptance(
             f"第{push.version}版已有公证处答复（{push.get_outcome_display()}），重复受理不予处理",
             f"Version {push.version} was already answered ({push.outcome})",
         )
-    # A revoke asked for before the acceptance arrived stays in progress; the case is still recorded.
-    target = (
-        application.status if application.status == ApplicationStatus.REVOKING else guarded_move(application, "accept")
-    )
+    # A revoke asked for before the acceptance arrived stays pending beside it: the office will answer it next.
+    target = application_move(application, "accept")
     push.outcome = PushOutcome.ACCEPTED
     push.case_id, push.case_number, push.handoff_url = case_ref, case_number, handoff_url
     push.handoff_expires_at, push.accepted_at = handoff_expires_at, accepted_at
@@ -138,6 +136,17 @@ def application_record_acceptance(
     return application
 
 
+def _answered_revoke(application: Application, push: ApplicationPush) -> RevokeRequest:
+    """The revoke request of ``push`` that an answer is about; an answer nobody asked for changes nothing."""
+    revoke = pending_revoke(application)
+    if revoke is None or revoke.push_id != push.pk:
+        raise InvalidTransition(
+            gettext_lazy("本申请没有等待答复的撤销申请，消息不予处理"),
+            code="no_revoke_pending",
+        )
+    return revoke
+
+
 @transaction.atomic
 def application_record_revoked(*, answer: NotaryAnswer, ctx: RequestContext) -> Application | None:
     """case.revoked: the notary office closed the case and its QR; the application is an editable draft again."""
@@ -145,6 +154,9 @@ def application_record_revoked(*, answer: NotaryAnswer, ctx: RequestContext) -> 
     if found is None:
         return None
     application, push = found
+    revoke = _answered_revoke(application, push)
+    revoke.status, revoke.answered_at = revoke_move(revoke, "confirm"), timezone.now()
+    revoke.save(update_fields=["status", "answered_at", "updated_at"])
     _reopen(application, push, action="confirm_revoke", outcome=PushOutcome.REVOKED)
     application.save(update_fields=["status", "version", "updated_at"])
     _audit_answer(
@@ -159,21 +171,14 @@ def application_record_revoked(*, answer: NotaryAnswer, ctx: RequestContext) -> 
 
 @transaction.atomic
 def application_record_revoke_refused(*, answer: NotaryAnswer, reason: str, ctx: RequestContext) -> Application | None:
-    """revoke.refused: the case goes on; the operator reads why."""
+    """revoke.refused: the case goes on where it is; the operator reads why on the revoke request."""
     found = _answered(answer, ctx)
     if found is None:
         return None
     application, push = found
-    applicants = list(application.applicants.all())
-    if applicants and all(a.submitted_at for a in applicants):
-        action = "refuse_revoke_after_submission"
-    elif push.outcome == PushOutcome.ACCEPTED:
-        action = "refuse_revoke"
-    else:
-        action = "refuse_revoke_before_acceptance"
-    application.status = guarded_move(application, action)
-    application.notary_message_code, application.notary_message = "revoke_refused", reason
-    application.save(update_fields=["status", "notary_message_code", "notary_message", "updated_at"])
+    revoke = _answered_revoke(application, push)
+    revoke.status, revoke.answered_at, revoke.refusal_reason = revoke_move(revoke, "refuse"), timezone.now(), reason
+    revoke.save(update_fields=["status", "answered_at", "refusal_reason", "updated_at"])
     _audit_answer("cancellation.application.revoke_refused", application, answer, ctx, {"reason": reason})
     return application
 
@@ -187,6 +192,11 @@ def application_record_refusal(
     if found is None:
         return None
     application, push = found
+    revoke = pending_revoke(application)
+    if revoke is not None:
+        # The office ended the case before answering the revoke: nothing is left to revoke.
+        revoke.status, revoke.answered_at = revoke_move(revoke, "lapse"), timezone.now()
+        revoke.save(update_fields=["status", "answered_at", "updated_at"])
     _reopen(application, push, action="refuse", outcome=PushOutcome.REFUSED)
     application.notary_message_code, application.notary_message = code, reason
     application.save(update_fields=["status", "version", "notary_message_code", "notary_message", "updated_at"])
@@ -200,50 +210,59 @@ def application_record_refusal(
     return application
 
 
+def _record_applicant_progress(
+    answer: NotaryAnswer, position: int, *, moment: str, at: dt.datetime, tag: str, ctx: RequestContext
+) -> Applicant | None:
+    """Keep the first time a buyer reached ``moment`` (``started_at`` or ``submitted_at``) on their phone."""
+    found = _answered(answer, ctx)
+    if found is None:
+        return None
+    application, _push = found
+    if application.status != ApplicationStatus.AWAITING_BUYERS:
+        raise InvalidTransition(
+            gettext_lazy("申请当前状态为「%(status)s」，不接收买受人办理进度"),
+            params={"status": ApplicationStatus(application.status).label},
+        )
+    applicant = application.applicants.filter(position=position).first()
+    if applicant is None:
+        raise InvalidTransition(gettext_lazy("本申请没有第%(position)s位申请人"), params={"position": position})
+    if getattr(applicant, moment) is None:
+        setattr(applicant, moment, at)
+        applicant.save(update_fields=[moment, "updated_at"])
+    _audit_answer(tag, application, answer, ctx, {"applicant": applicant.name, "position": position})
+    return applicant
+
+
+@transaction.atomic
+def applicant_record_start(
+    *, answer: NotaryAnswer, position: int, started_at: dt.datetime, ctx: RequestContext
+) -> Applicant | None:
+    """buyer.started: one buyer began on the phone; the operator's page shows them 进行中."""
+    return _record_applicant_progress(
+        answer, position, moment="started_at", at=started_at, tag="cancellation.applicant.started", ctx=ctx
+    )
+
+
 @transaction.atomic
 def applicant_record_submission(
     *, answer: NotaryAnswer, position: int, submitted_at: dt.datetime, ctx: RequestContext
 ) -> Applicant | None:
     """buyer.submitted: one buyer finished on the phone; from now on a revoke is refused at once."""
-    found = _answered(answer, ctx)
-    if found is None:
-        return None
-    application, _push = found
-    if application.status not in (ApplicationStatus.AWAITING_BUYERS, ApplicationStatus.REVOKING):
-        raise InvalidTransition(
-            f"申请当前状态为「{application.get_status_display()}」，不接收买受人提交进度",
-            f"The application is '{application.status}' and takes no buyer progress",
-        )
-    applicant = application.applicants.filter(position=position).first()
-    if applicant is None:
-        raise InvalidTransition(f"本申请没有第{position}位申请人", f"No applicant at position {position}")
-    if applicant.submitted_at is None:
-        applicant.submitted_at = submitted_at
-        applicant.save(update_fields=["submitted_at", "updated_at"])
-    _audit_answer(
-        "cancellation.applicant.submitted",
-        application,
-        answer,
-        ctx,
-        {"applicant": applicant.name, "position": position},
+    return _record_applicant_progress(
+        answer, position, moment="submitted_at", at=submitted_at, tag="cancellation.applicant.submitted", ctx=ctx
     )
-    return applicant
 
 
 @transaction.atomic
 def application_record_all_submitted(
     *, answer: NotaryAnswer, submitted: Sequence[tuple[int, dt.datetime]], ctx: RequestContext
 ) -> Application | None:
-    """buyers.submitted: every buyer is done; the notary office reviews. During a revoke, only the progress is kept."""
+    """buyers.submitted: every buyer is done; the notary office reviews (and will refuse a revoke still on its way)."""
     found = _answered(answer, ctx)
     if found is None:
         return None
     application, _push = found
-    target = (
-        application.status
-        if application.status == ApplicationStatus.REVOKING
-        else guarded_move(application, "all_buyers_submitted")
-    )
+    target = application_move(application, "all_buyers_submitted")
     for position, when in submitted:
         application.applicants.filter(position=position, submitted_at__isnull=True).update(submitted_at=when)
     application.status = target

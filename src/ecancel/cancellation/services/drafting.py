@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from ecancel.accounts.actors import Actor
 from ecancel.cancellation.checks import PHONE, normalised_id
@@ -22,9 +23,9 @@ from ecancel.cancellation.services.common import (
     ApplicationId,
     audit_application,
     expect_version,
-    guarded_move,
     locked_application,
     notary_office_of,
+    operator_move,
 )
 from ecancel.cancellation.uploads import check_power_of_attorney
 from ecancel.core.context import RequestContext
@@ -64,10 +65,16 @@ def _next_number(today: dt.date) -> str:
 
 def _open_application_refusal(application: Application) -> InvalidTransition:
     return InvalidTransition(
-        f"合同 {application.contract.contract_no} 已有未完结的注销申请 {application.number}"
-        f"（{application.get_status_display()}），请在该申请中继续办理",
-        f"Contract {application.contract.contract_no} already has an open application {application.number}",
+        gettext_lazy(
+            "合同 %(application_contract_contract_no)s 已有未完结的注销申请 %(application_number)s（%(value)s）"
+            "，请在该申请中继续办理"
+        ),
         code="application_exists",
+        params={
+            "application_contract_contract_no": application.contract.contract_no,
+            "application_number": application.number,
+            "value": application.get_status_display(),
+        },
     )
 
 
@@ -81,7 +88,7 @@ def application_create(*, contract_id: uuid.UUID | str, actor: Actor, ctx: Reque
             .get(pk=contract_id, seller_id=actor.organisation.pk)
         )
     except (FiledContract.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
-        raise NotFound("未找到该合同", "Contract not found") from exc
+        raise NotFound(gettext_lazy("未找到该合同")) from exc
     existing = Application.objects.open().filter(contract=contract).select_related("contract").first()
     if existing is not None:
         raise _open_application_refusal(existing)
@@ -135,14 +142,14 @@ def application_set_reason(
 ) -> Application:
     """退房原因: one of the common reasons; free text required when it is 其他."""
     application = locked_application(application_id, actor)
-    guarded_move(application, "edit")
+    operator_move(application, "edit")
     detail = detail.strip()
     if reason not in ReturnReason.values:
-        raise field_error("reason", "请从列表中选择退房原因", "Choose a reason from the list")
+        raise field_error("reason", gettext_lazy("请从列表中选择退房原因"))
     if reason == ReturnReason.OTHER and not detail:
-        raise field_error("reason_detail", "退房原因选择「其他」时，请填写具体原因", "Describe the reason for 'other'")
+        raise field_error("reason_detail", gettext_lazy("退房原因选择「其他」时，请填写具体原因"))
     if len(detail) > 500:
-        raise field_error("reason_detail", "退房原因说明不能超过500字", "The description is limited to 500 characters")
+        raise field_error("reason_detail", gettext_lazy("退房原因说明不能超过500字"))
     before = {"reason": application.reason, "detail": application.reason_detail}
     application.reason, application.reason_detail = reason, detail
     application.save(update_fields=["reason", "reason_detail", "updated_at"])
@@ -168,7 +175,7 @@ def application_set_refund(
 ) -> Application:
     """The termination agreement's refund terms: at most the contract price, paid within a year."""
     application = locked_application(application_id, actor)
-    guarded_move(application, "edit")
+    operator_move(application, "edit")
     errors: dict[str, FieldMessage] = {}
     total = application.contract.total_price
     if (
@@ -178,16 +185,15 @@ def application_set_refund(
         or refund_amount != refund_amount.quantize(Decimal("0.01"))
     ):
         errors["refund_amount"] = FieldMessage(
-            f"退还款项应在0至合同总价款{total:,.2f}元之间，最多两位小数",
-            f"The refund must be between 0 and the contract price {total:,.2f}, with at most 2 decimals",
+            gettext_lazy("退还款项应在0至合同总价款%(total)s元之间，最多两位小数"), params={"total": f"{total:,.2f}"}
         )
     refund_method = refund_method.strip()
     if not refund_method or len(refund_method) > 200:
-        errors["refund_method"] = FieldMessage("请填写退款方式（200字以内）", "Enter how the refund is paid (≤200)")
+        errors["refund_method"] = FieldMessage(gettext_lazy("请填写退款方式（200字以内）"))
     if not 1 <= refund_days <= 365:
-        errors["refund_days"] = FieldMessage("退款期限应为1至365天", "The refund period must be 1 to 365 days")
+        errors["refund_days"] = FieldMessage(gettext_lazy("退款期限应为1至365天"))
     if errors:
-        raise ValidationFailed("退款约定有误，请按提示修改", "The refund terms have errors", fields=errors)
+        raise ValidationFailed(gettext_lazy("退款约定有误，请按提示修改"), fields=errors)
     before = {
         "refund_amount": str(application.refund_amount),
         "refund_method": application.refund_method,
@@ -215,7 +221,7 @@ def application_set_applicants(
 ) -> Application:
     """Applicants must be exactly the contract's buyers; only their contact details change here."""
     application = locked_application(application_id, actor)
-    guarded_move(application, "edit")
+    operator_move(application, "edit")
     buyers = list(application.contract.buyers.all())
     by_identity = {(b.id_type, normalised_id(b.id_type, b.id_number)): b for b in buyers}
     errors: dict[str, FieldMessage] = {}
@@ -232,7 +238,14 @@ def application_set_applicants(
             errors[f"{at}.id_number"] = FieldMessage(f"{who}的证件号码有误：{problem.zh}", f"{who_en}: {problem.en}")
             continue
         buyer = by_identity.get((entry.id_type, number))
-        if buyer is None:
+        same_number = next((b for b in buyers if normalised_id(b.id_type, b.id_number) == number), None)
+        if buyer is None and same_number is not None:
+            errors[f"{at}.id_type"] = FieldMessage(
+                f"{who}的证件类型「{IdType(entry.id_type).label}」与备案合同登记的「{same_number.get_id_type_display()}」不一致，"
+                "请选择合同登记的证件类型",
+                f"{who_en}'s ID document type does not match the one on the filed contract",
+            )
+        elif buyer is None:
             errors[f"{at}.id_number"] = FieldMessage(
                 f"{who}（{name}，{mask_id_number(number)}）不是本合同的买受人，只有合同登记的买受人才能作为申请人",
                 f"{who_en} is not a buyer on this contract; only the contract's buyers can apply",
@@ -257,7 +270,7 @@ def application_set_applicants(
             f"Buyers {', '.join(missing)} are missing: every buyer on the contract must be an applicant",
         )
     if errors:
-        raise ValidationFailed("申请人信息有误，请按提示修改", "The applicants have errors", fields=errors)
+        raise ValidationFailed(gettext_lazy("申请人信息有误，请按提示修改"), fields=errors)
     rows = {a.buyer_id: a for a in application.applicants.all()}
     changed = []
     for buyer in buyers:
@@ -295,33 +308,31 @@ def _validated_agent(application: Application, agent: AgentInput) -> tuple[str, 
     errors: dict[str, FieldMessage] = {}
     number = ""
     if not agent.name.strip():
-        errors["name"] = FieldMessage("请填写代理人姓名", "Enter the agent's name")
+        errors["name"] = FieldMessage(gettext_lazy("请填写代理人姓名"))
     elif len(agent.name.strip()) > 100:
-        errors["name"] = FieldMessage("代理人姓名不能超过100字", "The agent's name is too long")
+        errors["name"] = FieldMessage(gettext_lazy("代理人姓名不能超过100字"))
     if agent.id_type not in IdType.values:
-        errors["id_type"] = FieldMessage("请选择代理人的证件类型", "Choose the agent's ID document type")
+        errors["id_type"] = FieldMessage(gettext_lazy("请选择代理人的证件类型"))
     else:
         try:
             number = validate_id_number(agent.id_type, agent.id_number)
         except ValidationFailed as problem:
             errors["id_number"] = FieldMessage(f"代理人证件号码有误：{problem.zh}", f"Agent's ID number: {problem.en}")
     if not PHONE.match(agent.phone.strip()):
-        errors["phone"] = FieldMessage("代理人联系电话格式不正确", "The agent's phone number is not valid")
+        errors["phone"] = FieldMessage(gettext_lazy("代理人联系电话格式不正确"))
     applicants = {str(a.pk): a for a in application.applicants.all()}
     wanted = [str(a) for a in agent.acts_for]
     represented = [applicants[a] for a in dict.fromkeys(wanted) if a in applicants]
     if not wanted:
-        errors["acts_for"] = FieldMessage("请选择代理人代理的买受人", "Choose whom the agent acts for")
+        errors["acts_for"] = FieldMessage(gettext_lazy("请选择代理人代理的买受人"))
     elif len(represented) != len(set(wanted)):
-        errors["acts_for"] = FieldMessage(
-            "被代理人只能从本申请的申请人中选择", "The agent can only act for this application's applicants"
-        )
+        errors["acts_for"] = FieldMessage(gettext_lazy("被代理人只能从本申请的申请人中选择"))
     elif number and any(
         (a.id_type, normalised_id(a.id_type, a.id_number)) == (agent.id_type, number) for a in represented
     ):
-        errors["acts_for"] = FieldMessage("代理人不能代理其本人", "An agent cannot act for themself")
+        errors["acts_for"] = FieldMessage(gettext_lazy("代理人不能代理其本人"))
     if errors:
-        raise ValidationFailed("代理人信息有误，请按提示修改", "The agent's details have errors", fields=errors)
+        raise ValidationFailed(gettext_lazy("代理人信息有误，请按提示修改"), fields=errors)
     return number, represented
 
 
@@ -336,7 +347,7 @@ def application_set_agent(
 ) -> Agent:
     """Add or change the agent (代理人); a new power of attorney replaces the old one, none keeps it."""
     application = locked_application(application_id, actor)
-    guarded_move(application, "edit")
+    operator_move(application, "edit")
     number, represented = _validated_agent(application, agent)
     checked = check_power_of_attorney(power_of_attorney) if power_of_attorney is not None else None
     row = Agent.objects.filter(application=application).first() or Agent(application=application)
@@ -379,10 +390,10 @@ def application_set_agent(
 @transaction.atomic
 def application_remove_agent(*, application_id: ApplicationId, actor: Actor, ctx: RequestContext) -> Application:
     application = locked_application(application_id, actor)
-    guarded_move(application, "edit")
+    operator_move(application, "edit")
     row = Agent.objects.filter(application=application).first()
     if row is None:
-        raise InvalidTransition("本申请没有代理人", "This application has no agent", code="no_agent")
+        raise InvalidTransition(gettext_lazy("本申请没有代理人"), code="no_agent")
     name = str(row.power_of_attorney.name) if row.power_of_attorney else ""
     storage = row.power_of_attorney.storage
     agent_name = row.name
@@ -401,7 +412,7 @@ def application_set_notary_office(
     *, application_id: ApplicationId, notary_office_id: uuid.UUID | str, actor: Actor, ctx: RequestContext
 ) -> Application:
     application = locked_application(application_id, actor)
-    guarded_move(application, "edit")
+    operator_move(application, "edit")
     office = notary_office_of(notary_office_id)
     before = application.notary_office.name if application.notary_office else ""
     application.notary_office = office
@@ -423,7 +434,7 @@ def application_abandon(
     """作废: closes the application for good and returns the contract to 已备案."""
     application = locked_application(application_id, actor)
     expect_version(application, expected_version)
-    target = guarded_move(application, "abandon")
+    target = operator_move(application, "abandon")
     contract = FiledContract.objects.select_for_update().get(pk=application.contract_id)
     if contract.status == ContractStatus.CANCELLING:
         contract_abandon_cancellation(contract_id=contract.pk, actor=actor.user, ctx=ctx)

@@ -15,9 +15,9 @@ from ecancel.cancellation.services.common import (
     ApplicationId,
     audit_application,
     expect_version,
-    guarded_move,
     locked_application,
     notary_office_of,
+    operator_move,
     seller_application,
 )
 from ecancel.cancellation.transitions import ApplicationStatus
@@ -60,7 +60,7 @@ def _check_pushable(
 ) -> ApplicationStatus:
     """The push's checks, run before signing (to refuse early) and again under the lock; the status it moves to."""
     expect_version(application, expected_version)
-    target = guarded_move(application, "push")
+    target = operator_move(application, "push")
     if notary_office_id is not None:
         application.notary_office = notary_office_of(notary_office_id)
     raise_unless_ready(application)
@@ -93,7 +93,7 @@ def _push_prepared(
     form, agreement = materials.store_documents(application, prepared, operator=str(actor), actor=actor.user, ctx=ctx)
     snapshot = materials.snapshot(application)
     changes = materials.changes(previous.snapshot, snapshot) if previous is not None else []
-    message_type, body, attachments = materials.pushed_message(
+    message, attachments = materials.pushed_message(
         application,
         form=form,
         agreement=agreement,
@@ -105,8 +105,7 @@ def _push_prepared(
     outbox_put(
         sender=application.seller,
         recipient=application.notary_office,
-        message_type=message_type,
-        body=body,
+        body=message,
         attachments=attachments,
     )
     ApplicationPush.objects.create(
@@ -114,7 +113,7 @@ def _push_prepared(
         version=application.version,
         notary_office=application.notary_office,
         pushed_by=actor.user,
-        message_type=message_type,
+        message_type=message.TYPE,
         snapshot=snapshot,
         changes=changes,
         form_document=form,
@@ -131,7 +130,7 @@ def _push_prepared(
         ctx=ctx,
         data={
             "notary_office": application.notary_office.name,
-            "message_type": message_type,
+            "message_type": message.TYPE,
             "documents": {"form": form.sha256, "agreement": agreement.sha256},
             "changes": changes,
         },

@@ -1,26 +1,26 @@
-"""撤销申请: the operator asks the notary office to close the pushed case."""
+"""撤销申请: the operator asks the notary office to close the pushed case; the office answers by message."""
 
 from __future__ import annotations
 
+import uuid
+
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from ecancel.accounts.actors import Actor
-from ecancel.cancellation.models import Application, ApplicationPush
+from ecancel.cancellation.models import RevokeRequest
 from ecancel.cancellation.services.common import (
     ApplicationId,
     audit_application,
     expect_version,
-    guarded_move,
     locked_application,
+    operator_move,
 )
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import InvalidTransition, field_error
+from ecancel.exchange.messages import RevokeRequested
 from ecancel.exchange.services import outbox_put
-
-
-def _current_push(application: Application) -> ApplicationPush:
-    return application.pushes.get(version=application.version)
 
 
 @transaction.atomic
@@ -31,43 +31,47 @@ def application_revoke(
     reason: str = "",
     actor: Actor,
     ctx: RequestContext,
-) -> Application:
+) -> RevokeRequest:
     """撤销申请: allowed while no buyer has submitted; the notary office confirms (or refuses) by message."""
     application = locked_application(application_id, actor)
     expect_version(application, expected_version)
-    target = guarded_move(application, "request_revoke")
+    operator_move(application, "request_revoke")
     submitted = list(application.applicants.filter(submitted_at__isnull=False).order_by("submitted_at"))
-    push = _current_push(application)
+    push = application.pushes.get(version=application.version)
     if submitted:
         first = submitted[0]
         when = timezone.localtime(first.submitted_at).strftime("%Y-%m-%d %H:%M") if first.submitted_at else ""
         raise InvalidTransition(
-            f"买受人「{'」「'.join(a.name for a in submitted)}」已提交认证材料（{when}），不能撤销申请；"
-            f"如信息有误，请联系公证处（受理号 {push.case_number}）处理",
-            f"A buyer has already submitted (at {when}); the application cannot be revoked — "
-            f"contact the notary office about case {push.case_number}",
+            _(
+                "买受人「%(value)s」已提交认证材料（%(when)s），不能撤销申请；如信息有误，"
+                "请联系公证处（受理号 %(push_case_number)s）处理"
+            ),
             code="buyer_submitted",
+            params={
+                "value": "」「".join(a.name for a in submitted),
+                "when": when,
+                "push_case_number": push.case_number,
+            },
         )
     reason = reason.strip()
     if len(reason) > 500:
-        raise field_error("reason", "撤销原因不能超过500字", "The reason is limited to 500 characters")
-    assert application.notary_office is not None
+        raise field_error("reason", _("撤销原因不能超过500字"))
+    requested_at = timezone.now()
     outbox_put(
         sender=application.seller,
         recipient=push.notary_office,
-        message_type="revoke.requested",
-        body={
-            "application_ref": str(application.pk),
-            "version": application.version,
-            "case_ref": push.case_id or None,
-            "reason": reason,
-            "requested_at": timezone.now().isoformat(),
-            "requested_by": str(actor),
-        },
+        body=RevokeRequested(
+            application_ref=application.pk,
+            version=application.version,
+            case_ref=uuid.UUID(push.case_id) if push.case_id else None,
+            reason=reason,
+            requested_at=requested_at,
+            requested_by=str(actor),
+        ),
     )
-    application.status = target
-    application.notary_message_code, application.notary_message = "", ""
-    application.save(update_fields=["status", "notary_message_code", "notary_message", "updated_at"])
+    revoke = RevokeRequest.objects.create(
+        application=application, push=push, reason=reason, requested_by=actor.user, requested_at=requested_at
+    )
     audit_application(
         "cancellation.application.revoke_requested",
         application,
@@ -75,4 +79,4 @@ def application_revoke(
         ctx=ctx,
         data={"reason": reason, "case_number": push.case_number},
     )
-    return application
+    return revoke

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET
 
 from ecancel.accounts.access import staff_organisation
 from ecancel.accounts.auth import NOTARY_ROLES, staff_required, staff_user
-from ecancel.accounts.models import OrganisationKind
+from ecancel.accounts.models import OrganisationKind, Role
 from ecancel.audit.services import record_event
 from ecancel.buyers.services import handoff_state
 from ecancel.consoles.notary.forms import CaseSearchForm
@@ -25,8 +25,9 @@ from ecancel.core.paging import DEFAULT_PAGE_SIZE
 from ecancel.documents.downloads import document_response
 from ecancel.notary.access import access_case
 from ecancel.notary.downloads import material_response
-from ecancel.notary.models import PartyRole
+from ecancel.notary.models import NotaryCase, PartyRole
 from ecancel.notary.selectors import case_document_get, case_documents, case_handoff, case_list
+from ecancel.notary.transitions import OPEN_STATUSES
 
 
 def age_label(since: datetime, now: datetime) -> str:
@@ -61,6 +62,7 @@ def case_list_view(request: HttpRequest) -> HttpResponse:
         "page_range": page.paginator.get_elided_page_range(page.number),
         "rows": rows,
         "searched": bool(query or status),
+        "refreshed_at": timezone.localtime(now),
     }
     htmx = getattr(request, "htmx", None)
     # A history restore needs the whole page; a search typed into the form needs only the results.
@@ -80,16 +82,33 @@ def case_detail_view(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
         "notary.case.viewed", actor=user, obj=case, ctx=RequestContext.of(request), data={"personal_data": True}
     )
     context = {
-        "case": case,
+        **_live_context(case),
         "age": age_label(case.received_at, timezone.now()),
-        "buyers": [p for p in case.parties.all() if p.role == PartyRole.BUYER],
         "agents": [p for p in case.parties.all() if p.role == PartyRole.AGENT],
         "materials": case.materials.all(),
         "documents": case_documents(case),
         "handoff": token,
         "handoff_state": handoff_state(token).value if token is not None else "",
+        "can_review": user.has_role(Role.NOTARY, Role.NOTARY_ADMIN),
     }
     return render(request, "notary/case_detail.html", context)
+
+
+def _live_context(case: NotaryCase) -> dict[str, object]:
+    return {
+        "case": case,
+        "buyers": [p for p in case.parties.all() if p.role == PartyRole.BUYER],
+        "live": case.status in OPEN_STATUSES,
+        "refreshed_at": timezone.localtime(),
+    }
+
+
+@require_GET
+@staff_required(*NOTARY_ROLES)
+def case_status_view(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    """The case's progress, polled while buyers may still submit: no names or numbers, so no audit per poll."""
+    case = access_case(staff_user(request), case_id)
+    return render(request, "notary/_case_live.html", _live_context(case))
 
 
 def _inline(request: HttpRequest) -> bool:

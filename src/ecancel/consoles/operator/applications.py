@@ -15,6 +15,7 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -45,7 +46,9 @@ from ecancel.cancellation.selectors import (
     application_agent,
     application_current_push,
     application_delivery,
+    application_latest_revoke,
     application_list,
+    application_operator_can,
     application_previous_push,
     application_push,
     application_qr,
@@ -65,7 +68,7 @@ from ecancel.cancellation.services.drafting import (
     application_set_refund,
 )
 from ecancel.cancellation.services.revoke import application_revoke
-from ecancel.cancellation.transitions import application_can
+from ecancel.cancellation.transitions import ApplicationStatus
 from ecancel.consoles.operator.access import access_contract
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import DomainError
@@ -90,8 +93,11 @@ def _detail(application: Application) -> HttpResponse:
     return redirect("operator:application", application.pk)
 
 
-def _detail_context(application: Application, **forms: Any) -> dict[str, Any]:
-    """Everything the application page shows; ``forms`` replace the blank ones (bound, with errors)."""
+def _detail_context(application: Application, *, live_only: bool = False, **forms: Any) -> dict[str, Any]:
+    """Everything the application page shows; ``forms`` replace the blank ones (bound, with errors).
+
+    ``live_only``: just what the live part shows (no forms, no pre-push checks).
+    """
     agent = application_agent(application)
     editable = application.is_editable
     context: dict[str, Any] = {
@@ -99,15 +105,18 @@ def _detail_context(application: Application, **forms: Any) -> dict[str, Any]:
         "agent": agent,
         "editable": editable,
         "current_push": application_current_push(application),
-        "pushes": list(application.pushes.all()),
+        "pushes": list(application.pushes.select_related("notary_office")),
         "qr": application_qr(application),
         "delivery": application_delivery(application),
-        "can_revoke": application_can(application, "request_revoke"),
-        "can_abandon": application_can(application, "abandon"),
+        "can_revoke": application_operator_can(application, "request_revoke"),
+        "can_abandon": application_operator_can(application, "abandon"),
+        "revoke": application_latest_revoke(application),
+        "live": application.status in WATCHED_STATUSES,
+        "refreshed_at": timezone.localtime(),
     }
     if context["qr"] is not None:
         context["qr_svg"] = mark_safe(qr_svg(context["qr"].handoff_url))  # noqa: S308 - segno's own SVG output
-    if editable:
+    if editable and not live_only:
         checks = application_checks(application)
         previous = application_previous_push(application)
         context.update(
@@ -117,31 +126,22 @@ def _detail_context(application: Application, **forms: Any) -> dict[str, Any]:
                 "pending_changes": materials.changes(previous.snapshot, materials.snapshot(application))
                 if previous is not None
                 else None,
-                "reason_form": ReasonForm(initial={"reason": application.reason, "detail": application.reason_detail}),
-                "refund_form": RefundForm(
-                    initial={
-                        "refund_amount": application.refund_amount,
-                        "refund_method": application.refund_method,
-                        "refund_days": application.refund_days,
-                    }
-                ),
-                "applicant_formset": applicant_formset(application),
-                "agent_form": AgentForm(
-                    application=application,
-                    initial={
-                        "name": agent.name,
-                        "id_type": agent.id_type,
-                        "phone": agent.phone,
-                        "acts_for": [str(a.pk) for a in agent.acts_for.all()],
-                    }
-                    if agent is not None
-                    else None,
-                ),
-                "notary_form": NotaryOfficeForm(initial={"notary_office": application.notary_office_id}),
+                **draft_forms(application),
             }
         )
     context.update(forms)
     return context
+
+
+# While the notary office or the buyers can still move the application, its page asks for news every few seconds.
+WATCHED_STATUSES = frozenset(
+    {
+        ApplicationStatus.PUSHED,
+        ApplicationStatus.AWAITING_BUYERS,
+        ApplicationStatus.UNDER_REVIEW,
+        ApplicationStatus.CERTIFIED,
+    }
+)
 
 
 def _show(request: HttpRequest, application: Application, *, status: int = 200, **forms: Any) -> HttpResponse:
@@ -214,33 +214,99 @@ def application_detail_view(request: HttpRequest, application_id: uuid.UUID) -> 
     return render(request, "operator/application_detail.html", _detail_context(application))
 
 
-def _form_post(
-    form_name: str,
-    build: Callable[[HttpRequest, Application], Any],
-    act: Callable[[HttpRequest, Application, Any], None],
-    success: _StrPromise | str,
-) -> Callable[[HttpRequest, uuid.UUID], HttpResponse]:
-    """A POST view for one section of the page: valid input goes to one service; errors re-show the page."""
+@require_GET
+@staff_required(*OPERATOR_ROLES)
+def application_status_view(request: HttpRequest, application_id: uuid.UUID) -> HttpResponse:
+    """The live part of the application page, polled while the notary office or the buyers may move it.
 
-    @require_POST
-    @staff_required(*OPERATOR_ROLES)
-    def view(request: HttpRequest, application_id: uuid.UUID) -> HttpResponse:
-        application = access_application(staff_user(request), application_id)
-        form = build(request, application)
-        if form.is_valid():
-            try:
-                act(request, application, form)
-            except DomainError as error:
-                _refused(request, error)
-                if hasattr(form, "add_error"):
-                    add_domain_errors(form, error)
-                return _show(request, application, status=422 if error.http_status == 422 else 409, **{form_name: form})
-            messages.success(request, success)
-            return _detail(application)
-        messages.error(request, _("填写的内容有误，请按提示修改"))
-        return _show(request, application, status=422, **{form_name: form})
+    When the application has become editable again (a revoke confirmed), the page needs its forms:
+    htmx is told to reload the whole page instead of swapping the fragment.
+    """
+    application = access_application(staff_user(request), application_id)
+    if application.is_editable and getattr(request, "htmx", False):
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
+    return render(request, "operator/_application_live.html", _detail_context(application, live_only=True))
 
-    return view
+
+@require_POST
+@staff_required(*OPERATOR_ROLES)
+def application_save_view(request: HttpRequest, application_id: uuid.UUID) -> HttpResponse:
+    """The draft page is one form: every section the operator changed is saved, each through its service.
+
+    A section with errors keeps what was typed and shows its errors beside its fields; the sections
+    without errors are saved all the same, so nothing typed is dropped silently.
+    """
+    application = access_application(staff_user(request), application_id)
+    if not application_operator_can(application, "edit"):
+        # A page left open across a push: its forms are gone once the page shows where the application stands.
+        messages.error(request, _("申请已推送，不能再修改；如需更正请先撤销申请"))
+        return _detail(application)
+    forms = draft_forms(application, request.POST, request.FILES)
+    refused = False
+    for name, act in _SECTIONS:
+        form = forms[name]
+        if not _section_touched(name, form):
+            continue
+        if not form.is_valid():
+            refused = True
+            continue
+        try:
+            act(request, application, form)
+        except DomainError as error:
+            refused = True
+            if name != "applicant_formset":
+                add_domain_errors(form, error)
+            elif "applicants" in error.fields or not error.fields:
+                # Not about one row (a buyer missing, a refused move): said above the form.
+                messages.error(request, error.fields["applicants"].message if error.fields else error.message)
+    if refused:
+        messages.error(request, _("部分内容有误，未能保存，请按各部分的提示修改；没有错误的部分已保存"))
+        return _show(request, application, status=422, **forms)
+    messages.success(request, _("已保存"))
+    return _detail(application)
+
+
+def draft_forms(application: Application, data: Any = None, files: Any = None) -> dict[str, Any]:
+    """The sections of the draft page: blank (showing the saved values) or bound to what was posted."""
+    agent = application_agent(application)
+    return {
+        "reason_form": ReasonForm(data, initial={"reason": application.reason, "detail": application.reason_detail}),
+        "refund_form": RefundForm(
+            data,
+            initial={
+                "refund_amount": application.refund_amount,
+                "refund_method": application.refund_method,
+                "refund_days": application.refund_days,
+            },
+        ),
+        "applicant_formset": applicant_formset(application, data),
+        "agent_form": AgentForm(
+            data,
+            files,
+            application=application,
+            prefix="agent",
+            initial={
+                "name": agent.name,
+                "id_type": agent.id_type,
+                "phone": agent.phone,
+                "acts_for": [str(a.pk) for a in agent.acts_for.all()],
+            }
+            if agent is not None
+            else None,
+        ),
+        "notary_form": NotaryOfficeForm(data, initial={"notary_office": application.notary_office_id}),
+    }
+
+
+def _section_touched(name: str, form: Any) -> bool:
+    """Only a section the operator changed goes to its service: an untouched one makes no audit event."""
+    if name == "agent_form":
+        return bool(form.has_changed()) and form.is_given()
+    if name == "applicant_formset" and form.total_form_count() != len(form.initial or []):
+        return True  # a row added or left out is a change too
+    return bool(form.has_changed())
 
 
 def _set_reason(request: HttpRequest, application: Application, form: ReasonForm) -> None:
@@ -268,7 +334,9 @@ def _set_applicants(request: HttpRequest, application: Application, formset: Any
         for name, message in error.fields.items():
             parts = name.split(".")
             if len(parts) == 3 and parts[1].isdigit() and int(parts[1]) < len(formset.forms):
-                formset.forms[int(parts[1])].add_error(parts[2] if parts[2] in ApplicantFields else None, message.zh)
+                formset.forms[int(parts[1])].add_error(
+                    parts[2] if parts[2] in ApplicantFields else None, message.message
+                )
         raise
 
 
@@ -301,30 +369,25 @@ def _set_notary_office(request: HttpRequest, application: Application, form: Not
     )
 
 
-application_reason_view = _form_post(
-    "reason_form", lambda r, a: ReasonForm(r.POST), _set_reason, gettext_lazy("退房原因已保存")
-)
-application_refund_view = _form_post(
-    "refund_form", lambda r, a: RefundForm(r.POST), _set_refund, gettext_lazy("退款约定已保存")
-)
-application_applicants_view = _form_post(
-    "applicant_formset", lambda r, a: applicant_formset(a, r.POST), _set_applicants, gettext_lazy("申请人信息已保存")
-)
-application_agent_view = _form_post(
-    "agent_form",
-    lambda r, a: AgentForm(r.POST, r.FILES, application=a),
-    _set_agent,
-    gettext_lazy("代理人信息已保存"),
-)
-application_notary_office_view = _form_post(
-    "notary_form", lambda r, a: NotaryOfficeForm(r.POST), _set_notary_office, gettext_lazy("已选择公证处")
-)
+_SECTIONS: list[tuple[str, Callable[[HttpRequest, Application, Any], None]]] = [
+    ("reason_form", _set_reason),
+    ("refund_form", _set_refund),
+    ("applicant_formset", _set_applicants),
+    ("agent_form", _set_agent),
+    ("notary_form", _set_notary_office),
+]
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @staff_required(*OPERATOR_ROLES)
 def application_agent_remove_view(request: HttpRequest, application_id: uuid.UUID) -> HttpResponse:
+    """删除代理人 asks first: GET shows what will be removed, POST removes it."""
     application = access_application(staff_user(request), application_id)
+    agent = application_agent(application)
+    if request.method == "GET":
+        if agent is None or not application.is_editable:
+            return _detail(application)
+        return render(request, "operator/application_agent_remove.html", {"application": application, "agent": agent})
     try:
         application_remove_agent(application_id=application.pk, actor=_actor(request), ctx=_ctx(request))
     except DomainError as error:
@@ -354,6 +417,7 @@ def _confirm(
 
 def _confirmed_move(
     action: str,
+    move: str,
     blank: Callable[[Application], Any],
     bound: Callable[[HttpRequest], Any],
     act: Callable[[HttpRequest, Application, Any], None],
@@ -366,6 +430,9 @@ def _confirmed_move(
     def view(request: HttpRequest, application_id: uuid.UUID) -> HttpResponse:
         application = access_application(staff_user(request), application_id)
         if request.method == "GET":
+            if not application_operator_can(application, move):
+                # Back to a confirm page after the move was made (or can no longer be): show where it stands.
+                return _detail(application)
             return _confirm(request, application, action, blank(application))
         form = bound(request)
         if not form.is_valid():
@@ -413,6 +480,7 @@ def _abandon(request: HttpRequest, application: Application, form: VersionForm) 
 # 生成注销电子材料并推送公证处 — 确定
 application_push_view = _confirmed_move(
     "push",
+    "push",
     lambda a: PushForm(initial={"version": a.version, "notary_office": a.notary_office_id}),
     lambda r: PushForm(r.POST),
     _push,
@@ -420,12 +488,14 @@ application_push_view = _confirmed_move(
 )
 application_revoke_view = _confirmed_move(
     "revoke",
+    "request_revoke",
     lambda a: RevokeForm(initial={"version": a.version}),
     lambda r: RevokeForm(r.POST),
     _revoke,
     gettext_lazy("撤销申请已发送公证处，公证处确认后即可修改并重新推送"),
 )
 application_abandon_view = _confirmed_move(
+    "abandon",
     "abandon",
     lambda a: VersionForm(initial={"version": a.version}),
     lambda r: VersionForm(r.POST),
@@ -492,10 +562,8 @@ urlpatterns = [
     path("applications/", application_list_view, name="applications"),
     path("contracts/<uuid:contract_id>/cancellation/new/", application_new_view, name="application_new"),
     path("applications/<uuid:application_id>/", application_detail_view, name="application"),
-    path("applications/<uuid:application_id>/reason/", application_reason_view, name="application_reason"),
-    path("applications/<uuid:application_id>/refund/", application_refund_view, name="application_refund"),
-    path("applications/<uuid:application_id>/applicants/", application_applicants_view, name="application_applicants"),
-    path("applications/<uuid:application_id>/agent/", application_agent_view, name="application_agent"),
+    path("applications/<uuid:application_id>/status/", application_status_view, name="application_status"),
+    path("applications/<uuid:application_id>/save/", application_save_view, name="application_save"),
     path(
         "applications/<uuid:application_id>/agent/remove/",
         application_agent_remove_view,
@@ -505,11 +573,6 @@ urlpatterns = [
         "applications/<uuid:application_id>/agent/power-of-attorney/",
         application_power_of_attorney_view,
         name="application_power_of_attorney",
-    ),
-    path(
-        "applications/<uuid:application_id>/notary-office/",
-        application_notary_office_view,
-        name="application_notary_office",
     ),
     path("applications/<uuid:application_id>/push/", application_push_view, name="application_push"),
     path("applications/<uuid:application_id>/revoke/", application_revoke_view, name="application_revoke"),

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext_lazy as _
 from pyhanko.keys import load_certs_from_pemder
 from pyhanko.sign.pkcs11 import PKCS11Signer
 from pyhanko.sign.signers import Signer
@@ -47,10 +48,10 @@ class SigningBackend(Protocol):
 class SigningKeyMissing(DomainError):
     def __init__(self, organisation: Organisation) -> None:
         super().__init__(
-            zh=f"未配置“{organisation.name}”的签名密钥，请联系系统管理员",
-            en=f"No signing key is configured for {organisation.name}; ask the system administrator",
+            text=_("未配置“%(organisation_name)s”的签名密钥，请联系系统管理员"),
             code="signing_key_missing",
             http_status=503,
+            params={"organisation_name": organisation.name},
         )
 
 

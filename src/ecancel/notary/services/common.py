@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from ecancel.core.context import RequestContext
 from ecancel.exchange.messages import Message
 from ecancel.exchange.services import outbox_put
 from ecancel.notary.models import CaseParty, NotaryCase, PartyRole
+from ecancel.notifications.services.notify import notify
 
 
 def submitted_buyers(case: NotaryCase) -> list[CaseParty]:
@@ -25,6 +27,34 @@ def tell_seller(case: NotaryCase, message: type[Message], **fields: object) -> N
     outbox_put(
         sender=case.office.organisation,
         recipient=case.seller,
-        message_type=message.TYPE,
-        body=body.model_dump(mode="json"),
+        body=body,
     )
+
+
+def buyer_recipient(party: CaseParty) -> str:
+    """The key under which a buyer of a case receives notifications and subscribes to them."""
+    return f"buyer:{party.pk}"
+
+
+def case_topic(case: NotaryCase) -> str:
+    return f"case:{case.pk}"
+
+
+def tell_buyer(party: CaseParty, event: str, *, ctx: RequestContext, **params: object) -> None:
+    """One notification to one buyer about their case: in-app always, SMS/WeChat if they subscribed. Runs in the
+    caller's transaction, so nothing is said about a change that rolls back, and the same change is said once."""
+    case = party.case
+    notify(
+        recipient=buyer_recipient(party),
+        topic=case_topic(case),
+        event=event,
+        params={"case_ref": case.case_number, **params},
+        dedupe_key=f"{case_topic(case)}:{event}",
+        ctx=ctx,
+    )
+
+
+def tell_buyers(case: NotaryCase, event: str, *, ctx: RequestContext, **params: object) -> None:
+    """The same notification to every buyer of the case."""
+    for party in case.parties.filter(role=PartyRole.BUYER).select_related("case"):
+        tell_buyer(party, event, ctx=ctx, **params)

@@ -19,6 +19,7 @@ import filetype
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from ecancel.accounts.models import NotaryOffice, Organisation
 from ecancel.audit.services import record_event
@@ -170,9 +171,9 @@ def _office_of(intake: Intake) -> NotaryOffice:
     office = NotaryOffice.objects.select_related("organisation").filter(organisation=intake.recipient).first()
     if office is None:
         raise DomainError(
-            zh=f"「{intake.recipient.name}」未登记为公证处，无法收案",
-            en="The recipient is not registered as a notary office",
+            text=_("「%(intake_recipient_name)s」未登记为公证处，无法收案"),
             code="not_a_notary_office",
+            params={"intake_recipient_name": intake.recipient.name},
         )
     return office
 
@@ -182,14 +183,12 @@ def _addressing_problem(intake: Intake) -> DomainError | None:
     body = intake.body
     if body.notary_office_id != intake.recipient.pk:
         return DomainError(
-            zh="材料中所选的公证处与收件公证处不一致，未收案；请核对所选公证处后重新推送",
-            en="The materials name another notary office than the recipient; no case was opened",
+            text=_("材料中所选的公证处与收件公证处不一致，未收案；请核对所选公证处后重新推送"),
             code="wrong_notary_office",
         )
     if body.seller.organisation_id != intake.sender.pk:
         return DomainError(
-            zh="材料中的出卖人与发送机构不一致，未收案；请以出卖人本企业账号重新推送",
-            en="The seller named in the materials is not the sender; no case was opened",
+            text=_("材料中的出卖人与发送机构不一致，未收案；请以出卖人本企业账号重新推送"),
             code="wrong_seller",
         )
     return None
@@ -214,8 +213,7 @@ def _refuse_foreign_push(*, intake: Intake, office: NotaryOffice, ctx: RequestCo
     """
     body = intake.body
     error = DomainError(
-        zh="该申请标识属于其他出卖人的注销申请，公证处未收案；请核对后以本企业的申请重新推送",
-        en="The application reference belongs to another seller's application; no case was opened",
+        text=_("该申请标识属于其他出卖人的注销申请，公证处未收案；请核对后以本企业的申请重新推送"),
         code="foreign_application",
     )
     record_event(
@@ -260,12 +258,16 @@ def case_intake(*, intake: Intake, checked: MaterialsVerdict, ctx: RequestContex
     )
     if latest is not None and latest.application_version >= body.version:
         raise DomainError(
-            zh=(
-                f"已收到该申请的第 {latest.application_version} 版（案件 {latest.case_number}），"
-                f"忽略较早的第 {body.version} 版"
+            text=_(
+                "已收到该申请的第 %(latest_application_version)s 版（案件 %(latest_case_number)s）"
+                "，忽略较早的第 %(body_version)s 版"
             ),
-            en=f"Version {latest.application_version} of this application was already received",
             code="stale_version",
+            params={
+                "latest_application_version": latest.application_version,
+                "latest_case_number": latest.case_number,
+                "body_version": body.version,
+            },
         )
     problem = _addressing_problem(intake)
     if problem is not None:
@@ -333,7 +335,6 @@ def _case_refused_send(
     outbox_put(
         sender=sender,
         recipient=seller,
-        message_type=CaseRefused.TYPE,
         body=CaseRefused(
             application_ref=application_ref,
             version=version,
@@ -341,7 +342,7 @@ def _case_refused_send(
             reason=reason,
             refused_at=refused_at,
             refused_by=sender.name,
-        ).model_dump(mode="json"),
+        ),
     )
 
 

@@ -22,7 +22,7 @@ from ecancel.notary.transitions import CaseStatus, case_transition
 
 if TYPE_CHECKING:
     from ecancel.accounts.models import User
-from ecancel.notary.services.common import submitted_buyers, tell_seller
+from ecancel.notary.services.common import submitted_buyers, tell_buyers, tell_seller
 from ecancel.notary.services.intake import refusal_send
 
 
@@ -47,6 +47,7 @@ def case_revoke(*, case_id: UUID, actor: User | None, ctx: RequestContext) -> No
     case.save(update_fields=["status", "closed_at", "closed_reason", "updated_at"])
     handoff_revoke(case=case, reason=InvalidationReason.REVOKED, actor=actor, ctx=ctx)
     record_event("notary.case.revoked", actor=actor, organisation=case.office.organisation, obj=case, ctx=ctx)
+    tell_buyers(case, "case.revoked", ctx=ctx)
     _send_revoked(case=case)
     return case
 
@@ -115,14 +116,13 @@ def _refuse_revoke(
     outbox_put(
         sender=request.recipient,
         recipient=request.sender,
-        message_type=RevokeRefused.TYPE,
         body=RevokeRefused(
             application_ref=request.application_ref,
             version=request.version,
             case_ref=case.pk if case is not None else None,
             reason=reason,
             refused_at=timezone.now(),
-        ).model_dump(mode="json"),
+        ),
     )
 
 

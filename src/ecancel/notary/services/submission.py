@@ -2,22 +2,45 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 from uuid import UUID
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from ecancel.audit.services import record_event
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import InvalidTransition
-from ecancel.exchange.messages import BuyersSubmitted, BuyerSubmitted, SubmittedBuyer
+from ecancel.exchange.messages import BuyersSubmitted, BuyerStarted, BuyerSubmitted, StartedBuyer, SubmittedBuyer
 from ecancel.notary.models import CaseParty, NotaryCase, PartyRole
 from ecancel.notary.transitions import CaseStatus, case_transition
 
 if TYPE_CHECKING:
     from ecancel.accounts.models import User
-from ecancel.notary.services.common import submitted_buyers, tell_seller
+from ecancel.notary.services.common import submitted_buyers, tell_buyer, tell_buyers, tell_seller
+
+
+@transaction.atomic
+def case_party_record_start(*, party_id: UUID, started_at: datetime, ctx: RequestContext) -> None:
+    """A buyer began on their phone: the seller's page shows them 进行中 (nothing changes on the case)."""
+    case_id = CaseParty.objects.filter(pk=party_id, role=PartyRole.BUYER).values_list("case_id", flat=True).get()
+    case = NotaryCase.objects.select_related("office__organisation", "seller").select_for_update().get(pk=case_id)
+    party = CaseParty.objects.get(pk=party_id)
+    if case.status != CaseStatus.AWAITING_BUYERS:
+        raise InvalidTransition(
+            f"案件状态为「{case.get_status_display()}」，不再接受买受人办理",
+            f"The case is '{case.status}' and takes no more buyers",
+        )
+    record_event(
+        "notary.party.started",
+        organisation=case.office.organisation,
+        obj=party,
+        data={"case": str(case.pk)},
+        ctx=ctx,
+    )
+    tell_seller(case, BuyerStarted, buyer=StartedBuyer(position=party.position, started_at=started_at))
 
 
 @transaction.atomic
@@ -41,7 +64,7 @@ def case_party_record_submission(
         )
     if party.submitted_at is not None:
         raise InvalidTransition(
-            f"{party.name}已提交，不能重复提交", "This buyer already submitted", code="already_submitted"
+            _("%(party_name)s已提交，不能重复提交"), code="already_submitted", params={"party_name": party.name}
         )
     party.submitted_at, party.verification = timezone.now(), verification
     party.save(update_fields=["submitted_at", "verification", "updated_at"])
@@ -57,11 +80,13 @@ def case_party_record_submission(
         position=party.position, name=party.name, verification=verification, submitted_at=party.submitted_at
     )
     tell_seller(case, BuyerSubmitted, buyer=submitted)
+    tell_buyer(party, "buyer.submitted", ctx=ctx)
     if case.parties.filter(role=PartyRole.BUYER, submitted_at__isnull=True).exists():
         return party
     case.status = case_transition(case, "start_review")
     case.save(update_fields=["status", "updated_at"])
     record_event("notary.case.review_started", organisation=case.office.organisation, obj=case, ctx=ctx)
+    tell_buyers(case, "case.under_review", ctx=ctx)
     tell_seller(
         case,
         BuyersSubmitted,

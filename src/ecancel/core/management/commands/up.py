@@ -3,6 +3,10 @@
 Migrates, collects static files, then runs gunicorn, a Celery worker and Celery beat
 as child processes. Ctrl-C (or SIGTERM) stops all three; if one dies, the others are
 stopped too, so a half-running system never hides behind a live web page.
+
+The terminal stays readable: requests go to an access log file, the worker and scheduler
+log warnings only (unless ECANCEL_LOG_LEVEL=debug), and the addresses and demo logins are
+printed last, once the web server answers.
 """
 
 from __future__ import annotations
@@ -13,6 +17,9 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -21,11 +28,45 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 SHUTDOWN_GRACE_SECONDS = 20
+STARTUP_WAIT_SECONDS = 60
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+# Celery warns on every start as root; `up` says once what it means instead (see root_note).
+CELERY_ROOT_WARNING = "ignore:You're running the worker with superuser privileges"
 
 
 def display_host(host: str) -> str:
     """A host a browser on this machine can open: the wildcard addresses are not."""
     return "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104 - only for display
+
+
+def public_url_warning(host: str, port: int, environ: dict[str, str]) -> str:
+    """Listening beyond this machine without ECANCEL_PUBLIC_URL: QR codes would point at 127.0.0.1."""
+    if host in LOOPBACK_HOSTS or environ.get("ECANCEL_PUBLIC_URL"):
+        return ""
+    return (
+        f"注意：未设置 ECANCEL_PUBLIC_URL，二维码和链接将指向 http://{display_host(host)}:{port}，"
+        "买受人的手机无法打开。请设置为手机能访问的地址，例如 "
+        f"ECANCEL_PUBLIC_URL=http://192.168.1.20:{port}（本机的局域网地址）。\n"
+        f"Warning: ECANCEL_PUBLIC_URL is not set, so QR codes and links point at "
+        f"http://{display_host(host)}:{port}, which a phone cannot open. Set it to an address the phone can "
+        f"reach, e.g. ECANCEL_PUBLIC_URL=http://192.168.1.20:{port} (this machine's LAN address)."
+    )
+
+
+def celery_log_level(log_level: str) -> str:
+    """Quiet at info: a line per relayed task every few seconds would scroll the addresses away."""
+    return "warning" if log_level == "info" else log_level
+
+
+def root_note() -> str:
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return ""
+    return (
+        "  以 root 运行：作业进程也以 root 运行（Celery 对此的警告已略去）。生产环境请用普通用户运行，"
+        "见 README。\n"
+        "  running as root: so is the job worker (Celery's warning about it is left out). In production run "
+        "ecancel as an ordinary user, see the README."
+    )
 
 
 class Command(BaseCommand):
@@ -40,14 +81,22 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, host: str, port: int, web_workers: int, demo: bool, **options: Any) -> None:
+        warning = public_url_warning(host, port, dict(os.environ))
+        if warning:
+            self.stderr.write(warning)
         if "ECANCEL_PUBLIC_URL" not in os.environ:
             # QR links and the exchange endpoint must point where this server really listens.
             settings.ECANCEL_PUBLIC_URL = f"http://{display_host(host)}:{port}"
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
-        demo_logins = io.StringIO()
+        data_dir = Path(settings.DATA_DIR)
+        logins_file = data_dir / "demo-logins.txt"
         if demo:
-            call_command("seed_demo", stdout=demo_logins)
+            seeded = io.StringIO()
+            call_command("seed_demo", logins_file=logins_file, stdout=seeded)
+            self.stdout.write(seeded.getvalue().rstrip())
+        access_log = data_dir / "logs" / "access.log"
+        access_log.parent.mkdir(parents=True, exist_ok=True)
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "ecancel.config.settings",
@@ -61,17 +110,18 @@ class Command(BaseCommand):
                 "ecancel.config.wsgi:application",
                 f"--bind={host}:{port}",
                 f"--workers={web_workers}",
-                "--access-logfile=-",
-                f"--log-level={log_level}",
+                f"--access-logfile={access_log}",
+                f"--log-level={'warning' if log_level == 'info' else log_level}",
                 "--graceful-timeout=10",
             ],
             "worker": [
                 os.path.join(bin_dir, "celery"),
                 "-A",
                 "ecancel.config",
+                "--quiet",
                 "worker",
                 "--concurrency=2",
-                f"--loglevel={log_level}",
+                f"--loglevel={celery_log_level(log_level)}",
                 "--without-gossip",
                 "--without-mingle",
             ],
@@ -79,11 +129,13 @@ class Command(BaseCommand):
                 os.path.join(bin_dir, "celery"),
                 "-A",
                 "ecancel.config",
+                "--quiet",
                 "beat",
-                f"--loglevel={log_level}",
+                f"--loglevel={celery_log_level(log_level)}",
                 f"--schedule={settings.CELERY_BEAT_SCHEDULE_FILENAME}",
             ],
         }
+        worker_env = {**env, "PYTHONWARNINGS": CELERY_ROOT_WARNING} if root_note() else env
         children: dict[str, subprocess.Popen[bytes]] = {}
         stopping = False
 
@@ -95,9 +147,10 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, request_stop)
         for name, argv in commands.items():
             # Own process group: the terminal's Ctrl-C reaches only us, and we stop children in order.
-            children[name] = subprocess.Popen(argv, env=env, start_new_session=True)  # noqa: S603
-        self.print_banner(host, port)
-        self.stdout.write(demo_logins.getvalue())
+            child_env = worker_env if name == "worker" else env
+            children[name] = subprocess.Popen(argv, env=child_env, start_new_session=True)  # noqa: S603
+        self.wait_until_answering(display_host(host), port, children)
+        self.print_banner(host, port, access_log=access_log, logins_file=logins_file if demo else None)
         exit_code = 0
         while not stopping:
             for name, child in children.items():
@@ -123,19 +176,34 @@ class Command(BaseCommand):
         if exit_code:
             sys.exit(exit_code)
 
-    def print_banner(self, host: str, port: int) -> None:
+    def wait_until_answering(self, host: str, port: int, children: dict[str, subprocess.Popen[bytes]]) -> None:
+        """The banner comes after the children's own start-up lines, so nothing scrolls it away."""
+        url = f"http://{'[::1]' if host == '::' else host}:{port}/healthz"
+        deadline = time.monotonic() + STARTUP_WAIT_SECONDS
+        while time.monotonic() < deadline and all(c.poll() is None for c in children.values()):
+            try:
+                with urllib.request.urlopen(url, timeout=2):
+                    return
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.3)
+
+    def print_banner(self, host: str, port: int, *, access_log: Path, logins_file: Path | None) -> None:
         base = f"http://{display_host(host)}:{port}"
         lines = [
             "",
             "ecancel 已启动 / ecancel is running",
-            f"  数据目录 / data directory : {settings.DATA_DIR}",
             f"  登录 / sign in             : {base}/login/",
-            f"  开发企业经办 / operators   : {base}/operator/",
-            f"  公证处 / notary office     : {base}/notary/",
             f"  文件验证 / verify a PDF    : {base}/verify/",
             f"  接口文档 / API docs        : {base}/api/docs",
-            f"  系统管理 / admin           : {base}/admin/",
-            "  按 Ctrl-C 停止 / press Ctrl-C to stop",
-            "",
+            f"  数据目录 / data directory : {settings.DATA_DIR}",
+            f"  访问日志 / access log      : {access_log}",
         ]
+        if base != settings.ECANCEL_PUBLIC_URL:
+            lines.append(f"  二维码地址 / QR codes point at: {settings.ECANCEL_PUBLIC_URL}")
+        if note := root_note():
+            lines.append(note)
+        if logins_file is not None:
+            lines += ["", f"  演示账号另存于 / demo logins also in: {logins_file}", ""]
+            lines.append(logins_file.read_text(encoding="utf-8").rstrip())
+        lines += ["", "按 Ctrl-C 停止 / press Ctrl-C to stop", ""]
         self.stdout.write("\n".join(lines))

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from ecancel.audit.services import record_event
 from ecancel.buyers.models import HandoffToken, InvalidationReason
@@ -52,10 +53,8 @@ class TooManyLookups(RateLimited):
     def __init__(self, verdict: Verdict) -> None:
         super().__init__(
             verdict,
-            zh="此网络地址打开无效链接的次数过多",
-            en="Too many links that do not exist were opened from this address",
-            then_zh="；也可重新扫描开发企业出示的二维码",
-            then_en=", or scan the QR code the seller shows you again",
+            text=_("此网络地址打开无效链接的次数过多"),
+            then=_("；也可重新扫描开发企业出示的二维码"),
             code="too_many_attempts",
         )
 

@@ -1,0 +1,83 @@
+"""Reads for the buyers' pages, always starting from the buyer's own session (never an id from the request)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from ecancel.buyers.models import DocumentOpening, Journey, JourneyCheck, JourneyUpload
+from ecancel.documents.models import DocumentKind, StoredDocument
+from ecancel.documents.selectors import document_latest
+from ecancel.notary.models import CaseParty, MaterialKind, NotaryCase, PartyRole, ReceivedMaterial
+
+# The four documents a buyer reads (manual 7.1), in the manual's order.
+DOCUMENT_KEYS = ("termination_agreement", "notarization_application", "notarization_notice", "intake_record")
+TITLES: dict[str, Promise] = {
+    "termination_agreement": _("终止协议"),
+    "notarization_application": _("终止协议公证申请表"),
+    "notarization_notice": _("终止协议合同公证告知"),
+    "intake_record": _("收案记录"),
+}
+
+
+@dataclass(frozen=True)
+class CaseDocument:
+    key: str
+    title: Promise
+    sha256: str
+    material: ReceivedMaterial | None = None
+    stored: StoredDocument | None = None
+
+
+def case_documents_for_buyer(case: NotaryCase) -> list[CaseDocument]:
+    """The seller's termination agreement and the office's three intake documents (latest versions)."""
+    found: list[CaseDocument] = []
+    material = (
+        ReceivedMaterial.objects.filter(case=case, kind=MaterialKind.TERMINATION_AGREEMENT)
+        .order_by("-received_at")
+        .first()
+    )
+    if material is not None:
+        found.append(CaseDocument("termination_agreement", TITLES["termination_agreement"], material.sha256, material))
+    for key in DOCUMENT_KEYS[1:]:
+        stored = document_latest(case.subject_ref, DocumentKind(key))
+        if stored is not None and stored.issuer_id == case.office.organisation_id:
+            found.append(CaseDocument(key, TITLES[key], stored.sha256, stored=stored))
+    return found
+
+
+def case_buyers(case: NotaryCase) -> list[CaseParty]:
+    return list(case.parties.filter(role=PartyRole.BUYER).select_related("journey").order_by("position"))
+
+
+def case_agents(case: NotaryCase) -> list[CaseParty]:
+    return list(case.parties.filter(role=PartyRole.AGENT).order_by("position"))
+
+
+def journey_openings(journey: Journey) -> dict[str, str]:
+    """Which documents this journey opened: key → SHA-256 of the file as served."""
+    return dict(DocumentOpening.objects.filter(journey=journey).order_by("at").values_list("document", "sha256"))
+
+
+def journey_current_uploads(journey: Journey) -> dict[str, JourneyUpload]:
+    """The latest upload per slot."""
+    latest: dict[str, JourneyUpload] = {}
+    for upload in JourneyUpload.objects.filter(journey=journey).order_by("at", "created_at"):
+        latest[upload.slot] = upload
+    return latest
+
+
+def journey_latest_check(journey: Journey, purpose: str) -> JourneyCheck | None:
+    return (
+        JourneyCheck.objects.filter(journey=journey, purpose=purpose)
+        .select_related("check_run")
+        .order_by("-at", "-created_at")
+        .first()
+    )
+
+
+def journey_checks(journey: Journey) -> QuerySet[JourneyCheck]:
+    return JourneyCheck.objects.filter(journey=journey).select_related("check_run").order_by("at", "created_at")

@@ -1,0 +1,104 @@
+"""A phone's session on a case: made from a valid hand-off token, ended after ``ECANCEL_BUYER_SESSION_IDLE``.
+
+The cookie holds 256 random bits and only their SHA-256 is stored. A second, long-lived cookie names the
+device; a journey belongs to the device that chose it, so the same phone re-entering from the QR code
+resumes where it was and any other phone is refused.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from ecancel.audit.services import record_event
+from ecancel.buyers.models import BuyerSession, Journey
+from ecancel.buyers.services.handoff import HandoffResolution, HandoffStatus, handoff_lookup, token_digest
+from ecancel.buyers.transitions import JourneyStatus
+from ecancel.core.context import RequestContext
+from ecancel.core.errors import DomainError
+from ecancel.notary.models import NotaryCase
+
+
+class SessionEnded(DomainError):
+    """No live session: expired after idling, never made, or the case closed. The page asks to scan again."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            text=_("办理页面已超时（10分钟无操作）或已失效，请重新扫描二维码继续；已完成的步骤不会丢失"),
+            code="session_ended",
+            http_status=401,
+        )
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What opening a QR link gave: the resolution, and for a valid token the new session and its cookies."""
+
+    resolution: HandoffResolution
+    session: BuyerSession | None = None
+    cookie: str = ""
+    device: str = ""
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+@transaction.atomic
+def session_open(*, token: str, device: str, now: datetime, ctx: RequestContext) -> Entry:
+    """Exchange a hand-off token for a session. ``device`` is the phone's device cookie ('' for a new phone).
+
+    A phone that already owns an unfinished journey on the case is put back on it.
+    """
+    resolution = handoff_lookup(raw=token, ctx=ctx, now=now.timestamp())
+    if resolution.status is not HandoffStatus.VALID:
+        return Entry(resolution)
+    case = NotaryCase.objects.get(handoff_tokens__token_hash=token_digest(token))
+    device = device or new_secret()
+    device_hash = token_digest(device)
+    journey = (
+        Journey.objects.filter(case=case, device_hash=device_hash)
+        .exclude(status=JourneyStatus.SUBMITTED)
+        .order_by("-updated_at")
+        .first()
+    )
+    cookie = new_secret()
+    session = BuyerSession.objects.create(
+        case=case, cookie_hash=token_digest(cookie), device_hash=device_hash, journey=journey, last_seen_at=now
+    )
+    record_event(
+        "buyers.session.opened",
+        organisation=case.office.organisation,
+        obj=session,
+        data={"case": str(case.pk), "resumed": journey is not None},
+        ctx=ctx,
+    )
+    return Entry(resolution, session, cookie, device)
+
+
+def session_resume(*, cookie: str, device: str, now: datetime) -> BuyerSession:
+    """The live session behind a cookie, its idle clock restarted; ``SessionEnded`` otherwise.
+
+    The session must be presented with the device cookie it was made with: a copied session cookie alone
+    reaches nothing.
+    """
+    if not cookie or not device:
+        raise SessionEnded
+    session = (
+        BuyerSession.objects.select_related("case__office__organisation", "journey__buyer", "journey__actor")
+        .filter(cookie_hash=token_digest(cookie), ended_at__isnull=True)
+        .first()
+    )
+    if session is None or not secrets.compare_digest(session.device_hash, token_digest(device)):
+        raise SessionEnded
+    if now - session.last_seen_at > settings.ECANCEL_BUYER_SESSION_IDLE or not session.case.is_open:
+        BuyerSession.objects.filter(pk=session.pk, ended_at__isnull=True).update(ended_at=now)
+        raise SessionEnded
+    BuyerSession.objects.filter(pk=session.pk).update(last_seen_at=now)
+    session.last_seen_at = now
+    return session

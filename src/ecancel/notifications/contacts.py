@@ -1,0 +1,99 @@
+"""Buyers' phone numbers and WeChat openids: checked, normalised, sealed at rest, masked everywhere else.
+
+A contact is stored twice: sealed with AES-256-GCM (to send to it) and, for phone numbers, as a keyed digest (to
+find a buyer's subscriptions and codes by the number they type). Both keys are derived with HKDF from the
+identity evidence key, so they live outside the database like it, and a database copy alone reveals no number.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import re
+from typing import Any
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.utils.translation import gettext_lazy as _
+
+from ecancel.core.errors import field_error
+from ecancel.identity.evidence import evidence_key
+from ecancel.identity.masking import mask_phone
+
+SEAL_PREFIX = "n1:"
+NONCE_BYTES = 12
+_SEPARATORS = re.compile(r"[\s\-()]")
+_MAINLAND_MOBILE = re.compile(r"1[3-9][0-9]{9}")
+_INTERNATIONAL = re.compile(r"\+[1-9][0-9]{6,14}")
+_OPENID = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+def _derived_key(purpose: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"ecancel notifications " + purpose).derive(
+        evidence_key().key
+    )
+
+
+def normalise_phone(value: str, *, field: str = "phone") -> str:
+    """E.164 (``+8613912345678``): a mainland mobile number as typed, or any number with its ``+`` country code."""
+    compact = _SEPARATORS.sub("", value or "")
+    if compact.startswith("00"):
+        compact = "+" + compact[2:]
+    if compact.startswith("+86"):
+        compact = compact[3:]
+    if _MAINLAND_MOBILE.fullmatch(compact):
+        return "+86" + compact
+    if _INTERNATIONAL.fullmatch(compact):
+        return compact
+    raise field_error(
+        field,
+        _("手机号码格式不正确：内地手机号填写 11 位数字，境外号码请以 + 和国家或地区代码开头"),
+    )
+
+
+def check_openid(value: str, *, field: str = "wechat_openid") -> str:
+    if not _OPENID.fullmatch(value or ""):
+        raise field_error(field, _("微信 openid 格式不正确"))
+    return value
+
+
+def phone_digest(phone: str) -> str:
+    """A keyed digest of a normalised number: equal numbers meet, the number cannot be read back."""
+    return hmac.new(_derived_key(b"phone digest"), phone.encode(), hashlib.sha256).hexdigest()
+
+
+def code_digest(code: str, *, bound_to: str) -> str:
+    """A one-time code kept as a keyed digest bound to its row: a million guesses offline need the key."""
+    return hmac.new(_derived_key(b"one-time code"), f"{bound_to}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def seal(value: dict[str, Any], *, bound_to: str) -> str:
+    """AES-GCM over the JSON of ``value``, bound to the row that stores it (a copied value fails to open)."""
+    nonce = os.urandom(NONCE_BYTES)
+    plain = json.dumps(value, ensure_ascii=False, sort_keys=True).encode()
+    sealed = AESGCM(_derived_key(b"contact seal")).encrypt(nonce, plain, bound_to.encode())
+    return SEAL_PREFIX + base64.b64encode(nonce + sealed).decode()
+
+
+def unseal(sealed: str, *, bound_to: str) -> dict[str, Any]:
+    if not sealed.startswith(SEAL_PREFIX):
+        raise ValueError("unknown sealing format")
+    blob = base64.b64decode(sealed[len(SEAL_PREFIX) :])
+    plain = AESGCM(_derived_key(b"contact seal")).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], bound_to.encode())
+    value: dict[str, Any] = json.loads(plain)
+    return value
+
+
+def mask_openid(value: str) -> str:
+    return f"{value[:4]}…{value[-2:]}" if len(value) > 6 else "…"
+
+
+def mask_address(kind: str, address: str) -> str:
+    """What screens, logs and the audit log may show of an address."""
+    if kind != "sms":
+        return mask_openid(address)
+    return mask_phone(address[3:] if address.startswith("+86") else address)

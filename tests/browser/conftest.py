@@ -1,0 +1,131 @@
+"""Headless Chromium at a phone's size with a fake camera, screenshots per step and an accessibility check.
+
+Browser tests are marked ``browser``; they need /usr/bin/chromium (``scripts/setup --test`` installs it).
+Screenshots go to $ECANCEL_TEST_ARTIFACTS (default ``test-artifacts/`` at the repository root).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# Playwright's sync API runs an event loop in the test's thread; the test's own database calls are still synchronous.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+
+from tests.browser.fakecam import face_camera
+
+CHROMIUM = "/usr/bin/chromium"
+PHONE = {"width": 390, "height": 844}
+ROOT = Path(__file__).resolve().parents[2]
+AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1" / "axe.min.js"
+BASE_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--use-fake-device-for-media-stream",
+]
+
+
+def artifacts_dir() -> Path:
+    return Path(os.environ.get("ECANCEL_TEST_ARTIFACTS") or ROOT / "test-artifacts")
+
+
+@pytest.fixture
+def playwright(monkeypatch: pytest.MonkeyPatch) -> Iterator[Playwright]:
+    """Per test, not per session: Playwright's sync API keeps an event loop running in the thread while it is open,
+    which would break later tests in the same worker that run asyncio themselves (PDF signing). The test's own
+    database calls are synchronous code inside that loop, hence DJANGO_ALLOW_ASYNC_UNSAFE for its duration."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture
+def launch(playwright: Playwright) -> Iterator[Callable[..., Browser]]:
+    """Start Chromium with a camera file; ``camera_allowed=False`` makes every camera request refused."""
+    browsers: list[Browser] = []
+
+    def start(camera: Path, *, camera_allowed: bool = True) -> Browser:
+        permission = "--use-fake-ui-for-media-stream" if camera_allowed else "--deny-permission-prompts"
+        args = [*BASE_ARGS, permission, f"--use-file-for-fake-video-capture={camera}"]
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+        browsers.append(browser)
+        return browser
+
+    yield start
+    for browser in browsers:
+        browser.close()
+
+
+def phone(browser: Browser, storage_state: Any = None) -> BrowserContext:
+    """A new phone-sized browser context: its own cookies (a second device), or those of ``storage_state``."""
+    context = browser.new_context(
+        viewport=PHONE,
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale="zh-CN",
+        storage_state=storage_state,
+    )
+    context.set_default_timeout(15_000)
+    return context
+
+
+@pytest.fixture
+def face_cam(tmp_path: Path) -> Path:
+    return face_camera(tmp_path / "face.y4m")
+
+
+@pytest.fixture
+def page(launch: Callable[..., Browser], face_cam: Path) -> Page:
+    """A phone page (390×844) whose camera shows a face."""
+    return phone(launch(face_cam)).new_page()
+
+
+class Shots:
+    """Saves a numbered full-page screenshot per step under the artefact folder, one folder per test."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.count = 0
+
+    def __call__(self, page: Page, step: str) -> Path:
+        self.count += 1
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / f"{self.count:02d}-{step}.png"
+        page.screenshot(path=path, full_page=True)
+        return path
+
+
+@pytest.fixture
+def shot(request: pytest.FixtureRequest) -> Shots:
+    name = re.sub(r"[^\w.-]+", "_", request.node.nodeid.split("::", 1)[-1])
+    return Shots(artifacts_dir() / "browser" / name)
+
+
+def axe_check(page: Page) -> None:
+    """Run the vendored axe-core on the page; fail on any serious or critical violation."""
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.add_script_tag(path=AXE)
+    violations = page.evaluate("async () => (await window.axe.run(document, {resultTypes: ['violations']})).violations")
+    bad = [v for v in violations if v["impact"] in ("serious", "critical")]
+    report = "\n".join(
+        f"{v['impact']} {v['id']}: {v['help']} — " + "; ".join(node["target"][0] for node in v["nodes"][:3])
+        for v in bad
+    )
+    assert not bad, f"accessibility violations on {page.url}:\n{report}"
+
+
+def scripts_ready(page: Page) -> None:
+    """Wait until the buyer scripts have set up every hook on the page."""
+    page.wait_for_selector("html[data-scripts-ready=true]", state="attached")
