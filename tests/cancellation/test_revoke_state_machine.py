@@ -226,7 +226,7 @@ class RevokeMachine(RuleBasedStateMachine):
         self.delivered += 1
         if row.message_type in {"case.revoked", "case.refused"}:
             self.ended.add(parse_envelope(bytes(row.raw)).body["version"])
-        assert received.status == InboxStatus.APPLIED, (received.message_type, received.note)
+        assert received.status == InboxStatus.APPLIED, (received.message_type, received.reason)
 
     @precondition(lambda self: self.delivered > 0)
     @rule(data=st.data())

@@ -1,0 +1,209 @@
+"""The operator's and the notary clerk's consoles in headless Chromium (issue 14, item 9), at a laptop's size and a
+phone's: create, fill, push, the QR appearing by itself, revoke, correct and push again; the clerk's case pages.
+
+The relay is not kicked on commit here: the test delivers each message itself (``relay_due``), after the page is
+shown, so the page must pick up the notary office's answers by polling, as it does for an operator. Every page is
+screenshotted (``test-artifacts/browser/…``; ``scripts/refresh-screenshots`` copies the chosen ones into
+``docs/screenshots/``) and passes the accessibility check.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.db import connections
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from ecancel.accounts.models import Organisation, Role, User
+from ecancel.cancellation.models import Application
+from ecancel.cancellation.transitions import ApplicationStatus
+from ecancel.core.context import RequestContext
+from ecancel.exchange.services import relay_due
+from ecancel.notary.models import NotaryCase
+from ecancel.notary.services.acceptance import cases_accept_pending
+from tests.browser.conftest import Shots, axe_check
+from tests.conftest import logged_in_client
+from tests.factories import UserFactory, contract_with_buyers
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+DESKTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(autouse=True)
+def relay_by_hand(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("ecancel.exchange.services._kick_relay", lambda: None)
+
+
+def deliver_everything() -> None:
+    """What the relay and the acceptance job do, run until nothing is left to do.
+
+    In a thread of its own: Playwright keeps an event loop running in the test's thread, and signing and
+    verifying PDFs start their own. The thread uses the test's database connection, as the live server does.
+    """
+    connection = connections["default"]
+    failures: list[BaseException] = []
+
+    def work() -> None:
+        connections["default"] = connection
+        try:
+            for _ in range(6):
+                moved = relay_due()
+                moved += cases_accept_pending(older_than=timedelta(0), ctx=RequestContext.system("test"))
+                if not moved:
+                    return
+        except BaseException as failure:  # noqa: BLE001 - raised again in the test's thread
+            failures.append(failure)
+
+    connection.inc_thread_sharing()
+    try:
+        worker = threading.Thread(target=work)
+        worker.start()
+        worker.join()
+    finally:
+        connection.dec_thread_sharing()
+    if failures:
+        raise failures[0]
+
+
+def signed_in(browser: Browser, live_url: str, user: User, viewport: dict[str, int]) -> BrowserContext:
+    """A browser whose session passed password and second factor (the test client's session, as after a login)."""
+    session = logged_in_client(user).cookies["sessionid"].value
+    context = browser.new_context(viewport=viewport, locale="zh-CN", is_mobile=viewport is PHONE)
+    context.add_cookies([{"name": "sessionid", "value": session, "url": live_url}])
+    context.set_default_timeout(20_000)
+    return context
+
+
+def show(page: Page, shot: Shots, name: str) -> None:
+    page.wait_for_load_state()
+    axe_check(page)
+    shot(page, name)
+
+
+@pytest.fixture
+def chromium(launch: Callable[..., Browser], face_cam: Path) -> Browser:
+    return launch(face_cam)
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1366x900", "390x844"])
+def test_operator_pushes_sees_the_qr_arrive_revokes_corrects_and_pushes_again(
+    chromium: Browser,
+    live_server: object,
+    developer: Organisation,
+    notary_office: Organisation,
+    operator: User,
+    shot: Shots,
+    viewport: dict[str, int],
+) -> None:
+    base = str(live_server)
+    contract = contract_with_buyers(2, seller=developer)
+    page = signed_in(chromium, base, operator, viewport).new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+
+    page.goto(f"{base}/operator/contracts/")
+    show(page, shot, "contracts")
+    page.goto(f"{base}/operator/contracts/{contract.pk}/")
+    show(page, shot, "contract")
+    page.locator(f"a[href$='/operator/contracts/{contract.pk}/cancellation/new/']").first.click()
+    page.wait_for_url("**/cancellation/new/")
+    show(page, shot, "new")
+    page.get_by_role("button", name="确定").click()
+    page.wait_for_url("**/operator/applications/*/")
+    application = Application.objects.get(contract=contract)
+
+    # The draft page is one form, filled top to bottom and saved once.
+    page.locator("input[name=reason][value=mutual_agreement]").check()
+    page.locator("select[name=notary_office]").select_option(str(notary_office.pk))
+    show(page, shot, "draft")
+    page.locator("#save-button").click()
+    expect(page.locator("#push-button")).to_be_enabled()
+    page.locator("#push-button").click()
+    page.wait_for_url("**/push/")
+    show(page, shot, "push-confirm")
+    page.locator("#confirm-button").click()
+    page.wait_for_url(f"**/operator/applications/{application.pk}/")
+    expect(page.locator("#application-status")).to_have_text("已推送（待公证处受理）")
+    expect(page.locator("#qr")).to_have_count(0)
+
+    deliver_everything()  # the office receives, signs its documents and answers with the QR
+    expect(page.locator("#qr svg")).to_be_visible(timeout=15_000)  # by polling, no reload
+    expect(page.locator("#application-status")).to_have_text("待买受人认证")
+    show(page, shot, "qr")
+
+    page.goto(f"{base}/operator/applications/{application.pk}/revoke/")
+    show(page, shot, "revoke-confirm")
+    page.locator("textarea[name=reason]").fill("申请人联系电话有误")
+    page.locator("#confirm-button").click()
+    page.wait_for_url(f"**/operator/applications/{application.pk}/")
+    expect(page.locator("#revoke-badge")).to_be_visible()
+    expect(page.locator("#qr")).to_have_count(0)
+
+    deliver_everything()  # the office closes the case; the page reloads into its draft form by itself
+    expect(page.locator("#draft-form")).to_be_visible(timeout=15_000)
+    application.refresh_from_db()
+    assert (application.status, application.version) == (ApplicationStatus.DRAFT, 2)
+
+    page.locator("input[name='applicants-0-phone']").fill("13900001111")
+    page.locator("#save-button").click()
+    expect(page.locator("input[name='applicants-0-phone']")).to_have_value("13900001111")
+    page.locator("#push-button").click()
+    page.wait_for_url("**/push/")
+    expect(page.locator("table, ul").filter(has_text="联系电话").first).to_be_visible()
+    show(page, shot, "repush-confirm")
+    page.locator("#confirm-button").click()
+    page.wait_for_url(f"**/operator/applications/{application.pk}/")
+    deliver_everything()
+    expect(page.locator("#qr svg")).to_be_visible(timeout=15_000)
+    show(page, shot, "qr-again")
+    page.goto(f"{base}/operator/applications/")
+    expect(page.get_by_text(application.number)).to_be_visible()
+    show(page, shot, "applications")
+    assert errors == []
+    application.refresh_from_db()
+    assert (application.status, application.version) == (ApplicationStatus.AWAITING_BUYERS, 2)
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1366x900", "390x844"])
+def test_notary_clerk_case_pages(
+    chromium: Browser,
+    live_server: object,
+    developer: Organisation,
+    notary_office: Organisation,
+    operator: User,
+    shot: Shots,
+    viewport: dict[str, int],
+) -> None:
+    base = str(live_server)
+    contract = contract_with_buyers(2, seller=developer)
+    operator_page = signed_in(chromium, base, operator, viewport).new_page()
+    operator_page.goto(f"{base}/operator/contracts/{contract.pk}/cancellation/new/")
+    operator_page.get_by_role("button", name="确定").click()
+    operator_page.wait_for_url("**/operator/applications/*/")
+    operator_page.locator("input[name=reason][value=mutual_agreement]").check()
+    operator_page.locator("select[name=notary_office]").select_option(str(notary_office.pk))
+    operator_page.locator("#save-button").click()
+    operator_page.locator("#push-button").click()
+    operator_page.locator("#confirm-button").click()
+    operator_page.wait_for_url("**/operator/applications/*/")
+    deliver_everything()
+    case = NotaryCase.objects.get()
+
+    visitor = chromium.new_context(viewport=viewport, locale="zh-CN").new_page()
+    visitor.goto(f"{base}/login/")
+    show(visitor, shot, "login")
+
+    clerk = UserFactory(organisation=notary_office, role=Role.NOTARY_CLERK)
+    page = signed_in(chromium, base, clerk, viewport).new_page()
+    page.goto(f"{base}/notary/")
+    expect(page.get_by_text(case.case_number)).to_be_visible()
+    show(page, shot, "cases")
+    page.goto(f"{base}/notary/cases/{case.pk}/")
+    expect(page.get_by_text(contract.contract_no).first).to_be_visible()
+    show(page, shot, "case")
