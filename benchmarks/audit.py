@@ -1,7 +1,7 @@
 """Logins while pushes sign: the audit chain must not make one wait for the other (issue 9 item 4; target:
 login p95 during pushes ≤ 2× login p95 alone).
 
-    uv run python benchmarks/audit.py [--logins 40] [--pushers 8] [--slots 0,auto] [--rounds 3]
+    uv run python benchmarks/audit.py [--logins 40] [--pushers 8] [--slots 0,auto] [--niceness 0,10] [--rounds 3]
 
 A throw-away PostgreSQL server on 127.0.0.1 (as ``tests/postgres_server.py`` starts it) and gunicorn with
 one sync worker per pusher plus two for logins. First ``--logins`` logins one after another (the baseline),
@@ -9,8 +9,10 @@ then the same number while ``--pushers`` clients push applications through the A
 push renders and signs two PDFs with a timestamp). That is measured once per ``--slots`` value
 (``ECANCEL_SIGNING_SLOTS`` of the server: ``0`` no cap, ``auto`` the default of cores − 1) in each of
 ``--rounds`` rounds, alternating, so the settings are compared side by side under the same machine load; the
-summary gives the median of the rounds per setting. Every login is ``POST /login/``: an Argon2id check and
-audit events. The relay is left off (no Celery worker), so only the push itself runs, not the intake.
+summary gives the median of the rounds per setting. With ``--niceness`` every ``--slots`` value is measured with
+each ``ECANCEL_SIGNING_NICENESS`` listed (``default``: the setting's default). Every login is ``POST /login/``:
+an Argon2id check and audit events. The relay is left off (no Celery worker), so only the push itself runs, not
+the intake.
 Also sampled while the logins run beside the pushes: how often some PostgreSQL backend waits for a lock
 (``pg_stat_activity``, every 50 ms) — on two cores the pushes' signing also slows a login by taking the CPU,
 a lock makes it wait outright; the sample tells the two apart.
@@ -86,11 +88,14 @@ class Deployment:
         self.seed = json.loads(done.stdout)
         self.server: subprocess.Popen[bytes] | None = None
 
-    def start(self, slots: str) -> None:
-        """gunicorn with ``ECANCEL_SIGNING_SLOTS`` = ``slots`` (``auto``: the setting's default)."""
+    def start(self, slots: str, niceness: str) -> None:
+        """gunicorn with ``ECANCEL_SIGNING_SLOTS`` = ``slots`` (``auto``: the setting's default) and
+        ``ECANCEL_SIGNING_NICENESS`` = ``niceness`` (``default``: the setting's default)."""
         env = dict(self.env)
         if slots != "auto":
             env["ECANCEL_SIGNING_SLOTS"] = slots
+        if niceness != "default":
+            env["ECANCEL_SIGNING_NICENESS"] = niceness
         log = (self.data / "gunicorn.log").open("ab")
         self.server = subprocess.Popen(
             [
@@ -180,9 +185,10 @@ def lock_waits(database_url: str, stop: threading.Event, out: list[int]) -> None
 
 @dataclass
 class Run:
-    """One measurement: logins alone, then beside the pushers, with one ``ECANCEL_SIGNING_SLOTS`` value."""
+    """One measurement: logins alone, then beside the pushers, with one ``ECANCEL_SIGNING_SLOTS`` value and one
+    ``ECANCEL_SIGNING_NICENESS``."""
 
-    slots: str
+    setting: str
     alone: list[float]
     during: list[float]
     pushes: list[float]
@@ -196,11 +202,16 @@ class Run:
 
 
 def measure(
-    deployment: Deployment, database_url: str, slots: str, contracts: list[str], args: argparse.Namespace
+    deployment: Deployment,
+    database_url: str,
+    slots: str,
+    niceness: str,
+    contracts: list[str],
+    args: argparse.Namespace,
 ) -> Run:
     base_url = f"http://127.0.0.1:{deployment.port}"
     seed = deployment.seed
-    deployment.start(slots)
+    deployment.start(slots, niceness)
     try:
         # Warm-up: keys, CA, fonts and compilers in every worker, connections to PostgreSQL.
         logins(base_url, seed["users"], args.pushers + 2)
@@ -233,7 +244,7 @@ def measure(
             thread.join(timeout=600)
     finally:
         deployment.stop()
-    return Run(slots, alone, during, pushes, pushed_during, errors, waiting)
+    return Run(f"slots={slots} nice={niceness}", alone, during, pushes, pushed_during, errors, waiting)
 
 
 def report(run: Run, args: argparse.Namespace) -> None:
@@ -262,9 +273,18 @@ def main() -> None:
     parser.add_argument("--pushers", type=int, default=8)
     parser.add_argument("--per-pusher", type=int, default=30, help="contracts seeded per pusher and run")
     parser.add_argument("--slots", default="auto", help="ECANCEL_SIGNING_SLOTS values to compare: 0,auto,2 …")
+    parser.add_argument(
+        "--niceness", default="default", help="ECANCEL_SIGNING_NICENESS values to compare: 0,10,default …"
+    )
     parser.add_argument("--rounds", type=int, default=1, help="measure every --slots value this many times")
     args = parser.parse_args()
-    settings = [value.strip() for value in args.slots.split(",") if value.strip()]
+    settings = [
+        (slots.strip(), niceness.strip())
+        for slots in args.slots.split(",")
+        if slots.strip()
+        for niceness in args.niceness.split(",")
+        if niceness.strip()
+    ]
 
     from tests.postgres_server import start as start_postgres
 
@@ -274,23 +294,26 @@ def main() -> None:
     contracts = iter(deployment.seed["contracts"][n : n + per_run] for n in range(0, 10**9, per_run))
     runs: list[Run] = []
     for round_no in range(1, args.rounds + 1):
-        for slots in settings:
-            run = measure(deployment, database_url, slots, next(contracts), args)
+        for slots, niceness in settings:
+            run = measure(deployment, database_url, slots, niceness, next(contracts), args)
             runs.append(run)
             load = os.getloadavg()[0]
             print(
-                f"\nround {round_no}, ECANCEL_SIGNING_SLOTS={slots} ({datetime.now():%Y-%m-%d %H:%M}, load {load:.1f})"
+                f"\nround {round_no}, ECANCEL_SIGNING_SLOTS={slots} ECANCEL_SIGNING_NICENESS={niceness} "
+                f"({datetime.now():%Y-%m-%d %H:%M}, load {load:.1f})",
+                flush=True,
             )
             report(run, args)
+            sys.stdout.flush()
     print(f"\nlogins on PostgreSQL, {args.logins} each run; median over {args.rounds} round(s) per setting")
-    print(f"{'ECANCEL_SIGNING_SLOTS':<24}{'alone p95':>11}{'during p95':>12}{'ratio':>8}  ratios of the rounds")
-    for slots in settings:
-        mine = [run for run in runs if run.slots == slots]
+    print(f"{'setting':<24}{'alone p95':>11}{'during p95':>12}{'ratio':>8}  ratios of the rounds")
+    for setting in dict.fromkeys(run.setting for run in runs):
+        mine = [run for run in runs if run.setting == setting]
         alone = statistics.median(percentile(run.alone, 0.95) for run in mine)
         during = statistics.median(percentile(run.during, 0.95) for run in mine)
         ratios = [run.ratio for run in mine]
         print(
-            f"{slots:<24}{alone:>10.3f}s{during:>11.3f}s{statistics.median(ratios):>7.2f}×  "
+            f"{setting:<24}{alone:>10.3f}s{during:>11.3f}s{statistics.median(ratios):>7.2f}×  "
             + " ".join(f"{r:.2f}×" for r in ratios)
         )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pytest_django import Settings
 
 from ecancel.accounts.actors import Actor
 from ecancel.accounts.models import Organisation
@@ -27,7 +28,11 @@ def test_an_edit_while_the_documents_are_signed_refuses_the_push(
     actor: Actor,
     ctx: RequestContext,
     monkeypatch: pytest.MonkeyPatch,
+    settings: Settings,
 ) -> None:
+    # The "other request" editing meanwhile is simulated inside the signing step, which must then run in the
+    # caller's thread: the niced signing thread has no access to the test's database.
+    settings.ECANCEL_SIGNING_NICENESS = 0
     sign = documents_services.sign_rendered
     edited: list[bool] = []
 

@@ -319,6 +319,9 @@ ADMIN_SITE_HEADER = _("ecancel 系统管理")
 # cores but one, so logins and pages keep a core while pushes sign; 0 turns the cap off.
 ECANCEL_SIGNING_SLOTS = int(os.environ.get("ECANCEL_SIGNING_SLOTS") or max(1, len(os.sched_getaffinity(0)) - 1))
 ECANCEL_SIGNING_SLOTS_DIR = Path(os.environ.get("ECANCEL_SIGNING_SLOTS_DIR") or DATA_DIR / "signing-slots")
+# How much nicer (lower CPU priority, 0–19) than its caller a slot's rendering and signing runs, in a short-lived
+# thread of its own (documents/slots.py), so a login's password hash wins the CPU over a PDF; 0 runs it inline.
+ECANCEL_SIGNING_NICENESS = int(os.environ.get("ECANCEL_SIGNING_NICENESS") or 10)
 
 
 def env_json_object(name: str) -> dict[str, object]:

@@ -23,9 +23,10 @@ from ecancel.audit.services import record_event
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import DomainError, ValidationFailed, field_error
 from ecancel.documents.models import DocumentKind, SignatureLevel, StoredDocument
+from ecancel.documents.pki.backends import organisation_code
 from ecancel.documents.render import RenderedDocument, render_document
 from ecancel.documents.schemas import CertificateData, DocumentData, validate_data
-from ecancel.documents.slots import signing_slot
+from ecancel.documents.slots import run_in_signing_slot
 
 if TYPE_CHECKING:
     from ecancel.accounts.models import Organisation, User
@@ -143,9 +144,13 @@ def document_prepare(
     with translation.override("zh-hans"):
         title = str(DocumentKind(kind).label)
     issued_at = timezone.now()
-    with signing_slot():
+    organisation_code(issuer)  # loads the issuer's company or office row here: the signing thread has no connection
+
+    def render_and_sign() -> tuple[RenderedDocument, bytes]:
         rendered = render_document(kind, model, images=images, timestamp=issued_at)
-        pdf = sign_rendered(rendered, issuer=issuer, level=level, title=title)
+        return rendered, sign_rendered(rendered, issuer=issuer, level=level, title=title)
+
+    rendered, pdf = run_in_signing_slot(render_and_sign)
     return PreparedDocument(
         kind=kind,
         title=title,

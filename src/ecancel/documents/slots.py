@@ -5,20 +5,31 @@ A slot is an exclusive ``flock`` on one of N files in ``ECANCEL_SIGNING_SLOTS_DI
 ``ECANCEL_DATA_DIR/signing-slots``); the kernel drops it when its holder exits, so a process that dies holding
 one leaks nothing. Deployments sharing a host share the cap by pointing at the same directory. ``0`` turns the
 cap off.
+
+The work inside a slot also runs at a lower CPU priority (``ECANCEL_SIGNING_NICENESS``): Linux schedules threads,
+not processes, so ``run_in_signing_slot`` hands it to a short-lived thread that makes itself nicer and ends with
+the job, while the calling thread only waits. A web worker's logins and pages then win the CPU over its neighbours'
+PDFs instead of sharing it evenly.
 """
 
 from __future__ import annotations
 
+import contextvars
 import fcntl
 import os
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import tzinfo
 from pathlib import Path
+from typing import TypeVar
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
+from django.utils import timezone, translation
+
+T = TypeVar("T")
 
 _held = threading.local()
 
@@ -72,3 +83,53 @@ def _take_free(paths: list[Path]) -> int | None:
             continue
         return descriptor
     return None
+
+
+def run_in_signing_slot(work: Callable[[], T]) -> T:
+    """``work()`` holding a signing slot, run at the lower priority of ``run_niced``."""
+    with signing_slot():
+        return run_niced(work)
+
+
+def run_niced(work: Callable[[], T]) -> T:
+    """``work()``'s result (or its exception, as it was raised) from a thread ``ECANCEL_SIGNING_NICENESS`` nicer
+    than the caller; inline when that is 0 or the caller already is such a thread.
+
+    The thread sees the caller's context variables, active language and time zone (Django keeps the last two per
+    thread) and its signing slot, but not its database connection: Django's are per thread, so ``work`` must be
+    pure computation — keep reads and writes in the caller. Any connection ``work`` opens anyway is closed when
+    the thread ends.
+    """
+    niceness = int(settings.ECANCEL_SIGNING_NICENESS)
+    if niceness <= 0 or getattr(_held, "niced", False):
+        return work()
+    context = contextvars.copy_context()
+    slot = getattr(_held, "slot", None)
+    language, zone = translation.get_language(), timezone.get_current_timezone()
+    results: list[T] = []
+    failures: list[BaseException] = []
+
+    def job() -> None:
+        _held.niced = True
+        _held.slot = slot  # a nested signing_slot() reuses the caller's slot instead of queueing for a second
+        try:
+            thread_id = threading.get_native_id()
+            current = os.getpriority(os.PRIO_PROCESS, thread_id)
+            os.setpriority(os.PRIO_PROCESS, thread_id, min(19, current + niceness))
+            results.append(context.run(_in_language_and_zone, work, language, zone))
+        except BaseException as failure:  # noqa: BLE001 - handed to the caller, which re-raises it
+            failures.append(failure)
+        finally:
+            connections.close_all()
+
+    helper = threading.Thread(target=job, name="ecancel-signing", daemon=True)
+    helper.start()
+    helper.join()
+    if failures:
+        raise failures[0]
+    return results[0]
+
+
+def _in_language_and_zone(work: Callable[[], T], language: str | None, zone: tzinfo) -> T:
+    with translation.override(language), timezone.override(zone):
+        return work()

@@ -27,7 +27,7 @@ from ecancel.buyers.models import InvalidationReason
 from ecancel.buyers.services import handoff_revoke
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import DomainError, ValidationFailed
-from ecancel.documents.slots import signing_slot
+from ecancel.documents.slots import run_in_signing_slot
 from ecancel.exchange.messages import CaseRefused, DocumentRef, MaterialsPushed, MaterialsRepushed
 from ecancel.exchange.services import outbox_put
 from ecancel.identity.id_numbers import IdType
@@ -102,12 +102,12 @@ MaterialsVerdict = list[CheckedMaterial] | MaterialsInvalid
 
 def materials_verdict(intake: Intake) -> MaterialsVerdict:
     """The check of the pushed files, run before the inbox transaction (no lock is held while signatures are
-    verified) in one of the host's signing slots; it writes nothing, so a retried delivery may run it again."""
-    with signing_slot():
-        try:
-            return materials_check(intake)
-        except MaterialsInvalid as refusal:
-            return refusal
+    verified) in one of the host's signing slots, at their lower CPU priority; it touches no row, so a retried
+    delivery may run it again."""
+    try:
+        return run_in_signing_slot(lambda: materials_check(intake))
+    except MaterialsInvalid as refusal:
+        return refusal
 
 
 def materials_check(intake: Intake) -> list[CheckedMaterial]:
