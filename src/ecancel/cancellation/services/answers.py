@@ -31,7 +31,7 @@ from ecancel.cancellation.services.common import audit_application, pending_revo
 from ecancel.cancellation.transitions import ApplicationStatus, application_move, revoke_move
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import InvalidTransition, Text, render_source
-from ecancel.documents.slots import signing_slot
+from ecancel.documents.slots import run_in_signing_slot
 from ecancel.exchange.messages import CertificateIssued
 from ecancel.filing.services import contract_cancel_filing
 
@@ -238,8 +238,7 @@ def certificate_check(*, sender: Organisation, content: bytes) -> CertificateChe
     from ecancel.documents.verification import NotAPdf, verify_pdf
 
     try:
-        with signing_slot():
-            report = verify_pdf(content)
+        report = run_in_signing_slot(lambda: verify_pdf(content))
     except NotAPdf:
         return CertificateCheck("", gettext_lazy("公证书不是可读的PDF文件"))
     signers = sorted({s.signer_organisation for s in report.signatures if s.signer_organisation})
