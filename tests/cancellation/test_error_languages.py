@@ -1,6 +1,7 @@
 """Refusals built from parts (a person, a nested ID problem, a list of checks) speak the language they are shown in.
 
-Each is rendered in English and in 繁體 and read with the pages' own judge (names and data masked).
+Each is rendered in English and in 繁體 (a peer's refusal on the application page) and read with the
+pages' own judge (names and data masked).
 """
 
 from __future__ import annotations
@@ -9,14 +10,19 @@ import pytest
 from django.utils import translation
 
 from ecancel.accounts.actors import Actor
+from ecancel.accounts.models import Organisation, User
 from ecancel.cancellation.checks import raise_unless_ready
 from ecancel.cancellation.models import Application
 from ecancel.cancellation.services.drafting import application_set_applicants
+from ecancel.cancellation.services.push import application_push
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import DomainError
+from ecancel.exchange.errors import REFUSALS
+from ecancel.exchange.models import OutboxMessage
 from ecancel.identity.id_numbers import IdType, validate_id_number
 from tests.cancellation.test_drafting import inputs
-from tests.consoles.test_page_languages import foreign_words
+from tests.conftest import logged_in_client
+from tests.consoles.test_page_languages import LANGUAGES, foreign_words, shown_text
 
 pytestmark = pytest.mark.django_db
 
@@ -71,3 +77,26 @@ def test_an_id_number_reason_is_in_one_language(id_type: str, number: str) -> No
     with pytest.raises(DomainError) as refused:
         validate_id_number(id_type, number, issuing_country="CHN" if id_type == IdType.PASSPORT else None)
     assert_one_language(refused.value)
+
+
+@pytest.mark.parametrize("lang", SHOWN_IN)
+def test_a_peer_refusal_is_shown_from_its_code_in_the_page_language(
+    lang: str, ready_application: Application, notary_office: Organisation, operator: User
+) -> None:
+    application_push(
+        application_id=ready_application.pk,
+        notary_office_id=notary_office.pk,
+        actor=Actor.staff(operator),
+        ctx=RequestContext.system(),
+    )
+    # As the HTTP transport records the other deployment's answer: its code and English machine reason.
+    OutboxMessage.objects.filter(stream=str(ready_application.pk)).update(
+        status="failed", attempts=3, last_error="HTTP 401 bad_signature: The message signature does not verify"
+    )
+    response = logged_in_client(operator).get(
+        f"/operator/applications/{ready_application.pk}/", HTTP_ACCEPT_LANGUAGE=LANGUAGES[lang]
+    )
+    text = shown_text(response.content.decode())
+    with translation.override(lang):
+        assert str(REFUSALS["bad_signature"]) in text
+    assert not foreign_words(text, lang)
