@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from typing import Protocol, TypeVar
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
-from ecancel.core.errors import InvalidTransition
+from ecancel.core.errors import InvalidTransition, Joined
 
 S = TypeVar("S", bound=models.TextChoices)
 
@@ -29,9 +30,8 @@ def transition(obj: HasStatus, action: str, table: Mapping[str, Mapping[S, S]], 
     current = choices(obj.status)
     target = moves.get(current)
     if target is None:
-        allowed = "、".join(str(choices(s).label) for s in moves)
         raise InvalidTransition(
-            f"当前状态为「{current.label}」，不能执行该操作（仅在{allowed}时可以）",
-            f"Not possible while the status is '{current.value}' (allowed from: {', '.join(moves)})",
+            _("当前状态为「%(status)s」，不能执行该操作（仅在%(allowed)s时可以）"),
+            params={"status": current.label, "allowed": Joined(choices(s).label for s in moves)},
         )
     return target
