@@ -34,7 +34,7 @@ class Joined:
         self.clauses = clauses
 
     def __str__(self) -> str:
-        items = [_shown(item) for item in self.items]
+        items = [str(_shown(item)) for item in self.items]
         if _english_active():
             return ("; " if self.clauses else ", ").join(items)
         if self.quoted:
