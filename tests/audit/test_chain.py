@@ -41,7 +41,7 @@ def test_events_chain_and_verify(operator: User) -> None:
     assert events[1].prev_hash == events[0].row_hash
     assert events[0].organisation == operator.organisation
     assert events[0].ip == "198.51.100.7"
-    assert "OK: 5 rows" in verify_output()
+    assert "审计日志完整，共 5 条" in verify_output()
 
 
 @pytest.mark.parametrize(

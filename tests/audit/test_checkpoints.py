@@ -44,14 +44,14 @@ def checkpoint_file() -> Path:
 
 def test_checkpoint_is_signed_timestamped_and_appended(operator: User) -> None:
     write_events(operator, 3)
-    assert "checkpoint of 3 rows" in checkpoint()
+    assert "检查点：3 条" in checkpoint()
     write_events(operator, 2)
     checkpoint()
     found = checkpoints_read()
     assert [c.rows for c in found] == [3, 6]  # the second also covers the first checkpoint's own event
     assert all(c.timestamp_token and c.signature for c in found)
     assert oct(checkpoint_file().stat().st_mode & 0o777) == "0o600"
-    assert "2 checkpoint(s) match" in verify()
+    assert "2 个检查点相符" in verify()
 
 
 def test_deleting_the_last_rows_and_rewinding_the_head_is_caught(operator: User) -> None:

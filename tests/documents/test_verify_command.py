@@ -1,10 +1,12 @@
-"""``ecancel verify_pdf FILE``: the report in Chinese and English; exit 0 valid, 1 not valid, 2 unreadable."""
+"""``ecancel verify_pdf FILE``: the report in the deployment's language (or ECANCEL_LANGUAGE); exit 0 valid, 1 not
+valid, 2 unreadable."""
 
 from __future__ import annotations
 
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +18,7 @@ from django.core.management import CommandError, call_command
 
 from ecancel.accounts.models import Organisation
 from ecancel.documents.signing import sign_pdf
+from tests.consoles.test_page_languages import foreign_words
 from tests.documents.signing_support import append_page, make_pdf
 
 pytestmark = pytest.mark.django_db
@@ -37,12 +40,12 @@ def run(*args: str) -> str:
 def test_a_valid_document_prints_the_report_and_returns_normally(signed_file: Path, developer: Organisation) -> None:
     out = run(str(signed_file))
 
-    assert f"签署机构 / Signer: {developer.name} ({developer.developer.credit_code})" in out
-    assert "时间戳 / Timestamp: 20" in out and "ecancel 本地时间戳服务" in out
-    assert "级别 / Level: PAdES B-LTA" in out
-    assert "签署后未被改动 / Unchanged since signing: 是 / yes" in out
-    assert "证书可信 / Chains to a trusted root: 是 / yes" in out
-    assert out.rstrip().endswith("结论 / Result: 有效 / VALID")
+    assert f"签署机构：{developer.name} ({developer.developer.credit_code})" in out
+    assert "时间戳：20" in out and "ecancel 本地时间戳服务" in out
+    assert "级别：PAdES B-LTA" in out
+    assert "签署后未被改动：是" in out
+    assert "证书可信：是" in out
+    assert out.rstrip().endswith("结论：有效")
 
 
 def test_json_output(signed_file: Path) -> None:
@@ -50,6 +53,22 @@ def test_json_output(signed_file: Path) -> None:
 
     assert report["valid"] is True
     assert report["signatures"][0]["level"] == "B-LTA"
+
+
+@pytest.mark.parametrize(("language", "verdict"), [("en", "Result: NOT VALID"), ("zh-hant", "結論：無效")])
+def test_the_report_speaks_one_language(
+    language: str, verdict: str, signed_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    modified = tmp_path / "modified.pdf"
+    modified.write_bytes(append_page(signed_file.read_bytes()))
+    monkeypatch.setenv("ECANCEL_LANGUAGE", language)
+    out = io.StringIO()
+    with pytest.raises(CommandError) as failed:
+        call_command("verify_pdf", str(modified), stdout=out)
+    printed = out.getvalue() + str(failed.value)
+    assert verdict in printed
+    # Certificate names (the issuer, the time-stamping authority) are data, like the signer's name.
+    assert not foreign_words(re.sub(r"ecancel 本地\S+", "", printed), language)
 
 
 def test_a_modified_document_exits_1_with_the_reason(signed_file: Path, tmp_path: Path) -> None:
@@ -61,7 +80,7 @@ def test_a_modified_document_exits_1_with_the_reason(signed_file: Path, tmp_path
         call_command("verify_pdf", str(modified), stdout=out)
 
     assert failed.value.returncode == 1
-    assert "无效 / NOT VALID" in out.getvalue()
+    assert "结论：无效" in out.getvalue()
     assert "签名后文件被追加修改" in out.getvalue()
 
 
@@ -102,9 +121,9 @@ def test_exit_codes_of_the_real_command(signed_file: Path, tmp_path: Path) -> No
     invalid = subprocess.run([*ecancel, str(modified)], env=env, capture_output=True, text=True, timeout=120)
 
     assert valid.returncode == 0, valid.stderr
-    assert "有效 / VALID" in valid.stdout
+    assert "结论：有效" in valid.stdout
     assert invalid.returncode == 1
-    assert "NOT VALID" in invalid.stdout
+    assert "结论：无效" in invalid.stdout
 
 
 def test_export_trust_roots_writes_the_deployment_root(tmp_path: Path) -> None:

@@ -49,7 +49,7 @@ def test_checkpoint_is_sent_to_the_peer_and_kept(filing_authority: Organisation,
     add_peer(notary_office)
     for n in range(3):
         record_event("test.thing.done", data={"n": n})
-    assert "sent to 1 peer(s)" in checkpoint()
+    assert "已发送给 1 个对接方" in checkpoint()
     assert relay_due() == 1
     kept = PeerAuditCheckpoint.objects.get()
     written = checkpoints_read()[-1]

@@ -80,7 +80,7 @@ def test_import_of_a_wrong_file_says_so(content: str, tmp_path: Path) -> None:
 
 def test_unknown_or_malformed_organisation_ids_are_refused_clearly() -> None:
     for value in ("not-a-uuid", "6f1c2a52-8d1e-4c55-9a57-0e5c1d3a7b10"):
-        with pytest.raises(CommandError, match="no organisation"):
+        with pytest.raises(CommandError, match="未找到机构"):
             run("exchange_peer", "deactivate", value)
 
 

@@ -20,6 +20,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 from ecancel.core.errors import FieldMessage, Text, ValidationFailed
 from ecancel.identity.id_numbers import MAINLAND_PROVINCE_CODES, normalise_id_number
 
@@ -79,60 +81,44 @@ def organisation_code_check_char(body8: str) -> str:
 def validate_credit_code(code: str, *, field: str = "credit_code") -> str:
     """The code in upper case without spaces, or ``CreditCodeInvalid`` saying what is wrong."""
 
-    def fail(zh: str, en: str) -> CreditCodeInvalid:
-        return CreditCodeInvalid(zh, en, field=field)
+    def fail(text: Text, **params: Any) -> CreditCodeInvalid:
+        return CreditCodeInvalid(text, params=params, field=field)
 
     normalised = normalise_id_number(code)
     if not normalised:
-        raise fail("请填写统一社会信用代码", "Enter the unified social credit code")
+        raise fail(_("请填写统一社会信用代码"))
     if len(normalised) != 18:
-        raise fail(
-            f"统一社会信用代码应为18位，您填写了{len(normalised)}位",
-            f"A unified social credit code has 18 characters; this one has {len(normalised)}",
-        )
+        raise fail(_("统一社会信用代码应为18位，您填写了%(count)s位"), count=len(normalised))
     for i, ch in enumerate(normalised):
         if ch not in _VALUES:
             shown = ch if ch.isprintable() else f"U+{ord(ch):04X}"
             raise fail(
-                f"统一社会信用代码第{i + 1}位“{shown}”不正确：只能是数字或大写字母，且不使用I、O、Z、S、V",
-                f"Character {i + 1} '{shown}' is not allowed: a credit code uses digits and capital letters "
-                "except I, O, Z, S and V",
+                _("统一社会信用代码第%(position)s位“%(character)s”不正确：只能是数字或大写字母，且不使用I、O、Z、S、V"),
+                position=i + 1,
+                character=shown,
             )
     authority, category, region = normalised[0], normalised[1], normalised[2:8]
     if authority not in AUTHORITIES:
-        raise fail(
-            f"统一社会信用代码第1位“{authority}”不是有效的登记管理部门代码",
-            f"The first character '{authority}' is not a registration authority code",
-        )
+        raise fail(_("统一社会信用代码第1位“%(character)s”不是有效的登记管理部门代码"), character=authority)
     if authority == "9":
         if category not in MARKET_REGULATION_CATEGORIES:
             raise fail(
-                f"统一社会信用代码第2位“{category}”不是市场监管部门登记的机构类别（1企业、2个体工商户、3农民专业合作社）",
-                f"The second character '{category}' is not a market-regulation category "
-                "(1 enterprise, 2 individual business, 3 farmers' cooperative)",
+                _(
+                    "统一社会信用代码第2位“%(character)s”不是市场监管部门登记的机构类别"
+                    "（1企业、2个体工商户、3农民专业合作社）"
+                ),
+                character=category,
             )
     elif category not in "123456789":
-        raise fail(
-            f"统一社会信用代码第2位“{category}”不是有效的机构类别代码（1–9）",
-            f"The second character '{category}' is not an organisation category (1-9)",
-        )
+        raise fail(_("统一社会信用代码第2位“%(character)s”不是有效的机构类别代码（1–9）"), character=category)
     if not region.isdigit() or not (region[:2] in MAINLAND_PROVINCE_CODES or region == "100000"):
-        raise fail(
-            f"统一社会信用代码第3–8位“{region}”不是有效的登记管理机关行政区划代码",
-            f"Characters 3-8 '{region}' are not the administrative division of a registering office",
-        )
+        raise fail(_("统一社会信用代码第3–8位“%(region)s”不是有效的登记管理机关行政区划代码"), region=region)
     if organisation_code_check_char(normalised[8:16]) != normalised[16]:
         raise fail(
-            "统一社会信用代码第9–17位（组织机构代码）的校验位不正确，可能有输错的字符，请对照营业执照逐位核对",
-            "Characters 9-17 (the organisation code) fail their check character: a character was probably "
-            "mistyped; compare it with the business licence character by character",
+            _("统一社会信用代码第9–17位（组织机构代码）的校验位不正确，可能有输错的字符，请对照营业执照逐位核对")
         )
     if credit_code_check_char(normalised[:17]) != normalised[17]:
-        raise fail(
-            "统一社会信用代码校验位（第18位）不正确，可能有输错的字符，请对照营业执照逐位核对",
-            "The check character (the 18th) does not match: a character was probably mistyped; "
-            "compare it with the business licence character by character",
-        )
+        raise fail(_("统一社会信用代码校验位（第18位）不正确，可能有输错的字符，请对照营业执照逐位核对"))
     return normalised
 
 

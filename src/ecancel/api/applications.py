@@ -51,7 +51,7 @@ from ecancel.cancellation.services.push import application_push
 from ecancel.cancellation.services.revoke import application_revoke
 from ecancel.cancellation.transitions import ApplicationStatus, RevokeStatus
 from ecancel.core.context import RequestContext
-from ecancel.core.errors import field_error
+from ecancel.core.errors import Joined, field_error
 from ecancel.core.paging import PageNumbers
 from ecancel.exchange.models import OutboxMessage
 from ecancel.identity.id_numbers import mask_id_number
@@ -425,11 +425,7 @@ def set_agent(request: HttpRequest, application_id: uuid.UUID, payload: AgentIn)
     by_position = {a.position: a.pk for a in application.applicants.all()}
     unknown = [p for p in payload.acts_for if p not in by_position]
     if unknown:
-        raise field_error(
-            "acts_for",
-            f"没有顺序号为 {'、'.join(map(str, unknown))} 的申请人",
-            f"No applicant at position {', '.join(map(str, unknown))}",
-        )
+        raise field_error("acts_for", _("没有顺序号为 %(positions)s 的申请人"), params={"positions": Joined(unknown)})
     document = None
     if payload.power_of_attorney_base64 is not None:
         try:

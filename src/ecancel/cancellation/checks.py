@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ecancel.accounts.models import OrganisationKind
 from ecancel.cancellation.models import Agent, Applicant, Application, ReturnReason
-from ecancel.core.errors import FieldMessage, Text, ValidationFailed, render_english
+from ecancel.core.errors import FieldMessage, Joined, Text, ValidationFailed, render_english
 from ecancel.filing.transitions import ContractStatus
 from ecancel.identity.id_numbers import IdType, mask_id_number, validate_id_number
 
@@ -48,14 +48,16 @@ def normalised_id(id_type: str, number: str) -> str:
         return number.strip().upper()
 
 
-def id_problem(who_zh: str, who_en: str, id_type: str, number: str) -> FieldMessage | None:
+def id_problem(who: FieldMessage, id_type: str, number: str) -> FieldMessage | None:
+    """What is wrong with a person's ID document, if anything; ``who`` names the person (申请人「甲」)."""
     if id_type not in IdType.values:
-        return FieldMessage(f"{who_zh}的证件类型无效", f"{who_en}: unknown ID document type")
+        return FieldMessage(_("%(who)s的证件类型无效"), params={"who": who})
     try:
         validate_id_number(id_type, number)
     except ValidationFailed as problem:
         return FieldMessage(
-            f"{who_zh}的证件号码 {mask_id_number(number)} 有误：{problem.zh}", f"{who_en}'s ID number: {problem.en}"
+            _("%(who)s的证件号码 %(id_number)s 有误：%(problem)s"),
+            params={"who": who, "id_number": mask_id_number(number), "problem": problem},
         )
     return None
 
@@ -111,15 +113,15 @@ def _applicants_match(application: Application, applicants: list[Applicant]) -> 
 def _numbers_valid(applicants: list[Applicant], agent: Agent | None) -> PrePushCheck:
     problems = []
     for applicant in applicants:
-        who = f"申请人「{applicant.name}」"
-        if problem := id_problem(who, f"Applicant {applicant.name}", applicant.id_type, applicant.id_number):
+        who = FieldMessage(_("申请人「%(name)s」"), params={"name": applicant.name})
+        if problem := id_problem(who, applicant.id_type, applicant.id_number):
             problems.append(problem)
         if not PHONE.match(applicant.phone.strip()):
-            problems.append(
-                FieldMessage(f"{who}的联系电话格式不正确，请修改", f"Applicant {applicant.name}'s phone is not valid")
-            )
+            problems.append(FieldMessage(_("%(who)s的联系电话格式不正确，请修改"), params={"who": who}))
     if agent is not None and (
-        problem := id_problem(f"代理人「{agent.name}」", f"Agent {agent.name}", agent.id_type, agent.id_number)
+        problem := id_problem(
+            FieldMessage(_("代理人「%(name)s」"), params={"name": agent.name}), agent.id_type, agent.id_number
+        )
     ):
         problems.append(problem)
     return PrePushCheck("numbers", _("证件号码和联系电话有效"), problems)
@@ -147,8 +149,8 @@ def _contract_free(application: Application) -> PrePushCheck:
     if others:
         problems.append(
             FieldMessage(
-                f"合同 {contract.contract_no} 已在注销申请 {'、'.join(others)} 中办理，请在该申请中继续",
-                f"Contract {contract.contract_no} is already in application {', '.join(others)}",
+                _("合同 %(contract_no)s 已在注销申请 %(numbers)s 中办理，请在该申请中继续"),
+                params={"contract_no": contract.contract_no, "numbers": Joined(others)},
             )
         )
     pushed_before = application.pushes.exists()
@@ -157,8 +159,8 @@ def _contract_free(application: Application) -> PrePushCheck:
     ):
         problems.append(
             FieldMessage(
-                f"合同 {contract.contract_no} 当前状态为「{contract.get_status_display()}」，不能推送",
-                f"Contract {contract.contract_no} is '{contract.status}' and cannot be pushed",
+                _("合同 %(contract_no)s 当前状态为「%(status)s」，不能推送"),
+                params={"contract_no": contract.contract_no, "status": ContractStatus(contract.status).label},
             )
         )
     return PrePushCheck("contract", _("合同未在其他申请中办理"), problems)
@@ -198,11 +200,11 @@ def raise_unless_ready(application: Application) -> None:
     if not failed:
         return
     fields = {
-        check.code: FieldMessage("；".join(p.zh for p in check.problems), "; ".join(p.en for p in check.problems))
+        check.code: FieldMessage("%(problems)s", params={"problems": Joined(check.problems, clauses=True)})
         for check in failed
     }
     raise ValidationFailed(
-        "推送前检查未通过，请按提示修改后再推送：" + "；".join(p.zh for c in failed for p in c.problems),
-        "The pre-push checks failed: " + "; ".join(p.en for c in failed for p in c.problems),
+        _("推送前检查未通过，请按提示修改后再推送：%(problems)s"),
+        params={"problems": Joined((p for c in failed for p in c.problems), clauses=True)},
         fields=fields,
     )

@@ -12,7 +12,7 @@ from PIL import Image, UnidentifiedImageError
 from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
-from ecancel.core.errors import field_error
+from ecancel.core.errors import Text, field_error
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000
@@ -26,8 +26,8 @@ class CheckedFile:
     extension: str
 
 
-def _refuse(zh: str, en: str) -> NoReturn:
-    raise field_error(FIELD, zh, en)
+def _refuse(text: Text) -> NoReturn:
+    raise field_error(FIELD, text)
 
 
 def _check_pdf(data: bytes) -> CheckedFile:
@@ -36,12 +36,12 @@ def _check_pdf(data: bytes) -> CheckedFile:
             warnings.simplefilter("ignore")
             reader = PdfReader(io.BytesIO(data), strict=False)
             if reader.is_encrypted:
-                _refuse("授权委托书PDF已加密，请上传未加密的文件", "The PDF is encrypted; upload an unencrypted one")
+                _refuse(_("授权委托书PDF已加密，请上传未加密的文件"))
             pages = len(reader.pages)
     except (PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
         raise field_error(FIELD, _("授权委托书PDF已损坏，无法打开")) from exc
     if pages < 1:
-        _refuse("授权委托书PDF没有页面", "The PDF has no pages")
+        _refuse(_("授权委托书PDF没有页面"))
     return CheckedFile(data, "application/pdf", "pdf")
 
 
@@ -53,10 +53,10 @@ def _check_image(data: bytes, fmt: str) -> CheckedFile:
             probe = Image.open(io.BytesIO(data))
         with probe:
             if probe.format != fmt:
-                _refuse("授权委托书图片格式与内容不符", "The image content does not match its type")
+                _refuse(_("授权委托书图片格式与内容不符"))
             width, height = probe.size
             if width * height > MAX_PIXELS:
-                _refuse("授权委托书图片像素过大（上限4000万像素）", "The image is too large (at most 40 megapixels)")
+                _refuse(_("授权委托书图片像素过大（上限4000万像素）"))
             probe.load()
             image = probe.convert("RGB") if fmt == "JPEG" else probe.convert("RGBA")
     except (
@@ -79,9 +79,9 @@ def _check_image(data: bytes, fmt: str) -> CheckedFile:
 def check_power_of_attorney(data: bytes) -> CheckedFile:
     """The file as it will be stored, or a refusal saying what is wrong with it."""
     if not data:
-        _refuse("授权委托书文件为空", "The power of attorney file is empty")
+        _refuse(_("授权委托书文件为空"))
     if len(data) > MAX_BYTES:
-        _refuse("授权委托书文件不能超过10MB", "The power of attorney must be at most 10 MB")
+        _refuse(_("授权委托书文件不能超过10MB"))
     if data.startswith(b"%PDF-"):
         return _check_pdf(data)
     if data.startswith(b"\xff\xd8\xff"):

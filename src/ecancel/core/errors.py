@@ -11,7 +11,7 @@ English in English and the Chinese otherwise.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.utils import translation
@@ -21,15 +21,46 @@ from django.utils.translation import gettext_lazy as _
 Text = str | Promise
 
 
+def _english_active() -> bool:
+    return (translation.get_language() or "").startswith("en")
+
+
+class Joined:
+    """Names or messages listed in the language active when shown: 「甲」「乙」 / "甲, 乙", or 一；二 / "one; two"."""
+
+    def __init__(self, items: Iterable[Any], *, quoted: bool = False, clauses: bool = False) -> None:
+        self.items = list(items)
+        self.quoted = quoted
+        self.clauses = clauses
+
+    def __str__(self) -> str:
+        items = [str(_shown(item)) for item in self.items]
+        if _english_active():
+            return ("; " if self.clauses else ", ").join(items)
+        if self.quoted:
+            return "".join(f"「{item}」" for item in items)
+        return ("；" if self.clauses else "、").join(items)
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+
+def _shown(value: Any) -> Any:
+    """A parameter as shown now: lazy text, nested messages and lists rendered in the active language."""
+    if isinstance(value, Promise | Joined):
+        return str(value)
+    if isinstance(value, FieldMessage | DomainError):
+        return value.message
+    return value
+
+
 def render_text(text: Text, params: Mapping[str, Any] | None = None, *, en: str | None = None) -> str:
     """``text`` in the active language with ``params`` filled in (each parameter rendered there too)."""
-    if en is not None and (translation.get_language() or "").startswith("en"):
+    if en is not None and _english_active():
         return en
     rendered = str(text)
     if params:
-        rendered = rendered % {
-            name: str(value) if isinstance(value, Promise) else value for name, value in params.items()
-        }
+        rendered = rendered % {name: _shown(value) for name, value in params.items()}
     return rendered
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Entity(models.Model):
@@ -25,6 +26,10 @@ class RateLimitCounter(models.Model):
     window_start = models.FloatField()
     expires_at = models.FloatField(db_index=True)
     count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("限流计数")
+        verbose_name_plural = _("限流计数")
 
     def __str__(self) -> str:
         return f"{self.key}: {self.count}"

@@ -11,10 +11,9 @@ from collections.abc import Mapping
 from typing import Protocol, TypeVar
 
 from django.db import models
-from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from ecancel.core.errors import InvalidTransition, Text
+from ecancel.core.errors import InvalidTransition, Joined, Text
 
 S = TypeVar("S", bound=models.TextChoices)
 
@@ -53,15 +52,5 @@ def transition(obj: HasStatus, action: str, table: Mapping[str, Mapping[S, S]], 
         raise InvalidTransition(worded)
     raise InvalidTransition(
         _("当前状态为「%(status)s」，不能执行该操作（仅在%(allowed)s时可以）"),
-        params={"status": current.label, "allowed": _listed([choices(s).label for s in moves])},
+        params={"status": current.label, "allowed": Joined(choices(s).label for s in moves)},
     )
-
-
-def _listed(labels: list[Text]) -> Text:
-    """Labels joined with the separator of the language they are shown in (「、」 in Chinese, ", " in English)."""
-    if not labels:
-        return ""
-    parts: list[Text] = [labels[0]]
-    for label in labels[1:]:
-        parts += [_("、"), label]
-    return format_lazy("{}" * len(parts), *parts)

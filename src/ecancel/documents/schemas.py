@@ -29,7 +29,7 @@ from pydantic import (
     model_validator,
 )
 
-from ecancel.core.errors import FieldMessage, ValidationFailed
+from ecancel.core.errors import FieldMessage, Joined, ValidationFailed
 from ecancel.identity.id_numbers import IdType
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -391,8 +391,8 @@ def schema_for(template: str) -> type[DocumentData]:
         return SCHEMAS[template]
     except KeyError:
         raise ValidationFailed(
-            f"未知的文书模板「{template}」（可用：{'、'.join(SCHEMAS)}）",
-            f"Unknown document template {template!r} (known: {', '.join(SCHEMAS)})",
+            _("未知的文书模板「%(template)s」（可用：%(known)s）"),
+            params={"template": template, "known": Joined(SCHEMAS)},
             fields={"template": FieldMessage(_("未知的文书模板"))},
         ) from None
 
@@ -404,8 +404,8 @@ def validate_data(template: str, data: Mapping[str, Any] | DocumentData) -> Docu
         return data
     if isinstance(data, BaseModel):
         raise ValidationFailed(
-            f"文书模板「{template}」需要 {schema.__name__} 类型的数据，收到的是 {type(data).__name__}",
-            f"Template {template!r} takes {schema.__name__}, got {type(data).__name__}",
+            _("文书模板「%(template)s」需要 %(expected)s 类型的数据，收到的是 %(received)s"),
+            params={"template": template, "expected": schema.__name__, "received": type(data).__name__},
         )
     try:
         return schema.model_validate(dict(data))

@@ -63,10 +63,7 @@ def _check(name: str, bottom: str, size_px: int) -> None:
         raise ValidationFailed(_("印章尺寸须在 64 到 2048 像素之间"))
     missing = sorted({ch for ch in name + bottom if ord(ch) not in _seal_charset()})
     if missing:
-        raise ValidationFailed(
-            f"印章字体中没有这些字：{''.join(missing)}",
-            f"The seal font has no glyph for: {' '.join(f'U+{ord(ch):04X}' for ch in missing)}",
-        )
+        raise ValidationFailed(_("印章字体中没有这些字：%(characters)s"), params={"characters": "".join(missing)})
 
 
 @functools.cache

@@ -203,7 +203,7 @@ def sign_rendered(rendered: RenderedDocument, *, issuer: Organisation, level: st
 
 def _kind(kind: str) -> str:
     if kind not in DocumentKind.values:
-        raise ValidationFailed(f"未知的文书类型「{kind}」", f"Unknown document kind {kind!r}")
+        raise ValidationFailed(gettext_lazy("未知的文书类型「%(kind)s」"), params={"kind": kind})
     return kind
 
 

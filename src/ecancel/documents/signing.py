@@ -162,15 +162,14 @@ def _writer(pdf: bytes) -> PdfA2Writer:
     try:
         return PdfA2Writer(io.BytesIO(pdf))
     except (PdfError, ValueError, KeyError, TypeError) as exc:
-        raise ValidationFailed("待签署的文件不是有效的 PDF", f"The file to sign is not a valid PDF: {exc}") from exc
+        raise ValidationFailed(gettext_lazy("待签署的文件不是有效的 PDF")) from exc
 
 
 def _check_field(writer: IncrementalPdfFileWriter, field_name: str) -> None:
     for name, value, _ in fields.enumerate_sig_fields(writer.prev, filled_status=None):
         if name == field_name and value is not None:
             raise ValidationFailed(
-                f"签名域“{field_name}”已经签署，请换一个签名域名称",
-                f"Signature field {field_name!r} is already signed; use another field name",
+                gettext_lazy("签名域“%(field)s”已经签署，请换一个签名域名称"), params={"field": field_name}
             )
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from asn1crypto import crl as asn1_crl
 from asn1crypto import x509 as asn1_x509
+from django.utils.translation import gettext_lazy
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.decode_limits import DecodePurpose
 from pyhanko.pdf_utils.metadata import model as xmp_model
@@ -50,7 +51,7 @@ from pyhanko_certvalidator.context import CertValidationPolicySpec
 from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolicy, FreshnessReqType
 from pyhanko_certvalidator.registry import SimpleTrustManager
 
-from ecancel.core.errors import ValidationFailed
+from ecancel.core.errors import Text, ValidationFailed, render_english, render_source
 from ecancel.documents.pki.backends import trust_roots as deployment_trust_roots
 from ecancel.documents.pki.revocation import OfflineFetcherBackend
 
@@ -70,32 +71,33 @@ WRITER_XMP_FIELDS = frozenset(
 
 @dataclass(frozen=True)
 class Problem:
-    zh: str
-    en: str
+    """One reason a signature or a document does not verify, rendered in the language it is shown in."""
+
+    text: Text
+
+    @property
+    def zh(self) -> str:
+        return render_source(self.text)
+
+    @property
+    def en(self) -> str:
+        return render_english(self.text)
 
     def __str__(self) -> str:
-        return f"{self.zh} / {self.en}"
+        return str(self.text)
 
 
-NO_SIGNATURE = Problem("文件中没有数字签名，无法证明其来源和完整性", "The document carries no digital signature")
-CHANGED = Problem("签名后文件内容被改动（签名摘要不符）", "The signed bytes were changed after signing")
-BAD_SIGNATURE = Problem("签名值无效", "The signature value does not verify")
-UNTRUSTED = Problem(
-    "签名证书不是由本系统信任的机构签发", "The signer's certificate does not chain to a root trusted here"
-)
-EXPIRED = Problem(
-    "签名证书已过期，且没有可信时间戳证明签署时证书有效",
-    "The signer's certificate has expired and no trusted timestamp shows it was valid at signing",
-)
-NO_TIMESTAMP = Problem("签名没有时间戳，签署时间无法证明", "The signature has no timestamp; its time is unproven")
-BAD_TIMESTAMP = Problem("签名时间戳无效或不受信任", "The signature's timestamp is invalid or not trusted")
-MODIFIED_AFTER = Problem(
-    "签名后文件被追加修改（不只是增加签名或验证信息）",
-    "The document was changed after signing (beyond further signatures and validation data)",
-)
-PARTIAL_COVERAGE = Problem("签名没有覆盖完整文件", "The signature does not cover the whole document")
-MALFORMED_SIGNATURE = Problem("签名数据损坏，无法校验", "The signature data is damaged and cannot be checked")
-TRAILING_DATA = Problem("文件末尾附加了不属于 PDF 的数据", "Bytes that are not PDF were appended to the file")
+NO_SIGNATURE = Problem(gettext_lazy("文件中没有数字签名，无法证明其来源和完整性"))
+CHANGED = Problem(gettext_lazy("签名后文件内容被改动（签名摘要不符）"))
+BAD_SIGNATURE = Problem(gettext_lazy("签名值无效"))
+UNTRUSTED = Problem(gettext_lazy("签名证书不是由本系统信任的机构签发"))
+EXPIRED = Problem(gettext_lazy("签名证书已过期，且没有可信时间戳证明签署时证书有效"))
+NO_TIMESTAMP = Problem(gettext_lazy("签名没有时间戳，签署时间无法证明"))
+BAD_TIMESTAMP = Problem(gettext_lazy("签名时间戳无效或不受信任"))
+MODIFIED_AFTER = Problem(gettext_lazy("签名后文件被追加修改（不只是增加签名或验证信息）"))
+PARTIAL_COVERAGE = Problem(gettext_lazy("签名没有覆盖完整文件"))
+MALFORMED_SIGNATURE = Problem(gettext_lazy("签名数据损坏，无法校验"))
+TRAILING_DATA = Problem(gettext_lazy("文件末尾附加了不属于 PDF 的数据"))
 
 
 class NotAPdf(ValidationFailed):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from ecancel.core.models import Entity
+from ecancel.exchange.errors import delivery_failure_shown
 from ecancel.exchange.transitions import InboxStatus, OutboxStatus
 
 
@@ -74,6 +76,16 @@ class OutboxMessage(Entity):
 
     def __str__(self) -> str:
         return f"{self.message_type} {self.id}"
+
+    @property
+    def failure_shown(self) -> str:
+        """The last failure for the page: a refusal's reason in the page's language, else the diagnostic."""
+        return delivery_failure_shown(self.last_error)
+
+    @property
+    def remote_note_shown(self) -> str:
+        """The peer's note travels as an English machine reason: shown on English pages only."""
+        return self.remote_note if (translation.get_language() or "").startswith("en") else ""
 
 
 class InboxMessage(Entity):

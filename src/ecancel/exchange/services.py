@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID, uuid4
 
 from django.conf import settings
@@ -22,10 +23,10 @@ from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ecancel.accounts.models import Organisation, User
+from ecancel.accounts.models import Organisation, OrganisationKind, User
 from ecancel.audit.services import record_event
 from ecancel.core.context import RequestContext
-from ecancel.core.errors import DomainError, ValidationFailed
+from ecancel.core.errors import DomainError, Text, ValidationFailed
 from ecancel.core.ratelimit import Rule, Verdict, rate_limiter
 from ecancel.core.transitions import transition
 from ecancel.exchange import keys
@@ -78,7 +79,7 @@ def outbox_put(
     files = dict(attachments or {})
     for name in files:
         if not ATTACHMENT_NAME.match(name):
-            raise ValidationFailed(f"附件名称不合法：{name}", f"invalid attachment name {name!r}")
+            raise ValidationFailed(_("附件名称不合法：%(name)s"), params={"name": name})
     if not is_hosted(sender):
         raise ValidationFailed(
             _("「%(sender_name)s」不由本系统托管，不能以其名义发送消息"), params={"sender_name": sender.name}
@@ -89,7 +90,7 @@ def outbox_put(
     )
     if isinstance(parsed, BodyProblem):
         raise ValidationFailed(parsed.zh, parsed.en)
-    _check_direction(parsed, sender, recipient, refuse=lambda zh, en: ValidationFailed(zh, en))
+    _check_direction(parsed, sender, recipient, refuse=lambda text, params: ValidationFailed(text, params=params))
     route_to(recipient)
     normalised = parsed.model_dump(mode="json")
     now = timezone.now()
@@ -134,12 +135,16 @@ def _check_direction(
     sender: Organisation,
     recipient: Organisation,
     *,
-    refuse: Callable[[str, str], DomainError],
+    refuse: Callable[[Text, dict[str, Any]], DomainError],
 ) -> None:
     if sender.kind not in parsed.SENDER_KINDS or recipient.kind not in parsed.RECIPIENT_KINDS:
         raise refuse(
-            f"「{parsed.LABEL}」不能由{sender.get_kind_display()}发给{recipient.get_kind_display()}",
-            f"{parsed.TYPE} cannot go from a {sender.kind} to a {recipient.kind}",
+            _("「%(label)s」不能由%(sender_kind)s发给%(recipient_kind)s"),
+            {
+                "label": parsed.LABEL,
+                "sender_kind": OrganisationKind(sender.kind).label,
+                "recipient_kind": OrganisationKind(recipient.kind).label,
+            },
         )
 
 
@@ -352,8 +357,8 @@ def inbox_accept(
         raise
 
 
-def _refuse(code: str, zh: str, en: str, status: int = 400) -> ExchangeRefused:
-    return ExchangeRefused(code, zh, en, http_status=status)
+def _refuse(code: str, status: int = 400, *, detail: str = "") -> ExchangeRefused:
+    return ExchangeRefused(code, http_status=status, detail=detail)
 
 
 def _verify(
@@ -363,56 +368,68 @@ def _verify(
         headers.get(h, "") for h in (HEADER_ID, HEADER_TIMESTAMP, HEADER_SIGNATURE)
     )
     if not (message_id and timestamp_text and signature):
-        raise _refuse("missing_headers", "缺少消息签名头", f"missing {HEADER_ID}/{HEADER_TIMESTAMP}/{HEADER_SIGNATURE}")
+        raise _refuse("missing_headers", detail=f"missing {HEADER_ID}/{HEADER_TIMESTAMP}/{HEADER_SIGNATURE}")
     if len(raw) > settings.ECANCEL_EXCHANGE_MAX_BYTES:
-        raise _refuse("too_large", "消息过大", "message too large", 413)
+        raise _refuse("too_large", 413)
     try:
         timestamp = int(timestamp_text)
     except ValueError:
-        raise _refuse("bad_timestamp", "消息时间戳格式错误", "timestamp is not an integer") from None
+        raise _refuse("bad_timestamp", detail="timestamp is not an integer") from None
     try:
         envelope = parse_envelope(raw)
     except EnvelopeInvalid as exc:
-        raise _refuse("malformed", "消息格式错误", str(exc)) from None
+        raise _refuse("malformed", detail=str(exc)) from None
     if str(envelope.id) != message_id:
-        raise _refuse("id_mismatch", "消息编号与签名头不一致", f"{HEADER_ID} differs from the envelope id")
+        raise _refuse("id_mismatch", detail=f"{HEADER_ID} differs from the envelope id")
     recipient = Organisation.objects.filter(pk=envelope.recipient_id).first()
     if recipient is None or not is_hosted(recipient):
-        raise _refuse("wrong_recipient", "收件机构不由本系统托管", "the recipient is not hosted by this deployment")
+        raise _refuse("wrong_recipient")
     sender = Organisation.objects.filter(pk=envelope.sender_id).first()
     verifier = verifier_for(sender) if sender is not None else None
     if sender is None or verifier is None:
-        raise _refuse("unknown_sender", "发件机构未登记为对接机构", "unknown sender", 401)
+        raise _refuse("unknown_sender", 401)
     if verifier.signing == Signing.HMAC_SHA256:
         valid = verify_hmac(verifier.hmac_secret, message_id, timestamp, raw, signature)
     else:
         assert verifier.public_key is not None
         valid = verify_ed25519(verifier.public_key, message_id, timestamp, raw, signature)
     if not valid:
-        raise _refuse("bad_signature", "消息签名无效", "signature does not verify", 401)
+        raise _refuse("bad_signature", 401)
     skew = abs(now.timestamp() - timestamp)
     if skew > settings.ECANCEL_EXCHANGE_CLOCK_SKEW:
         raise _refuse(
             "stale_timestamp",
-            f"消息时间戳超出允许范围（相差 {int(skew)} 秒），请检查双方服务器时钟",
-            f"timestamp outside the ±{settings.ECANCEL_EXCHANGE_CLOCK_SKEW} s window ({int(skew)} s off)",
             401,
+            detail=f"timestamp outside the ±{settings.ECANCEL_EXCHANGE_CLOCK_SKEW} s window ({int(skew)} s off)",
         )
     if body_digest(envelope.body) != envelope.body_sha256:
-        raise _refuse("body_hash_mismatch", "消息内容摘要不符", "body SHA-256 does not match")
+        raise _refuse("body_hash_mismatch")
     try:
         for name in envelope.attachments:
             if not ATTACHMENT_NAME.match(name):
                 raise EnvelopeInvalid(f"invalid attachment name {name!r}")
             envelope.attachment_bytes(name)
     except EnvelopeInvalid as exc:
-        raise _refuse("attachment_mismatch", "附件与其摘要不符", str(exc)) from None
+        raise _refuse("attachment_mismatch", detail=str(exc)) from None
     parsed = check_body(envelope.type, envelope.body, envelope.attachment_hashes())
     if isinstance(parsed, BodyProblem):
-        raise _refuse("invalid_body", parsed.zh, parsed.en, 422)
-    _check_direction(parsed, sender, recipient, refuse=lambda zh, en: _refuse("wrong_direction", zh, en, 422))
+        raise _refuse("invalid_body", 422, detail=parsed.en)
+    _check_direction(
+        parsed,
+        sender,
+        recipient,
+        refuse=lambda text, params: _refuse(
+            "wrong_direction", 422, detail=f"{parsed.TYPE} cannot go from a {sender.kind} to a {recipient.kind}"
+        ),
+    )
     if handler_for(envelope.type) is None:
-        raise _refuse("no_handler", f"本系统不处理「{parsed.LABEL}」消息", f"no handler for {envelope.type} here", 422)
+        raise ExchangeRefused(
+            "no_handler",
+            _("本系统不处理「%(label)s」消息"),
+            params={"label": parsed.LABEL},
+            http_status=422,
+            detail=f"no handler for {envelope.type} here",
+        )
     existing = InboxMessage.objects.filter(pk=envelope.id).first()
     if existing is not None:
         raise _duplicate_or_conflict(raw, message_id, existing)
@@ -423,10 +440,10 @@ def _duplicate_or_conflict(raw: bytes, message_id: str, existing: InboxMessage |
     if existing is None:
         existing = InboxMessage.objects.filter(pk=message_id).first()
     if existing is None:
-        return _refuse("busy", "该消息正在处理中，请稍后重试", "the same message is being processed; retry", 409)
+        return _refuse("busy", 409)
     if existing.raw_sha256 == sha256_hex(raw):
         return DuplicateMessage(existing)
-    return _refuse("id_conflict", "消息编号已被另一条消息使用", "message id already used by a different message", 409)
+    return _refuse("id_conflict", 409)
 
 
 def _prepared(message: ReceivedMessage) -> ReceivedMessage:
@@ -528,6 +545,7 @@ def inbox_refusal_note(
         data={
             "code": refusal.code,
             "reason": refusal.zh,
+            "detail": refusal.detail,
             "message_id": headers.get(HEADER_ID, "")[:64],
             "type": envelope.type[:40] if envelope else "",
             "sender": str(envelope.sender_id) if envelope else "",
@@ -553,7 +571,7 @@ def peer_set(
 ) -> Peer:
     """Add or change how ``organisation`` is reached and how its signatures are checked."""
     if transport not in Transport.values:
-        raise ValidationFailed(f"未知的传输方式：{transport}", f"unknown transport {transport!r}")
+        raise ValidationFailed(_("未知的传输方式：%(transport)s"), params={"transport": transport})
     if transport == Transport.HTTP and not endpoint_url.startswith(("http://", "https://")):
         raise ValidationFailed(_("HTTP 传输需要对方的接收地址"))
     if transport == Transport.HTTP and settings.PRODUCTION and not endpoint_url.startswith("https://"):
@@ -563,8 +581,8 @@ def peer_set(
     if public_key:
         try:
             keys.load_public_key(public_key)
-        except ValueError as exc:
-            raise ValidationFailed("Ed25519 公钥格式错误", f"invalid Ed25519 public key: {exc}") from None
+        except ValueError:
+            raise ValidationFailed(_("Ed25519 公钥格式错误")) from None
     if hmac_secret is not None and len(hmac_secret) < keys.MIN_HMAC_SECRET_BYTES:
         raise ValidationFailed(_("共享密钥至少需要 32 字节"))
     peer = Peer.objects.select_for_update().filter(organisation=organisation).first() or Peer(organisation=organisation)

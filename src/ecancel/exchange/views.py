@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from ecancel.core.context import RequestContext
 from ecancel.core.ratelimit import RateLimited, with_retry_after
 from ecancel.exchange.envelope import HEADER_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP
-from ecancel.exchange.errors import DuplicateMessage, ExchangeRefused
+from ecancel.exchange.errors import REFUSALS, DuplicateMessage, ExchangeRefused
 from ecancel.exchange.services import inbox_accept, inbox_refusal_note, inbox_refusals_exhausted
 
 
@@ -38,7 +37,7 @@ def receive(request: HttpRequest) -> HttpResponse:
     if throttled is not None:
         refusal = RateLimited(
             throttled,
-            text=_("被拒绝的消息过多"),
+            text=REFUSALS["rate_limited"],
         )
         response = _answer(429, refusal.code, refusal.zh, refusal.en)
         return with_retry_after(response, refusal.retry_after)
@@ -54,7 +53,8 @@ def receive(request: HttpRequest) -> HttpResponse:
     except ExchangeRefused as refusal:
         return _answer(refusal.http_status, refusal.code, refusal.zh, refusal.en)
     except Exception:  # noqa: BLE001 - logged and audited in inbox_accept; the sender retries on 5xx
-        return _answer(500, "internal_error", "接收方处理失败，请稍后重试", "the receiver failed; retry later")
+        failed = ExchangeRefused("internal_error", http_status=500)
+        return _answer(failed.http_status, failed.code, failed.zh, failed.en)
     return _answer(200, row.status, row.reason or "已接收", row.reason_en or "received", message_id=str(row.pk))
 
 
@@ -65,12 +65,12 @@ def _refuse_unread(request: HttpRequest) -> ExchangeRefused | None:
     except ValueError:
         length = -1
     if length < 0:
-        return ExchangeRefused("length_required", _("缺少消息长度"), http_status=411)
+        return ExchangeRefused("length_required", http_status=411)
     if length > settings.ECANCEL_EXCHANGE_MAX_BYTES:
-        return ExchangeRefused("too_large", _("消息过大"), http_status=413)
+        return ExchangeRefused("too_large", http_status=413)
     headers = {name: request.headers.get(name, "") for name in REQUIRED_HEADERS}
     if not all(headers.values()):
-        return ExchangeRefused("missing_headers", "缺少消息签名头", f"missing {'/'.join(REQUIRED_HEADERS)}")
+        return ExchangeRefused("missing_headers", detail=f"missing {'/'.join(REQUIRED_HEADERS)}")
     if any(len(value) > MAX_HEADER_LENGTH[name] for name, value in headers.items()):
-        return ExchangeRefused("malformed_headers", _("消息签名头格式错误"))
+        return ExchangeRefused("malformed_headers")
     return None

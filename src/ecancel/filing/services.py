@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from ecancel.accounts.models import Organisation, OrganisationKind
 from ecancel.audit.services import record_event
 from ecancel.core.context import RequestContext
-from ecancel.core.errors import FieldMessage, InvalidTransition, NotFound, ValidationFailed, field_error
+from ecancel.core.errors import FieldMessage, InvalidTransition, NotFound, Text, ValidationFailed, field_error
 from ecancel.core.transitions import transition
 from ecancel.filing.models import Building, BuyerParty, FiledContract, Project, Unit
 from ecancel.filing.transitions import CONTRACT_MOVES, UNIT_MOVES, ContractStatus, UnitStatus
@@ -85,12 +85,12 @@ def _locked_unit(unit_id: RowId) -> Unit:
         raise NotFound(_("未找到该房源")) from exc
 
 
-def _fail(errors: dict[str, FieldMessage], zh: str, en: str) -> None:
+def _fail(errors: dict[str, FieldMessage], summary: Text) -> None:
     if len(errors) == 1:
-        ((name, message),) = errors.items()
-        raise field_error(name, message.zh, message.en)
+        (message,) = errors.values()
+        raise ValidationFailed(message.text, message.legacy_en, params=message.params, fields=errors)
     if errors:
-        raise ValidationFailed(zh, en, fields=errors)
+        raise ValidationFailed(summary, fields=errors)
 
 
 # --- registry entry --------------------------------------------------------------------------------------------
@@ -124,7 +124,7 @@ def project_create(
     names = [b.strip() for b in buildings]
     if any(not b for b in names) or len(set(names)) != len(names):
         errors["buildings"] = FieldMessage(_("幢号不能为空或重复"))
-    _fail(errors, "楼盘信息有误，请检查后重新提交", "The project details have errors")
+    _fail(errors, _("楼盘信息有误，请检查后重新提交"))
     project = Project.objects.create(
         developer=developer, name=name, presale_permit_no=presale_permit_no, district=district, address=address
     )
@@ -184,7 +184,7 @@ def unit_create(
         )
     if floor_area <= 0:
         errors["floor_area"] = FieldMessage(_("建筑面积必须大于0"))
-    _fail(errors, "房源信息有误，请检查后重新提交", "The unit details have errors")
+    _fail(errors, _("房源信息有误，请检查后重新提交"))
     unit = Unit.objects.create(building=building, room_no=room_no, floor=floor, floor_area=floor_area, usage=usage)
     record_event(
         "filing.unit.created",
@@ -252,34 +252,28 @@ def _buyer_errors(buyers: Sequence[BuyerInput]) -> dict[str, FieldMessage]:
         return errors
     seen: set[tuple[str, str]] = set()
     for index, buyer in enumerate(buyers):
-        at, who = f"buyers[{index}]", f"第{index + 1}位买受人"
+        at, position = f"buyers[{index}]", {"position": index + 1}
         if not buyer.name.strip():
-            errors[f"{at}.name"] = FieldMessage(f"请填写{who}的姓名", f"Enter the name of buyer {index + 1}")
+            errors[f"{at}.name"] = FieldMessage(_("请填写第%(position)s位买受人的姓名"), params=position)
         if buyer.id_type not in IdType.values:
-            errors[f"{at}.id_type"] = FieldMessage(
-                f"{who}的证件类型无效", f"Buyer {index + 1} has an unknown ID document type"
-            )
+            errors[f"{at}.id_type"] = FieldMessage(_("第%(position)s位买受人的证件类型无效"), params=position)
         else:
             try:
                 number = validate_id_number(buyer.id_type, buyer.id_number, issuing_country=buyer.issuing_country)
             except ValidationFailed as problem:
                 errors[f"{at}.id_number"] = FieldMessage(
-                    f"{who}的证件号码有误：{problem.zh}", f"Buyer {index + 1}'s ID number: {problem.en}"
+                    _("第%(position)s位买受人的证件号码有误：%(problem)s"), params={**position, "problem": problem}
                 )
             else:
                 if (buyer.id_type, number) in seen:
                     errors[f"{at}.id_number"] = FieldMessage(
-                        f"{who}与前面的买受人证件号码相同", f"Buyer {index + 1} repeats an earlier buyer's ID number"
+                        _("第%(position)s位买受人与前面的买受人证件号码相同"), params=position
                     )
                 seen.add((buyer.id_type, number))
         if not _PHONE.match(buyer.phone.strip()):
-            errors[f"{at}.phone"] = FieldMessage(
-                f"{who}的联系电话格式不正确", f"Buyer {index + 1}'s phone number is not valid"
-            )
+            errors[f"{at}.phone"] = FieldMessage(_("第%(position)s位买受人的联系电话格式不正确"), params=position)
         if len(buyers) > 1 and not buyer.share.strip():
-            errors[f"{at}.share"] = FieldMessage(
-                f"共有人须填写{who}的份额", f"Co-buyers need a share: enter buyer {index + 1}'s share"
-            )
+            errors[f"{at}.share"] = FieldMessage(_("共有人须填写第%(position)s位买受人的份额"), params=position)
     shares = [_share_fraction(b.share) for b in buyers if b.share.strip()]
     fractions = [s for s in shares if s is not None]
     if shares and len(fractions) == len(buyers) and sum(fractions) != 1:
@@ -338,7 +332,7 @@ def contract_file(
     if filed_on > timezone.localdate():
         errors["filed_on"] = FieldMessage(_("备案日期不能晚于今天"))
     errors.update(_buyer_errors(buyers))
-    _fail(errors, "合同信息有误，请检查后重新提交", "The contract details have errors")
+    _fail(errors, _("合同信息有误，请检查后重新提交"))
     assert unit is not None
 
     try:

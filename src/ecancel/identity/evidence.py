@@ -53,18 +53,11 @@ class EvidenceUnreadable(DomainError):
 
 def _unreadable(code: str) -> EvidenceUnreadable:
     messages = {
-        "evidence_missing": (_("证据文件不存在"), "The evidence file does not exist"),
-        "evidence_tampered": (
-            _("证据文件已被改动或损坏，无法解密"),
-            "The evidence file was altered or damaged and cannot be decrypted",
-        ),
-        "evidence_other_key": (
-            _("证据文件由另一把密钥加密，无法解密"),
-            "The evidence file was encrypted with another key and cannot be decrypted",
-        ),
+        "evidence_missing": _("证据文件不存在"),
+        "evidence_tampered": _("证据文件已被改动或损坏，无法解密"),
+        "evidence_other_key": _("证据文件由另一把密钥加密，无法解密"),
     }
-    zh, en = messages[code]
-    return EvidenceUnreadable(code, str(zh), en)
+    return EvidenceUnreadable(code, messages[code])
 
 
 @dataclass(frozen=True)

@@ -64,20 +64,14 @@ class IdNumberInvalid(ValidationFailed):
 
 
 # Names used inside messages: "居民身份证号码应为18位" reads better than the bare label.
-_NUMBER_NAMES: dict[str, tuple[str, str]] = {
-    IdType.MAINLAND_ID: ("居民身份证号码", "A resident ID number"),
-    IdType.HK_MACAO_PERMIT: (
-        "港澳居民来往内地通行证号码",
-        "The number of a Mainland Travel Permit for Hong Kong and Macao Residents",
-    ),
-    IdType.TAIWAN_PERMIT: ("台湾居民来往大陆通行证号码", "The number of a Mainland Travel Permit for Taiwan Residents"),
-    IdType.HMT_RESIDENCE_PERMIT: (
-        "港澳台居民居住证号码",
-        "The number of a Residence Permit for Hong Kong, Macao and Taiwan Residents",
-    ),
-    IdType.FOREIGN_PERMANENT_RESIDENT: ("外国人永久居留身份证号码", "A Foreign Permanent Resident ID number"),
-    IdType.PASSPORT: ("护照号码", "A passport number"),
-    IdType.HKID: ("香港身份证号码", "A Hong Kong identity card number"),
+_NUMBER_NAMES: dict[str, Text] = {
+    IdType.MAINLAND_ID: _("居民身份证号码"),
+    IdType.HK_MACAO_PERMIT: _("港澳居民来往内地通行证号码"),
+    IdType.TAIWAN_PERMIT: _("台湾居民来往大陆通行证号码"),
+    IdType.HMT_RESIDENCE_PERMIT: _("港澳台居民居住证号码"),
+    IdType.FOREIGN_PERMANENT_RESIDENT: _("外国人永久居留身份证号码"),
+    IdType.PASSPORT: _("护照号码"),
+    IdType.HKID: _("香港身份证号码"),
 }
 
 # Province-level codes of GB/T 2260 that appear on mainland resident ID numbers.
@@ -180,61 +174,51 @@ def hkid_check_char(prefix_and_digits: str) -> str:
 class PassportFormat:
     """The number format of one country's ordinary passports, with an example for messages."""
 
-    country_zh: str
+    country: Text
     pattern: re.Pattern[str]
-    form_zh: str
-    form_en: str
+    form: Text
     example: str
 
 
-def _passport(country_zh: str, pattern: str, form_zh: str, form_en: str, example: str) -> PassportFormat:
-    return PassportFormat(country_zh, re.compile(pattern), form_zh, form_en, example)
+def _passport(country: Text, pattern: str, form: Text, example: str) -> PassportFormat:
+    return PassportFormat(country, re.compile(pattern), form, example)
 
 
 PASSPORT_FORMATS: dict[str, PassportFormat] = {
     # Hong Kong and Macao SAR passports carry CHN as issuing state in their machine-readable zone.
     "CHN": _passport(
-        "中国",
+        _("中国"),
         r"E\d{8}|E[A-Z]\d{7}|G\d{8}|[DSP]E\d{7}|[HK]\d{8}|M[A-Z0-9]{7,8}",
-        "E加8位数字、E加1个字母和7位数字、G加8位数字，或港澳特区护照号码",
-        "E + 8 digits, E + a letter + 7 digits, G + 8 digits, or a Hong Kong/Macao SAR passport number",
+        _("E加8位数字、E加1个字母和7位数字、G加8位数字，或港澳特区护照号码"),
         "E12345678",
     ),
-    "HKG": _passport("中国香港", r"[HK]\d{8}", "H或K加8位数字", "H or K + 8 digits", "K12345678"),
-    "MAC": _passport(
-        "中国澳门", r"M[A-Z0-9]{7,8}", "M开头，共8至9位字母或数字", "M and 7-8 more letters/digits", "MA0123456"
-    ),
-    "TWN": _passport("中国台湾", r"\d{9}", "9位数字", "9 digits", "312345678"),
-    "USA": _passport(
-        "美国", r"\d{9}|[A-Z]\d{8}", "9位数字，或1个字母加8位数字", "9 digits, or a letter + 8 digits", "A12345678"
-    ),
-    "GBR": _passport("英国", r"\d{9}", "9位数字", "9 digits", "123456789"),
-    "JPN": _passport("日本", r"[A-Z]{2}\d{7}", "2个字母加7位数字", "2 letters + 7 digits", "TK1234567"),
+    "HKG": _passport(_("中国香港"), r"[HK]\d{8}", _("H或K加8位数字"), "K12345678"),
+    "MAC": _passport(_("中国澳门"), r"M[A-Z0-9]{7,8}", _("M开头，共8至9位字母或数字"), "MA0123456"),
+    "TWN": _passport(_("中国台湾"), r"\d{9}", _("9位数字"), "312345678"),
+    "USA": _passport(_("美国"), r"\d{9}|[A-Z]\d{8}", _("9位数字，或1个字母加8位数字"), "A12345678"),
+    "GBR": _passport(_("英国"), r"\d{9}", _("9位数字"), "123456789"),
+    "JPN": _passport(_("日本"), r"[A-Z]{2}\d{7}", _("2个字母加7位数字"), "TK1234567"),
     "KOR": _passport(
-        "韩国",
+        _("韩国"),
         r"[A-Z]\d{8}|[A-Z]\d{3}[A-Z]\d{4}",
-        "1个字母加8位数字，或字母、3位数字、字母、4位数字",
-        "a letter + 8 digits, or a letter, 3 digits, a letter, 4 digits",
+        _("1个字母加8位数字，或字母、3位数字、字母、4位数字"),
         "M123A4567",
     ),
-    "SGP": _passport("新加坡", r"[A-Z]\d{7}[A-Z]", "字母、7位数字、字母", "a letter, 7 digits, a letter", "K1234567A"),
-    "CAN": _passport("加拿大", r"[A-Z]{2}\d{6}", "2个字母加6位数字", "2 letters + 6 digits", "AB123456"),
-    "AUS": _passport("澳大利亚", r"[A-Z]{1,2}\d{7}", "1至2个字母加7位数字", "1-2 letters + 7 digits", "PA1234567"),
-    "NZL": _passport("新西兰", r"[A-Z]{2}\d{6}", "2个字母加6位数字", "2 letters + 6 digits", "LA123456"),
+    "SGP": _passport(_("新加坡"), r"[A-Z]\d{7}[A-Z]", _("字母、7位数字、字母"), "K1234567A"),
+    "CAN": _passport(_("加拿大"), r"[A-Z]{2}\d{6}", _("2个字母加6位数字"), "AB123456"),
+    "AUS": _passport(_("澳大利亚"), r"[A-Z]{1,2}\d{7}", _("1至2个字母加7位数字"), "PA1234567"),
+    "NZL": _passport(_("新西兰"), r"[A-Z]{2}\d{6}", _("2个字母加6位数字"), "LA123456"),
     "DEU": _passport(
-        "德国",
+        _("德国"),
         r"[CFGHJKLMNPRTVWXYZ0-9]{9}",
-        "9位，由数字和字母C F G H J K L M N P R T V W X Y Z组成",
-        "9 characters from the digits and C F G H J K L M N P R T V W X Y Z",
+        _("9位，由数字和字母C F G H J K L M N P R T V W X Y Z组成"),
         "C01X00T47",
     ),
-    "FRA": _passport(
-        "法国", r"\d{2}[A-Z]{2}\d{5}", "2位数字、2个字母、5位数字", "2 digits, 2 letters, 5 digits", "12AB34567"
-    ),
-    "ITA": _passport("意大利", r"[A-Z]{2}\d{7}", "2个字母加7位数字", "2 letters + 7 digits", "YA1234567"),
-    "IND": _passport("印度", r"[A-Z]\d{7}", "1个字母加7位数字", "a letter + 7 digits", "J1234567"),
-    "RUS": _passport("俄罗斯", r"\d{9}", "9位数字", "9 digits", "751234567"),
-    "MYS": _passport("马来西亚", r"[AHK]\d{8}", "A、H或K加8位数字", "A, H or K + 8 digits", "A12345678"),
+    "FRA": _passport(_("法国"), r"\d{2}[A-Z]{2}\d{5}", _("2位数字、2个字母、5位数字"), "12AB34567"),
+    "ITA": _passport(_("意大利"), r"[A-Z]{2}\d{7}", _("2个字母加7位数字"), "YA1234567"),
+    "IND": _passport(_("印度"), r"[A-Z]\d{7}", _("1个字母加7位数字"), "J1234567"),
+    "RUS": _passport(_("俄罗斯"), r"\d{9}", _("9位数字"), "751234567"),
+    "MYS": _passport(_("马来西亚"), r"[AHK]\d{8}", _("A、H或K加8位数字"), "A12345678"),
 }
 
 # ICAO 9303 writes Germany as "D" in machine-readable zones.
@@ -267,48 +251,47 @@ class _Check:
     def __init__(self, id_type: str, number: str, field: str) -> None:
         self.number = number
         self.field = field
-        self.name_zh, self.name_en = _NUMBER_NAMES[id_type]
+        self.name = _NUMBER_NAMES[id_type]
 
-    def fail(self, zh: str, en: str) -> IdNumberInvalid:
-        return IdNumberInvalid(zh, en, field=self.field)
+    def fail(self, text: Text, **params: Any) -> IdNumberInvalid:
+        """The refusal; the document's name is the ``name`` parameter of every message."""
+        return IdNumberInvalid(text, params={"name": self.name, **params}, field=self.field)
 
     def length(self, *allowed: int) -> None:
         n = len(self.number)
         if n in allowed:
             return
-        want_zh = "或".join(str(a) for a in allowed)
-        want_en = " or ".join(str(a) for a in allowed)
+        if len(allowed) == 1:
+            raise self.fail(_("%(name)s应为%(length)s位，您填写了%(count)s位"), length=allowed[0], count=n)
         raise self.fail(
-            f"{self.name_zh}应为{want_zh}位，您填写了{n}位",
-            f"{self.name_en} has {want_en} characters; this one has {n}",
+            _("%(name)s应为%(shorter)s或%(longer)s位，您填写了%(count)s位"),
+            shorter=allowed[0],
+            longer=allowed[-1],
+            count=n,
         )
 
-    def characters(self, allowed: str, what_zh: str, what_en: str, *, start: int = 0, end: int | None = None) -> None:
+    def characters(self, allowed: str, what: Text, *, start: int = 0, end: int | None = None) -> None:
         """Every character in number[start:end] must be in ``allowed``."""
         stop = len(self.number) if end is None else end
         for i in range(start, stop):
             ch = self.number[i]
             if ch not in allowed:
-                span_zh = self._span_zh(start, stop)
-                span_en = self._span_en(start, stop)
                 raise self.fail(
-                    f"{self.name_zh}第{i + 1}位“{_show(ch)}”不正确：{span_zh}只能是{what_zh}",
-                    f"{self.name_en}: character {i + 1} '{_show(ch)}' is not allowed; {span_en} must be {what_en}",
+                    _("%(name)s第%(position)s位“%(character)s”不正确：%(span)s只能是%(allowed)s"),
+                    position=i + 1,
+                    character=_show(ch),
+                    span=self._span(start, stop),
+                    allowed=what,
                 )
 
-    def _span_zh(self, start: int, stop: int) -> str:
+    def _span(self, start: int, stop: int) -> FieldMessage:
         if stop - start == 1:
-            return "最后一位" if stop == len(self.number) and start > 0 else f"第{start + 1}位"
+            if stop == len(self.number) and start > 0:
+                return FieldMessage(_("最后一位"))
+            return FieldMessage(_("第%(position)s位"), params={"position": start + 1})
         if start == 0 and stop == len(self.number):
-            return "每一位"
-        return f"第{start + 1}–{stop}位"
-
-    def _span_en(self, start: int, stop: int) -> str:
-        if stop - start == 1:
-            return "the last character" if stop == len(self.number) and start > 0 else f"character {start + 1}"
-        if start == 0 and stop == len(self.number):
-            return "every character"
-        return f"characters {start + 1}-{stop}"
+            return FieldMessage(_("每一位"))
+        return FieldMessage(_("第%(first)s–%(last)s位"), params={"first": start + 1, "last": stop})
 
     def birth_date(self, start: int, *, two_digit_year: bool = False) -> date:
         """The birth date written at ``start`` (YYYYMMDD, or YYMMDD taking the latest century that fits)."""
@@ -325,32 +308,24 @@ class _Check:
                 continue
             if found is None or (found > today and candidate <= today):
                 found = candidate
-        where_zh = f"第{start + 1}–{start + width}位"
-        where_en = f"characters {start + 1}-{start + width}"
+        where = {"first": start + 1, "last": start + width}
         if found is None:
             raise self.fail(
-                f"{self.name_zh}{where_zh}的出生日期“{text}”不是真实存在的日期",
-                f"{self.name_en}: the birth date '{text}' in {where_en} is not a real date",
+                _("%(name)s第%(first)s–%(last)s位的出生日期“%(date)s”不是真实存在的日期"), date=text, **where
             )
         if found > today:
             raise self.fail(
-                f"{self.name_zh}{where_zh}的出生日期{found.isoformat()}晚于今天",
-                f"{self.name_en}: the birth date {found.isoformat()} in {where_en} is in the future",
+                _("%(name)s第%(first)s–%(last)s位的出生日期%(date)s晚于今天"), date=found.isoformat(), **where
             )
         if found.year < _EARLIEST_BIRTH_YEAR:
             raise self.fail(
-                f"{self.name_zh}{where_zh}的出生日期{found.isoformat()}早于1900年",
-                f"{self.name_en}: the birth date {found.isoformat()} in {where_en} is before 1900",
+                _("%(name)s第%(first)s–%(last)s位的出生日期%(date)s早于1900年"), date=found.isoformat(), **where
             )
         return found
 
     def check_char(self, expected: str, actual: str) -> None:
         if expected != actual:
-            raise self.fail(
-                f"{self.name_zh}校验位不正确，可能有输错的字符，请对照证件逐位核对",
-                f"{self.name_en} fails its check character: a character was probably mistyped; "
-                "compare it with the document character by character",
-            )
+            raise self.fail(_("%(name)s校验位不正确，可能有输错的字符，请对照证件逐位核对"))
 
 
 _DIGITS = "0123456789"
@@ -360,8 +335,8 @@ _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 def _gb11643_layout(c: _Check) -> None:
     """18 characters, 17 digits and a check character; shared by the ID card, the permits and the 2023 card."""
     c.length(18)
-    c.characters(_DIGITS, "数字", "digits", end=17)
-    c.characters(_DIGITS + "X", "数字或X", "a digit or X", start=17)
+    c.characters(_DIGITS, _("数字"), end=17)
+    c.characters(_DIGITS + "X", _("数字或X"), start=17)
 
 
 def _birth_date_and_check(c: _Check) -> str:
@@ -375,22 +350,11 @@ def _mainland_id(c: _Check) -> str:
     n = c.number
     _gb11643_layout(c)
     if n[:6] in RESIDENCE_PERMIT_PREFIXES.values():
-        raise c.fail(
-            f"以{n[:6]}开头的是港澳台居民居住证号码，请将证件类型选为“港澳台居民居住证”",
-            f"A number starting with {n[:6]} belongs to a residence permit for HK/Macao/Taiwan residents; "
-            "choose that document type",
-        )
+        raise c.fail(_("以%(prefix)s开头的是港澳台居民居住证号码，请将证件类型选为“港澳台居民居住证”"), prefix=n[:6])
     if n[0] == "9":
-        raise c.fail(
-            "以9开头的18位号码是外国人永久居留身份证号码，请将证件类型选为“外国人永久居留身份证”",
-            "An 18-digit number starting with 9 belongs to a Foreign Permanent Resident ID card; "
-            "choose that document type",
-        )
+        raise c.fail(_("以9开头的18位号码是外国人永久居留身份证号码，请将证件类型选为“外国人永久居留身份证”"))
     if n[:2] not in MAINLAND_PROVINCE_CODES:
-        raise c.fail(
-            f"{c.name_zh}前两位“{n[:2]}”不是有效的省级行政区划代码",
-            f"{c.name_en}: the first two digits '{n[:2]}' are not a province code",
-        )
+        raise c.fail(_("%(name)s前两位“%(code)s”不是有效的省级行政区划代码"), code=n[:2])
     return _birth_date_and_check(c)
 
 
@@ -399,8 +363,8 @@ def _residence_permit(c: _Check) -> str:
     _gb11643_layout(c)
     if n[:6] not in RESIDENCE_PERMIT_PREFIXES.values():
         raise c.fail(
-            f"{c.name_zh}应以810000（香港）、820000（澳门）或830000（台湾）开头，您填写的以{n[:6]}开头",
-            f"{c.name_en} starts with 810000 (Hong Kong), 820000 (Macao) or 830000 (Taiwan), not {n[:6]}",
+            _("%(name)s应以810000（香港）、820000（澳门）或830000（台湾）开头，您填写的以%(prefix)s开头"),
+            prefix=n[:6],
         )
     return _birth_date_and_check(c)
 
@@ -410,24 +374,15 @@ def _foreign_permanent_resident(c: _Check) -> str:
     c.length(15, 18)
     if len(n) == 18:
         if n[0] != "9":
-            raise c.fail(
-                f"18位的{c.name_zh}（2023年版）以9开头，您填写的以“{_show(n[0])}”开头",
-                f"{c.name_en} of 18 characters (2023 card) starts with 9, not '{_show(n[0])}'",
-            )
+            raise c.fail(_("18位的%(name)s（2023年版）以9开头，您填写的以“%(first)s”开头"), first=_show(n[0]))
         _gb11643_layout(c)
         if n[1:3] not in MAINLAND_PROVINCE_CODES:
-            raise c.fail(
-                f"{c.name_zh}第2–3位“{n[1:3]}”不是有效的受理地省级行政区划代码",
-                f"{c.name_en}: characters 2-3 '{n[1:3]}' are not the province code of an issuing office",
-            )
+            raise c.fail(_("%(name)s第2–3位“%(code)s”不是有效的受理地省级行政区划代码"), code=n[1:3])
         return _birth_date_and_check(c)
-    c.characters(_LETTERS, "英文字母（国籍代码）", "letters (the nationality code)", end=3)
-    c.characters(_DIGITS, "数字", "digits", start=3)
+    c.characters(_LETTERS, _("英文字母（国籍代码）"), end=3)
+    c.characters(_DIGITS, _("数字"), start=3)
     if n[3:5] not in MAINLAND_PROVINCE_CODES:
-        raise c.fail(
-            f"{c.name_zh}第4–5位“{n[3:5]}”不是有效的受理地省级行政区划代码",
-            f"{c.name_en}: characters 4-5 '{n[3:5]}' are not the province code of an issuing office",
-        )
+        raise c.fail(_("%(name)s第4–5位“%(code)s”不是有效的受理地省级行政区划代码"), code=n[3:5])
     c.birth_date(7, two_digit_year=True)
     c.check_char(mrz_check_digit(n[:14]), n[14])
     return n
@@ -436,39 +391,29 @@ def _foreign_permanent_resident(c: _Check) -> str:
 def _hk_macao_permit(c: _Check) -> str:
     n = c.number
     if n[:1] not in ("H", "M"):
-        raise c.fail(
-            f"{c.name_zh}应以H（香港居民）或M（澳门居民）开头",
-            f"{c.name_en} starts with H (Hong Kong) or M (Macao)",
-        )
+        raise c.fail(_("%(name)s应以H（香港居民）或M（澳门居民）开头"))
     if len(n) == 11 and n[1:].isdigit():
-        raise c.fail(
-            f"{c.name_zh}为H或M加8位数字，共9位；旧版证件上末尾的两位是换证次数，不属于号码，请去掉",
-            f"{c.name_en} is H or M + 8 digits; the last two digits on older cards are the renewal count, "
-            "not part of the number — leave them out",
-        )
+        raise c.fail(_("%(name)s为H或M加8位数字，共9位；旧版证件上末尾的两位是换证次数，不属于号码，请去掉"))
     c.length(9)
     if n[1] == "A":
-        c.characters(_DIGITS, "数字", "digits", start=2)
+        c.characters(_DIGITS, _("数字"), start=2)
     else:
-        c.characters(_DIGITS, "数字", "digits", start=1)
+        c.characters(_DIGITS, _("数字"), start=1)
     return n
 
 
 def _taiwan_permit(c: _Check) -> str:
     c.length(8)
-    c.characters(_DIGITS, "数字", "digits")
+    c.characters(_DIGITS, _("数字"))
     return c.number
 
 
 def _hkid(c: _Check) -> str:
     n = c.number
-    c.characters(_LETTERS + _DIGITS + "()", "英文字母、数字或括号", "letters, digits or brackets")
+    c.characters(_LETTERS + _DIGITS + "()", _("英文字母、数字或括号"))
     match = re.fullmatch(r"([A-Z]{1,2})(\d{6})(?:\(([0-9A])\)|([0-9A]))", n)
     if match is None:
-        raise c.fail(
-            f"{c.name_zh}应为1至2个英文字母、6位数字和1位校验码（数字或A），例如 A123456(3)",
-            f"{c.name_en} is 1-2 letters, 6 digits and a check character (a digit or A), e.g. A123456(3)",
-        )
+        raise c.fail(_("%(name)s应为1至2个英文字母、6位数字和1位校验码（数字或A），例如 A123456(3)"))
     letters, digits, bracketed, bare = match.groups()
     check = bracketed or bare
     c.check_char(hkid_check_char(letters + digits), check)
@@ -477,20 +422,19 @@ def _hkid(c: _Check) -> str:
 
 def _passport_number(c: _Check, issuing_country: str | None) -> str:
     n = c.number
-    c.characters(_LETTERS + _DIGITS, "英文字母或数字", "letters or digits")
+    c.characters(_LETTERS + _DIGITS, _("英文字母或数字"))
     country = normalise_country_code(issuing_country) if issuing_country else None
     known = PASSPORT_FORMATS.get(country) if country else None
     if known is None:
         if not 5 <= len(n) <= 20:
-            raise c.fail(
-                f"{c.name_zh}应为5至20位英文字母或数字，您填写了{len(n)}位",
-                f"{c.name_en} has 5 to 20 letters or digits; this one has {len(n)}",
-            )
+            raise c.fail(_("%(name)s应为5至20位英文字母或数字，您填写了%(count)s位"), count=len(n))
         return n
     if not known.pattern.fullmatch(n):
         raise c.fail(
-            f"{known.country_zh}签发的护照号码格式应为：{known.form_zh}（例如 {known.example}）",
-            f"A passport issued by {country} has the form: {known.form_en} (e.g. {known.example})",
+            _("%(country)s签发的护照号码格式应为：%(form)s（例如 %(example)s）"),
+            country=known.country,
+            form=known.form,
+            example=known.example,
         )
     return n
 
@@ -511,7 +455,7 @@ def validate_id_number(
     normalised = normalise_id_number(number)
     c = _Check(kind, normalised, field)
     if not normalised:
-        raise c.fail("请填写证件号码", "Enter the document number")
+        raise c.fail(_("请填写证件号码"))
     if kind == IdType.MAINLAND_ID:
         return _mainland_id(c)
     if kind == IdType.HMT_RESIDENCE_PERMIT:

@@ -207,7 +207,7 @@ def face_check_submit(
     if not hosted and not video and not frames:
         raise ValidationFailed(gettext_lazy("没有收到采集的画面"))
     if len(frames) > MAX_FACE_FRAMES:
-        raise ValidationFailed(str(_("采集的画面太多")), f"At most {MAX_FACE_FRAMES} frames")
+        raise ValidationFailed(_("采集的画面太多，最多%(limit)s帧"), params={"limit": MAX_FACE_FRAMES})
     cleaned = [sanitize_upload(video, kind="video")] if video else [sanitize_upload(f, kind="photo") for f in frames]
     check.status = check_transition(check, "submit")
     check.submitted_at = now
@@ -353,7 +353,7 @@ def document_check_submit(
 ) -> IdentityCheck:
     """Take a photo of an identity document and queue its reading."""
     if kind not in DOCUMENT_KINDS:
-        raise ValidationFailed(str(_("不支持的证件类型")), f"Unknown document kind {kind!r}")
+        raise ValidationFailed(_("不支持的证件类型"))
     clean = sanitize_upload(image, kind="photo")
     provider = identity_provider()
     check = IdentityCheck.objects.create(

@@ -38,26 +38,20 @@ JPEG_QUALITY = 92
 IMAGE_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG"}
 VIDEO_TYPES = {"video/webm": "webm", "video/mp4": "mp4", "video/x-matroska": "webm"}
 
-# code (with "/image" or "/video" where the message differs) -> (Chinese message to translate, English beside it)
-REFUSALS: dict[str, tuple[Promise, str]] = {
-    "empty": (_("文件为空，请重新上传"), "The file is empty; upload it again"),
-    "too_large/image": (_("图片不能超过10MB"), "The image must be at most 10 MB"),
-    "too_large/video": (_("视频不能超过50MB"), "The video must be at most 50 MB"),
-    "wrong_type/image": (_("只能上传JPEG或PNG图片"), "Only JPEG or PNG images are accepted"),
-    "wrong_type/video": (_("只能上传WebM或MP4视频"), "Only WebM or MP4 videos are accepted"),
-    "truncated": (_("文件不完整，请重新上传"), "The file is incomplete; upload it again"),
-    "bomb": (
-        _("图片解压后过大，已拒绝"),
-        "The image expands to an excessive size when decoded and was refused",
-    ),
-    "too_many_pixels": (_("图片像素过大（上限4000万像素）"), "The image is too large (at most 40 megapixels)"),
-    "damaged/image": (_("图片已损坏，无法打开"), "The image is damaged and cannot be opened"),
-    "damaged/video": (_("视频已损坏，无法打开"), "The video is damaged and cannot be opened"),
-    "no_video": (_("文件中没有视频画面"), "The file contains no video picture"),
-    "wrong_codec": (
-        _("视频编码不受支持（WebM须为VP8/VP9+Opus，MP4须为H.264+AAC）"),
-        "Unsupported video encoding (WebM must be VP8/VP9 with Opus, MP4 H.264 with AAC)",
-    ),
+# code (with "/image" or "/video" where the message differs) -> the message, rendered where it is shown
+REFUSALS: dict[str, Promise] = {
+    "empty": _("文件为空，请重新上传"),
+    "too_large/image": _("图片不能超过10MB"),
+    "too_large/video": _("视频不能超过50MB"),
+    "wrong_type/image": _("只能上传JPEG或PNG图片"),
+    "wrong_type/video": _("只能上传WebM或MP4视频"),
+    "truncated": _("文件不完整，请重新上传"),
+    "bomb": _("图片解压后过大，已拒绝"),
+    "too_many_pixels": _("图片像素过大（上限4000万像素）"),
+    "damaged/image": _("图片已损坏，无法打开"),
+    "damaged/video": _("视频已损坏，无法打开"),
+    "no_video": _("文件中没有视频画面"),
+    "wrong_codec": _("视频编码不受支持（WebM须为VP8/VP9+Opus，MP4须为H.264+AAC）"),
 }
 
 
@@ -65,9 +59,8 @@ class UploadRefused(ValidationFailed):
     """A refused upload; ``code`` is stable (``too_large``, ``wrong_type``, ``truncated``, ``bomb``...)."""
 
     def __init__(self, code: str, *, field: str = "file") -> None:
-        message, english = REFUSALS[code]
-        chinese = str(message)
-        super().__init__(chinese, english, fields={field: FieldMessage(chinese, english)})
+        message = REFUSALS[code]
+        super().__init__(message, fields={field: FieldMessage(message)})
         # The public code drops the "/image" or "/video" the message table needs.
         self.code = code.partition("/")[0]
 

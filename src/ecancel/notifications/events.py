@@ -71,7 +71,7 @@ EVENTS: dict[str, EventText] = {
 def event_text(event: str) -> EventText:
     text = EVENTS.get(event)
     if text is None:
-        raise field_error("event", f"未知的通知类型：{event}", f"Unknown notification event {event!r}")
+        raise field_error("event", _("未知的通知类型：%(event)s"), params={"event": event})
     return text
 
 

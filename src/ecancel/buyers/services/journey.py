@@ -46,7 +46,7 @@ from ecancel.buyers.selectors import (
 )
 from ecancel.buyers.transitions import JourneyStatus, journey_transition
 from ecancel.core.context import RequestContext
-from ecancel.core.errors import FieldMessage, InvalidTransition, NotFound, ValidationFailed, field_error
+from ecancel.core.errors import FieldMessage, InvalidTransition, Joined, NotFound, ValidationFailed, field_error
 from ecancel.core.ratelimit import RateLimited, Rule, Verdict, rate_limiter
 from ecancel.documents.services import document_read
 from ecancel.identity import services as identity
@@ -565,13 +565,9 @@ def documents_agree(*, session: BuyerSession, agree: bool, now: datetime, ctx: R
             code="documents_missing",
         )
     opened = journey_openings(journey)
-    unopened = [str(d.title) for d in documents if opened.get(d.key) != d.sha256]
+    unopened = [d.title for d in documents if opened.get(d.key) != d.sha256]
     if unopened:
-        raise field_error(
-            "agree",
-            str(_("请先打开并阅读：%(titles)s") % {"titles": "、".join(unopened)}),
-            f"Open and read every document first ({len(unopened)} not opened yet)",
-        )
+        raise field_error("agree", _("请先打开并阅读：%(titles)s"), params={"titles": Joined(unopened)})
     if not agree:
         raise field_error("agree", _("请勾选「同意继续」"))
     journey.agreed_at = now
@@ -606,7 +602,9 @@ def photos_put(*, session: BuyerSession, photos: dict[str, bytes], now: datetime
 
 
 def _on_field(refusal: UploadRefused, field: str) -> ValidationFailed:
-    return ValidationFailed(refusal.zh, refusal.en, fields={field: FieldMessage(refusal.zh, refusal.en)})
+    return ValidationFailed(
+        refusal.text, params=refusal.params, fields={field: FieldMessage(refusal.text, params=refusal.params)}
+    )
 
 
 def signature_png(data_url: str) -> bytes:

@@ -142,9 +142,7 @@ def journey_submit(*, journey_id: uuid.UUID, now: datetime, ctx: RequestContext)
             raise submitted_refusal()
         missing = _missing(journey)
         if missing:
-            raise InvalidTransition(
-                str(_("还有步骤没有完成，不能提交")), f"Steps not done yet: {', '.join(missing)}", code="incomplete"
-            )
+            raise InvalidTransition(_("还有步骤没有完成，不能提交"), code="incomplete")
         content = canonical(manifest_content(journey, submitted_at=now))
         signature = manifest_sign(content, office=journey.case.office.organisation)
         case_party_record_submission(

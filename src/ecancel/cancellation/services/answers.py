@@ -119,8 +119,8 @@ def application_record_acceptance(
     application, push = found
     if push.outcome != PushOutcome.PENDING:
         raise InvalidTransition(
-            f"第{push.version}版已有公证处答复（{push.get_outcome_display()}），重复受理不予处理",
-            f"Version {push.version} was already answered ({push.outcome})",
+            gettext_lazy("第%(version)s版已有公证处答复（%(outcome)s），重复受理不予处理"),
+            params={"version": push.version, "outcome": PushOutcome(push.outcome).label},
         )
     # A revoke asked for before the acceptance arrived stays pending beside it: the office will answer it next.
     target = application_move(application, "accept")

@@ -27,9 +27,10 @@ from ecancel.cancellation.services.common import (
     notary_office_of,
     operator_move,
 )
+from ecancel.cancellation.transitions import ApplicationStatus
 from ecancel.cancellation.uploads import check_power_of_attorney
 from ecancel.core.context import RequestContext
-from ecancel.core.errors import FieldMessage, InvalidTransition, NotFound, ValidationFailed, field_error
+from ecancel.core.errors import FieldMessage, InvalidTransition, Joined, NotFound, ValidationFailed, field_error
 from ecancel.filing.models import FiledContract
 from ecancel.filing.services import contract_abandon_cancellation
 from ecancel.filing.transitions import ContractStatus
@@ -73,7 +74,7 @@ def _open_application_refusal(application: Application) -> InvalidTransition:
         params={
             "application_contract_contract_no": application.contract.contract_no,
             "application_number": application.number,
-            "value": application.get_status_display(),
+            "value": ApplicationStatus(application.status).label,
         },
     )
 
@@ -94,8 +95,8 @@ def application_create(*, contract_id: uuid.UUID | str, actor: Actor, ctx: Reque
         raise _open_application_refusal(existing)
     if contract.status != ContractStatus.FILED:
         raise InvalidTransition(
-            f"合同 {contract.contract_no} 当前状态为「{contract.get_status_display()}」，只有已备案的合同可以申请注销",
-            f"Contract {contract.contract_no} is '{contract.status}'; only filed contracts can be cancelled",
+            gettext_lazy("合同 %(contract_no)s 当前状态为「%(status)s」，只有已备案的合同可以申请注销"),
+            params={"contract_no": contract.contract_no, "status": ContractStatus(contract.status).label},
         )
     try:
         with transaction.atomic():
@@ -227,47 +228,62 @@ def application_set_applicants(
     errors: dict[str, FieldMessage] = {}
     matched: dict[uuid.UUID, ApplicantInput] = {}
     for index, entry in enumerate(applicants):
-        at, who, who_en = f"applicants.{index}", f"第{index + 1}位申请人", f"Applicant {index + 1}"
+        at, position = f"applicants.{index}", {"position": index + 1}
         name = entry.name.strip()
         if entry.id_type not in IdType.values:
-            errors[f"{at}.id_type"] = FieldMessage(f"{who}的证件类型无效", f"{who_en}: unknown ID document type")
+            errors[f"{at}.id_type"] = FieldMessage(
+                gettext_lazy("第%(position)s位申请人的证件类型无效"), params=position
+            )
             continue
         try:
             number = validate_id_number(entry.id_type, entry.id_number)
         except ValidationFailed as problem:
-            errors[f"{at}.id_number"] = FieldMessage(f"{who}的证件号码有误：{problem.zh}", f"{who_en}: {problem.en}")
+            errors[f"{at}.id_number"] = FieldMessage(
+                gettext_lazy("第%(position)s位申请人的证件号码有误：%(problem)s"),
+                params={**position, "problem": problem},
+            )
             continue
         buyer = by_identity.get((entry.id_type, number))
         same_number = next((b for b in buyers if normalised_id(b.id_type, b.id_number) == number), None)
         if buyer is None and same_number is not None:
             errors[f"{at}.id_type"] = FieldMessage(
-                f"{who}的证件类型「{IdType(entry.id_type).label}」与备案合同登记的「{same_number.get_id_type_display()}」不一致，"
-                "请选择合同登记的证件类型",
-                f"{who_en}'s ID document type does not match the one on the filed contract",
+                gettext_lazy(
+                    "第%(position)s位申请人的证件类型「%(chosen)s」与备案合同登记的「%(filed)s」不一致，"
+                    "请选择合同登记的证件类型"
+                ),
+                params={**position, "chosen": IdType(entry.id_type).label, "filed": IdType(same_number.id_type).label},
             )
         elif buyer is None:
             errors[f"{at}.id_number"] = FieldMessage(
-                f"{who}（{name}，{mask_id_number(number)}）不是本合同的买受人，只有合同登记的买受人才能作为申请人",
-                f"{who_en} is not a buyer on this contract; only the contract's buyers can apply",
+                gettext_lazy(
+                    "第%(position)s位申请人（%(name)s，%(id_number)s）不是本合同的买受人，只有合同登记的买受人才能作为申请人"
+                ),
+                params={**position, "name": name, "id_number": mask_id_number(number)},
             )
         elif buyer.name != name:
             errors[f"{at}.name"] = FieldMessage(
-                f"{who}的姓名「{name}」与合同登记的买受人姓名「{buyer.name}」不一致",
-                f"{who_en}'s name does not match the contract's buyer with that ID number",
+                gettext_lazy("第%(position)s位申请人的姓名「%(name)s」与合同登记的买受人姓名「%(filed)s」不一致"),
+                params={**position, "name": name, "filed": buyer.name},
             )
         elif buyer.pk in matched:
-            errors[f"{at}.id_number"] = FieldMessage(f"{who}与前面的申请人重复", f"{who_en} repeats an earlier one")
+            errors[f"{at}.id_number"] = FieldMessage(
+                gettext_lazy("第%(position)s位申请人与前面的申请人重复"), params=position
+            )
         else:
             matched[buyer.pk] = entry
         if not PHONE.match(entry.phone.strip()):
-            errors[f"{at}.phone"] = FieldMessage(f"{who}的联系电话格式不正确", f"{who_en}'s phone number is not valid")
+            errors[f"{at}.phone"] = FieldMessage(
+                gettext_lazy("第%(position)s位申请人的联系电话格式不正确"), params=position
+            )
         if len(entry.address.strip()) > 300:
-            errors[f"{at}.address"] = FieldMessage(f"{who}的通讯地址不能超过300字", f"{who_en}'s address is too long")
+            errors[f"{at}.address"] = FieldMessage(
+                gettext_lazy("第%(position)s位申请人的通讯地址不能超过300字"), params=position
+            )
     missing = [b.name for b in buyers if b.pk not in matched]
     if missing and not errors:
         errors["applicants"] = FieldMessage(
-            f"合同买受人「{'」「'.join(missing)}」未列为申请人：合同的每一位买受人都必须作为申请人",
-            f"Buyers {', '.join(missing)} are missing: every buyer on the contract must be an applicant",
+            gettext_lazy("合同买受人%(names)s未列为申请人：合同的每一位买受人都必须作为申请人"),
+            params={"names": Joined(missing, quoted=True)},
         )
     if errors:
         raise ValidationFailed(gettext_lazy("申请人信息有误，请按提示修改"), fields=errors)
@@ -317,7 +333,9 @@ def _validated_agent(application: Application, agent: AgentInput) -> tuple[str, 
         try:
             number = validate_id_number(agent.id_type, agent.id_number)
         except ValidationFailed as problem:
-            errors["id_number"] = FieldMessage(f"代理人证件号码有误：{problem.zh}", f"Agent's ID number: {problem.en}")
+            errors["id_number"] = FieldMessage(
+                gettext_lazy("代理人证件号码有误：%(problem)s"), params={"problem": problem}
+            )
     if not PHONE.match(agent.phone.strip()):
         errors["phone"] = FieldMessage(gettext_lazy("代理人联系电话格式不正确"))
     applicants = {str(a.pk): a for a in application.applicants.all()}

@@ -6,6 +6,7 @@ import uuid
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from ecancel.accounts.actors import Actor
 from ecancel.cancellation import materials
@@ -86,8 +87,8 @@ def _push_prepared(
         contract_start_cancellation(contract_id=contract.pk, actor=actor.user, ctx=ctx)
     elif not (contract.status == ContractStatus.CANCELLING and previous is not None):
         raise InvalidTransition(
-            f"合同当前状态为「{contract.get_status_display()}」，不能推送",
-            f"The contract is '{contract.status}' and cannot be pushed",
+            gettext_lazy("合同当前状态为「%(status)s」，不能推送"),
+            params={"status": ContractStatus(contract.status).label},
         )
     pushed_at = timezone.now()
     form, agreement = materials.store_documents(application, prepared, operator=str(actor), actor=actor.user, ctx=ctx)

@@ -8,13 +8,14 @@ from uuid import UUID
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from ecancel.accounts.models import Organisation
 from ecancel.audit.services import record_event
 from ecancel.buyers.models import InvalidationReason
 from ecancel.buyers.services import handoff_revoke
 from ecancel.core.context import RequestContext
-from ecancel.core.errors import DomainError, InvalidTransition
+from ecancel.core.errors import DomainError, InvalidTransition, Joined
 from ecancel.exchange.messages import CaseRevoked, RevokeRefused
 from ecancel.exchange.services import outbox_put
 from ecancel.notary.models import IntakeRefusal, NotaryCase
@@ -35,10 +36,9 @@ def case_revoke(*, case_id: UUID, actor: User | None, ctx: RequestContext) -> No
     case = NotaryCase.objects.select_related("office__organisation", "seller").select_for_update().get(pk=case_id)
     submitted = submitted_buyers(case)
     if submitted:
-        names = "、".join(p.name for p in submitted)
         raise InvalidTransition(
-            f"买受人{names}已提交认证材料，公证处不能撤销该申请；如需更正，请联系公证处办理不予办理后重新申请",
-            f"{len(submitted)} buyer(s) already submitted; the notary office cannot revoke this application",
+            _("买受人%(names)s已提交认证材料，公证处不能撤销该申请；如需更正，请联系公证处办理不予办理后重新申请"),
+            params={"names": Joined(p.name for p in submitted)},
             code="buyer_submitted",
         )
     new_status = case_transition(case, "revoke")

@@ -30,8 +30,7 @@ def case_party_record_start(*, party_id: UUID, started_at: datetime, ctx: Reques
     party = CaseParty.objects.get(pk=party_id)
     if case.status != CaseStatus.AWAITING_BUYERS:
         raise InvalidTransition(
-            f"案件状态为「{case.get_status_display()}」，不再接受买受人办理",
-            f"The case is '{case.status}' and takes no more buyers",
+            _("案件状态为「%(status)s」，不再接受买受人办理"), params={"status": CaseStatus(case.status).label}
         )
     record_event(
         "notary.party.started",
@@ -59,8 +58,7 @@ def case_party_record_submission(
     party = CaseParty.objects.get(pk=party_id)
     if case.status != CaseStatus.AWAITING_BUYERS:
         raise InvalidTransition(
-            f"案件状态为「{case.get_status_display()}」，不再接受买受人提交",
-            f"The case is '{case.status}' and no longer accepts submissions",
+            _("案件状态为「%(status)s」，不再接受买受人提交"), params={"status": CaseStatus(case.status).label}
         )
     if party.submitted_at is not None:
         raise InvalidTransition(

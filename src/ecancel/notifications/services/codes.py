@@ -89,7 +89,7 @@ def address_rule() -> Rule:
 
 def _checked_purpose(purpose: str) -> str:
     if purpose not in CodePurpose.values:
-        raise field_error("purpose", str(_("不支持的验证码用途")), f"Unknown purpose {purpose!r}")
+        raise field_error("purpose", _("不支持的验证码用途"))
     return purpose
 
 
@@ -157,8 +157,8 @@ def one_time_code_verify(*, phone: str, purpose: str, code: str, now: datetime, 
     if outcome is _Outcome.WRONG:
         raise OneTimeCodeRefused(
             "wrong_code",
-            str(_("验证码不正确，还可以再试 %(n)d 次") % {"n": tries_left}),
-            f"The code is wrong; {tries_left} {'try' if tries_left == 1 else 'tries'} left",
+            _("验证码不正确，还可以再试 %(n)d 次"),
+            params={"n": tries_left},
         )
     if outcome is _Outcome.LOCKED:
         raise OneTimeCodeRefused(

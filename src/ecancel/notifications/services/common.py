@@ -13,11 +13,7 @@ KEY_LENGTH = 100
 def checked_key(value: str, field: str, *, length: int = KEY_LENGTH) -> str:
     """A recipient, topic or dedupe key: not empty, not too long, no control characters."""
     if not value or len(value) > length or any(ord(c) < 32 or ord(c) == 127 for c in value):
-        raise field_error(
-            field,
-            str(_("内容为空、过长或含有控制字符")),
-            f"{field} is empty, longer than {length} characters or holds control characters",
-        )
+        raise field_error(field, _("内容为空、过长或含有控制字符"))
     return value
 
 
@@ -26,7 +22,7 @@ def checked_language(value: str | None) -> str:
     if not value:
         return str(settings.LANGUAGE_CODE)
     if value not in dict(settings.LANGUAGES):
-        raise field_error("language", str(_("不支持该语言")), f"Unsupported language {value!r}")
+        raise field_error("language", _("不支持该语言"))
     return value
 
 

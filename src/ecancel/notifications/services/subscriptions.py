@@ -52,7 +52,7 @@ def subscription_set(
     recipient, topic = checked_key(recipient, "recipient"), checked_key(topic, "topic")
     chosen = set(channels)
     if not chosen <= set(ChannelKind.values):
-        raise field_error("channels", str(_("不支持的通知渠道")), f"Unknown channels {sorted(chosen)}")
+        raise field_error("channels", _("不支持的通知渠道"))
     if ChannelKind.SMS in chosen and not phone:
         raise field_error("phone", _("选择短信通知时须填写手机号码"))
     if ChannelKind.WECHAT in chosen and not wechat_openid:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from ecancel.accounts.models import ApiToken, Organisation
 from ecancel.accounts.services import api_token_create, api_token_revoke
+from ecancel.core.commands import LocalisedCommand
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import DomainError
 
@@ -23,11 +25,11 @@ def find_organisation(ref: str) -> Organisation:
         query |= Q(pk=as_uuid)
     matches = list(Organisation.objects.filter(query)[:2])
     if len(matches) != 1:
-        raise CommandError(f"找不到唯一的机构 / no single organisation matches {ref!r}")
+        raise CommandError(_("找不到唯一的机构：%(ref)s") % {"ref": ref})
     return matches[0]
 
 
-class Command(BaseCommand):
+class Command(LocalisedCommand):
     help = "Create, list or revoke per-organisation API tokens (the raw token is printed once, at creation)."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -48,8 +50,8 @@ class Command(BaseCommand):
                 token, raw = api_token_create(organisation=organisation, name=options["name"], actor=None, ctx=ctx)
                 self.stdout.write(raw)
                 self.stderr.write(
-                    f"已为 {organisation} 签发令牌 {token.prefix}…（仅显示一次，请妥善保存）"
-                    " / token issued; it is shown only this once"
+                    _("已为 %(organisation)s 签发令牌 %(prefix)s…（仅显示一次，请妥善保存）")
+                    % {"organisation": organisation, "prefix": token.prefix}
                 )
             elif options["action"] == "list":
                 tokens = ApiToken.objects.select_related("organisation").order_by("organisation__name", "created_at")
@@ -64,9 +66,9 @@ class Command(BaseCommand):
                 query = Q(prefix=ref[:12]) if ref.startswith("ect_") else Q(pk=_uuid_or_none(ref))
                 matches = list(ApiToken.objects.filter(query)[:2])
                 if len(matches) != 1:
-                    raise CommandError(f"找不到唯一的令牌 / no single token matches {ref!r}")
+                    raise CommandError(_("找不到唯一的令牌：%(ref)s") % {"ref": ref})
                 api_token_revoke(token=matches[0], actor=None, ctx=ctx)
-                self.stdout.write(f"已吊销 / revoked {matches[0].prefix}…")
+                self.stdout.write(_("已吊销 %(prefix)s…") % {"prefix": matches[0].prefix})
         except DomainError as exc:
             raise CommandError(exc.message) from exc
 

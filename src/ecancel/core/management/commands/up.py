@@ -25,7 +25,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
+from django.utils.translation import gettext_lazy as _
+
+from ecancel.core.commands import LocalisedCommand
 
 SHUTDOWN_GRACE_SECONDS = 20
 STARTUP_WAIT_SECONDS = 60
@@ -43,14 +46,10 @@ def public_url_warning(host: str, port: int, environ: dict[str, str]) -> str:
     """Listening beyond this machine without ECANCEL_PUBLIC_URL: QR codes would point at 127.0.0.1."""
     if host in LOOPBACK_HOSTS or environ.get("ECANCEL_PUBLIC_URL"):
         return ""
-    return (
-        f"注意：未设置 ECANCEL_PUBLIC_URL，二维码和链接将指向 http://{display_host(host)}:{port}，"
-        "买受人的手机无法打开。请设置为手机能访问的地址，例如 "
-        f"ECANCEL_PUBLIC_URL=http://192.168.1.20:{port}（本机的局域网地址）。\n"
-        f"Warning: ECANCEL_PUBLIC_URL is not set, so QR codes and links point at "
-        f"http://{display_host(host)}:{port}, which a phone cannot open. Set it to an address the phone can "
-        f"reach, e.g. ECANCEL_PUBLIC_URL=http://192.168.1.20:{port} (this machine's LAN address)."
-    )
+    return _(
+        "注意：未设置 ECANCEL_PUBLIC_URL，二维码和链接将指向 %(url)s，买受人的手机无法打开。"
+        "请设置为手机能访问的地址，例如 ECANCEL_PUBLIC_URL=%(example)s（本机的局域网地址）。"
+    ) % {"url": f"http://{display_host(host)}:{port}", "example": f"http://192.168.1.20:{port}"}
 
 
 def celery_log_level(log_level: str) -> str:
@@ -61,15 +60,12 @@ def celery_log_level(log_level: str) -> str:
 def root_note() -> str:
     if not hasattr(os, "geteuid") or os.geteuid() != 0:
         return ""
-    return (
-        "  以 root 运行：作业进程也以 root 运行（Celery 对此的警告已略去）。生产环境请用普通用户运行，"
-        "见 README。\n"
-        "  running as root: so is the job worker (Celery's warning about it is left out). In production run "
-        "ecancel as an ordinary user, see the README."
+    return "  " + str(
+        _("以 root 运行：作业进程也以 root 运行（Celery 对此的警告已略去）。生产环境请用普通用户运行，见 README。")
     )
 
 
-class Command(BaseCommand):
+class Command(LocalisedCommand):
     help = "Start ecancel on the embedded default: web server, job worker and scheduler."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -156,12 +152,12 @@ class Command(BaseCommand):
             for name, child in children.items():
                 if child.poll() is not None:
                     self.stderr.write(
-                        f"{name} 进程已退出（{child.returncode}），正在停止全部 / {name} exited, stopping all"
+                        _("%(name)s 进程已退出（%(code)s），正在停止全部") % {"name": name, "code": child.returncode}
                     )
                     exit_code = 1
                     stopping = True
             time.sleep(0.5)
-        self.stdout.write("正在停止… / stopping…")
+        self.stdout.write(str(_("正在停止…")))
         for child in children.values():
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
@@ -172,7 +168,7 @@ class Command(BaseCommand):
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
-        self.stdout.write("已停止 / stopped")
+        self.stdout.write(str(_("已停止")))
         if exit_code:
             sys.exit(exit_code)
 
@@ -191,19 +187,19 @@ class Command(BaseCommand):
         base = f"http://{display_host(host)}:{port}"
         lines = [
             "",
-            "ecancel 已启动 / ecancel is running",
-            f"  登录 / sign in             : {base}/login/",
-            f"  文件验证 / verify a PDF    : {base}/verify/",
-            f"  接口文档 / API docs        : {base}/api/docs",
-            f"  数据目录 / data directory : {settings.DATA_DIR}",
-            f"  访问日志 / access log      : {access_log}",
+            str(_("ecancel 已启动")),
+            "  " + _("登录：%(value)s") % {"value": f"{base}/login/"},
+            "  " + _("文件验证：%(value)s") % {"value": f"{base}/verify/"},
+            "  " + _("接口文档：%(value)s") % {"value": f"{base}/api/docs"},
+            "  " + _("数据目录：%(value)s") % {"value": settings.DATA_DIR},
+            "  " + _("访问日志：%(value)s") % {"value": access_log},
         ]
         if base != settings.ECANCEL_PUBLIC_URL:
-            lines.append(f"  二维码地址 / QR codes point at: {settings.ECANCEL_PUBLIC_URL}")
+            lines.append("  " + _("二维码地址：%(value)s") % {"value": settings.ECANCEL_PUBLIC_URL})
         if note := root_note():
             lines.append(note)
         if logins_file is not None:
-            lines += ["", f"  演示账号另存于 / demo logins also in: {logins_file}", ""]
+            lines += ["", "  " + _("演示账号另存于：%(value)s") % {"value": logins_file}, ""]
             lines.append(logins_file.read_text(encoding="utf-8").rstrip())
-        lines += ["", "按 Ctrl-C 停止 / press Ctrl-C to stop", ""]
+        lines += ["", str(_("按 Ctrl-C 停止")), ""]
         self.stdout.write("\n".join(lines))

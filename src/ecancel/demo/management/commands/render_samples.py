@@ -12,10 +12,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
 from ecancel.accounts.models import OrganisationKind
+from ecancel.core.commands import LocalisedCommand
 from ecancel.demo.samples import builtin_organisation, received_materials, seeded_case
 from ecancel.documents.models import DocumentKind
 from ecancel.documents.render import render_document
@@ -23,7 +25,7 @@ from ecancel.documents.samples import DEMO_CASE, sample_documents
 from ecancel.documents.services import DEFAULT_LEVEL, new_verification_code, sign_rendered
 
 
-class Command(BaseCommand):
+class Command(LocalisedCommand):
     help = "Render and sign every document for a demo contract into DIR (演示)."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -39,10 +41,12 @@ class Command(BaseCommand):
             case = DEMO_CASE
             seller = builtin_organisation(DEMO_CASE.seller, OrganisationKind.DEVELOPER)
             office = builtin_organisation(DEMO_CASE.office, OrganisationKind.NOTARY_OFFICE)
-            self.stdout.write("使用内置演示数据 / built-in demo case (演示)")
+            self.stdout.write(str(_("使用内置演示数据")))
         else:
             case, seller, office = seeded
-            self.stdout.write(f"使用已初始化的演示合同 {case.contract['contract_no']} / seeded demo contract")
+            self.stdout.write(
+                _("使用已初始化的演示合同 %(contract_no)s") % {"contract_no": case.contract["contract_no"]}
+            )
 
         code = new_verification_code()
         documents = sample_documents(case, verification_code=code)

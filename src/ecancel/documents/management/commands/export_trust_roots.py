@@ -11,13 +11,15 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
+from django.utils.translation import gettext_lazy as _
 
+from ecancel.core.commands import LocalisedCommand
 from ecancel.documents.pki import trust_roots
 
 
-class Command(BaseCommand):
-    help = "导出本系统签名所依据的根证书（PEM） / Export the root certificates this deployment's signatures chain to"
+class Command(LocalisedCommand):
+    help = "Export the root certificates this deployment's signatures chain to (PEM)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--out", type=Path, help="write to this file instead of standard output")
@@ -34,6 +36,6 @@ class Command(BaseCommand):
         text = "".join(blocks)
         if options["out"]:
             options["out"].write_text(text)
-            self.stderr.write(f"{len(blocks)} 个根证书已写入 / root certificate(s) written to {options['out']}")
+            self.stderr.write(_("%(count)s 个根证书已写入 %(path)s") % {"count": len(blocks), "path": options["out"]})
         else:
             self.stdout.write(text, ending="")

@@ -7,9 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
+from ecancel.core.commands import LocalisedCommand
 from ecancel.documents.verification import NotAPdf, PdfVerification, verify_pdf
 
 EXIT_INVALID = 1
@@ -17,7 +19,7 @@ EXIT_UNREADABLE = 2
 
 
 def _yes(value: bool) -> str:
-    return "是 / yes" if value else "否 / no"
+    return str(_("是") if value else _("否"))
 
 
 def _when(value: dt.datetime | None) -> str:
@@ -25,37 +27,43 @@ def _when(value: dt.datetime | None) -> str:
 
 
 def report_lines(report: PdfVerification) -> list[str]:
-    lines = [f"SHA-256: {report.sha256}", f"大小 / Size: {report.size} bytes"]
+    lines = [f"SHA-256: {report.sha256}", _("大小：%(size)s 字节") % {"size": report.size}]
     for number, sig in enumerate(report.signatures, start=1):
         lines += [
             "",
-            f"签名 {number} / Signature {number}: {sig.field_name}",
-            f"  签署机构 / Signer: {sig.signer_organisation or sig.signer_name or '—'}"
+            _("签名 %(number)s：%(field)s") % {"number": number, "field": sig.field_name},
+            "  "
+            + _("签署机构：%(signer)s") % {"signer": sig.signer_organisation or sig.signer_name or "—"}
             + (f" ({sig.signer_code})" if sig.signer_code else ""),
-            f"  证书签发者 / Issuer: {sig.issuer_name or '—'}",
-            f"  签署时间 / Signing time (claimed): {_when(sig.signing_time)}",
-            f"  时间戳 / Timestamp: {_when(sig.timestamp_time)}"
+            "  " + _("证书签发者：%(issuer)s") % {"issuer": sig.issuer_name or "—"},
+            "  " + _("签署时间（声明）：%(time)s") % {"time": _when(sig.signing_time)},
+            "  "
+            + _("时间戳：%(time)s") % {"time": _when(sig.timestamp_time)}
             + (f" — {sig.timestamp_authority}" if sig.timestamp_authority else ""),
-            f"  签署后未被改动 / Unchanged since signing: {_yes(sig.intact and not sig.modified_after)}",
-            f"  证书可信 / Chains to a trusted root: {_yes(sig.trusted)}",
-            f"  覆盖整个文件 / Covers the whole file: {_yes(sig.covers_whole_document)}",
-            f"  级别 / Level: {'PAdES ' + sig.level if sig.level else '—'}",
+            "  " + _("签署后未被改动：%(answer)s") % {"answer": _yes(sig.intact and not sig.modified_after)},
+            "  " + _("证书可信：%(answer)s") % {"answer": _yes(sig.trusted)},
+            "  " + _("覆盖整个文件：%(answer)s") % {"answer": _yes(sig.covers_whole_document)},
+            "  " + _("级别：%(level)s") % {"level": "PAdES " + sig.level if sig.level else "—"},
         ]
         lines += [f"  ! {problem}" for problem in sig.problems]
     for ts in report.document_timestamps:
-        lines += ["", f"文档时间戳 / Document timestamp: {_when(ts.time)} — {ts.authority} — {_yes(ts.valid)}"]
+        lines += [
+            "",
+            _("文档时间戳：%(time)s — %(authority)s — %(answer)s")
+            % {"time": _when(ts.time), "authority": ts.authority, "answer": _yes(ts.valid)},
+        ]
         lines += [f"  ! {problem}" for problem in ts.problems]
     lines.append("")
     if report.valid:
-        lines.append("结论 / Result: 有效 / VALID")
+        lines.append(str(_("结论：有效")))
     else:
-        lines.append("结论 / Result: 无效 / NOT VALID")
+        lines.append(str(_("结论：无效")))
         lines += [f"  - {problem}" for problem in report.problems]
     return lines
 
 
-class Command(BaseCommand):
-    help = "验证 PDF 的电子签章 / Verify the signatures of a PDF (exit 0 valid, 1 not valid, 2 unreadable)"
+class Command(LocalisedCommand):
+    help = "Verify the signatures of a PDF (exit 0 valid, 1 not valid, 2 unreadable)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path)
@@ -66,7 +74,7 @@ class Command(BaseCommand):
         try:
             data = path.read_bytes()
         except OSError as exc:
-            message = f"无法读取文件 / cannot read {path}: {exc.strerror}"
+            message = _("无法读取文件 %(path)s：%(reason)s") % {"path": path, "reason": exc.strerror}
             raise CommandError(message, returncode=EXIT_UNREADABLE) from exc
         try:
             report = verify_pdf(data)
@@ -75,8 +83,8 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
         else:
-            self.stdout.write(f"文件 / File: {path}")
+            self.stdout.write(_("文件：%(path)s") % {"path": path})
             for line in report_lines(report):
                 self.stdout.write(line)
         if not report.valid:
-            raise CommandError("文件验证未通过 / the document is not valid", returncode=EXIT_INVALID)
+            raise CommandError(str(_("文件验证未通过")), returncode=EXIT_INVALID)

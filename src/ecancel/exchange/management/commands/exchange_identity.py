@@ -17,7 +17,7 @@ from ecancel.exchange.routing import hosted_kinds
 
 
 class Command(BaseCommand):
-    help = "导出本系统的消息交换身份（接收地址与各托管机构的 Ed25519 公钥） / export exchange public keys"
+    help = "Export this deployment's exchange identity (its endpoint and each hosted organisation's Ed25519 key)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--endpoint", default=f"{settings.ECANCEL_PUBLIC_URL}/exchange/", help="our /exchange/ URL")

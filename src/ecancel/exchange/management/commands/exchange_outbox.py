@@ -10,8 +10,10 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import gettext_lazy as _
 
+from ecancel.core.commands import LocalisedCommand
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import DomainError
 from ecancel.exchange.models import OutboxMessage
@@ -19,8 +21,8 @@ from ecancel.exchange.services import outbox_requeue, relay_due
 from ecancel.exchange.transitions import OutboxStatus
 
 
-class Command(BaseCommand):
-    help = "查看待发与发送失败的消息，重新发送 / inspect the outbox, requeue failed messages"
+class Command(LocalisedCommand):
+    help = "Inspect the outbox; requeue failed messages."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--requeue", type=UUID, action="append", default=[], help="failed message id")
@@ -31,7 +33,7 @@ class Command(BaseCommand):
             try:
                 outbox_requeue(message_id=message_id, actor=None, ctx=RequestContext.system("command"))
             except OutboxMessage.DoesNotExist:
-                raise CommandError(f"没有该消息 / no message {message_id}") from None
+                raise CommandError(_("没有该消息：%(id)s") % {"id": message_id}) from None
             except DomainError as exc:
                 raise CommandError(exc.message) from exc
             self.stdout.write(f"requeued {message_id}")

@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from ecancel.accounts.models import Organisation
+from ecancel.core.commands import LocalisedCommand
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import DomainError
 from ecancel.exchange.models import Peer, Transport
@@ -29,8 +31,8 @@ from ecancel.exchange.routing import is_hosted
 from ecancel.exchange.services import peer_deactivate, peer_set
 
 
-class Command(BaseCommand):
-    help = "配置对接机构（另一部署托管的机构） / configure exchange peers"
+class Command(LocalisedCommand):
+    help = "Configure exchange peers (organisations hosted by another deployment)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -62,7 +64,7 @@ class Command(BaseCommand):
         except (ValidationError, ValueError, TypeError):
             organisation = None
         if organisation is None:
-            raise CommandError(f"未找到机构 / no organisation {value}")
+            raise CommandError(_("未找到机构：%(value)s") % {"value": value})
         return organisation
 
     def _import(self, options: dict[str, Any], ctx: RequestContext) -> None:
@@ -73,7 +75,7 @@ class Command(BaseCommand):
             entries = [(str(entry["id"]), str(entry["ed25519_public_key"])) for entry in identity["organisations"]]
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise CommandError(
-                f"无法读取对方的 exchange_identity 文件 / not an exchange_identity file: {exc.__class__.__name__} {exc}"
+                _("无法读取对方的 exchange_identity 文件：%(problem)s") % {"problem": f"{exc.__class__.__name__} {exc}"}
             ) from None
         with transaction.atomic():
             for organisation_id, public_key in entries:
@@ -99,7 +101,7 @@ class Command(BaseCommand):
         elif options["hmac_secret_env"]:
             value = os.environ.get(options["hmac_secret_env"])
             if not value:
-                raise CommandError(f"环境变量为空 / {options['hmac_secret_env']} is not set")
+                raise CommandError(_("环境变量 %(name)s 为空") % {"name": options["hmac_secret_env"]})
             secret = value.encode()
         peer_set(
             organisation=organisation,
