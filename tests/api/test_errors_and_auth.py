@@ -92,7 +92,7 @@ def test_command_lists_revocation_dates_in_local_time(developer: Organisation, d
     ApiToken.objects.filter(prefix=developer_token[:12]).update(revoked_at=evening)
     listing = StringIO()
     call_command("api_token", "list", stdout=listing)
-    assert "revoked 2026-01-02" in listing.getvalue()
+    assert "已吊销 2026-01-02" in listing.getvalue()
 
 
 def test_validation_errors_are_422_with_fields(client: Client, developer_token: str) -> None:

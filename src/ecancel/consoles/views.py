@@ -158,7 +158,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
 def login_verify_view(request: HttpRequest) -> HttpResponse:
     user = _pending_user(request)
     if user is None:
-        return _restart(request, str(_("登录已超时，请重新输入用户名和密码。 / Please log in again.")))
+        return _restart(request, str(_("登录已超时，请重新输入用户名和密码。")))
     lock = login_lock(username=user.username, ctx=RequestContext.of(request))
     if lock is not None:
         return _refuse_for_now(request, lock)
@@ -199,7 +199,7 @@ def _base32_secret(device: TOTPDevice) -> str:
 def login_enrol_view(request: HttpRequest) -> HttpResponse:
     user = _pending_user(request)
     if user is None:
-        return _restart(request, str(_("登录已超时，请重新输入用户名和密码。 / Please log in again.")))
+        return _restart(request, str(_("登录已超时，请重新输入用户名和密码。")))
     lock = login_lock(username=user.username, ctx=RequestContext.of(request))
     if lock is not None:
         return _refuse_for_now(request, lock)

@@ -59,7 +59,11 @@ class Command(LocalisedCommand):
                     tokens = tokens.filter(organisation=find_organisation(options["organisation"]))
                 for token in tokens:
                     # Dates as people here read them: Asia/Shanghai, not the UTC the row stores.
-                    state = f"revoked {timezone.localtime(token.revoked_at):%Y-%m-%d}" if token.revoked_at else "active"
+                    state = (
+                        _("已吊销 %(date)s") % {"date": f"{timezone.localtime(token.revoked_at):%Y-%m-%d}"}
+                        if token.revoked_at
+                        else _("有效")
+                    )
                     self.stdout.write(f"{token.pk}  {token.prefix}…  {token.organisation}  {token.name}  {state}")
             else:
                 ref = options["token"]

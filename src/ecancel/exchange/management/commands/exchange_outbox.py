@@ -11,6 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from django.core.management.base import CommandError, CommandParser
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ecancel.core.commands import LocalisedCommand
@@ -36,12 +37,14 @@ class Command(LocalisedCommand):
                 raise CommandError(_("没有该消息：%(id)s") % {"id": message_id}) from None
             except DomainError as exc:
                 raise CommandError(exc.message) from exc
-            self.stdout.write(f"requeued {message_id}")
+            self.stdout.write(_("已重新排队：%(id)s") % {"id": message_id})
         if options["relay"]:
-            self.stdout.write(f"delivered {relay_due(limit=500)}")
+            self.stdout.write(_("已投递 %(count)s 条消息") % {"count": relay_due(limit=500)})
         rows = OutboxMessage.objects.exclude(status=OutboxStatus.DELIVERED).order_by("created_at")
         for row in rows:
             self.stdout.write(
-                f"{row.pk}  {row.message_type}  {row.status}  attempts={row.attempts}  "
-                f"next={row.next_attempt_at:%Y-%m-%d %H:%M:%S%z}  {row.last_error[:120]}"
+                f"{row.pk}  {row.message_type}  {row.get_status_display()}  "
+                + _("已尝试 %(attempts)s 次，下次 %(next)s")
+                % {"attempts": row.attempts, "next": f"{timezone.localtime(row.next_attempt_at):%Y-%m-%d %H:%M:%S}"}
+                + f"  {row.last_error[:120]}"
             )
