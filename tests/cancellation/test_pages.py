@@ -131,6 +131,9 @@ def test_create_fill_push_and_show_the_qr(
     assert "正在等待公证处确认" in html and 'id="revoke-badge"' in html
     assert f"{url}revoke/" not in html, "no second revoke is offered while one waits"
     assert operator_client.get(f"{url}qr/print").status_code == 404
+    revoking = page(operator_client, "/operator/applications/?status=revoking")
+    assert application.number in revoking and "badge--revoking" in revoking, "the list's 撤销中 filter finds it"
+    assert application.number not in page(operator_client, "/operator/applications/?status=draft")
 
 
 def test_bad_input_is_shown_next_to_the_field(operator_client: Client, application: Application) -> None:
