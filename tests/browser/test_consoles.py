@@ -207,3 +207,42 @@ def test_notary_clerk_case_pages(
     page.goto(f"{base}/notary/cases/{case.pk}/")
     expect(page.get_by_text(contract.contract_no).first).to_be_visible()
     show(page, shot, "case")
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1366x900", "390x844"])
+def test_the_other_console_pages_pass_the_accessibility_check(
+    chromium: Browser,
+    live_server: object,
+    developer: Organisation,
+    filing_authority: Organisation,
+    notary_office: Organisation,
+    operator: User,
+    shot: Shots,
+    viewport: dict[str, int],
+) -> None:
+    """The pages the flows above do not pass through: the abandon and agent confirmations, the password page, the
+    filing officer's landing page, and the notary's review queue and calendar."""
+    base = str(live_server)
+    contract = contract_with_buyers(2, seller=developer)
+    page = signed_in(chromium, base, operator, viewport).new_page()
+    page.goto(f"{base}/operator/contracts/{contract.pk}/cancellation/new/")
+    page.get_by_role("button", name="确定").click()
+    page.wait_for_url("**/operator/applications/*/")
+    application = Application.objects.get(contract=contract)
+    for name, path in (
+        ("abandon-confirm", f"/operator/applications/{application.pk}/abandon/"),
+        ("password", "/account/password/"),
+    ):
+        page.goto(f"{base}{path}")
+        show(page, shot, name)
+
+    officer = UserFactory(organisation=filing_authority, role=Role.FILING_OFFICER)
+    officer_page = signed_in(chromium, base, officer, viewport).new_page()
+    officer_page.goto(f"{base}/")
+    show(officer_page, shot, "filing-officer")
+
+    admin = UserFactory(organisation=notary_office, role=Role.NOTARY_ADMIN)
+    admin_page = signed_in(chromium, base, admin, viewport).new_page()
+    for name, path in (("review-queue", "/notary/review/"), ("review-calendar", "/notary/review/calendar/")):
+        admin_page.goto(f"{base}{path}")
+        show(admin_page, shot, name)
