@@ -142,12 +142,12 @@ def test_demo_banner_follows_the_setting(operator_client: Client, settings: Sett
     assert "演示环境" not in operator_client.get("/operator/contracts/").content.decode()
 
 
-def test_the_filing_officer_lands_on_a_page_that_says_what_it_will_hold(filing_authority: Organisation) -> None:
+def test_the_filing_officer_lands_on_the_city_view(filing_authority: Organisation) -> None:
     officer = logged_in_client(UserFactory(organisation=filing_authority, role=Role.FILING_OFFICER))
-    html = officer.get("/").content.decode()
-    assert "全市注销情况" in html and "随「公证书与备案注销」功能一同上线" in html
-    assert 'href="/verify/"' in html
-    assert "您所在岗位的功能将显示在上方导航中" not in html
+    response = officer.get("/")
+    assert response.status_code == 302 and response["Location"] == "/filing/"
+    html = officer.get("/filing/").content.decode()
+    assert "全市注销情况" in html and 'href="/verify/"' in html
 
 
 def test_admin_section_names_follow_the_language(filing_authority: Organisation) -> None:

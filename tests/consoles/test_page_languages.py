@@ -21,7 +21,7 @@ from django.test import Client, RequestFactory
 from django.utils import timezone, translation
 
 from ecancel.accounts.actors import Actor
-from ecancel.accounts.models import Organisation, Role, User
+from ecancel.accounts.models import Organisation, OrganisationKind, Role, User
 from ecancel.buyers.services import handoff_issue
 from ecancel.cancellation.services.drafting import application_create
 from ecancel.consoles.errors import server_error
@@ -30,7 +30,13 @@ from ecancel.identity.masking import mask_name
 from ecancel.notary.models import CalendarDayKind, OfficeCalendarDay
 from ecancel.notary.services.revoke import case_revoke
 from tests.conftest import logged_in_client
-from tests.factories import DeveloperFactory, NotaryOfficeFactory, UserFactory, contract_with_buyers
+from tests.factories import (
+    DeveloperFactory,
+    NotaryOfficeFactory,
+    OrganisationFactory,
+    UserFactory,
+    contract_with_buyers,
+)
 from tests.notary.helpers import make_case
 from tests.notary.review_data import submitted_buyer, under_review
 
@@ -187,6 +193,10 @@ def pages(world: dict[str, str], operator: User, notary_clerk: User) -> Iterator
     def notary_client() -> Client:
         return logged_in_client(notary_clerk)
 
+    def filing_officer_client() -> Client:
+        authority = OrganisationFactory(kind=OrganisationKind.FILING_AUTHORITY)
+        return logged_in_client(UserFactory(organisation=authority, role=Role.FILING_OFFICER))
+
     def reviewer_client() -> Client:
         return logged_in_client(UserFactory(organisation=notary_clerk.organisation, role=Role.NOTARY_ADMIN))
 
@@ -201,6 +211,7 @@ def pages(world: dict[str, str], operator: User, notary_clerk: User) -> Iterator
     yield "review queue", get(reviewer_client, "/notary/review/")
     yield "review of a case", get(reviewer_client, world["review"])
     yield "office calendar", get(reviewer_client, "/notary/review/calendar/")
+    yield "city view (filing officer)", get(filing_officer_client, "/filing/")
     yield "QR landing, valid", get(Client, world["valid"])
     yield "QR landing, revoked", get(Client, world["revoked"])
     yield "QR landing, expired", get(Client, world["expired"])

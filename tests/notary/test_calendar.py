@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ecancel.notary.calendar import WorkCalendar, deadline_window, review_due_date
+from ecancel.core.calendar import WorkCalendar, review_due_date
+from ecancel.notary.calendar import deadline_window
 
 # The 2025 National Day arrangement: 1–8 October off, Sunday 28 September and Saturday 11 October worked.
 NATIONAL_DAY_2025 = WorkCalendar(

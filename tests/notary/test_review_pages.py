@@ -19,8 +19,8 @@ from pytest_django import Settings
 from ecancel.accounts.models import NotaryOffice, Organisation, Role, User
 from ecancel.audit.models import AuditEvent
 from ecancel.buyers.manifest import manifest_verify
+from ecancel.core.calendar import review_due_date
 from ecancel.identity.models import ReviewReason
-from ecancel.notary.calendar import review_due_date
 from ecancel.notary.models import CalendarDayKind, CaseParty, NotaryCase, OfficeCalendarDay, PartyRole
 from ecancel.notary.review import office_calendar
 from tests.conftest import logged_in_client

@@ -143,3 +143,16 @@ class RevokeForm(VersionForm):
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": _("例如：申请人联系电话有误")}),
     )
+
+
+class CitySearchForm(forms.Form):
+    q = forms.CharField(
+        label=_("搜索"),
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"placeholder": _("申请编号、合同编号、开发企业或申请人"), "type": "search"}),
+    )
+    status = forms.ChoiceField(
+        label=_("状态"), required=False, choices=[("", _("全部状态")), *ApplicationStatus.choices]
+    )
+    per_page = PageSizeField()

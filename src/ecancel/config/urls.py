@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/", api_urlpatterns()),
     path("operator/", include("ecancel.consoles.operator.urls")),
     path("notary/", include("ecancel.consoles.notary.urls")),
+    path("filing/", include("ecancel.consoles.filing.views")),
     path("h/", include("ecancel.buyers.urls")),
     path("b/", include("ecancel.consoles.buyer.urls")),
     path("exchange/", include("ecancel.exchange.urls")),

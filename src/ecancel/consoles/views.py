@@ -273,6 +273,5 @@ def home_view(request: HttpRequest) -> HttpResponse:
         if user.role in NOTARY_ROLES:
             return redirect("notary:home")
         if user.role == Role.FILING_OFFICER:
-            # The city-wide view comes with the certificates; until then the page says what it will hold.
-            return render(request, "consoles/filing_home.html", {})
+            return redirect("filing:city")
     return render(request, "consoles/home.html", {})

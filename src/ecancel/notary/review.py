@@ -32,11 +32,12 @@ from ecancel.buyers.models import (
 from ecancel.buyers.selectors import TITLES, case_documents_for_buyer
 from ecancel.buyers.services.journey import AGENT_SUBJECT_OFFSET
 from ecancel.buyers.steps import FOREIGN_DOCUMENTS, MAINLAND_ID
+from ecancel.core.calendar import ONE_DAY, WorkCalendar, review_due_date
 from ecancel.exchange.selectors import inbox_body
 from ecancel.identity.id_numbers import IdType, normalise_id_number
 from ecancel.identity.messages import reason_message
 from ecancel.identity.models import CheckEvidence, CheckKind, EvidenceRole, IdentityCheck, ManualReview
-from ecancel.notary.calendar import ONE_DAY, WorkCalendar, deadline_window, review_due_date
+from ecancel.notary.calendar import deadline_window
 from ecancel.notary.models import CalendarDayKind, CaseParty, NotaryCase, OfficeCalendarDay, PartyRole
 from ecancel.notary.transitions import CaseStatus
 
