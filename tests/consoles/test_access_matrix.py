@@ -84,7 +84,8 @@ def api(overrides: dict[str, Outcome] | None = None) -> dict[str, Outcome]:
 
 
 ROUTES: list[Route] = [
-    Route("home", lambda w: "/", page({OPERATOR: 302, OTHER_OPERATOR: 302, NOTARY_CLERK: 302, FILING_OFFICER: 200})),
+    Route("home", lambda w: "/", page({OPERATOR: 302, OTHER_OPERATOR: 302, NOTARY_CLERK: 302, FILING_OFFICER: 302})),
+    Route("filing authority's city view", lambda w: "/filing/", page({OPERATOR: 404, FILING_OFFICER: 200})),
     Route(
         "password change",
         lambda w: "/account/password/",
