@@ -30,7 +30,7 @@ from ecancel.cancellation.models import (
 from ecancel.cancellation.services.common import audit_application, pending_revoke, seller_application
 from ecancel.cancellation.transitions import ApplicationStatus, application_move, revoke_move
 from ecancel.core.context import RequestContext
-from ecancel.core.errors import InvalidTransition, Text, render_source
+from ecancel.core.errors import InvalidTransition, Joined, Text, render_source
 from ecancel.documents.slots import run_in_signing_slot
 from ecancel.exchange.messages import CertificateIssued
 from ecancel.filing.services import contract_cancel_filing
@@ -243,13 +243,13 @@ def certificate_check(*, sender: Organisation, content: bytes) -> CertificateChe
         return CertificateCheck("", gettext_lazy("公证书不是可读的PDF文件"))
     signers = sorted({s.signer_organisation for s in report.signatures if s.signer_organisation})
     if not report.valid:
-        problems = "；".join(p.zh for p in report.problems) or "—"
+        problems = Joined((p.text for p in report.problems), clauses=True) if report.problems else "—"
         return CertificateCheck("", gettext_lazy("公证书的电子签章未通过验证：%(problems)s"), {"problems": problems})
     if sender.name not in signers:
         return CertificateCheck(
             "",
             gettext_lazy("公证书不是由发送它的公证处「%(office)s」签章（签章机构：%(signers)s）"),
-            {"office": sender.name, "signers": "、".join(signers) or "—"},
+            {"office": sender.name, "signers": Joined(signers) if signers else "—"},
         )
     return CertificateCheck(sender.name)
 
