@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 import factory
 from factory.django import DjangoModelFactory
+from PIL import Image
 
 from ecancel.accounts.models import DeveloperCompany, NotaryOffice, Organisation, OrganisationKind, Role, User
 from ecancel.filing.models import Building, BuyerParty, FiledContract, Project, Unit
@@ -45,6 +48,14 @@ class OrganisationFactory(DjangoModelFactory[Organisation]):
     address = "中山市东区测试路1号"
 
 
+@cache
+def paper_picture(colour: tuple[int, int, int]) -> bytes:
+    """A small PNG standing in for one of the company's papers (the certificate appends them as pictures)."""
+    out = io.BytesIO()
+    Image.new("RGB", (120, 80), colour).save(out, format="PNG")
+    return out.getvalue()
+
+
 class DeveloperFactory(DjangoModelFactory[DeveloperCompany]):
     class Meta:
         model = DeveloperCompany
@@ -54,6 +65,15 @@ class DeveloperFactory(DjangoModelFactory[DeveloperCompany]):
     legal_representative = "张建国"
     legal_representative_id_type = IdType.MAINLAND_ID
     legal_representative_id_number = factory.Sequence(lambda n: mainland_id(500 + n, dt.date(1970, 5, 1)))
+    legal_representative_id_front = factory.django.FileField(
+        filename="id-front.png", data=factory.LazyFunction(lambda: paper_picture((200, 220, 240)))
+    )
+    legal_representative_id_back = factory.django.FileField(
+        filename="id-back.png", data=factory.LazyFunction(lambda: paper_picture((220, 240, 200)))
+    )
+    business_licence = factory.django.FileField(
+        filename="licence.png", data=factory.LazyFunction(lambda: paper_picture((240, 230, 210)))
+    )
 
 
 class NotaryOfficeFactory(DjangoModelFactory[NotaryOffice]):

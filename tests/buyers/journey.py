@@ -5,10 +5,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import re
 import secrets
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
+from urllib.parse import urlparse
 
 from django.core.files.base import ContentFile
 from django.test import Client
@@ -16,7 +18,9 @@ from django.utils import timezone
 from PIL import Image, ImageDraw
 
 from ecancel.accounts.models import NotaryOffice
+from ecancel.buyers.models import HandoffToken, Journey
 from ecancel.buyers.services import IssuedHandoff, handoff_issue
+from ecancel.buyers.services.handoff import token_digest
 from ecancel.core.context import RequestContext
 from ecancel.documents.models import DocumentKind, StoredDocument
 from ecancel.identity.id_numbers import IdType
@@ -123,8 +127,9 @@ class Phone:
         self.client = Client(HTTP_USER_AGENT=PHONE_UA, REMOTE_ADDR=ip)
         self.capture = capture
 
-    def scan(self, handoff: IssuedHandoff) -> Any:
-        return self.client.get(f"/h/{handoff.raw}")
+    def scan(self, handoff: IssuedHandoff | str) -> Any:
+        """Open the QR's link: a handoff issued here, or the URL the seller was sent."""
+        return self.client.get(urlparse(handoff).path if isinstance(handoff, str) else f"/h/{handoff.raw}")
 
     def get(self, url: str, **extra: Any) -> Any:
         return self.client.get(url, **extra)
@@ -139,3 +144,101 @@ class Phone:
 
 def now() -> Any:
     return timezone.now()
+
+
+def hidden(html: str, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]+)"', html)
+    assert found, f"no hidden {name}"
+    return found.group(1)
+
+
+def step_of(response: Any) -> tuple[int, int]:
+    found = re.search(r"第 (\d+) 步 / 共 (\d+) 步", response.content.decode())
+    assert found
+    return int(found.group(1)), int(found.group(2))
+
+
+def frames(variant: int) -> list[Any]:
+    image = makers.rotated(makers.portrait(), 2 * variant)
+    return [upload(f"f{n}.jpg", makers.to_jpeg(makers.rotated(image, n), quality=80 + variant)) for n in range(3)]
+
+
+def capture(camera_page: str, variant: int) -> dict[str, Any]:
+    """What the camera form posts: the check and nonce the server issued, and the frames shot."""
+    return {"check": hidden(camera_page, "check"), "nonce": hidden(camera_page, "nonce"), "frames": frames(variant)}
+
+
+def read_documents(phone: Phone) -> None:
+    page = phone.get("/b/read/").content.decode()
+    keys = re.findall(r'href="/b/doc/([a-z_]+)/"', page)
+    assert len(keys) == 4
+    # 同意继续 is refused until every document was opened.
+    refused = phone.post("/b/read/", {"agree": "yes"})
+    assert refused.status_code == 422
+    for key in keys:
+        shown = phone.get(f"/b/doc/{key}/")
+        assert shown.status_code == 200 and shown["Content-Type"] == "application/pdf"
+        assert shown["Content-Disposition"].startswith("inline")
+    assert phone.post("/b/read/", {"agree": "yes"})["Location"] == "/b/uploads/"
+
+
+def mainland_to_done(phone: Phone, handoff: Any, position: int = 1) -> Journey:
+    assert phone.scan(handoff)["Location"] == "/b/"
+    assert phone.post("/b/choose/", {"buyer": position})["Location"] == "/b/consent/"
+    assert step_of(phone.get("/b/consent/")) == (1, 7)
+    assert phone.post("/b/consent/", {"face_processing": "yes", "transfer": "yes"})["Location"] == "/b/face/"
+    # No ID portrait read yet: the face step asks for it first.
+    assert 'name="document_front"' in phone.get("/b/face/").content.decode()
+    assert phone.post("/b/face/reference/", {"document_front": upload("id.jpg", photo())}).status_code == 302
+    camera = phone.get("/b/face/").content.decode()
+    assert "data-camera-capture" in camera and "data-liveness-action" in camera
+    sent = phone.post(
+        "/b/face/", {"check": hidden(camera, "check"), "nonce": hidden(camera, "nonce"), "frames": frames(1)}
+    )
+    assert sent["Location"] == "/b/face/"
+    assert phone.get("/b/face/")["Location"] == "/b/read/"
+    read_documents(phone)
+    # The ID front read at the face step is kept: only the back and the holding photo are still wanted.
+    photos = {"document_back": upload("b.jpg", photo()), "holding": upload("h.jpg", photo())}
+    assert phone.post("/b/uploads/", photos)["Location"] == "/b/signature/"
+    assert phone.post("/b/signature/", {"signature": signature_data_url()})["Location"] == "/b/face-again/"
+    camera = phone.get("/b/face-again/").content.decode()
+    phone.post(
+        "/b/face-again/", {"check": hidden(camera, "check"), "nonce": hidden(camera, "nonce"), "frames": frames(2)}
+    )
+    assert phone.get("/b/face-again/")["Location"] == "/b/done/"
+    done = phone.get("/b/done/")
+    assert "申请成功" in done.content.decode()
+    return Journey.objects.get(buyer__case=_case_of(handoff), buyer__position=position)
+
+
+def _case_of(handoff: IssuedHandoff | str) -> NotaryCase:
+    if isinstance(handoff, str):
+        raw = urlparse(handoff).path.rstrip("/").rsplit("/", 1)[-1]
+        return HandoffToken.objects.select_related("case").get(token_hash=token_digest(raw)).case
+    return handoff.token.case
+
+
+def passport_to_done(phone: Phone, handoff: Any, position: int) -> Journey:
+    """A passport holder's way: the document read, the four documents, photos, signature, a read-aloud video."""
+    phone.scan(handoff)
+    assert phone.post("/b/choose/", {"buyer": position})["Location"] == "/b/consent/"
+    assert phone.post("/b/consent/", {"face_processing": "yes", "transfer": "yes"})["Location"] == "/b/document-kind/"
+    page = phone.get("/b/document-kind/")
+    assert step_of(page) == (2, 9) and "港澳居民来往内地通行证" in page.content.decode()
+    assert phone.post("/b/document-kind/", {"kind": "passport"})["Location"] == "/b/document-read/"
+    phone.post("/b/document-read/", {"front": upload("p.jpg", photo())})
+    assert phone.get("/b/document-read/")["Location"] == "/b/read/"
+    read_documents(phone)
+    photos = {slot: upload(f"{slot}.jpg", photo()) for slot in ("document_front", "document_back", "holding")}
+    assert phone.post("/b/uploads/", photos)["Location"] == "/b/signature/"
+    assert phone.post("/b/signature/", {"signature": signature_data_url()})["Location"] == "/b/video/"
+    recorder = phone.get("/b/video/").content.decode()
+    assert 'data-seconds="15"' in recorder and "本人自愿申请注销商品房买卖合同，核验码" in recorder
+    video = upload("v.webm", makers.make_video(15), "video/webm")
+    phone.post("/b/video/", {"check": hidden(recorder, "check"), "nonce": hidden(recorder, "nonce"), "video": video})
+    assert phone.get("/b/video/")["Location"] == "/b/submit/"
+    assert "提交资料，完成" in phone.get("/b/submit/").content.decode()
+    phone.post("/b/submit/")
+    assert phone.get("/b/submit/")["Location"] == "/b/done/"
+    return Journey.objects.get(buyer__case=_case_of(handoff), buyer__position=position)

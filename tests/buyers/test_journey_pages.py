@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
@@ -15,7 +14,21 @@ from ecancel.buyers.models import Consent, DocumentOpening, Journey, JourneyUplo
 from ecancel.exchange.models import OutboxMessage
 from ecancel.notary.models import CaseParty, NotaryCase, PartyRole
 from ecancel.notary.transitions import CaseStatus
-from tests.buyers.journey import Phone, case_for_buyers, make_foreign, photo, qr, signature_data_url, upload
+from tests.buyers.journey import (
+    Phone,
+    capture,
+    case_for_buyers,
+    hidden,
+    mainland_to_done,
+    make_foreign,
+    passport_to_done,
+    photo,
+    qr,
+    read_documents,
+    signature_data_url,
+    step_of,
+    upload,
+)
 from tests.identity import makers
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]  # row locks with joins: PostgreSQL too
@@ -27,72 +40,6 @@ Capture = Callable[..., AbstractContextManager[Any]]
 def null_identity(settings: Settings) -> None:
     settings.ECANCEL_IDENTITY_PROVIDER = "null"
     settings.ECANCEL_IDENTITY_NULL_OUTCOMES = {}
-
-
-def hidden(html: str, name: str) -> str:
-    found = re.search(rf'name="{name}" value="([^"]+)"', html)
-    assert found, f"no hidden {name}"
-    return found.group(1)
-
-
-def step_of(response: Any) -> tuple[int, int]:
-    found = re.search(r"第 (\d+) 步 / 共 (\d+) 步", response.content.decode())
-    assert found
-    return int(found.group(1)), int(found.group(2))
-
-
-def frames(variant: int) -> list[Any]:
-    image = makers.rotated(makers.portrait(), 2 * variant)
-    return [upload(f"f{n}.jpg", makers.to_jpeg(makers.rotated(image, n), quality=80 + variant)) for n in range(3)]
-
-
-def capture(camera_page: str, variant: int) -> dict[str, Any]:
-    """What the camera form posts: the check and nonce the server issued, and the frames shot."""
-    return {"check": hidden(camera_page, "check"), "nonce": hidden(camera_page, "nonce"), "frames": frames(variant)}
-
-
-def read_documents(phone: Phone) -> None:
-    page = phone.get("/b/read/").content.decode()
-    keys = re.findall(r'href="/b/doc/([a-z_]+)/"', page)
-    assert len(keys) == 4
-    # 同意继续 is refused until every document was opened.
-    refused = phone.post("/b/read/", {"agree": "yes"})
-    assert refused.status_code == 422
-    for key in keys:
-        shown = phone.get(f"/b/doc/{key}/")
-        assert shown.status_code == 200 and shown["Content-Type"] == "application/pdf"
-        assert shown["Content-Disposition"].startswith("inline")
-    assert phone.post("/b/read/", {"agree": "yes"})["Location"] == "/b/uploads/"
-
-
-def mainland_to_done(phone: Phone, handoff: Any, position: int = 1) -> Journey:
-    assert phone.scan(handoff)["Location"] == "/b/"
-    assert phone.post("/b/choose/", {"buyer": position})["Location"] == "/b/consent/"
-    assert step_of(phone.get("/b/consent/")) == (1, 7)
-    assert phone.post("/b/consent/", {"face_processing": "yes", "transfer": "yes"})["Location"] == "/b/face/"
-    # No ID portrait read yet: the face step asks for it first.
-    assert 'name="document_front"' in phone.get("/b/face/").content.decode()
-    assert phone.post("/b/face/reference/", {"document_front": upload("id.jpg", photo())}).status_code == 302
-    camera = phone.get("/b/face/").content.decode()
-    assert "data-camera-capture" in camera and "data-liveness-action" in camera
-    sent = phone.post(
-        "/b/face/", {"check": hidden(camera, "check"), "nonce": hidden(camera, "nonce"), "frames": frames(1)}
-    )
-    assert sent["Location"] == "/b/face/"
-    assert phone.get("/b/face/")["Location"] == "/b/read/"
-    read_documents(phone)
-    # The ID front read at the face step is kept: only the back and the holding photo are still wanted.
-    photos = {"document_back": upload("b.jpg", photo()), "holding": upload("h.jpg", photo())}
-    assert phone.post("/b/uploads/", photos)["Location"] == "/b/signature/"
-    assert phone.post("/b/signature/", {"signature": signature_data_url()})["Location"] == "/b/face-again/"
-    camera = phone.get("/b/face-again/").content.decode()
-    phone.post(
-        "/b/face-again/", {"check": hidden(camera, "check"), "nonce": hidden(camera, "nonce"), "frames": frames(2)}
-    )
-    assert phone.get("/b/face-again/")["Location"] == "/b/done/"
-    done = phone.get("/b/done/")
-    assert "申请成功" in done.content.decode()
-    return Journey.objects.get(buyer__case=handoff.token.case, buyer__position=position)
 
 
 def test_mainland_buyer_reaches_success_and_is_sealed(office: Any, django_capture_on_commit_callbacks: Capture) -> None:
@@ -124,27 +71,7 @@ def test_non_mainland_buyer_with_video_and_then_the_case_goes_to_review(
     handoff = qr(case)
     mainland_to_done(Phone(django_capture_on_commit_callbacks), handoff, position=1)
 
-    phone = Phone(django_capture_on_commit_callbacks, ip="198.51.100.7")
-    phone.scan(handoff)
-    assert phone.post("/b/choose/", {"buyer": 2})["Location"] == "/b/consent/"
-    assert phone.post("/b/consent/", {"face_processing": "yes", "transfer": "yes"})["Location"] == "/b/document-kind/"
-    page = phone.get("/b/document-kind/")
-    assert step_of(page) == (2, 9) and "港澳居民来往内地通行证" in page.content.decode()
-    assert phone.post("/b/document-kind/", {"kind": "passport"})["Location"] == "/b/document-read/"
-    phone.post("/b/document-read/", {"front": upload("p.jpg", photo())})
-    assert phone.get("/b/document-read/")["Location"] == "/b/read/"
-    read_documents(phone)
-    photos = {slot: upload(f"{slot}.jpg", photo()) for slot in ("document_front", "document_back", "holding")}
-    assert phone.post("/b/uploads/", photos)["Location"] == "/b/signature/"
-    assert phone.post("/b/signature/", {"signature": signature_data_url()})["Location"] == "/b/video/"
-    recorder = phone.get("/b/video/").content.decode()
-    assert 'data-seconds="15"' in recorder and "本人自愿申请注销商品房买卖合同，核验码" in recorder
-    video = upload("v.webm", makers.make_video(15), "video/webm")
-    phone.post("/b/video/", {"check": hidden(recorder, "check"), "nonce": hidden(recorder, "nonce"), "video": video})
-    assert phone.get("/b/video/")["Location"] == "/b/submit/"
-    assert "提交资料，完成" in phone.get("/b/submit/").content.decode()
-    phone.post("/b/submit/")
-    assert phone.get("/b/submit/")["Location"] == "/b/done/"
+    passport_to_done(Phone(django_capture_on_commit_callbacks, ip="198.51.100.7"), handoff, position=2)
     journey = Journey.objects.get(buyer__case=case, buyer__position=2)
     assert journey.status == "submitted" and journey.path == "document_video"
     assert NotaryCase.objects.get(pk=case.pk).status == CaseStatus.UNDER_REVIEW

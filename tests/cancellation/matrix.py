@@ -53,5 +53,8 @@ def application_routes(
         route("api application list", lambda w: "/api/filing/applications", api({other: 200, token: 200})),
         route("api application detail", api_base, api()),
         route("api application checks", lambda w: f"{api_base(w)}/checks", api()),
+        # No certificate came back yet: the owner hears so, everyone else finds no application.
+        route("api certificate (none yet)", lambda w: f"{api_base(w)}/certificate.pdf", api({owner: 404})),
+        route("operator certificate (none yet)", lambda w: f"{base(w)}certificate.pdf", page({owner: 404})),
         route("api notary offices", lambda w: "/api/filing/notary-offices", api({other: 200, token: 200})),
     ]

@@ -85,6 +85,7 @@ def test_create_and_read(api: Client, created: dict[str, Any], contract: FiledCo
         "notary_office": False,
         "contract": True,
         "agent": True,
+        "seller_papers": True,
     }
     assert created["qr"] is None
     listed = api.get(API).json()
@@ -260,3 +261,15 @@ def test_largest_allowed_power_of_attorney_goes_through_the_api(
     }
     response = put(api, f"{API}/{created['id']}/agent", agent)
     assert response.status_code == 200, response.content[:300]
+
+
+def test_a_company_without_its_papers_cannot_push(api: Client, created: dict[str, Any], developer: Any) -> None:
+    """The certificate appends the licence and the legal representative's ID: a push without them would open a
+    case no notary could ever certify."""
+    company = developer.developer
+    company.business_licence = ""
+    company.save(update_fields=["business_licence"])
+    response = api.get(f"{API}/{created['id']}")
+    check = next(c for c in response.json()["checks"] if c["code"] == "seller_papers")
+    assert check["ok"] is False
+    assert "营业执照" in check["problems"][0]["message"]

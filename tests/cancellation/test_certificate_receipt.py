@@ -106,7 +106,7 @@ def test_a_valid_certificate_cancels_the_filing_in_one_go(
     html = page(operator_client, url)
     assert "公证书首页封面" in html and "公证书内容" in html and f"{url}certificate.pdf#page=2" in html
     inline = operator_client.get(f"{url}certificate.pdf")
-    assert inline.status_code == 200 and b"".join(inline.streaming_content) == signed
+    assert inline.status_code == 200 and inline.content == signed
     assert "attachment" not in inline["Content-Disposition"]
     inline.close()
     download = operator_client.get(f"{url}certificate.pdf?download=1")

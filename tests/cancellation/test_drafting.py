@@ -401,7 +401,7 @@ def test_checks_list_what_to_fix(
     application: Application, notary_office: Organisation, actor: Actor, ctx: RequestContext
 ) -> None:
     checks = {c.code: c for c in application_checks(application)}
-    assert list(checks) == ["reason", "applicants", "numbers", "notary_office", "contract", "agent"]
+    assert list(checks) == ["reason", "applicants", "numbers", "notary_office", "contract", "agent", "seller_papers"]
     assert not checks["reason"].ok and not checks["notary_office"].ok
     assert checks["applicants"].ok and checks["numbers"].ok and checks["contract"].ok and checks["agent"].ok
     assert "请选择公证处" in checks["notary_office"].problems[0].zh

@@ -73,7 +73,14 @@ def test_push_signs_both_documents_locks_the_contract_and_sends_the_materials(
     assert body.application_no == pushed.number
     assert [a.name for a in body.applicants] == [a.name for a in pushed.applicants.order_by("position")]
     assert body.reason.label == "双方协商一致解除"
-    assert {d.sha256 for d in body.documents} == {record.form_document.sha256, record.agreement_document.sha256}
+    signed = {d.sha256 for d in body.documents if d.kind in ("application_form", "termination_agreement")}
+    assert signed == {record.form_document.sha256, record.agreement_document.sha256}
+    # The company's licence and its legal representative's ID travel too: the certificate appends them.
+    assert sorted(d.kind for d in body.documents if d.kind not in ("application_form", "termination_agreement")) == [
+        "business_licence",
+        "legal_representative_id_back",
+        "legal_representative_id_front",
+    ]
     assert AuditEvent.objects.filter(tag="cancellation.application.pushed", object_id=str(pushed.pk)).exists()
     assert AuditEvent.objects.filter(tag="filing.contract.cancellation_started").exists()
 

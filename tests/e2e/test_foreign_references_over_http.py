@@ -39,16 +39,15 @@ ORGANISATIONS = f"""
 from pathlib import Path
 from django.conf import settings
 from django.core.management import call_command
-from ecancel.accounts.models import DeveloperCompany, NotaryOffice, Organisation
+from ecancel.accounts.models import NotaryOffice, Organisation
 from ecancel.documents.pki.backends import local_root
-from tests.factories import credit_code, mainland_id
+from tests.factories import DeveloperFactory, credit_code, mainland_id
 call_command("migrate", verbosity=0)
 sellers = [("{OWNER_ID}", "越权测试业主置业有限公司"), ("{ATTACKER_ID}", "越权测试攻击置业有限公司")]
 for n, (pk, name) in enumerate(sellers):
     seller = Organisation.objects.create(id=pk, kind="developer", name=name, address="中山市东区测试路1号")
-    DeveloperCompany.objects.create(
-        organisation=seller, credit_code=credit_code(7100 + n), legal_representative="张建国",
-        legal_representative_id_type="mainland_id", legal_representative_id_number=mainland_id(7100 + n),
+    DeveloperFactory(  # with the licence and ID pictures a push carries
+        organisation=seller, credit_code=credit_code(7100 + n), legal_representative_id_number=mainland_id(7100 + n)
     )
 offices = [("{OFFICE_ID}", "越权测试公证处"), ("{ROGUE_OFFICE_ID}", "越权测试另一公证处")]
 for code, (pk, name) in enumerate(offices):

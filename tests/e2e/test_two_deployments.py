@@ -29,15 +29,14 @@ OFFICE_ID = uuid.UUID("5e11e4a0-0000-4000-8000-00000000e2e2")
 ORGANISATIONS = f"""
 import sys
 from django.core.management import call_command
-from ecancel.accounts.models import DeveloperCompany, NotaryOffice, Organisation
-from tests.factories import credit_code, mainland_id
+from ecancel.accounts.models import NotaryOffice, Organisation
+from tests.factories import DeveloperFactory, credit_code, mainland_id
 call_command("migrate", verbosity=0)
 seller = Organisation.objects.create(
     id="{SELLER_ID}", kind="developer", name="双部署演示置业有限公司", address="中山市东区双部署路1号"
 )
-DeveloperCompany.objects.create(
-    organisation=seller, credit_code=credit_code(4242), legal_representative="张建国",
-    legal_representative_id_type="mainland_id", legal_representative_id_number=mainland_id(4242),
+DeveloperFactory(  # with the licence and ID pictures a push carries
+    organisation=seller, credit_code=credit_code(4242), legal_representative_id_number=mainland_id(4242)
 )
 office = Organisation.objects.create(
     id="{OFFICE_ID}", kind="notary_office", name="双部署演示公证处", address="中山市石岐区公证路2号"

@@ -25,7 +25,7 @@ from ecancel.identity.id_numbers import IdType
 from ecancel.notary.models import CaseParty, NotaryCase, PartyRole
 from ecancel.notary.services.acceptance import cases_accept_pending
 from ecancel.notary.services.intake import format_case_number
-from tests.factories import mainland_id
+from tests.factories import mainland_id, paper_picture
 from tests.messages import typed
 
 _sequence = itertools.count(1)
@@ -104,10 +104,20 @@ def signed_filing_pdf(template: str, organisation_id: uuid.UUID, organisation_na
     return sign_pdf(_rendered(template), organisation=organisation)
 
 
+# The seller's own papers a push carries for the certificate: attachment name, kind and title.
+SELLER_PAPERS = {
+    "business-licence.png": ("business_licence", "营业执照"),
+    "legal-rep-id-front.png": ("legal_representative_id_front", "法定代表人身份证件（正面）"),
+    "legal-rep-id-back.png": ("legal_representative_id_back", "法定代表人身份证件（背面）"),
+}
+
+
 def filing_pdfs(seller: Organisation) -> dict[str, bytes]:
+    """What a push carries: the two signed filing documents and the seller's papers."""
     return {
         "application-form.pdf": signed_filing_pdf("cancellation_form", seller.pk, seller.name),
         "termination-agreement.pdf": signed_filing_pdf("termination_agreement", seller.pk, seller.name),
+        **{name: paper_picture((230, 220, 200 + n)) for n, name in enumerate(SELLER_PAPERS)},
     }
 
 
@@ -140,6 +150,7 @@ def push_body(
     ]
     kinds = {"application-form.pdf": ("application_form", "商品房买卖合同注销备案申请表")}
     kinds["termination-agreement.pdf"] = ("termination_agreement", "商品房买卖合同终止协议")
+    kinds.update(SELLER_PAPERS)
     body: dict[str, Any] = {
         "application_ref": str(application_ref or uuid.uuid4()),
         "version": version,

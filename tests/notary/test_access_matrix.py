@@ -114,12 +114,29 @@ ROUTES: list[Route] = [
     Route("review manifest", lambda w: f"/notary/review/{w.case.pk}/buyers/1/manifest.json", page(clerk=404)),
     Route("review calendar", lambda w: "/notary/review/calendar/", page(clerk=404, notary=404)),
     Route("review assign", lambda w: f"/notary/review/{w.case.pk}/assign/", page(clerk=404, notary=404), method="post"),
+    # Only a notary of the office decides; this case still waits for its buyers, so even they are refused.
+    Route(
+        "review approve",
+        lambda w: f"/notary/review/{w.case.pk}/approve/",
+        page(clerk=403, notary=409),
+        method="post",
+        data={"approve-confirmed": "on"},
+    ),
+    Route(
+        "review refuse",
+        lambda w: f"/notary/review/{w.case.pk}/refuse/",
+        page(clerk=403, notary=409),
+        method="post",
+        data={"reason_code": "other", "reason_text": "x", "confirmed": "on"},
+    ),
     Route("api case list", lambda w: "/api/notary/cases", api(other_office_clerk=200, other_office_token=200)),
     Route("api case detail", lambda w: f"/api/notary/cases/{w.case.pk}", api()),
     # The journey's pages need a buyer session: staff logins and API tokens are none (checked before the QR
     # landing below, which gives every client one).
     Route("buyer journey", lambda w: "/b/", public(401)),
     Route("buyer document", lambda w: "/b/doc/termination_agreement/", public(401)),
+    # 我的 finds a case only through the phone's own proofs: nobody here has any.
+    Route("buyer certificate", lambda w: f"/b/mine/{w.case.pk}/certificate.pdf", public(404)),
     # A valid QR link becomes a buyer session and sends the phone on to the journey, whoever opens it.
     Route("qr landing", lambda w: f"/h/{w.handoff.raw}", public(302)),
 ]

@@ -23,7 +23,8 @@ from ecancel.cancellation.services.revoke import application_revoke
 from ecancel.cancellation.transitions import ApplicationStatus
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import InvalidTransition
-from ecancel.notary.models import NotaryCase, PartyRole
+from ecancel.notary.models import SELLER_PAPER_KINDS, NotaryCase, PartyRole
+from ecancel.notary.services.intake import SIGNED_KINDS
 from ecancel.notary.services.submission import case_party_record_submission
 from ecancel.notary.transitions import CaseStatus
 from tests.factories import UserFactory, contract_with_buyers
@@ -50,7 +51,8 @@ def test_push_qr_revoke_correct_repush(seller: Organisation, office: NotaryOffic
     relay_until_idle()
     first = NotaryCase.objects.get(application_ref=application.pk, application_version=1)
     assert first.status == CaseStatus.AWAITING_BUYERS
-    assert {m.signer for m in first.materials.all()} == {seller.name}
+    assert {m.signer for m in first.materials.filter(kind__in=SIGNED_KINDS)} == {seller.name}
+    assert {m.kind for m in first.materials.exclude(kind__in=SIGNED_KINDS)} == set(SELLER_PAPER_KINDS)
     assert [p.name for p in first.parties.filter(role=PartyRole.BUYER)] == [b.name for b in contract.buyers.all()]
     old_link = qr_path(application)
     assert application.status == ApplicationStatus.AWAITING_BUYERS

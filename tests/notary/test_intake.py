@@ -25,6 +25,7 @@ from ecancel.documents.verification import verify_pdf
 from ecancel.exchange.messages import MaterialsRepushed
 from ecancel.exchange.models import InboxMessage
 from ecancel.notary.models import IntakeRefusal, MaterialKind, NotaryCase, PartyRole
+from ecancel.notary.services.intake import SIGNED_KINDS
 from ecancel.notary.transitions import CaseStatus
 from tests.factories import DeveloperFactory, NotaryOfficeFactory
 from tests.notary.helpers import _rendered, filing_pdfs, push_body, send, sent, signed_filing_pdf
@@ -61,7 +62,9 @@ def test_push_opens_a_case_with_parties_materials_documents_and_a_qr_link(
     for name, content in files.items():
         material = materials[name]
         assert material.sha256 == hashlib.sha256(content).hexdigest()
-        assert material.signer == seller.name and material.signature_checked
+        # The two forms are signed by the seller; its licence and ID pictures are not documents it signs.
+        signed = material.kind in SIGNED_KINDS
+        assert (material.signer == seller.name and material.signature_checked) is signed
         with material.content.open("rb") as handle:
             assert handle.read() == content
         assert name not in material.content.name  # server-chosen file names

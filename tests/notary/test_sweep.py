@@ -45,7 +45,7 @@ def test_rolled_back_intake_leaves_files_that_the_sweep_removes(
         case_intake(intake=intake, checked=checked, ctx=RequestContext.system("test"))
         raise RuntimeError("the inbox failed after the handler")
     orphans = stored_files() - before
-    assert len(orphans) == 2 and not ReceivedMaterial.objects.filter(content__in=orphans).exists()
+    assert len(orphans) == len(files) and not ReceivedMaterial.objects.filter(content__in=orphans).exists()
 
     assert material_files_sweep(ctx=RequestContext.system("test")) == []  # too young: may be an intake in flight
     out = StringIO()

@@ -74,7 +74,7 @@ def test_the_same_change_never_makes_two_messages(
     assert Delivery.objects.count() == 2
     assert len(sent) == 2
     with django_capture_on_commit_callbacks(execute=True):
-        status_changed(key="case-1:certified", event="case.certified")
+        status_changed(key="case-1:revoked", event="case.revoked")
     assert Notification.objects.count() == 2
     assert len(sent) == 4
 

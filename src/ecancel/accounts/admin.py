@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import filetype
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 from django.db.models import QuerySet
+from django.db.models.fields.files import FieldFile
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -23,6 +25,8 @@ from ecancel.core.context import RequestContext
 from ecancel.core.errors import DomainError
 from ecancel.core.models import RateLimitCounter
 from ecancel.identity.id_numbers import validate_id_number
+
+PICTURE_TYPES = frozenset({"image/jpeg", "image/png"})
 
 
 class DeveloperCompanyForm(forms.ModelForm):
@@ -43,6 +47,25 @@ class DeveloperCompanyForm(forms.ModelForm):
             return validate_credit_code(self.cleaned_data["credit_code"])
         except DomainError as exc:
             raise forms.ValidationError(exc.message) from exc
+
+    def _picture(self, name: str) -> Any:
+        """The notary office places these in the certificate as pictures: JPEG or PNG only."""
+        upload = self.cleaned_data.get(name)
+        if upload and hasattr(upload, "read") and not isinstance(upload, FieldFile):
+            head = upload.read(2048)
+            upload.seek(0)
+            if filetype.guess_mime(head) not in PICTURE_TYPES:
+                raise forms.ValidationError(_("请上传 JPEG 或 PNG 图片（公证书将其作为附件图片排版）"))
+        return upload
+
+    def clean_legal_representative_id_front(self) -> Any:
+        return self._picture("legal_representative_id_front")
+
+    def clean_legal_representative_id_back(self) -> Any:
+        return self._picture("legal_representative_id_back")
+
+    def clean_business_licence(self) -> Any:
+        return self._picture("business_licence")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable
 from decimal import Decimal
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
@@ -25,9 +25,17 @@ from ecancel.accounts.auth import OPERATOR_ROLES
 from ecancel.accounts.models import Organisation, OrganisationKind
 from ecancel.api.auth import require_organisation
 from ecancel.cancellation.checks import application_checks
-from ecancel.cancellation.models import Applicant, Application, ApplicationPush, ReturnReason, RevokeRequest
+from ecancel.cancellation.models import (
+    Applicant,
+    Application,
+    ApplicationPush,
+    ReceivedCertificate,
+    ReturnReason,
+    RevokeRequest,
+)
 from ecancel.cancellation.selectors import (
     application_agent,
+    application_certificate,
     application_delivery,
     application_get,
     application_latest_revoke,
@@ -35,6 +43,7 @@ from ecancel.cancellation.selectors import (
     application_qr,
     notary_office_list,
 )
+from ecancel.cancellation.services.answers import certificate_read
 from ecancel.cancellation.services.drafting import (
     AgentInput,
     ApplicantInput,
@@ -176,6 +185,19 @@ class RevokeOut(Schema):
         return str(obj.get_status_display())
 
 
+class CertificateOut(Schema):
+    """The notarial certificate that cancelled the filing; the PDF is at ``…/certificate.pdf``."""
+
+    certificate_no: str
+    notary_name: str
+    issued_at: dt.datetime
+    signed_by: str
+    verification_code: str
+    verification_url: str
+    sha256: str
+    size: int
+
+
 class OfficeOut(Schema):
     id: uuid.UUID
     name: str
@@ -219,6 +241,7 @@ class ApplicationOut(ApplicationSummaryOut):
     qr: QrOut | None
     delivery: DeliveryOut | None
     revoke: RevokeOut | None
+    certificate: CertificateOut | None
     pushes: list[PushOut]
 
     @staticmethod
@@ -273,6 +296,10 @@ class ApplicationOut(ApplicationSummaryOut):
     @staticmethod
     def resolve_revoke(obj: Application) -> RevokeRequest | None:
         return application_latest_revoke(obj)
+
+    @staticmethod
+    def resolve_certificate(obj: Application) -> ReceivedCertificate | None:
+        return application_certificate(obj)
 
     @staticmethod
     def resolve_pushes(obj: Application) -> list[ApplicationPush]:
@@ -483,6 +510,22 @@ def revoke(request: HttpRequest, application_id: uuid.UUID, payload: RevokeIn) -
         expected_version=payload.version,
         reason=payload.reason,
     )
+
+
+@router.get(
+    "/applications/{application_id}/certificate.pdf",
+    response={200: None},
+    summary="下载公证书 / Download the notarial certificate",
+)
+def get_certificate(request: HttpRequest, application_id: uuid.UUID) -> HttpResponse:
+    application = _get(request, application_id)
+    certificate, content = certificate_read(application, actor=_actor(request), ctx=_ctx(request))
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="certificate-{application.number}.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["X-Certificate-SHA256"] = certificate.sha256
+    return response
 
 
 @router.post("/applications/{application_id}/abandon", response=ApplicationOut, summary="作废 / Abandon")

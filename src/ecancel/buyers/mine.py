@@ -19,6 +19,7 @@ from ecancel.buyers.models import Journey
 from ecancel.buyers.services.handoff import token_digest
 from ecancel.buyers.transitions import JourneyStatus
 from ecancel.core.errors import NotFound
+from ecancel.documents.models import DocumentKind, StoredDocument
 from ecancel.notary.models import CaseParty, NotaryCase, PartyRole
 from ecancel.notary.services.common import buyer_recipient
 from ecancel.notary.transitions import CaseStatus
@@ -37,8 +38,11 @@ class MyStatus:
 
 
 CASE_TO_MY_STATUS = {
+    CaseStatus.PREPARING: MyStatus.PENDING,
     CaseStatus.AWAITING_BUYERS: MyStatus.PENDING,
     CaseStatus.UNDER_REVIEW: MyStatus.REVIEWING,
+    # Approved, the certificate being signed: shown as review until it is issued.
+    CaseStatus.CERTIFYING: MyStatus.REVIEWING,
     CaseStatus.CERTIFIED: MyStatus.CERTIFIED,
     CaseStatus.REFUSED: MyStatus.REFUSED,
     CaseStatus.REVOKED: MyStatus.REVOKED,
@@ -150,3 +154,14 @@ def my_application(proofs: Proofs, case_id: uuid.UUID | str) -> MyApplication:
                 notifications_for(buyer_recipient(application.party)),
             )
     raise NotFound(_("未找到该申请"))
+
+
+def my_certificate(application: MyApplication) -> StoredDocument | None:
+    """The issued certificate of a case the buyer reached (its latest version), once the case is 已出证."""
+    if application.case.status != CaseStatus.CERTIFIED:
+        return None
+    return (
+        StoredDocument.objects.filter(subject_ref=application.case.subject_ref, kind=DocumentKind.CERTIFICATE)
+        .order_by("-version")
+        .first()
+    )

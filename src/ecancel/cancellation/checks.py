@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext_lazy as _
 
 from ecancel.accounts.models import OrganisationKind
+from ecancel.cancellation.materials import SELLER_PAPERS
 from ecancel.cancellation.models import Agent, Applicant, Application, ReturnReason
 from ecancel.core.errors import FieldMessage, Joined, Text, ValidationFailed, render_english
 from ecancel.filing.transitions import ContractStatus
@@ -180,6 +181,22 @@ def _agent_complete(agent: Agent | None) -> PrePushCheck:
     return PrePushCheck("agent", _("代理人信息完整（如有）"), problems)
 
 
+def _seller_papers(application: Application) -> PrePushCheck:
+    """The notary office appends the licence and the legal representative's ID to the certificate: without them
+    the case could be reviewed but never certified, so the push waits for them."""
+    company = getattr(application.seller, "developer", None)
+    missing = [paper.title for paper in SELLER_PAPERS if company is None or not getattr(company, paper.field)]
+    problems = []
+    if missing:
+        problems.append(
+            FieldMessage(
+                _("企业资料缺少%(papers)s，公证书须附上；请系统管理员在企业资料中上传后再推送"),
+                params={"papers": Joined(missing)},
+            )
+        )
+    return PrePushCheck("seller_papers", _("企业营业执照和法定代表人身份证件已上传"), problems)
+
+
 def application_checks(application: Application) -> list[PrePushCheck]:
     """Every check, passed or not, in the order the page lists them."""
     applicants = list(application.applicants.all())
@@ -191,6 +208,7 @@ def application_checks(application: Application) -> list[PrePushCheck]:
         _notary_office(application),
         _contract_free(application),
         _agent_complete(agent),
+        _seller_papers(application),
     ]
 
 

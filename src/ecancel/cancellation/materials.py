@@ -7,10 +7,12 @@ and signature); the notary office receives them with the data they were made fro
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.utils import timezone, translation
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from ecancel.cancellation.models import Agent, Applicant, Application, ReturnReason
@@ -39,6 +41,33 @@ FORM_KIND = "cancellation_form"
 AGREEMENT_KIND = "termination_agreement"
 FORM_ATTACHMENT = "cancellation-form.pdf"
 AGREEMENT_ATTACHMENT = "termination-agreement.pdf"
+
+
+@dataclass(frozen=True)
+class SellerPaper:
+    """A file of the seller company's own that the notary office appends to the certificate."""
+
+    kind: wire.AttachmentKind
+    field: str  # the DeveloperCompany file field it is read from
+    title: Promise
+    stem: str  # the attachment's name, before the extension of the stored file
+
+
+SELLER_PAPERS = (
+    SellerPaper("business_licence", "business_licence", _("营业执照"), "business-licence"),
+    SellerPaper(
+        "legal_representative_id_front",
+        "legal_representative_id_front",
+        _("法定代表人身份证件（正面）"),
+        "legal-rep-id-front",
+    ),
+    SellerPaper(
+        "legal_representative_id_back",
+        "legal_representative_id_back",
+        _("法定代表人身份证件（背面）"),
+        "legal-rep-id-back",
+    ),
+)
 
 
 def subject_ref(application: Application) -> str:
@@ -286,6 +315,12 @@ def changes(before: dict[str, dict[str, str]], after: dict[str, dict[str, str]])
     return result
 
 
+def _wire_text(text: Promise) -> str:
+    """Messages between the two sides are worded in the source language, whatever the operator's page shows."""
+    with translation.override("zh-hans"):
+        return str(text)
+
+
 def pushed_message(
     application: Application,
     *,
@@ -317,6 +352,19 @@ def pushed_message(
             sha256=agreement.sha256,
         ),
     ]
+    for paper in SELLER_PAPERS:
+        stored = getattr(seller.developer, paper.field)
+        name = f"{paper.stem}.{str(stored.name).rsplit('.', 1)[-1].lower()}"
+        with stored.open("rb") as handle:
+            attachments[name] = handle.read()
+        documents.append(
+            wire.DocumentRef(
+                kind=paper.kind,
+                title=_wire_text(paper.title),
+                attachment=name,
+                sha256=hashlib.sha256(attachments[name]).hexdigest(),
+            )
+        )
     agent_part = None
     agent = _agent(application)
     if agent is not None:

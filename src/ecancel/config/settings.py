@@ -257,6 +257,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "notary-sweep-files": {"task": "ecancel.notary.sweep_files", "schedule": 3600.0},
     # Accepts cases an intake opened whose queued acceptance (documents, QR, case.accepted) never ran.
     "notary-accept-pending": {"task": "ecancel.notary.accept_pending", "schedule": 60.0},
+    "notary-certify-pending": {"task": "ecancel.notary.certify_pending", "schedule": 60.0},
     # Chains audit rows a crashed process left unchained; normally each commit chains its own rows.
     "audit-chain-extend": {"task": "ecancel.audit.chain_extend", "schedule": 30.0},
     "audit-checkpoint": {"task": "ecancel.exchange.audit_checkpoint", "schedule": 3600.0},

@@ -76,6 +76,8 @@ class StoredDocument(Entity):
     content = models.FileField(_("文件"), upload_to=document_path, max_length=200)
     signed = models.BooleanField(_("已签章"), default=False)
     signature_level = models.CharField(_("签名级别"), max_length=8, choices=SignatureLevel.choices, blank=True)
+    # What the public /verify/ page may say about who the document concerns: names already masked.
+    public_parties = models.JSONField(_("当事人（已遮蔽）"), default=list, blank=True)
 
     objects: ClassVar[StoredDocumentQuerySet] = StoredDocumentQuerySet.as_manager()  # type: ignore[assignment]
 

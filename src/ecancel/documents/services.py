@@ -27,6 +27,7 @@ from ecancel.documents.pki.backends import organisation_code
 from ecancel.documents.render import RenderedDocument, render_document
 from ecancel.documents.schemas import CertificateData, DocumentData, validate_data
 from ecancel.documents.slots import run_in_signing_slot
+from ecancel.identity.masking import mask_name
 
 if TYPE_CHECKING:
     from ecancel.accounts.models import Organisation, User
@@ -83,6 +84,18 @@ class PreparedDocument:
     template_version: str
     page_count: int
     level: str
+    public_parties: tuple[str, ...] = ()
+
+
+def public_parties_of(model: DocumentData) -> tuple[str, ...]:
+    """Who a certificate concerns, as the public /verify/ page may name them: the seller company in full (a
+    company's name is public), every buyer and any agent masked."""
+    if not isinstance(model, CertificateData):
+        return ()
+    people = [mask_name(buyer.name) for buyer in model.buyers]
+    if model.agent is not None:
+        people.append(mask_name(model.agent.name))
+    return (model.contract.seller.name, *people)
 
 
 def document_issue(
@@ -162,6 +175,7 @@ def document_prepare(
         template_version=rendered.template_version,
         page_count=rendered.page_count,
         level=level,
+        public_parties=public_parties_of(model),
     )
 
 
@@ -179,6 +193,7 @@ def document_store(prepared: PreparedDocument, *, actor: User | None, ctx: Reque
         template_version=prepared.template_version,
         page_count=prepared.page_count,
         level=prepared.level,
+        public_parties=prepared.public_parties,
         actor=actor,
         ctx=ctx,
     )
@@ -220,6 +235,7 @@ def _store(
     template_version: str,
     page_count: int,
     level: str,
+    public_parties: tuple[str, ...],
     actor: User | None,
     ctx: RequestContext,
 ) -> StoredDocument:
@@ -249,6 +265,7 @@ def _store(
                 page_count=page_count,
                 signed=True,
                 signature_level=level,
+                public_parties=list(public_parties),
             )
             document.content.name = name
             document.save(force_insert=True)

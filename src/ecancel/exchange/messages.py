@@ -38,15 +38,22 @@ class Part(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+AttachmentKind = Literal[
+    "application_form",
+    "termination_agreement",
+    "power_of_attorney",
+    # The seller's own papers, appended to the certificate by the notary office.
+    "business_licence",
+    "legal_representative_id_front",
+    "legal_representative_id_back",
+    "certificate",
+]
+
+
 class DocumentRef(Part):
     """One file carried as an attachment: what it is and its SHA-256."""
 
-    kind: Literal[
-        "application_form",
-        "termination_agreement",
-        "power_of_attorney",
-        "certificate",
-    ]
+    kind: AttachmentKind
     title: str = Field(min_length=1, max_length=100)
     attachment: str = Field(pattern=ATTACHMENT_NAME.pattern)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")

@@ -4,13 +4,19 @@ signed by the office after intake commits (``notary.services.acceptance``)."""
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError
 
-from ecancel.notary.models import CaseParty, NotaryCase, PartyRole, ReceivedMaterial
+from ecancel.buyers.models import Journey, JourneyUpload, UploadSlot
+from ecancel.core.context import RequestContext
+from ecancel.core.errors import FieldMessage, Joined, Text, ValidationFailed
+from ecancel.identity.id_numbers import IdType
+from ecancel.notary.models import SELLER_PAPER_KINDS, CaseParty, MaterialKind, NotaryCase, PartyRole, ReceivedMaterial
 
 if TYPE_CHECKING:
     from ecancel.documents.services import PreparedDocument
@@ -187,3 +193,98 @@ def case_documents_prepare(case: NotaryCase) -> list[PreparedDocument]:
         document_prepare(kind=kind, data=data, issuer=case.office.organisation, subject_ref=case.subject_ref)
         for kind, data in case_documents_data(case, materials)
     ]
+
+
+# --- the notarial certificate (公证书) ------------------------------------------------------------------------
+
+CERTIFICATE_KIND = "certificate"
+# The template's picture keys for the seller's papers, as received with the push.
+SELLER_PAPER_IMAGES = {
+    MaterialKind.BUSINESS_LICENCE: "business_licence",
+    MaterialKind.LEGAL_REPRESENTATIVE_ID_FRONT: "legal_rep_id_front",
+    MaterialKind.LEGAL_REPRESENTATIVE_ID_BACK: "legal_rep_id_back",
+}
+# The certificate's verification code is drawn when it is signed; validation before then needs a well-formed one.
+CODE_DRAWN_AT_SIGNING = "A" * 12
+
+
+@dataclass(frozen=True)
+class CertificateInputs:
+    """What the certificate is rendered from: its data and the pictures it appends."""
+
+    data: dict[str, Any]
+    images: dict[str, bytes]
+
+
+def _latest_uploads(journey: Journey) -> dict[str, JourneyUpload]:
+    """The upload that counts per slot: the buyer's last."""
+    return {upload.slot: upload for upload in journey.uploads.order_by("at")}
+
+
+def certificate_missing(case: NotaryCase) -> list[Text | FieldMessage]:
+    """What the certificate would lack, read from the rows alone (no file opened): empty when it can be issued."""
+    missing: list[Text | FieldMessage] = []
+    received = set(case.materials.filter(kind__in=SELLER_PAPER_KINDS).values_list("kind", flat=True))
+    missing.extend(MaterialKind(kind).label for kind in SELLER_PAPER_KINDS if kind not in received)
+    for party in case.parties.filter(role=PartyRole.BUYER).select_related("journey").order_by("position"):
+        journey = getattr(party, "journey", None)
+        uploads = _latest_uploads(journey) if journey is not None else {}
+        needed = [UploadSlot.DOCUMENT_FRONT]
+        if party.id_type == IdType.MAINLAND_ID:
+            needed.append(UploadSlot.DOCUMENT_BACK)
+        missing.extend(
+            FieldMessage(_("买受人%(name)s的%(slot)s"), params={"name": party.name, "slot": UploadSlot(slot).label})
+            for slot in needed
+            if party.submitted_at is None or slot not in uploads
+        )
+    return missing
+
+
+def certificate_inputs(case: NotaryCase, *, ctx: RequestContext) -> CertificateInputs:
+    """The certificate's data and pictures, from the case, its received materials and the buyers' uploads
+    (decrypted here, each read audited). Raises ``ValidationFailed`` naming what is missing."""
+    from ecancel.documents.services import verification_url
+    from ecancel.identity.evidence import evidence_get
+
+    missing = certificate_missing(case)
+    if missing:
+        raise ValidationFailed(_("无法出具公证书，缺少：%(missing)s"), params={"missing": Joined(missing)})
+    office = case.office.organisation
+    images: dict[str, bytes] = {}
+    for material in case.materials.filter(kind__in=SELLER_PAPER_KINDS):
+        with material.content.open("rb") as handle:
+            images[SELLER_PAPER_IMAGES[MaterialKind(material.kind)]] = handle.read()
+    parties = list(case.parties.order_by("role", "position").select_related("journey"))
+    buyers = _buyers(parties)
+    for party, buyer in zip((p for p in parties if p.role == PartyRole.BUYER), buyers, strict=True):
+        uploads = _latest_uploads(party.journey)
+        for slot, key in ((UploadSlot.DOCUMENT_FRONT, "id_front_image"), (UploadSlot.DOCUMENT_BACK, "id_back_image")):
+            if slot in uploads:
+                image = f"buyer{party.position}_{slot}"
+                images[image] = evidence_get(uploads[slot].stored_name, actor=None, organisation=office, ctx=ctx)
+                buyer[key] = image
+    submitted = max(p.submitted_at for p in parties if p.role == PartyRole.BUYER and p.submitted_at is not None)
+    assert case.approved_at is not None and case.approved_by is not None, "only an approved case is certified"
+    contract = {
+        "contract": _contract(case),
+        "unit": _unit(case),
+        "seller": _seller(case),
+        "buyers": [{k: v for k, v in b.items() if not k.endswith("_image")} for b in buyers],
+    }
+    data = {
+        "certificate_no": case.certificate_no,
+        "office": _office(case),
+        "notary_name": str(case.approved_by),
+        "issued_on": timezone.localdate(case.approved_at),
+        "agreement_no": case.agreement_no or case.application_no,
+        "agreed_on": timezone.localdate(submitted),
+        "buyers": buyers,
+        "agent": _agent(parties),
+        "contract": contract,
+        "verification_code": CODE_DRAWN_AT_SIGNING,
+        "verification_url": verification_url(case.certificate_no, CODE_DRAWN_AT_SIGNING),
+        "business_licence_image": SELLER_PAPER_IMAGES[MaterialKind.BUSINESS_LICENCE],
+        "legal_representative_id_front_image": SELLER_PAPER_IMAGES[MaterialKind.LEGAL_REPRESENTATIVE_ID_FRONT],
+        "legal_representative_id_back_image": SELLER_PAPER_IMAGES[MaterialKind.LEGAL_REPRESENTATIVE_ID_BACK],
+    }
+    return CertificateInputs(data=data, images=images)

@@ -30,6 +30,25 @@ class CaseNumberCounter(models.Model):
         return f"{self.office} {self.year}: {self.last}"
 
 
+class CertificateNumberCounter(models.Model):
+    """The last certificate number an office gave out in a year; taken under a row lock in the approval's own
+    transaction, so a number is used exactly when an approval commits: no gaps, no duplicates."""
+
+    office = models.ForeignKey("accounts.NotaryOffice", on_delete=models.PROTECT, related_name="certificate_counters")
+    year = models.PositiveSmallIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("公证书编号计数器")
+        verbose_name_plural = _("公证书编号计数器")
+        constraints = [
+            models.UniqueConstraint(fields=["office", "year"], name="one_certificate_counter_per_office_year")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.office} {self.year}: {self.last}"
+
+
 class CaseQuerySet(models.QuerySet["NotaryCase"]):
     def for_office_organisation(self, organisation_id: object) -> CaseQuerySet:
         return self.filter(office__organisation_id=organisation_id)
@@ -101,6 +120,19 @@ class NotaryCase(Entity):
         verbose_name=_("承办公证员"),
     )
     assigned_at = models.DateTimeField(_("指派时间"), null=True, blank=True)
+    # Set by the approval (notary.services.approval), together and once.
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="approved_cases",
+        verbose_name=_("核准公证员"),
+    )
+    approved_at = models.DateTimeField(_("核准时间"), null=True, blank=True)
+    certificate_no = models.CharField(_("公证书编号"), max_length=64, blank=True)
+    certificate_year = models.PositiveSmallIntegerField(_("公证书年度"), null=True, blank=True)
+    certificate_sequence = models.PositiveIntegerField(_("公证书年度序号"), null=True, blank=True)
 
     objects = CaseQuerySet.as_manager()
 
@@ -112,6 +144,11 @@ class NotaryCase(Entity):
             models.UniqueConstraint(fields=["office", "year", "sequence"], name="case_sequence_unique_per_office_year"),
             models.UniqueConstraint(
                 fields=["application_ref", "application_version"], name="one_case_per_application_version"
+            ),
+            models.UniqueConstraint(
+                fields=["office", "certificate_year", "certificate_sequence"],
+                condition=models.Q(certificate_sequence__isnull=False),
+                name="certificate_sequence_unique_per_office_year",
             ),
         ]
 
@@ -130,6 +167,25 @@ class NotaryCase(Entity):
     @property
     def reason_display(self) -> str:
         return f"{self.reason_label}：{self.reason_text}" if self.reason_text else self.reason_label
+
+
+class CaseArchive(Entity):
+    """The certified case kept whole: one encrypted ZIP of its documents, received materials, buyers' evidence
+    and sealed manifests, with a manifest of every file's SHA-256 (also kept here, to be read without the ZIP)."""
+
+    case = models.OneToOneField(NotaryCase, on_delete=models.PROTECT, related_name="archive")
+    stored_name = models.CharField(_("归档文件"), max_length=200)
+    sha256 = models.CharField(_("归档文件 SHA-256"), max_length=64)
+    size = models.PositiveBigIntegerField(_("大小（字节）"))
+    manifest = models.JSONField(_("归档清单"))
+    manifest_sha256 = models.CharField(_("清单 SHA-256"), max_length=64)
+
+    class Meta:
+        verbose_name = _("案件归档")
+        verbose_name_plural = _("案件归档")
+
+    def __str__(self) -> str:
+        return f"{self.case} {self.sha256[:12]}"
 
 
 class CalendarDayKind(models.TextChoices):
@@ -216,6 +272,17 @@ class MaterialKind(models.TextChoices):
     APPLICATION_FORM = "application_form", _("商品房买卖合同注销备案申请表")
     TERMINATION_AGREEMENT = "termination_agreement", _("商品房买卖合同终止协议")
     POWER_OF_ATTORNEY = "power_of_attorney", _("授权委托书")
+    BUSINESS_LICENCE = "business_licence", _("出卖人营业执照")
+    LEGAL_REPRESENTATIVE_ID_FRONT = "legal_representative_id_front", _("法定代表人身份证件（正面）")
+    LEGAL_REPRESENTATIVE_ID_BACK = "legal_representative_id_back", _("法定代表人身份证件（背面）")
+
+
+# The seller's papers the certificate appends (附件二、附件三).
+SELLER_PAPER_KINDS = (
+    MaterialKind.BUSINESS_LICENCE,
+    MaterialKind.LEGAL_REPRESENTATIVE_ID_FRONT,
+    MaterialKind.LEGAL_REPRESENTATIVE_ID_BACK,
+)
 
 
 MATERIALS_FOLDER = "notary/received"

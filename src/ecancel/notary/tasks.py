@@ -1,9 +1,11 @@
-"""Jobs of the notary side: accepting an opened case after its intake commits, and periodic upkeep."""
+"""Jobs of the notary side: accepting an opened case after its intake commits, certifying an approved one, and
+periodic upkeep."""
 
 from celery import shared_task
 
 from ecancel.core.context import RequestContext
 from ecancel.notary.services.acceptance import case_accept, cases_accept_pending
+from ecancel.notary.services.approval import case_certify, cases_certify_pending
 from ecancel.notary.services.files import material_files_sweep
 
 
@@ -17,6 +19,18 @@ def accept_case(case_id: str) -> bool:
 def accept_pending_cases() -> int:
     """Beat's sweep: cases an intake opened whose queued acceptance never ran (its process died)."""
     return cases_accept_pending(ctx=RequestContext.system("notary_accept_sweep"))
+
+
+@shared_task(name="ecancel.notary.certify_case", ignore_result=True)
+def certify_case(case_id: str) -> bool:
+    """Queued on the commit of an approval: sign the certificate, archive the case, send certificate.issued."""
+    return case_certify(case_id=case_id, ctx=RequestContext.system("notary_certify"))
+
+
+@shared_task(name="ecancel.notary.certify_pending", ignore_result=True)
+def certify_pending_cases() -> int:
+    """Beat's sweep: approved cases whose queued certification never ran (its process died)."""
+    return cases_certify_pending(ctx=RequestContext.system("notary_certify_sweep"))
 
 
 @shared_task(name="ecancel.notary.sweep_files")

@@ -13,6 +13,8 @@ class CaseStatus(models.TextChoices):
     PREPARING = "preparing", _("受理中（文书制作中）")
     AWAITING_BUYERS = "awaiting_buyers", _("已收案（待买受人认证）")
     UNDER_REVIEW = "under_review", _("审核中")
+    # Approved by a notary and numbered; the certificate is being signed, then it goes to the seller.
+    CERTIFYING = "certifying", _("已核准（出证中）")
     CERTIFIED = "certified", _("已出证")
     REFUSED = "refused", _("不予办理")
     REVOKED = "revoked", _("已撤销")
@@ -20,7 +22,9 @@ class CaseStatus(models.TextChoices):
 
 
 # Statuses in which the case is still being worked on; a closed case's QR link is dead.
-OPEN_STATUSES = frozenset({CaseStatus.PREPARING, CaseStatus.AWAITING_BUYERS, CaseStatus.UNDER_REVIEW})
+OPEN_STATUSES = frozenset(
+    {CaseStatus.PREPARING, CaseStatus.AWAITING_BUYERS, CaseStatus.UNDER_REVIEW, CaseStatus.CERTIFYING}
+)
 
 CASE_MOVES: dict[str, dict[CaseStatus, CaseStatus]] = {
     # The office's documents are stored; the QR code goes to the seller with case.accepted.
@@ -33,6 +37,10 @@ CASE_MOVES: dict[str, dict[CaseStatus, CaseStatus]] = {
     "start_review": {CaseStatus.AWAITING_BUYERS: CaseStatus.UNDER_REVIEW},
     # The notary declines the reviewed case (不予办理); the seller may correct and push again as a new case.
     "refuse": {CaseStatus.UNDER_REVIEW: CaseStatus.REFUSED},
+    # A notary approves: the certificate number is taken with this move, the certificate is signed after it.
+    "approve": {CaseStatus.UNDER_REVIEW: CaseStatus.CERTIFYING},
+    # The signed certificate is stored, the case archived and certificate.issued sent, in one transaction.
+    "certify": {CaseStatus.CERTIFYING: CaseStatus.CERTIFIED},
 }
 
 

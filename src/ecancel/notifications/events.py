@@ -46,8 +46,8 @@ EVENTS: dict[str, EventText] = {
     ),
     "case.certified": EventText(
         gettext_noop("公证书已出具"),
-        gettext_noop("案件 %(case_ref)s 的公证书已出具，可在「我的」中查看和下载。"),
-        frozenset({"case_ref"}),
+        gettext_noop("案件 %(case_ref)s 的公证书 %(certificate_no)s 已出具，可在「我的」中查看和下载。"),
+        frozenset({"case_ref", "certificate_no"}),
     ),
     "case.refused": EventText(
         gettext_noop("公证处不予办理"),

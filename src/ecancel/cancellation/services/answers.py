@@ -7,6 +7,7 @@ applied; an answer about an older version is kept and not applied.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import uuid
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
+from ecancel.accounts.actors import Actor
 from ecancel.accounts.models import Organisation
 from ecancel.cancellation.models import (
     Applicant,
@@ -30,7 +32,7 @@ from ecancel.cancellation.models import (
 from ecancel.cancellation.services.common import audit_application, pending_revoke, seller_application
 from ecancel.cancellation.transitions import ApplicationStatus, application_move, revoke_move
 from ecancel.core.context import RequestContext
-from ecancel.core.errors import InvalidTransition, Joined, Text, render_source
+from ecancel.core.errors import DomainError, InvalidTransition, Joined, NotFound, Text, render_source
 from ecancel.documents.slots import run_in_signing_slot
 from ecancel.exchange.messages import CertificateIssued
 from ecancel.filing.services import contract_cancel_filing
@@ -367,3 +369,31 @@ def application_record_all_submitted(
         "cancellation.application.buyers_submitted", application, answer, ctx, {"positions": [p for p, _ in submitted]}
     )
     return application
+
+
+def certificate_read(
+    application: Application, *, actor: Actor, ctx: RequestContext
+) -> tuple[ReceivedCertificate, bytes]:
+    """The certificate as received, checked against the SHA-256 recorded on receipt; every read is audited."""
+    certificate = ReceivedCertificate.objects.filter(application=application).first()
+    if certificate is None:
+        raise NotFound(gettext_lazy("该申请尚未收到公证书"))
+    with certificate.content.open("rb") as handle:
+        content = handle.read()
+    if hashlib.sha256(content).hexdigest() != certificate.sha256:
+        logger.error(
+            "stored certificate %s of application %s no longer matches its hash", certificate.pk, application.pk
+        )
+        raise DomainError(
+            text=gettext_lazy("公证书的存储文件与收到时记录的 SHA-256 不一致，已停止提供；请联系系统管理员核查"),
+            code="certificate_altered",
+            http_status=409,
+        )
+    audit_application(
+        "cancellation.certificate.downloaded",
+        application,
+        actor=actor,
+        ctx=ctx,
+        data={"certificate_no": certificate.certificate_no, "sha256": certificate.sha256},
+    )
+    return certificate, content

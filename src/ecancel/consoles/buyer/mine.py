@@ -9,19 +9,22 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from datetime import timedelta
+from typing import cast
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import get_language
 from django.views.decorators.http import require_GET, require_POST
 
-from ecancel.buyers.mine import MyApplication, Proofs, my_application, my_applications
+from ecancel.audit.services import record_event
+from ecancel.buyers.mine import MyApplication, Proofs, my_application, my_applications, my_certificate
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import DomainError
 from ecancel.core.ratelimit import RateLimited, with_retry_after
+from ecancel.documents.downloads import document_response
 from ecancel.identity.masking import mask_name, mask_phone
 from ecancel.notary.services.common import case_topic
 from ecancel.notifications.models import ChannelKind
@@ -126,6 +129,7 @@ def _detail_page(
         "buyer": mask_name(application.party.name),
         "subscription": subscription,
         "sms_on": bool(subscription and subscription.sms),
+        "certificate": my_certificate(application),
         "error": error,
     }
     return _page(request, "buyer/mine_detail.html", context, status=status)
@@ -138,6 +142,27 @@ def mine_detail_view(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     except DomainError as error:
         return _list_page(request, error=error, status=error.http_status)
     return _detail_page(request, application)
+
+
+@require_GET
+def mine_certificate_view(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    """The issued certificate, to view or download: only for a case the buyer's own proofs reach."""
+    try:
+        application = my_application(_proofs(request), case_id)
+    except DomainError as error:
+        return _list_page(request, error=error, status=error.http_status)
+    certificate = my_certificate(application)
+    if certificate is None:
+        raise Http404
+    ctx = RequestContext.of(request)
+    record_event(
+        "buyers.certificate.downloaded",
+        organisation=application.case.office.organisation,
+        obj=application.case,
+        data={"buyer": application.party.position, "certificate_no": certificate.reference_no},
+        ctx=ctx,
+    )
+    return cast(HttpResponse, document_response(certificate, inline=request.GET.get("inline") == "1", ctx=ctx))
 
 
 @require_POST

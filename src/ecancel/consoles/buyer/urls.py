@@ -27,5 +27,6 @@ urlpatterns = [
     path("mine/leave/", mine.mine_leave_view, name="mine_leave"),
     path("mine/<uuid:case_id>/", mine.mine_detail_view, name="mine_detail"),
     path("mine/<uuid:case_id>/subscribe/", mine.mine_subscribe_view, name="mine_subscribe"),
+    path("mine/<uuid:case_id>/certificate.pdf", mine.mine_certificate_view, name="mine_certificate"),
     path("poll/<slug:purpose>/", views.poll_view, name="poll"),
 ]

@@ -53,6 +53,14 @@ class RefuseForm(forms.Form):
     )
 
 
+class ApproveForm(forms.Form):
+    """核准出证: the certificate is numbered and signed at once and cancels a filing; asked for twice."""
+
+    confirmed = forms.BooleanField(
+        label=_("我已核对全部材料，决定核准并出具公证书"), error_messages={"required": _("请勾选确认后再提交")}
+    )
+
+
 class CalendarDayForm(forms.Form):
     day = forms.DateField(label=_("日期"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     kind = forms.ChoiceField(label=_("类型"), choices=CalendarDayKind.choices)

@@ -25,7 +25,7 @@ from ecancel.accounts.access import staff_organisation
 from ecancel.accounts.auth import NOTARY_ROLES, staff_required, staff_user
 from ecancel.accounts.models import OrganisationKind, Role
 from ecancel.buyers.models import JourneyUpload
-from ecancel.consoles.notary.forms import AssignForm, CalendarDayForm, RefuseForm, ReviewQueueForm
+from ecancel.consoles.notary.forms import ApproveForm, AssignForm, CalendarDayForm, RefuseForm, ReviewQueueForm
 from ecancel.consoles.notary.views import age_label
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import DomainError
@@ -49,6 +49,7 @@ from ecancel.notary.review import (
     review_upload_get,
     staff_user_by_uuid,
 )
+from ecancel.notary.services.approval import case_approve
 from ecancel.notary.services.decision import case_refuse
 from ecancel.notary.services.review import (
     case_assign,
@@ -146,6 +147,24 @@ def case_refuse_view(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     return redirect("notary:review_case", case.pk)
 
 
+@require_POST
+@staff_required(*NOTARY_ROLES)
+def case_approve_view(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    """核准出证 from the review page; the service decides who may (a 公证员 of the office)."""
+    user = staff_user(request)
+    case = access_case(user, case_id)
+    form = ApproveForm(request.POST, prefix="approve")
+    if not form.is_valid():
+        return _review_page(request, case, approve_form=form, status=422)
+    try:
+        case_approve(case_id=case.pk, actor=user, ctx=RequestContext.of(request))
+    except DomainError as error:
+        add_domain_errors(form, error)
+        return _review_page(request, case, approve_form=form, status=error.http_status)
+    messages.success(request, _("已核准，公证书正在签章，完成后将发送至开发企业并通知买受人"))
+    return redirect("notary:review_case", case.pk)
+
+
 @require_http_methods(["GET", "POST"])
 @staff_required(Role.NOTARY_ADMIN)
 def calendar_view(request: HttpRequest) -> HttpResponse:
@@ -194,7 +213,12 @@ def case_review_view(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
 
 
 def _review_page(
-    request: HttpRequest, case: NotaryCase, *, refuse_form: RefuseForm | None = None, status: int = 200
+    request: HttpRequest,
+    case: NotaryCase,
+    *,
+    refuse_form: RefuseForm | None = None,
+    approve_form: ApproveForm | None = None,
+    status: int = 200,
 ) -> HttpResponse:
     user = staff_user(request)
     review = case_review(case, today=timezone.localdate())
@@ -207,8 +231,9 @@ def _review_page(
         "review": review,
         "can_assign": can_assign,
         "notaries": office_notaries(case.office.organisation) if can_assign else [],
-        "can_decide": user.has_role(Role.NOTARY) and case_can(case, "refuse"),
+        "can_decide": user.has_role(Role.NOTARY) and case_can(case, "approve"),
         "refuse_form": refuse_form or RefuseForm(),
+        "approve_form": approve_form or ApproveForm(prefix="approve"),
     }
     return render(request, "notary/review/case.html", context, status=status)
 

@@ -16,6 +16,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -55,6 +56,7 @@ from ecancel.cancellation.selectors import (
     open_application_for_contract,
 )
 from ecancel.cancellation.services import push as pushing
+from ecancel.cancellation.services.answers import certificate_read
 from ecancel.cancellation.services.drafting import (
     AgentInput,
     ApplicantInput,
@@ -538,26 +540,18 @@ def application_document_view(request: HttpRequest, application_id: uuid.UUID, v
 @staff_required(*OPERATOR_ROLES)
 def application_certificate_view(request: HttpRequest, application_id: uuid.UUID) -> HttpResponse:
     """The notarial certificate the office sent back, inline (to view or print) or as a download."""
-    application = access_application(staff_user(request), application_id)
-    certificate = application_certificate(application)
-    if certificate is None:
+    user = staff_user(request)
+    application = access_application(user, application_id)
+    if application_certificate(application) is None:
         raise Http404
-    record_event(
-        "cancellation.certificate.downloaded",
-        actor=staff_user(request),
-        obj=application,
-        data={"certificate_no": certificate.certificate_no, "sha256": certificate.sha256},
-        ctx=_ctx(request),
-    )
-    response = FileResponse(
-        certificate.content.open("rb"),
-        as_attachment=bool(request.GET.get("download")),
-        filename=f"公证书-{application.number}.pdf",
-        content_type="application/pdf",
+    _certificate, content = certificate_read(application, actor=_actor(request), ctx=_ctx(request))
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = (
+        content_disposition_header(bool(request.GET.get("download")), f"公证书-{application.number}.pdf") or "inline"
     )
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
-    return cast(HttpResponse, response)
+    return response
 
 
 @require_GET

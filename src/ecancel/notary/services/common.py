@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from ecancel.core.context import RequestContext
 from ecancel.exchange.messages import Message
 from ecancel.exchange.services import outbox_put
@@ -13,7 +15,9 @@ def submitted_buyers(case: NotaryCase) -> list[CaseParty]:
     return list(case.parties.filter(role=PartyRole.BUYER, submitted_at__isnull=False).order_by("position"))
 
 
-def tell_seller(case: NotaryCase, message: type[Message], **fields: object) -> None:
+def tell_seller(
+    case: NotaryCase, message: type[Message], *, attachments: Mapping[str, bytes] | None = None, **fields: object
+) -> None:
     """A message about ``case`` to the seller who pushed it, naming the application version and the case."""
     body = message.model_validate(
         {
@@ -28,6 +32,7 @@ def tell_seller(case: NotaryCase, message: type[Message], **fields: object) -> N
         sender=case.office.organisation,
         recipient=case.seller,
         body=body,
+        attachments=attachments,
     )
 
 

@@ -50,6 +50,10 @@ ALLOWED_TYPES = {
     MaterialKind.APPLICATION_FORM: {"application/pdf"},
     MaterialKind.TERMINATION_AGREEMENT: {"application/pdf"},
     MaterialKind.POWER_OF_ATTORNEY: {"application/pdf", "image/jpeg", "image/png"},
+    # Pictures only: the certificate's typesetting places them as images.
+    MaterialKind.BUSINESS_LICENCE: {"image/jpeg", "image/png"},
+    MaterialKind.LEGAL_REPRESENTATIVE_ID_FRONT: {"image/jpeg", "image/png"},
+    MaterialKind.LEGAL_REPRESENTATIVE_ID_BACK: {"image/jpeg", "image/png"},
 }
 
 

@@ -1,0 +1,191 @@
+"""核准出证 (manual 7.3): a 公证员 approves a reviewed case, and the signed 公证书 goes back to the filing side.
+
+Two steps, as acceptance does. The approval is one short transaction: it checks the certificate can be made,
+takes the office's next certificate number under the counter's row lock and moves the case 审核中 → 出证中, so a
+number is used exactly when an approval commits (no gaps, no duplicates). Then, queued on commit, the certificate
+is rendered and signed (PAdES B-LTA) and the case archived outside any transaction; one transaction stores the
+certificate and the archive, moves the case to 已出证, sends certificate.issued with the file and tells the
+buyers. That step does nothing if the case has moved on, and the sweep finishes a case whose task was lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from functools import partial
+from uuid import UUID
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from ecancel.accounts.models import NotaryOffice, Role, User
+from ecancel.audit.services import record_event
+from ecancel.core.context import RequestContext
+from ecancel.core.errors import Joined, NotFound, PermissionRefused, ValidationFailed
+from ecancel.documents.services import PreparedDocument, document_prepare, document_store, verification_url
+from ecancel.exchange.messages import CertificateIssued, DocumentRef
+from ecancel.notary.documents import CERTIFICATE_KIND, certificate_inputs, certificate_missing
+from ecancel.notary.models import CaseArchive, CertificateNumberCounter, NotaryCase
+from ecancel.notary.services.archive import BuiltArchive, case_archive_build
+from ecancel.notary.services.common import tell_buyers, tell_seller
+from ecancel.notary.transitions import CaseStatus, case_transition
+
+logger = logging.getLogger(__name__)
+
+CERTIFICATE_ATTACHMENT = "certificate.pdf"
+# A case approved this long ago and still 出证中 lost its queued task (a worker died): the sweep finishes it.
+CERTIFICATION_GRACE = timedelta(minutes=2)
+
+
+def format_certificate_number(prefix: str, year: int, sequence: int) -> str:
+    return f"({year}){prefix}第{sequence:04d}号"
+
+
+def certificate_number_allocate(*, office: NotaryOffice, at: datetime) -> tuple[int, int, str]:
+    """The office's next certificate number for the year of ``at`` (local time), under the counter's row lock:
+    call it inside the transaction that records the number, so a rolled-back approval gives its number back."""
+    year = timezone.localtime(at).year
+    CertificateNumberCounter.objects.get_or_create(office=office, year=year)
+    counter = CertificateNumberCounter.objects.select_for_update().get(office=office, year=year)
+    counter.last += 1
+    counter.save(update_fields=["last"])
+    return year, counter.last, format_certificate_number(office.certificate_prefix, year, counter.last)
+
+
+@transaction.atomic
+def case_approve(*, case_id: UUID, actor: User, ctx: RequestContext) -> NotaryCase:
+    """核准: only a 公证员 of the case's office; the certificate follows once this commits."""
+    case = NotaryCase.objects.select_for_update().select_related("office__organisation").filter(pk=case_id).first()
+    if case is None or case.office.organisation_id != actor.organisation_id:
+        raise NotFound(_("未找到该案件"))
+    if not actor.has_role(Role.NOTARY):
+        raise PermissionRefused(_("只有公证员可以核准出证，受理员不能"))
+    status = case_transition(case, "approve")
+    missing = certificate_missing(case)
+    if missing:
+        raise ValidationFailed(
+            _("无法出具公证书，缺少：%(missing)s。可决定不予办理（材料不齐全），开发企业补正后重新推送"),
+            params={"missing": Joined(missing)},
+        )
+    now = timezone.now()
+    year, sequence, number = certificate_number_allocate(office=case.office, at=now)
+    case.status = status
+    case.approved_by, case.approved_at = actor, now
+    case.certificate_no, case.certificate_year, case.certificate_sequence = number, year, sequence
+    case.save(
+        update_fields=[
+            "status",
+            "approved_by",
+            "approved_at",
+            "certificate_no",
+            "certificate_year",
+            "certificate_sequence",
+            "updated_at",
+        ]
+    )
+    record_event(
+        "notary.case.approved",
+        actor=actor,
+        organisation=case.office.organisation,
+        obj=case,
+        data={"case_number": case.case_number, "certificate_no": number},
+        ctx=ctx,
+    )
+    transaction.on_commit(partial(_queue_certification, case.pk), robust=True)
+    return case
+
+
+def _queue_certification(case_id: UUID) -> None:
+    from ecancel.notary.tasks import certify_case
+
+    certify_case.delay(str(case_id))
+
+
+def case_certify(*, case_id: UUID | str, ctx: RequestContext) -> bool:
+    """Sign the certificate and build the archive, then store both and send certificate.issued; False if there
+    was nothing to do (not 出证中, or another run got there first)."""
+    case = NotaryCase.objects.select_related("office__organisation", "approved_by", "seller").filter(pk=case_id).first()
+    if case is None or case.status != CaseStatus.CERTIFYING:
+        return False
+    inputs = certificate_inputs(case, ctx=ctx)
+    certificate = document_prepare(
+        kind=CERTIFICATE_KIND,
+        data=inputs.data,
+        issuer=case.office.organisation,
+        subject_ref=case.subject_ref,
+        images=inputs.images,
+        reference_no=case.certificate_no,
+    )
+    archive = case_archive_build(case, certificate=certificate, archived_at=timezone.now(), ctx=ctx)
+    try:
+        return _certify_prepared(case_id=case.pk, certificate=certificate, archive=archive, ctx=ctx)
+    except BaseException:
+        archive.discard()
+        raise
+
+
+@transaction.atomic
+def _certify_prepared(
+    *, case_id: UUID, certificate: PreparedDocument, archive: BuiltArchive, ctx: RequestContext
+) -> bool:
+    case = NotaryCase.objects.select_for_update().select_related("office__organisation", "approved_by").get(pk=case_id)
+    if case.status != CaseStatus.CERTIFYING:
+        archive.discard()
+        return False
+    stored = document_store(certificate, actor=None, ctx=ctx)
+    CaseArchive.objects.create(
+        case=case,
+        stored_name=archive.stored_name,
+        sha256=archive.sha256,
+        size=archive.size,
+        manifest=archive.manifest,
+        manifest_sha256=archive.manifest_sha256,
+    )
+    case.status = case_transition(case, "certify")
+    case.closed_at = timezone.now()
+    case.save(update_fields=["status", "closed_at", "updated_at"])
+    tell_seller(
+        case,
+        CertificateIssued,
+        attachments={CERTIFICATE_ATTACHMENT: certificate.pdf},
+        certificate_no=case.certificate_no,
+        issued_at=stored.created_at,
+        notary_name=str(case.approved_by),
+        verification_code=stored.verification_code,
+        verification_url=verification_url(stored.reference_no, stored.verification_code),
+        certificate=DocumentRef(
+            kind="certificate", title=stored.title, attachment=CERTIFICATE_ATTACHMENT, sha256=stored.sha256
+        ),
+    )
+    tell_buyers(case, "case.certified", ctx=ctx, certificate_no=case.certificate_no)
+    record_event(
+        "notary.case.certified",
+        organisation=case.office.organisation,
+        obj=case,
+        data={
+            "case_number": case.case_number,
+            "certificate_no": case.certificate_no,
+            "certificate_sha256": stored.sha256,
+            "archive_sha256": archive.sha256,
+            "archive_manifest_sha256": archive.manifest_sha256,
+            "archived_files": len(archive.manifest["files"]),
+        },
+        ctx=ctx,
+    )
+    return True
+
+
+def cases_certify_pending(*, older_than: timedelta = CERTIFICATION_GRACE, ctx: RequestContext) -> int:
+    """Certify every case left 出证中 for longer than ``older_than``; how many were certified. One that fails is
+    logged and left for the next sweep."""
+    due = NotaryCase.objects.filter(
+        status=CaseStatus.CERTIFYING, approved_at__lte=timezone.now() - older_than
+    ).order_by("approved_at")
+    certified = 0
+    for case_id in due.values_list("pk", flat=True):
+        try:
+            certified += case_certify(case_id=case_id, ctx=ctx)
+        except Exception:
+            logger.exception("certifying case %s failed; the next sweep tries again", case_id)
+    return certified

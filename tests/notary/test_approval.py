@@ -1,0 +1,221 @@
+"""核准出证 (issue 13, item 3): only a notary approves; the case takes the office's next certificate number, the
+signed certificate (PAdES B-LTA, QR on every page) goes to the seller with certificate.issued, the case is archived
+with a manifest of SHA-256 hashes, and the buyers are told."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import threading
+import zipfile
+
+import pytest
+from django.core.files.base import ContentFile
+from django.db import close_old_connections, connection
+from django.test import Client
+from pypdf import PdfReader
+
+from ecancel.accounts.models import NotaryOffice, Organisation, Role, User
+from ecancel.audit.models import AuditEvent
+from ecancel.core.context import RequestContext
+from ecancel.documents.models import StoredDocument
+from ecancel.documents.verification import verify_pdf
+from ecancel.exchange.envelope import parse_envelope
+from ecancel.exchange.models import OutboxMessage
+from ecancel.identity.evidence import evidence_get
+from ecancel.notary.models import CertificateNumberCounter, NotaryCase, PartyRole, ReceivedMaterial
+from ecancel.notary.services.approval import case_approve, case_certify, cases_certify_pending
+from ecancel.notary.transitions import CaseStatus
+from ecancel.notifications.models import Notification
+from tests.conftest import logged_in_client
+from tests.factories import NotaryOfficeFactory, UserFactory, paper_picture
+from tests.notary.helpers import SELLER_PAPERS, make_case
+from tests.notary.review_data import submitted_buyer, under_review
+
+pytestmark = pytest.mark.django_db
+
+SYSTEM = RequestContext.system("test")
+
+
+def staff(office: NotaryOffice, role: str) -> Client:
+    return logged_in_client(UserFactory(organisation=office.organisation, role=role, display_name="陈公证"))
+
+
+def approve(client: Client, case: NotaryCase) -> int:
+    return client.post(f"/notary/review/{case.pk}/approve/", {"approve-confirmed": "on"}).status_code
+
+
+@pytest.fixture
+def reviewed(received_case: NotaryCase) -> NotaryCase:
+    """A pushed case (with the seller's papers) whose every buyer went the whole way on the phone."""
+    for party in received_case.parties.filter(role=PartyRole.BUYER):
+        submitted_buyer(received_case, party.position)
+    return under_review(received_case)
+
+
+def test_a_notary_approves_and_the_signed_certificate_goes_to_the_seller(
+    reviewed: NotaryCase, office: NotaryOffice
+) -> None:
+    notary = staff(office, Role.NOTARY)
+    assert "核准出证" in notary.get(f"/notary/review/{reviewed.pk}/").content.decode()
+    assert approve(notary, reviewed) == 302
+    reviewed.refresh_from_db()
+    year = reviewed.approved_at.astimezone(dt.timezone(dt.timedelta(hours=8))).year
+    assert reviewed.status == CaseStatus.CERTIFYING
+    assert reviewed.certificate_no == f"({year}){office.certificate_prefix}第0001号"
+
+    assert cases_certify_pending(older_than=dt.timedelta(0), ctx=SYSTEM) == 1
+    reviewed.refresh_from_db()
+    assert reviewed.status == CaseStatus.CERTIFIED and reviewed.closed_at is not None
+
+    (sent,) = OutboxMessage.objects.filter(message_type="certificate.issued")
+    envelope = parse_envelope(bytes(sent.raw))
+    assert envelope.body["certificate_no"] == reviewed.certificate_no
+    assert envelope.body["notary_name"] == "陈公证"
+    pdf = envelope.attachment_bytes("certificate.pdf")
+    assert hashlib.sha256(pdf).hexdigest() == envelope.body["certificate"]["sha256"]
+    report = verify_pdf(pdf)
+    assert report.valid, report.problems
+    assert {s.signer_organisation for s in report.signatures} == {office.organisation.name}
+    assert report.document_timestamps, "B-LTA: a document timestamp keeps it verifiable long-term"
+    pages = [page.extract_text().replace(" ", "") for page in PdfReader(io.BytesIO(pdf)).pages]
+    assert reviewed.certificate_no in pages[0] and any("附件三" in page for page in pages)
+    assert all("验证码" in page for page in pages), "every page carries the verification code beside its QR"
+
+    stored = StoredDocument.objects.get(subject_ref=reviewed.subject_ref, kind="certificate")
+    assert stored.sha256 == envelope.body["certificate"]["sha256"]
+    assert stored.public_parties[0] == reviewed.seller_name
+    assert all(name.count("*") for name in stored.public_parties[1:])
+
+    archive = reviewed.archive
+    listed = {entry["path"]: entry["sha256"] for entry in archive.manifest["files"]}
+    with zipfile.ZipFile(io.BytesIO(evidence_get(archive.stored_name, actor=None, organisation=None, ctx=SYSTEM))) as z:
+        for path, sha256 in listed.items():
+            assert hashlib.sha256(z.read(path)).hexdigest() == sha256, path
+        assert json.loads(z.read("MANIFEST.json"))["certificate_no"] == reviewed.certificate_no
+    assert "documents/certificate.pdf" in listed
+    assert any(p.startswith("received/business-licence") for p in listed)
+    assert any(p.endswith("manifest.p7s") for p in listed)
+    assert any("/uploads/document_front-" in p for p in listed)
+
+    told = Notification.objects.filter(event="case.certified")
+    assert told.count() == reviewed.parties.filter(role=PartyRole.BUYER).count()
+    assert reviewed.certificate_no in told.first().body
+    assert AuditEvent.objects.filter(tag="notary.case.approved").count() == 1
+    assert AuditEvent.objects.filter(tag="notary.case.certified").count() == 1
+
+    assert case_certify(case_id=reviewed.pk, ctx=SYSTEM) is False, "a second run changes nothing"
+    assert OutboxMessage.objects.filter(message_type="certificate.issued").count() == 1
+    assert approve(notary, reviewed) == 409
+
+
+def test_a_clerk_cannot_approve(reviewed: NotaryCase, office: NotaryOffice) -> None:
+    clerk = staff(office, Role.NOTARY_CLERK)
+    assert approve(clerk, reviewed) in (403, 404)
+    reviewed.refresh_from_db()
+    assert reviewed.status == CaseStatus.UNDER_REVIEW and reviewed.certificate_no == ""
+    assert not CertificateNumberCounter.objects.exists()
+
+
+def test_another_office_cannot_approve(reviewed: NotaryCase) -> None:
+    other = NotaryOfficeFactory()
+    assert approve(staff(other, Role.NOTARY), reviewed) == 404
+    reviewed.refresh_from_db()
+    assert reviewed.status == CaseStatus.UNDER_REVIEW
+
+
+def test_a_case_lacking_papers_is_not_approved_and_takes_no_number(office: NotaryOffice, seller: Organisation) -> None:
+    """A case without the seller's papers (an older push) or buyers' ID photos cannot be certified: approval
+    says what is missing and leaves the number for the next case."""
+    case = under_review(make_case(office, seller))
+    notary = staff(office, Role.NOTARY)
+    response = notary.post(f"/notary/review/{case.pk}/approve/", {"approve-confirmed": "on"})
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "营业执照" in page and "证件正面" in page
+    case.refresh_from_db()
+    assert case.status == CaseStatus.UNDER_REVIEW and case.certificate_no == ""
+    assert not CertificateNumberCounter.objects.exists()
+
+
+def test_approvals_take_consecutive_numbers_per_office_and_year(
+    push: object, office: NotaryOffice, seller: Organisation
+) -> None:
+    notary = staff(office, Role.NOTARY)
+    numbers = []
+    for _ in range(3):
+        body = push()  # type: ignore[operator]
+        case = NotaryCase.objects.get(application_ref=body["application_ref"])
+        for party in case.parties.filter(role=PartyRole.BUYER):
+            submitted_buyer(case, party.position)
+        under_review(case)
+        assert approve(notary, case) == 302
+        case.refresh_from_db()
+        numbers.append(case.certificate_sequence)
+    assert numbers == [1, 2, 3]
+
+
+def add_seller_papers(case: NotaryCase) -> None:
+    """The licence and the legal representative's ID, as a push carries them."""
+    for name, (kind, _title) in SELLER_PAPERS.items():
+        content = paper_picture((120, 130, len(name)))
+        material = ReceivedMaterial(
+            case=case,
+            kind=kind,
+            attachment_name=name,
+            content_type="image/png",
+            sha256=hashlib.sha256(content).hexdigest(),
+            size=len(content),
+            received_at=case.received_at,
+        )
+        material.content.save(name, ContentFile(content), save=False)
+        material.save()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_notaries_approving_at_once_get_distinct_consecutive_numbers(
+    monkeypatch: pytest.MonkeyPatch, seller: Organisation
+) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks need PostgreSQL (select_for_update is a no-op on SQLite)")
+    # The numbers are the point here; the certificates' signing is tested above.
+    monkeypatch.setattr("ecancel.notary.services.approval._queue_certification", lambda case_id: None)
+    office: NotaryOffice = NotaryOfficeFactory()
+    cases = []
+    for _ in range(6):
+        case = make_case(office, seller)
+        add_seller_papers(case)
+        for position in (1, 2):
+            submitted_buyer(case, position)
+        cases.append(under_review(case))
+    notaries = [UserFactory(organisation=office.organisation, role=Role.NOTARY) for _ in range(2)]
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def approve_half(notary: User, mine: list[NotaryCase]) -> None:
+        try:
+            start.wait()
+            for case in mine:
+                case_approve(case_id=case.pk, actor=notary, ctx=SYSTEM)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            close_old_connections()
+            connection.close()
+
+    threads = [
+        threading.Thread(target=approve_half, args=(notaries[0], cases[0::2])),
+        threading.Thread(target=approve_half, args=(notaries[1], cases[1::2])),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    numbered = NotaryCase.objects.filter(pk__in=[c.pk for c in cases])
+    assert sorted(numbered.values_list("certificate_sequence", flat=True)) == [1, 2, 3, 4, 5, 6]
+    assert len(set(numbered.values_list("certificate_no", flat=True))) == 6
+    assert CertificateNumberCounter.objects.get(office=office).last == 6
