@@ -9,7 +9,6 @@ documents and one case.accepted.
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 from uuid import UUID
 
@@ -23,10 +22,8 @@ from ecancel.documents.services import PreparedDocument, document_store
 from ecancel.exchange.messages import CaseAccepted
 from ecancel.notary.documents import case_documents_prepare
 from ecancel.notary.models import NotaryCase
-from ecancel.notary.services.common import tell_seller
+from ecancel.notary.services.common import each_logged, tell_seller
 from ecancel.notary.transitions import CaseStatus, case_transition
-
-logger = logging.getLogger(__name__)
 
 # A case still 受理中 this long after intake lost its queued task (a worker died): the sweep finishes it.
 ACCEPTANCE_GRACE = timedelta(minutes=2)
@@ -72,13 +69,6 @@ def _accept_prepared(*, case_id: UUID, prepared: list[PreparedDocument], ctx: Re
 def cases_accept_pending(*, older_than: timedelta = ACCEPTANCE_GRACE, ctx: RequestContext) -> int:
     """Accept every case left 受理中 for longer than ``older_than``; how many were accepted. One that fails is
     logged and left for the next sweep."""
-    due = NotaryCase.objects.filter(status=CaseStatus.PREPARING, received_at__lte=timezone.now() - older_than).order_by(
-        "received_at"
-    )
-    accepted = 0
-    for case_id in due.values_list("pk", flat=True):
-        try:
-            accepted += case_accept(case_id=case_id, ctx=ctx)
-        except Exception:
-            logger.exception("accepting case %s failed; the next sweep tries again", case_id)
-    return accepted
+    due = NotaryCase.objects.filter(status=CaseStatus.PREPARING, received_at__lte=timezone.now() - older_than)
+    ids = due.order_by("received_at").values_list("pk", flat=True)
+    return each_logged(ids, lambda case_id: case_accept(case_id=case_id, ctx=ctx), "accepting case")

@@ -10,7 +10,6 @@ buyers. That step does nothing if the case has moved on, and the sweep finishes 
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
 from functools import partial
 from uuid import UUID
@@ -28,10 +27,8 @@ from ecancel.exchange.messages import CertificateIssued, DocumentRef
 from ecancel.notary.documents import CERTIFICATE_KIND, certificate_inputs, certificate_missing
 from ecancel.notary.models import CaseArchive, CertificateNumberCounter, NotaryCase
 from ecancel.notary.services.archive import BuiltArchive, case_archive_build
-from ecancel.notary.services.common import tell_buyers, tell_seller
+from ecancel.notary.services.common import each_logged, next_in_year, tell_buyers, tell_seller
 from ecancel.notary.transitions import CaseStatus, case_transition
-
-logger = logging.getLogger(__name__)
 
 CERTIFICATE_ATTACHMENT = "certificate.pdf"
 # A case approved this long ago and still 出证中 lost its queued task (a worker died): the sweep finishes it.
@@ -43,14 +40,9 @@ def format_certificate_number(prefix: str, year: int, sequence: int) -> str:
 
 
 def certificate_number_allocate(*, office: NotaryOffice, at: datetime) -> tuple[int, int, str]:
-    """The office's next certificate number for the year of ``at`` (local time), under the counter's row lock:
-    call it inside the transaction that records the number, so a rolled-back approval gives its number back."""
-    year = timezone.localtime(at).year
-    CertificateNumberCounter.objects.get_or_create(office=office, year=year)
-    counter = CertificateNumberCounter.objects.select_for_update().get(office=office, year=year)
-    counter.last += 1
-    counter.save(update_fields=["last"])
-    return year, counter.last, format_certificate_number(office.certificate_prefix, year, counter.last)
+    """The office's next certificate number for the year of ``at`` (local time), under the counter's row lock."""
+    year, sequence = next_in_year(CertificateNumberCounter, office=office, at=at)
+    return year, sequence, format_certificate_number(office.certificate_prefix, year, sequence)
 
 
 @transaction.atomic
@@ -179,13 +171,6 @@ def _certify_prepared(
 def cases_certify_pending(*, older_than: timedelta = CERTIFICATION_GRACE, ctx: RequestContext) -> int:
     """Certify every case left 出证中 for longer than ``older_than``; how many were certified. One that fails is
     logged and left for the next sweep."""
-    due = NotaryCase.objects.filter(
-        status=CaseStatus.CERTIFYING, approved_at__lte=timezone.now() - older_than
-    ).order_by("approved_at")
-    certified = 0
-    for case_id in due.values_list("pk", flat=True):
-        try:
-            certified += case_certify(case_id=case_id, ctx=ctx)
-        except Exception:
-            logger.exception("certifying case %s failed; the next sweep tries again", case_id)
-    return certified
+    due = NotaryCase.objects.filter(status=CaseStatus.CERTIFYING, approved_at__lte=timezone.now() - older_than)
+    ids = due.order_by("approved_at").values_list("pk", flat=True)
+    return each_logged(ids, lambda case_id: case_certify(case_id=case_id, ctx=ctx), "certifying case")

@@ -2,13 +2,45 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from uuid import UUID
 
+from django.utils import timezone
+
+from ecancel.accounts.models import NotaryOffice
 from ecancel.core.context import RequestContext
 from ecancel.exchange.messages import Message
 from ecancel.exchange.services import outbox_put
-from ecancel.notary.models import CaseParty, NotaryCase, PartyRole
+from ecancel.notary.models import CaseNumberCounter, CaseParty, CertificateNumberCounter, NotaryCase, PartyRole
 from ecancel.notifications.services.notify import notify
+
+logger = logging.getLogger(__name__)
+
+
+def next_in_year(
+    counter: type[CaseNumberCounter | CertificateNumberCounter], *, office: NotaryOffice, at: datetime
+) -> tuple[int, int]:
+    """The year of ``at`` (local time) and the office's next number in it, taken under the counter's row lock: call
+    it in the transaction that records the number, so a rollback gives the number back (no gaps, no duplicates)."""
+    year = timezone.localtime(at).year
+    row, _created = counter.objects.select_for_update().get_or_create(office=office, year=year)
+    row.last += 1
+    row.save(update_fields=["last"])
+    return year, row.last
+
+
+def each_logged(ids: Iterable[UUID], step: Callable[[UUID], bool], what: str) -> int:
+    """Run a sweep's ``step`` on each id; how many did something. One that fails is logged and left for the next
+    sweep, so one bad case never stops the others."""
+    done = 0
+    for item in ids:
+        try:
+            done += step(item)
+        except Exception:
+            logger.exception("%s %s failed; the next sweep tries again", what, item)
+    return done
 
 
 def submitted_buyers(case: NotaryCase) -> list[CaseParty]:

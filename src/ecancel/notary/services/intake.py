@@ -41,6 +41,7 @@ from ecancel.notary.models import (
     PartyRole,
     ReceivedMaterial,
 )
+from ecancel.notary.services.common import next_in_year
 from ecancel.notary.transitions import CaseStatus, case_transition
 
 SIGNED_KINDS = frozenset({MaterialKind.APPLICATION_FORM, MaterialKind.TERMINATION_AGREEMENT})
@@ -92,12 +93,9 @@ def format_case_number(prefix: str, year: int, sequence: int) -> str:
 
 
 def case_number_allocate(*, office: NotaryOffice, at: datetime) -> tuple[int, int, str]:
-    """The office's next number for the year of ``at`` (local time), taken under the counter's row lock."""
-    year = timezone.localtime(at).year
-    counter, _created = CaseNumberCounter.objects.select_for_update().get_or_create(office=office, year=year)
-    counter.last += 1
-    counter.save(update_fields=["last"])
-    return year, counter.last, format_case_number(office.case_prefix, year, counter.last)
+    """The office's next case number for the year of ``at`` (local time), taken under the counter's row lock."""
+    year, sequence = next_in_year(CaseNumberCounter, office=office, at=at)
+    return year, sequence, format_case_number(office.case_prefix, year, sequence)
 
 
 # What the check of a push's files found: the files, ready to store, or why they were refused.
