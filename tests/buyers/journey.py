@@ -160,7 +160,7 @@ def step_of(response: Any) -> tuple[int, int]:
 
 def frames(variant: int) -> list[Any]:
     image = makers.rotated(makers.portrait(), 2 * variant)
-    return [upload(f"f{n}.jpg", makers.to_jpeg(makers.rotated(image, n), quality=80 + variant)) for n in range(3)]
+    return [upload(f"f{n}.jpg", makers.to_jpeg(makers.rotated(image, n), quality=80 + variant % 16)) for n in range(3)]
 
 
 def capture(camera_page: str, variant: int) -> dict[str, Any]:
@@ -182,7 +182,8 @@ def read_documents(phone: Phone) -> None:
     assert phone.post("/b/read/", {"agree": "yes"})["Location"] == "/b/uploads/"
 
 
-def mainland_to_done(phone: Phone, handoff: Any, position: int = 1) -> Journey:
+def mainland_to_done(phone: Phone, handoff: Any, position: int = 1, *, variant: int = 0) -> Journey:
+    """The face path to the end; ``variant`` gives other camera frames (the same frames twice are a replay)."""
     assert phone.scan(handoff)["Location"] == "/b/"
     assert phone.post("/b/choose/", {"buyer": position})["Location"] == "/b/consent/"
     assert step_of(phone.get("/b/consent/")) == (1, 7)
@@ -193,7 +194,8 @@ def mainland_to_done(phone: Phone, handoff: Any, position: int = 1) -> Journey:
     camera = phone.get("/b/face/").content.decode()
     assert "data-camera-capture" in camera and "data-liveness-action" in camera
     sent = phone.post(
-        "/b/face/", {"check": hidden(camera, "check"), "nonce": hidden(camera, "nonce"), "frames": frames(1)}
+        "/b/face/",
+        {"check": hidden(camera, "check"), "nonce": hidden(camera, "nonce"), "frames": frames(1 + 2 * variant)},
     )
     assert sent["Location"] == "/b/face/"
     assert phone.get("/b/face/")["Location"] == "/b/read/"
@@ -204,7 +206,8 @@ def mainland_to_done(phone: Phone, handoff: Any, position: int = 1) -> Journey:
     assert phone.post("/b/signature/", {"signature": signature_data_url()})["Location"] == "/b/face-again/"
     camera = phone.get("/b/face-again/").content.decode()
     phone.post(
-        "/b/face-again/", {"check": hidden(camera, "check"), "nonce": hidden(camera, "nonce"), "frames": frames(2)}
+        "/b/face-again/",
+        {"check": hidden(camera, "check"), "nonce": hidden(camera, "nonce"), "frames": frames(2 + 2 * variant)},
     )
     assert phone.get("/b/face-again/")["Location"] == "/b/done/"
     done = phone.get("/b/done/")
@@ -219,8 +222,9 @@ def _case_of(handoff: IssuedHandoff | str) -> NotaryCase:
     return handoff.token.case
 
 
-def passport_to_done(phone: Phone, handoff: Any, position: int) -> Journey:
-    """A passport holder's way: the document read, the four documents, photos, signature, a read-aloud video."""
+def passport_to_done(phone: Phone, handoff: Any, position: int, *, video: bytes | None = None) -> Journey:
+    """A passport holder's way: the document read, the four documents, photos, signature, a read-aloud video
+    (``video``, or the session's one: the same video twice is a replay)."""
     phone.scan(handoff)
     assert phone.post("/b/choose/", {"buyer": position})["Location"] == "/b/consent/"
     assert phone.post("/b/consent/", {"face_processing": "yes", "transfer": "yes"})["Location"] == "/b/document-kind/"
@@ -235,8 +239,10 @@ def passport_to_done(phone: Phone, handoff: Any, position: int) -> Journey:
     assert phone.post("/b/signature/", {"signature": signature_data_url()})["Location"] == "/b/video/"
     recorder = phone.get("/b/video/").content.decode()
     assert 'data-seconds="15"' in recorder and "本人自愿申请注销商品房买卖合同，核验码" in recorder
-    video = upload("v.webm", makers.make_video(15), "video/webm")
-    phone.post("/b/video/", {"check": hidden(recorder, "check"), "nonce": hidden(recorder, "nonce"), "video": video})
+    recording = upload("v.webm", video if video is not None else makers.make_video(15), "video/webm")
+    phone.post(
+        "/b/video/", {"check": hidden(recorder, "check"), "nonce": hidden(recorder, "nonce"), "video": recording}
+    )
     assert phone.get("/b/video/")["Location"] == "/b/submit/"
     assert "提交资料，完成" in phone.get("/b/submit/").content.decode()
     phone.post("/b/submit/")
