@@ -18,16 +18,22 @@ import pytest
 from django.db import connections
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from ecancel.accounts.actors import Actor
 from ecancel.accounts.models import Organisation, Role, User
 from ecancel.cancellation.models import Application
+from ecancel.cancellation.services.drafting import application_create, application_set_reason
+from ecancel.cancellation.services.push import application_push
 from ecancel.cancellation.transitions import ApplicationStatus
 from ecancel.core.context import RequestContext
 from ecancel.exchange.services import relay_due
-from ecancel.notary.models import NotaryCase
+from ecancel.notary.models import NotaryCase, PartyRole
 from ecancel.notary.services.acceptance import cases_accept_pending
+from ecancel.notary.services.approval import cases_certify_pending
+from ecancel.notary.services.submission import case_party_record_submission
 from tests.browser.conftest import Shots, axe_check
 from tests.conftest import logged_in_client
 from tests.factories import UserFactory, contract_with_buyers
+from tests.notary.review_data import submitted_buyer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -40,35 +46,45 @@ def relay_by_hand(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("ecancel.exchange.services._kick_relay", lambda: None)
 
 
-def deliver_everything() -> None:
-    """What the relay and the acceptance job do, run until nothing is left to do.
+def in_worker(work: Callable[[], None]) -> None:
+    """Run ``work`` in a thread of its own on the test's database connection, as the live server does.
 
-    In a thread of its own: Playwright keeps an event loop running in the test's thread, and signing and
-    verifying PDFs start their own. The thread uses the test's database connection, as the live server does.
+    Playwright keeps an event loop running in the test's thread, and signing and verifying PDFs start their own.
     """
     connection = connections["default"]
     failures: list[BaseException] = []
 
-    def work() -> None:
+    def run() -> None:
         connections["default"] = connection
         try:
-            for _ in range(6):
-                moved = relay_due()
-                moved += cases_accept_pending(older_than=timedelta(0), ctx=RequestContext.system("test"))
-                if not moved:
-                    return
+            work()
         except BaseException as failure:  # noqa: BLE001 - raised again in the test's thread
             failures.append(failure)
 
     connection.inc_thread_sharing()
     try:
-        worker = threading.Thread(target=work)
+        worker = threading.Thread(target=run)
         worker.start()
         worker.join()
     finally:
         connection.dec_thread_sharing()
     if failures:
         raise failures[0]
+
+
+def deliver_everything() -> None:
+    """What the relay and the acceptance and certification jobs do, run until nothing is left to do."""
+
+    def work() -> None:
+        ctx = RequestContext.system("test")
+        for _ in range(6):
+            moved = relay_due()
+            moved += cases_accept_pending(older_than=timedelta(0), ctx=ctx)
+            moved += cases_certify_pending(older_than=timedelta(0), ctx=ctx)
+            if not moved:
+                return
+
+    in_worker(work)
 
 
 def signed_in(browser: Browser, live_url: str, user: User, viewport: dict[str, int]) -> BrowserContext:
@@ -246,3 +262,58 @@ def test_the_other_console_pages_pass_the_accessibility_check(
     for name, path in (("review-queue", "/notary/review/"), ("review-calendar", "/notary/review/calendar/")):
         admin_page.goto(f"{base}{path}")
         show(admin_page, shot, name)
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1366x900", "390x844"])
+def test_a_notary_approves_on_the_review_page_and_the_operator_sees_the_certificate(
+    chromium: Browser,
+    live_server: object,
+    developer: Organisation,
+    notary_office: Organisation,
+    operator: User,
+    shot: Shots,
+    viewport: dict[str, int],
+) -> None:
+    """Issue 13: the review page with both buyers' evidence, 核准出证, and the operator's page once the certificate
+    came back (the buyers' own pages are walked in test_buyer_journey)."""
+    base = str(live_server)
+    contract = contract_with_buyers(2, seller=developer)
+    actor = Actor.staff(operator)
+    ctx = RequestContext.system("test")
+    found: dict[str, object] = {}
+
+    def push_and_submit() -> None:
+        application = application_create(contract_id=contract.pk, actor=actor, ctx=ctx)
+        application_set_reason(application_id=application.pk, reason="mutual_agreement", actor=actor, ctx=ctx)
+        application_push(application_id=application.pk, notary_office_id=notary_office.pk, actor=actor, ctx=ctx)
+        for _ in range(6):
+            if not relay_due() + cases_accept_pending(older_than=timedelta(0), ctx=ctx):
+                break
+        case = NotaryCase.objects.get(application_ref=application.pk)
+        for party in case.parties.filter(role=PartyRole.BUYER):
+            submitted_buyer(case, party.position, seal=False)
+            case_party_record_submission(party_id=party.pk, verification="face", actor=None, ctx=ctx)
+        found.update(application=application, case=case)
+
+    in_worker(push_and_submit)
+    deliver_everything()
+    case = NotaryCase.objects.get(pk=found["case"].pk)  # type: ignore[attr-defined]
+    assert case.status == "under_review"
+
+    notary = UserFactory(organisation=notary_office, role=Role.NOTARY, display_name="陈公证")
+    page = signed_in(chromium, base, notary, viewport).new_page()
+    page.goto(f"{base}/notary/review/{case.pk}/")
+    show(page, shot, "review-case")
+    page.get_by_label("我已核对全部材料，决定核准并出具公证书").check()
+    page.get_by_role("button", name="核准出证").click()
+    expect(page.get_by_text("公证书正在签章")).to_be_visible()
+    show(page, shot, "review-approved")
+
+    deliver_everything()
+    application = Application.objects.get(pk=found["application"].pk)  # type: ignore[attr-defined]
+    assert application.status == ApplicationStatus.CANCELLED
+    case.refresh_from_db()
+    operator_page = signed_in(chromium, base, operator, viewport).new_page()
+    operator_page.goto(f"{base}/operator/applications/{application.pk}/")
+    expect(operator_page.get_by_text(case.certificate_no).first).to_be_visible()
+    show(operator_page, shot, "application-certificate")
