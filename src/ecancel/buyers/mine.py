@@ -15,9 +15,11 @@ from django.db.models import Q
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from ecancel.audit.services import record_event
 from ecancel.buyers.models import Journey
 from ecancel.buyers.services.handoff import token_digest
 from ecancel.buyers.transitions import JourneyStatus
+from ecancel.core.context import RequestContext
 from ecancel.core.errors import NotFound
 from ecancel.documents.models import DocumentKind, StoredDocument
 from ecancel.notary.models import CaseParty, NotaryCase, PartyRole
@@ -154,6 +156,21 @@ def my_application(proofs: Proofs, case_id: uuid.UUID | str) -> MyApplication:
                 notifications_for(buyer_recipient(application.party)),
             )
     raise NotFound(_("未找到该申请"))
+
+
+def my_certificate_download(application: MyApplication, *, ctx: RequestContext) -> StoredDocument:
+    """The certificate the buyer is about to view or download, the download audited; NotFound before it is issued."""
+    certificate = my_certificate(application)
+    if certificate is None:
+        raise NotFound(_("公证书尚未出具"))
+    record_event(
+        "buyers.certificate.downloaded",
+        organisation=application.case.office.organisation,
+        obj=application.case,
+        data={"buyer": application.party.position, "certificate_no": certificate.reference_no},
+        ctx=ctx,
+    )
+    return certificate
 
 
 def my_certificate(application: MyApplication) -> StoredDocument | None:

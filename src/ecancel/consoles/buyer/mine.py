@@ -12,15 +12,21 @@ from datetime import timedelta
 from typing import cast
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import get_language
 from django.views.decorators.http import require_GET, require_POST
 
-from ecancel.audit.services import record_event
-from ecancel.buyers.mine import MyApplication, Proofs, my_application, my_applications, my_certificate
+from ecancel.buyers.mine import (
+    MyApplication,
+    Proofs,
+    my_application,
+    my_applications,
+    my_certificate,
+    my_certificate_download,
+)
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import DomainError
 from ecancel.core.ratelimit import RateLimited, with_retry_after
@@ -151,17 +157,11 @@ def mine_certificate_view(request: HttpRequest, case_id: uuid.UUID) -> HttpRespo
         application = my_application(_proofs(request), case_id)
     except DomainError as error:
         return _list_page(request, error=error, status=error.http_status)
-    certificate = my_certificate(application)
-    if certificate is None:
-        raise Http404
     ctx = RequestContext.of(request)
-    record_event(
-        "buyers.certificate.downloaded",
-        organisation=application.case.office.organisation,
-        obj=application.case,
-        data={"buyer": application.party.position, "certificate_no": certificate.reference_no},
-        ctx=ctx,
-    )
+    try:
+        certificate = my_certificate_download(application, ctx=ctx)
+    except DomainError as error:
+        return _detail_page(request, application, error=error, status=error.http_status)
     return cast(HttpResponse, document_response(certificate, inline=request.GET.get("inline") == "1", ctx=ctx))
 
 
