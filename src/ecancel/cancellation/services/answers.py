@@ -29,6 +29,7 @@ from ecancel.cancellation.models import (
     ReceivedCertificate,
     RevokeRequest,
 )
+from ecancel.cancellation.selectors import application_certificate
 from ecancel.cancellation.services.common import audit_application, pending_revoke, seller_application
 from ecancel.cancellation.transitions import ApplicationStatus, application_move, revoke_move
 from ecancel.core.context import RequestContext
@@ -375,7 +376,7 @@ def certificate_read(
     application: Application, *, actor: Actor, ctx: RequestContext
 ) -> tuple[ReceivedCertificate, bytes]:
     """The certificate as received, checked against the SHA-256 recorded on receipt; every read is audited."""
-    certificate = ReceivedCertificate.objects.filter(application=application).first()
+    certificate = application_certificate(application)
     if certificate is None:
         raise NotFound(gettext_lazy("该申请尚未收到公证书"))
     with certificate.content.open("rb") as handle:

@@ -540,10 +540,7 @@ def application_document_view(request: HttpRequest, application_id: uuid.UUID, v
 @staff_required(*OPERATOR_ROLES)
 def application_certificate_view(request: HttpRequest, application_id: uuid.UUID) -> HttpResponse:
     """The notarial certificate the office sent back, inline (to view or print) or as a download."""
-    user = staff_user(request)
-    application = access_application(user, application_id)
-    if application_certificate(application) is None:
-        raise Http404
+    application = access_application(staff_user(request), application_id)
     _certificate, content = certificate_read(application, actor=_actor(request), ctx=_ctx(request))
     response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = (
