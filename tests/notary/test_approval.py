@@ -111,6 +111,21 @@ def test_a_notary_approves_and_the_signed_certificate_goes_to_the_seller(
     assert approve(notary, reviewed) == 409
 
 
+def test_a_notary_approves_through_the_api_once_confirmed(reviewed: NotaryCase, office: NotaryOffice) -> None:
+    notary = staff(office, Role.NOTARY)
+    path = f"/api/notary/cases/{reviewed.pk}/approve"
+    unconfirmed = notary.post(path, {"confirmed": False}, content_type="application/json")
+    assert unconfirmed.status_code == 422 and "confirmed" in unconfirmed.json()["fields"]
+    reviewed.refresh_from_db()
+    assert reviewed.status == CaseStatus.UNDER_REVIEW and not CertificateNumberCounter.objects.exists()
+
+    answer = notary.post(path, {"confirmed": True}, content_type="application/json")
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["status"] == CaseStatus.CERTIFYING
+    reviewed.refresh_from_db()
+    assert reviewed.certificate_no and reviewed.approved_by is not None
+
+
 def test_a_clerk_cannot_approve(reviewed: NotaryCase, office: NotaryOffice) -> None:
     clerk = staff(office, Role.NOTARY_CLERK)
     assert approve(clerk, reviewed) in (403, 404)

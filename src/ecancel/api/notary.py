@@ -13,16 +13,17 @@ from ninja.pagination import paginate
 
 from ecancel.accounts.auth import NOTARY_ROLES
 from ecancel.accounts.models import OrganisationKind
-from ecancel.api.auth import require_organisation
+from ecancel.api.auth import ApiPrincipal, require_organisation
 from ecancel.audit.services import record_event
 from ecancel.buyers.services import handoff_state
 from ecancel.core.context import RequestContext
-from ecancel.core.errors import NotFound
+from ecancel.core.errors import NotFound, PermissionRefused, field_error
 from ecancel.core.paging import PageNumbers
 from ecancel.documents.models import StoredDocument
 from ecancel.identity.masking import mask_id_number, mask_phone
 from ecancel.notary.models import CaseParty, NotaryCase, ReceivedMaterial
 from ecancel.notary.selectors import case_documents, case_get, case_handoff, case_list
+from ecancel.notary.services.approval import case_approve
 from ecancel.notary.transitions import CaseStatus
 
 router = Router()
@@ -166,13 +167,18 @@ def list_cases(request: HttpRequest, filters: Query[CaseFilter]) -> object:
     return case_list(office=office, query=filters.q, status=filters.status)
 
 
-@router.get("/cases/{case_id}", response=CaseOut, summary="案件详情 / One case")
-def get_case(request: HttpRequest, case_id: uuid.UUID) -> NotaryCase:
+def _office_case(request: HttpRequest, case_id: uuid.UUID) -> tuple[ApiPrincipal, NotaryCase]:
+    """The case, found only among the caller's own office's cases (another office's case is 404)."""
     who = require_organisation(request, OrganisationKind.NOTARY_OFFICE, roles=NOTARY_ROLES)
     try:
-        case = case_get(office=who.organisation, case_id=case_id)
+        return who, case_get(office=who.organisation, case_id=case_id)
     except NotaryCase.DoesNotExist:
         raise NotFound(_("未找到该案件")) from None
+
+
+@router.get("/cases/{case_id}", response=CaseOut, summary="案件详情 / One case")
+def get_case(request: HttpRequest, case_id: uuid.UUID) -> NotaryCase:
+    who, case = _office_case(request, case_id)
     record_event(
         "notary.case.viewed",
         actor=who.user,
@@ -183,3 +189,19 @@ def get_case(request: HttpRequest, case_id: uuid.UUID) -> NotaryCase:
         ctx=RequestContext.of(request, via="api"),
     )
     return case
+
+
+class ApproveIn(Schema):
+    confirmed: bool = Field(..., description="确认已核对全部材料（须为 true）/ Must be true")
+
+
+@router.post("/cases/{case_id}/approve", response=CaseOut, summary="核准出证 / Approve and certify")
+def approve_case(request: HttpRequest, case_id: uuid.UUID, body: ApproveIn) -> NotaryCase:
+    """A 公证员's own decision, as on the review page: a system token acts for no one and cannot approve."""
+    who, case = _office_case(request, case_id)
+    if who.user is None:
+        raise PermissionRefused(_("核准出证须由公证员本人登录后操作，系统对接令牌不能核准"))
+    if not body.confirmed:
+        raise field_error("confirmed", _("请确认已核对全部材料后再核准"))
+    case_approve(case_id=case.pk, actor=who.user, ctx=RequestContext.of(request, via="api"))
+    return case_get(office=who.organisation, case_id=case.pk)
