@@ -89,6 +89,20 @@ def test_renamed_organisation_gets_a_new_certificate_and_the_old_one_is_kept(dev
     assert len(kept) == 1
 
 
+def test_an_organisation_whose_name_is_longer_than_a_common_name_may_be_still_signs(
+    pdf: bytes, developer: Organisation
+) -> None:
+    """A common name holds at most 64 bytes; a real company's Chinese name is often longer than 21 characters."""
+    developer.name = "广东省中山市火炬高技术产业开发区某某房地产开发集团股份有限公司第一分公司"
+    developer.save(update_fields=["name"])
+    assert len(developer.name.encode()) > 64
+
+    report = verify_pdf(sign_pdf(pdf, organisation=developer, reason="出具《测试文书》", location="中山市"))
+
+    assert report.valid, report.problems
+    assert report.signatures[0].signer_organisation == developer.name
+
+
 CREATE_CA = """
 import sys
 from pathlib import Path

@@ -77,8 +77,16 @@ class SubjectInfo:
         attributes.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, self.name))
         if self.code:
             attributes.append(x509.NameAttribute(NameOID.SERIAL_NUMBER, self.code))
-        attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, self.name))
+        attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, _common_name(self.name)))
         return x509.Name(attributes)
+
+
+COMMON_NAME_BYTES = 64  # RFC 5280 ub-common-name, as cryptography counts it: UTF-8 bytes
+
+
+def _common_name(name: str) -> str:
+    """The name cut to what a common name holds, at a character boundary; verifiers read the full name from O."""
+    return name.encode()[:COMMON_NAME_BYTES].decode(errors="ignore")
 
 
 class LocalCA:
