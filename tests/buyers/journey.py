@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 from django.core.files.base import ContentFile
 from django.test import Client
 from django.utils import timezone
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from ecancel.accounts.models import NotaryOffice
 from ecancel.buyers.models import HandoffToken, Journey
@@ -23,6 +23,7 @@ from ecancel.buyers.services import IssuedHandoff, handoff_issue
 from ecancel.buyers.services.handoff import token_digest
 from ecancel.core.context import RequestContext
 from ecancel.documents.models import DocumentKind, StoredDocument
+from ecancel.identity import specimens
 from ecancel.identity.id_numbers import IdType
 from ecancel.notary.models import CaseParty, MaterialKind, NotaryCase, PartyRole, ReceivedMaterial
 from tests.factories import DeveloperFactory
@@ -106,12 +107,7 @@ def photo() -> bytes:
 
 
 def signature_data_url(drawn: bool = True) -> str:
-    image = Image.new("RGBA", (340, 200), (0, 0, 0, 0))
-    if drawn:
-        ImageDraw.Draw(image).line([(20, 150), (120, 40), (220, 160), (320, 60)], fill=(0, 0, 0, 255), width=4)
-    out = io.BytesIO()
-    image.save(out, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
+    return "data:image/png;base64," + base64.b64encode(specimens.signature_png(drawn=drawn)).decode()
 
 
 def upload(name: str, content: bytes, media_type: str = "image/jpeg") -> Any:

@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "ecancel.notifications",
     "ecancel.consoles",
     "ecancel.demo",
+    "ecancel.selftest",
 ]
 
 MIDDLEWARE = [

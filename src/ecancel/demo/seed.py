@@ -342,6 +342,58 @@ def demo_password(username: str) -> str:
     return "-".join("".join(chars[i : i + 4]) for i in range(0, 16, 4))
 
 
+def developer_company_with_papers(org: Organisation, spec: DemoDeveloper) -> bool:
+    """The company's registration with its licence and its legal representative's ID pictures (marked 演示样本),
+    which every push carries; False when it is there already."""
+    if DeveloperCompany.objects.filter(organisation=org).exists():
+        return False
+    credit_code = validate_credit_code(make_credit_code(serial=spec.credit_serial))
+    id_number = validate_id_number(
+        IdType.MAINLAND_ID,
+        make_mainland_id(ZHONGSHAN, spec.legal_representative_birth, spec.legal_representative_sequence),
+    )
+    company = DeveloperCompany(
+        organisation=org,
+        credit_code=credit_code,
+        legal_representative=spec.legal_representative,
+        legal_representative_id_type=IdType.MAINLAND_ID,
+        legal_representative_id_number=id_number,
+    )
+    holder = images.IdCardHolder(
+        name=spec.legal_representative,
+        sex=spec.legal_representative_sex,
+        ethnicity="汉",
+        birth=spec.legal_representative_birth,
+        address=f"广东省{spec.address.removesuffix('（演示）')}",
+        id_number=id_number,
+        issuer="中山市公安局（演示）",
+        valid_from=dt.date(2016, 5, 1),
+        valid_to=dt.date(2036, 5, 1),
+    )
+    licence = images.LicenceHolder(
+        name=spec.name,
+        credit_code=credit_code,
+        company_type="有限责任公司（自然人投资或控股）",
+        legal_representative=spec.legal_representative,
+        registered_capital="人民币壹亿元整",
+        founded=spec.founded,
+        address=spec.address,
+        business_scope="房地产开发经营；物业管理（演示数据，依法须经批准的项目，经相关部门批准后方可开展经营活动）",
+        authority="中山市市场监督管理局（演示）",
+    )
+    company.legal_representative_id_front.save(
+        f"{credit_code}-id-front.png", ContentFile(images.id_card_front(holder)), save=False
+    )
+    company.legal_representative_id_back.save(
+        f"{credit_code}-id-back.png", ContentFile(images.id_card_back(holder)), save=False
+    )
+    company.business_licence.save(
+        f"{credit_code}-licence.png", ContentFile(images.business_licence(licence)), save=False
+    )
+    company.save()
+    return True
+
+
 class _Seeder:
     def __init__(self) -> None:
         self.report = SeedReport()
@@ -362,53 +414,8 @@ class _Seeder:
         org = self.organisation(
             spec.name, OrganisationKind.DEVELOPER, short_name=spec.short_name, address=spec.address, phone=spec.phone
         )
-        if DeveloperCompany.objects.filter(organisation=org).exists():
-            return
-        credit_code = validate_credit_code(make_credit_code(serial=spec.credit_serial))
-        id_number = validate_id_number(
-            IdType.MAINLAND_ID,
-            make_mainland_id(ZHONGSHAN, spec.legal_representative_birth, spec.legal_representative_sequence),
-        )
-        company = DeveloperCompany(
-            organisation=org,
-            credit_code=credit_code,
-            legal_representative=spec.legal_representative,
-            legal_representative_id_type=IdType.MAINLAND_ID,
-            legal_representative_id_number=id_number,
-        )
-        holder = images.IdCardHolder(
-            name=spec.legal_representative,
-            sex=spec.legal_representative_sex,
-            ethnicity="汉",
-            birth=spec.legal_representative_birth,
-            address=f"广东省{spec.address.removesuffix('（演示）')}",
-            id_number=id_number,
-            issuer="中山市公安局（演示）",
-            valid_from=dt.date(2016, 5, 1),
-            valid_to=dt.date(2036, 5, 1),
-        )
-        licence = images.LicenceHolder(
-            name=spec.name,
-            credit_code=credit_code,
-            company_type="有限责任公司（自然人投资或控股）",
-            legal_representative=spec.legal_representative,
-            registered_capital="人民币壹亿元整",
-            founded=spec.founded,
-            address=spec.address,
-            business_scope="房地产开发经营；物业管理（演示数据，依法须经批准的项目，经相关部门批准后方可开展经营活动）",
-            authority="中山市市场监督管理局（演示）",
-        )
-        company.legal_representative_id_front.save(
-            f"{credit_code}-id-front.png", ContentFile(images.id_card_front(holder)), save=False
-        )
-        company.legal_representative_id_back.save(
-            f"{credit_code}-id-back.png", ContentFile(images.id_card_back(holder)), save=False
-        )
-        company.business_licence.save(
-            f"{credit_code}-licence.png", ContentFile(images.business_licence(licence)), save=False
-        )
-        company.save()
-        self.report.created["developer companies"] += 1
+        if developer_company_with_papers(org, spec):
+            self.report.created["developer companies"] += 1
 
     def notary_office(self, spec: DemoNotaryOffice) -> None:
         org = self.organisation(

@@ -15,13 +15,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
-from typing import Literal
+from typing import Literal, cast
 
 import av
 import numpy as np
 import skimage.data
 from PIL import Image, ImageDraw, ImageFont
+from skimage.transform import PiecewiseAffineTransform, warp
 
+from ecancel.identity import faces
 from ecancel.identity.id_numbers import mrz_check_digit
 
 CJK_FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
@@ -179,12 +181,79 @@ def render_passport_page(passport: Passport | None = None) -> np.ndarray:
     return np.asarray(page)
 
 
+def varied(image: np.ndarray, seed: int) -> np.ndarray:
+    """The picture with faint noise of its own (±2 levels): another capture of the same scene, not a replay."""
+    noise = np.random.default_rng(seed).integers(-2, 3, size=image.shape, dtype=np.int16)
+    return (image.astype(np.int16) + noise).clip(0, 255).astype(np.uint8)
+
+
+def signature_png(*, drawn: bool = True) -> bytes:
+    """A handwritten-looking signature as the signature pad exports it: dark strokes on a transparent 340 × 200."""
+    image = Image.new("RGBA", (340, 200), (0, 0, 0, 0))
+    if drawn:
+        ImageDraw.Draw(image).line([(20, 150), (120, 40), (220, 160), (320, 60)], fill=(0, 0, 0, 255), width=4)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
 def rotated(image: np.ndarray, degrees: float) -> np.ndarray:
     """Turned by a few degrees as a hand-held photo is, the corners filled with a table-top grey."""
     picture = Image.fromarray(image).rotate(
         degrees, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=(90, 90, 90)
     )
     return np.asarray(picture)
+
+
+FACE_CROP = (slice(20, 276), slice(95, 351))  # 256 × 256 around the astronaut's face
+
+
+@cache
+def face_crop() -> np.ndarray:
+    return np.ascontiguousarray(skimage.data.astronaut()[FACE_CROP])
+
+
+# Head movements for the liveness check. A turn or a nod is imitated with a piecewise-affine warp that moves the
+# middle of the face (nose and mouth) sideways or up and down while the face outline stays put: in 2-D landmarks
+# that is what a real head turn looks like. Frames are cropped around the face so the warps stay cheap.
+
+
+@cache
+def posed(dx: float, dy: float) -> np.ndarray:
+    """The face with its centre moved by (dx, dy) face widths."""
+    image = face_crop()
+    box = faces.detect_faces(image)[0]
+    cx, cy, width = (box.left + box.right) / 2, (box.top + box.bottom) / 2, box.width
+    height, side = image.shape[:2]
+    src: list[tuple[float, float]] = []
+    dst: list[tuple[float, float]] = []
+    for x in np.linspace(0, side - 1, 4):
+        for y in np.linspace(0, height - 1, 4):
+            src.append((x, y))
+            dst.append((x, y))
+    for angle in np.linspace(0, 2 * np.pi, 12, endpoint=False):
+        point = (cx + 0.75 * width * np.cos(angle), cy + 0.8 * width * np.sin(angle))
+        src.append(point)
+        dst.append(point)
+    for ox, oy, weight in ((0, 0.1, 1.0), (-0.2, -0.1, 0.6), (0.2, -0.1, 0.6), (0, 0.3, 0.8)):
+        point = (cx + ox * width, cy + oy * width)
+        src.append(point)
+        dst.append((point[0] + weight * dx * width, point[1] + weight * dy * width))
+    transform = PiecewiseAffineTransform.from_estimate(np.array(dst), np.array(src))
+    if not transform:
+        raise RuntimeError("the head-movement warp could not be estimated")
+    return np.ascontiguousarray(warp(image, transform, preserve_range=True).astype(np.uint8))
+
+
+def head_frames(action: str) -> list[np.ndarray]:
+    """Eight frames of the head making ``action`` ("turn_left", "turn_right", "nod") or holding "still"."""
+    steps = (0.0, 0.0, 0.07, 0.14, 0.2, 0.2, 0.1, 0.0)
+    if action == "still":
+        return [face_crop()] * len(steps)
+    if action == "nod":
+        return [posed(0.0, step * 0.75) for step in steps]
+    sign = 1.0 if action == "turn_left" else -1.0
+    return [posed(sign * step, 0.0) for step in steps]
 
 
 # Videos.
@@ -198,11 +267,11 @@ AUDIO_RATE = 48_000
 POSES = 12  # head turns precomputed once; frames cycle through them
 
 
-def _frame_maker(face: VideoFace, size: tuple[int, int]) -> Callable[[int, int], np.ndarray]:
+def _frame_maker(face: VideoFace, size: tuple[int, int], variant: int = 0) -> Callable[[int, int], np.ndarray]:
     """Frame ``index`` at ``fps``: the astronaut's head swaying and turning, held still, twice, or no face."""
     width, height = size
     background = np.zeros((height, width, 3), dtype=np.uint8)
-    background[:] = np.linspace(60, 140, width, dtype=np.uint8)[None, :, None]
+    background[:] = np.linspace(60 + variant % 40, 140 + variant % 40, width, dtype=np.uint8)[None, :, None]
     head = Image.fromarray(astronaut()[40:250, 130:320])
     scale = min(0.92 * height / head.height, 0.48 * width / head.width if face == "pair" else 10.0)
     head = head.resize((round(head.width * scale), round(head.height * scale)), Image.Resampling.BILINEAR)
@@ -256,24 +325,26 @@ def make_video(
     audio: bool = True,
     silent: bool = False,
     face: VideoFace = "moving",
+    variant: int = 0,
     size: tuple[int, int] = (640, 480),
     container: Container = "webm",
     fps: int = 10,
 ) -> bytes:
-    """An encoded video (kept per arguments for the test session: encoding is the slow part)."""
+    """An encoded video (kept per arguments for the process: encoding is the slow part); another ``variant``
+    shades the background differently, so its bytes and frames are not a replay of another variant's."""
     video_codec, audio_codec = CODECS[container]
     out = io.BytesIO()
     with av.open(out, mode="w", format=container) as output:
-        video = output.add_stream(video_codec, rate=fps)
+        video = cast(av.VideoStream, output.add_stream(video_codec, rate=fps))
         video.width, video.height = size
         video.pix_fmt = "yuv420p"
         # One thread: libvpx's worker threads spin badly on a busy two-core machine.
         fast = {"deadline": "realtime", "cpu-used": "8"} if container == "webm" else {"preset": "ultrafast"}
         video.options = {**fast, "threads": "1"}
-        sound = output.add_stream(audio_codec, rate=AUDIO_RATE) if audio else None
+        sound = cast(av.AudioStream, output.add_stream(audio_codec, rate=AUDIO_RATE)) if audio else None
         if sound is not None:
             sound.layout = "mono"
-        draw = _frame_maker(face, size)
+        draw = _frame_maker(face, size, variant)
         frame_count = round(seconds * fps)
         for index in range(frame_count):
             picture = av.VideoFrame.from_ndarray(draw(index, fps), format="rgb24")
