@@ -90,11 +90,15 @@ def checkpoint_dir() -> Path:
     return path
 
 
-def signing_key() -> Ed25519PrivateKey:
-    """The deployment's checkpoint key (created on first use, 0600 beside the other keys)."""
+def signing_key_path() -> Path:
     directory = Path(settings.ECANCEL_KEYS_DIR) / "audit"
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    raw = read_or_create_private(directory / "checkpoint.ed25519", secrets.token_bytes(32))
+    return directory / "checkpoint.ed25519"
+
+
+def signing_key() -> Ed25519PrivateKey:
+    """The deployment's checkpoint key (created on first use, 0600 beside the other keys)."""
+    raw = read_or_create_private(signing_key_path(), secrets.token_bytes(32))
     return Ed25519PrivateKey.from_private_bytes(raw)
 
 

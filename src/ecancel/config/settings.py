@@ -85,10 +85,12 @@ INSTALLED_APPS = [
     "ecancel.consoles",
     "ecancel.demo",
     "ecancel.selftest",
+    "ecancel.operations",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -126,22 +128,13 @@ DATABASE_URL = os.environ.get("ECANCEL_DATABASE_URL", "")
 
 
 def database_from_url(url: str) -> dict[str, object]:
-    """Only PostgreSQL is accepted as an external database; SQLite is the embedded default."""
-    from urllib.parse import unquote, urlparse
+    """Only PostgreSQL is accepted as an external database; SQLite is the embedded default. dj-database-url
+    keeps the URL's options (``?sslmode=require``, ``connect_timeout``…) for psycopg."""
+    import dj_database_url
 
-    parsed = urlparse(url)
-    if parsed.scheme not in {"postgres", "postgresql"}:
+    if url.split("://", 1)[0] not in {"postgres", "postgresql"}:
         raise ImproperlyConfigured("ECANCEL_DATABASE_URL must be a postgresql:// URL")
-    return {
-        "ENGINE": "django.db.backends.postgresql",
-        "NAME": unquote(parsed.path.lstrip("/")),
-        "USER": unquote(parsed.username or ""),
-        "PASSWORD": unquote(parsed.password or ""),
-        "HOST": parsed.hostname or "",
-        "PORT": str(parsed.port or ""),
-        "CONN_MAX_AGE": 60,
-        "CONN_HEALTH_CHECKS": True,
-    }
+    return dict(dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True))
 
 
 if DATABASE_URL:
@@ -201,7 +194,33 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_HSTS_SECONDS = 31536000
+    SECURE_HSTS_SECONDS = int(os.environ.get("ECANCEL_HSTS_SECONDS") or 31536000)
+    # Off when other sites under the same parent domain are not all on HTTPS yet.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("ECANCEL_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_SSL_REDIRECT = env_bool("ECANCEL_SSL_REDIRECT", default=True)
+    # Preloading is a promise browsers keep for months: only on purpose. Without it, Django's reminder is silenced.
+    SECURE_HSTS_PRELOAD = env_bool("ECANCEL_HSTS_PRELOAD", default=False)
+    SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+    # Probes and scrapers inside the data centre call the app servers directly, over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+# Every page: scripts only from our own files (no inline script, no eval); styles may sit in attributes.
+# Blob and data URLs: the camera preview, the recorded video and the signature pad's picture.
+CONTENT_SECURITY_POLICY = {
+    # The API's Swagger page starts itself with an inline script of django-ninja's.
+    "EXCLUDE_URL_PREFIXES": ["/api/docs"],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "media-src": ["'self'", "blob:"],
+        "frame-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("zh-hant", "繁體中文"), ("en", "English")]
@@ -309,7 +328,12 @@ LOGGING = {
 NINJA_PAGINATION_PER_PAGE = 20
 
 # Where generated keys, the local CA and the timestamp service's keys live.
-ECANCEL_KEYS_DIR = DATA_DIR / "keys"
+# A directory every app server of the deployment shares (a mounted secrets volume) when there are several.
+ECANCEL_KEYS_DIR = Path(os.environ.get("ECANCEL_KEYS_DIR") or DATA_DIR / "keys").resolve()
+# How many app servers share this deployment: with more than one, nothing may live on one server's disk.
+ECANCEL_APP_SERVERS = int(os.environ.get("ECANCEL_APP_SERVERS") or 1)
+# Production refuses the local CA and timestamp service unless this says they are meant (a pilot, a closed network).
+ECANCEL_ALLOW_LOCAL_PKI = env_bool("ECANCEL_ALLOW_LOCAL_PKI", default=False)
 # Signed audit checkpoints (append-only JSON lines); may point at another volume or an append-only mount.
 ECANCEL_AUDIT_CHECKPOINT_DIR = Path(os.environ.get("ECANCEL_AUDIT_CHECKPOINT_DIR") or DATA_DIR / "audit-checkpoints")
 

@@ -33,6 +33,14 @@ def keys_dir() -> Path:
     return path
 
 
+def private_key_path(organisation_id: UUID) -> Path:
+    return keys_dir() / f"{organisation_id}.ed25519"
+
+
+def secrets_box_path() -> Path:
+    return keys_dir() / "secrets.key"
+
+
 def private_key(organisation_id: UUID) -> Ed25519PrivateKey:
     """The hosted organisation's signing key, created the first time it is needed."""
     directory = keys_dir()
@@ -40,7 +48,7 @@ def private_key(organisation_id: UUID) -> Ed25519PrivateKey:
     with _lock:
         key = _private_keys.get(cache_key)
         if key is None:
-            raw = read_or_create_private(directory / f"{organisation_id}.ed25519", secrets.token_bytes(32))
+            raw = read_or_create_private(private_key_path(organisation_id), secrets.token_bytes(32))
             key = Ed25519PrivateKey.from_private_bytes(raw)
             _private_keys[cache_key] = key
         return key
@@ -62,14 +70,14 @@ def load_public_key(value: str) -> Ed25519PublicKey:
     return Ed25519PublicKey.from_public_bytes(raw)
 
 
-def _box() -> AESGCM:
-    return AESGCM(read_or_create_private(keys_dir() / "secrets.key", AESGCM.generate_key(bit_length=256)))
+def secrets_box() -> AESGCM:
+    return AESGCM(read_or_create_private(secrets_box_path(), AESGCM.generate_key(bit_length=256)))
 
 
 def seal_secret(secret: bytes, *, bound_to: str) -> str:
     """AES-GCM with a key kept outside the database, bound to the row that stores it."""
     nonce = secrets.token_bytes(12)
-    sealed = _box().encrypt(nonce, secret, bound_to.encode())
+    sealed = secrets_box().encrypt(nonce, secret, bound_to.encode())
     return SEAL_PREFIX + base64.b64encode(nonce + sealed).decode()
 
 
@@ -77,4 +85,4 @@ def open_secret(sealed: str, *, bound_to: str) -> bytes:
     if not sealed.startswith(SEAL_PREFIX):
         raise ValueError("unknown sealing format")
     blob = base64.b64decode(sealed[len(SEAL_PREFIX) :])
-    return _box().decrypt(blob[:12], blob[12:], bound_to.encode())
+    return secrets_box().decrypt(blob[:12], blob[12:], bound_to.encode())

@@ -84,13 +84,13 @@ def _decode_key(text: str | bytes, source: str) -> bytes:
 
 
 def evidence_key() -> _Key:
-    """The key from ``ECANCEL_EVIDENCE_KEY``, else the data directory's key file (created once)."""
+    """The key from ``ECANCEL_EVIDENCE_KEY``, else the keys directory's key file (created once)."""
     configured = settings.ECANCEL_EVIDENCE_KEY
     if configured:
         key = _decode_key(configured.strip(), "ECANCEL_EVIDENCE_KEY")
     else:
-        folder = Path(settings.DATA_DIR) / "keys"
-        folder.mkdir(mode=0o700, exist_ok=True)
+        folder = Path(settings.ECANCEL_KEYS_DIR)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         path = folder / "evidence.key"
         key = _decode_key(read_or_create_private(path, base64.b64encode(os.urandom(32))).strip(), str(path))
     return _Key(key=key, key_id=hashlib.sha256(key).digest()[:KEY_ID_BYTES])

@@ -44,6 +44,10 @@
   }
   document.addEventListener("DOMContentLoaded", showCopyButtons);
   document.addEventListener("htmx:afterSwap", showCopyButtons);
+  // 打印 buttons: the policy allows no inline handlers, so the page marks them and this prints.
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-print]")) window.print();
+  });
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("[data-copy-button]");
     if (!button) return;

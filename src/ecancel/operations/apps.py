@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class OperationsConfig(AppConfig):
+    name = "ecancel.operations"
+    label = "operations"
+
+    def ready(self) -> None:
+        from ecancel.operations import checks  # noqa: F401 - registers the deploy checks

@@ -1,0 +1,144 @@
+"""``ecancel check --deploy`` in production: each fault that would make the deployment unsafe or unreliable.
+
+Settings already refuse to load with a default secret key, demo mode, DEBUG or open allowed hosts (their one
+error names every such fault). These checks need more than the settings module can know: which keys exist on disk,
+which organisations are hosted, how many app servers share the deployment. Outside production they stay silent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, cast
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.db import DatabaseError
+
+LOCAL_CA_BACKEND = "ecancel.documents.pki.LocalCABackend"
+LOCAL_STORAGE = "django.core.files.storage.FileSystemStorage"
+
+
+@register(Tags.security, deploy=True)
+def production_faults(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    if not settings.PRODUCTION:
+        return []
+    return [*_pki(), *_keys(), *_storage(), *_https()]
+
+
+def _pki() -> list[CheckMessage]:
+    if settings.ECANCEL_ALLOW_LOCAL_PKI:
+        return []
+    faults: list[CheckMessage] = []
+    if settings.ECANCEL_SIGNING_BACKEND == LOCAL_CA_BACKEND:
+        faults.append(
+            Error(
+                "生产环境使用了本地证书机构签章 / documents are signed by the local CA in production",
+                hint="Set ECANCEL_SIGNING_BACKEND to the PKCS#12 or PKCS#11 backend (see docs/operations.md), "
+                "or ECANCEL_ALLOW_LOCAL_PKI=1 if a local CA is intended.",
+                id="ecancel.E001",
+            )
+        )
+    if not settings.ECANCEL_TSA_URL:
+        faults.append(
+            Error(
+                "生产环境使用了本地时间戳服务 / timestamps come from the local timestamp service in production",
+                hint="Set ECANCEL_TSA_URL to a trusted RFC 3161 timestamp authority, or ECANCEL_ALLOW_LOCAL_PKI=1.",
+                id="ecancel.E002",
+            )
+        )
+    return faults
+
+
+def _keys() -> list[CheckMessage]:
+    from ecancel.audit.checkpoints import signing_key_path
+    from ecancel.exchange.keys import private_key_path, secrets_box_path
+
+    faults: list[CheckMessage] = []
+    if not settings.ECANCEL_EVIDENCE_KEY:
+        faults.append(
+            Error(
+                "证据加密密钥将在首次使用时生成在本机磁盘上 / the evidence encryption key would be made on first "
+                "use on local disk",
+                hint="Set ECANCEL_EVIDENCE_KEY (Base64 of 32 random bytes) from the deployment's secret store.",
+                id="ecancel.E010",
+            )
+        )
+    missing = [path for path in (secrets_box_path(), signing_key_path()) if not path.exists()]
+    try:
+        missing += [path for path in map(private_key_path, _hosted_organisation_ids()) if not path.exists()]
+    except DatabaseError as failure:
+        faults.append(
+            Warning(
+                "无法读取本部署承载的机构，未检查其交换密钥 / could not read the hosted organisations, so their "
+                f"exchange keys were not checked ({failure.__class__.__name__})",
+                hint="Run the check again where the database is reachable.",
+                id="ecancel.W011",
+            )
+        )
+    if missing:
+        faults.append(
+            Error(
+                "交换或审计密钥将在首次使用时生成在本机磁盘上 / exchange or audit keys would be made on first use "
+                f"on local disk: {', '.join(_relative(p) for p in missing)}",
+                hint="Run `ecancel keys_init` once with ECANCEL_KEYS_DIR on the volume every app server mounts.",
+                id="ecancel.E011",
+            )
+        )
+    return faults
+
+
+def _hosted_organisation_ids() -> list[Any]:
+    from ecancel.accounts.models import Organisation
+    from ecancel.exchange.routing import hosted_kinds
+
+    return list(Organisation.objects.filter(kind__in=hosted_kinds()).values_list("pk", flat=True))
+
+
+def _storage() -> list[CheckMessage]:
+    if settings.ECANCEL_APP_SERVERS <= 1:
+        return []
+    faults: list[CheckMessage] = []
+    default_storage = cast(dict[str, Any], settings.STORAGES["default"])
+    if default_storage["BACKEND"] == LOCAL_STORAGE:
+        faults.append(
+            Error(
+                f"{settings.ECANCEL_APP_SERVERS} 台应用服务器却把文件存放在本机磁盘 / files are kept on one "
+                f"server's disk while {settings.ECANCEL_APP_SERVERS} app servers are declared",
+                hint="Use shared object storage for files (see docs/operations.md), or ECANCEL_APP_SERVERS=1.",
+                id="ecancel.E020",
+            )
+        )
+    if settings.CELERY_BROKER_URL.startswith(("sqlite", "sqla+")):
+        faults.append(
+            Error(
+                "多台应用服务器却使用本机 SQLite 任务队列 / several app servers with the local SQLite job queue",
+                hint="Set ECANCEL_BROKER_URL to the deployment's Redis.",
+                id="ecancel.E021",
+            )
+        )
+    return faults
+
+
+def _https() -> list[CheckMessage]:
+    faults: list[CheckMessage] = []
+    if not settings.ECANCEL_PUBLIC_URL.startswith("https://"):
+        faults.append(
+            Error(
+                f"公开地址不是 HTTPS / the public address is not HTTPS: {settings.ECANCEL_PUBLIC_URL}",
+                hint="Set ECANCEL_PUBLIC_URL to the https:// address phones and the peer reach.",
+                id="ecancel.E030",
+            )
+        )
+    if not settings.SECURE_HSTS_SECONDS:
+        faults.append(
+            Error("未启用 HSTS / HSTS is off", hint="Leave ECANCEL_HSTS_SECONDS unset or positive.", id="ecancel.E031")
+        )
+    return faults
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.relative_to(settings.ECANCEL_KEYS_DIR))
+    except ValueError:
+        return str(path)
