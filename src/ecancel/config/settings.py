@@ -269,6 +269,12 @@ if CELERY_BROKER_URL.startswith("sqla+"):
 
     CELERY_BROKER_URL = CELERY_BROKER_URL.removeprefix("sqla+")
     CELERY_BROKER_TRANSPORT = type("PolledSQLiteTransport", (_SQLAlchemyTransport,), {"polling_interval": 0.1})
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # A job taken by a worker that then died (acks_late: never acknowledged) goes to the next worker after this many
+    # seconds. Longer than any job runs, and longer than the furthest countdown a job is queued with.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": int(os.environ.get("ECANCEL_BROKER_VISIBILITY_TIMEOUT") or 900),
+    }
 # Tests and one-off commands may run tasks inline.
 CELERY_TASK_ALWAYS_EAGER = env_bool("ECANCEL_TASKS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
