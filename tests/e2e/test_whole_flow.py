@@ -8,6 +8,7 @@ Transactions really commit: the relay, the office's acceptance and the certifica
 from __future__ import annotations
 
 import hashlib
+import logging
 from contextlib import nullcontext
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -146,3 +147,22 @@ def test_the_refuse_path_lets_the_operator_correct_and_push_again(
 
     again = call(api, "post", f"{url}/push", {"version": application["version"]})
     assert again["status"] == "awaiting_buyers" and again["qr"]["case_number"] != case.case_number
+
+
+def test_no_id_number_or_phone_number_reaches_the_logs(
+    world: tuple[Organisation, Organisation, FiledContract, Client], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 15 item 8: every log line of a whole case, at DEBUG, is free of the people's ID and phone numbers."""
+    caplog.set_level(logging.DEBUG)
+    _seller, office, contract, _api = world
+    _url, case, _phone = pushed_for_review(world)
+    notary = logged_in_client(UserFactory(organisation=office, role=Role.NOTARY))
+    assert notary.post(f"/notary/review/{case.pk}/approve/", {"approve-confirmed": "on"}).status_code == 302
+    case.refresh_from_db()
+    assert case.certificate_no, "the case went the whole way"
+
+    secrets = {value for buyer in contract.buyers.all() for value in (buyer.id_number, buyer.phone) if value}
+    logged = [f"{record.name}: {record.getMessage()} {record.exc_text or ''}" for record in caplog.records]
+    assert len(logged) > 20, "the flow logs: the scan has something to scan"
+    leaks = [line for line in logged if any(secret in line for secret in secrets)]
+    assert not leaks, leaks[:5]
