@@ -82,6 +82,13 @@ def phone(browser: Browser, storage_state: Any = None) -> BrowserContext:
 
 
 @pytest.fixture
+def relay_by_hand(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Messages wait in the outbox until the test delivers them (``staff.deliver_everything``), after the page is
+    shown, so a page must pick up the other side's answers by polling."""
+    monkeypatch.setattr("ecancel.exchange.services._kick_relay", lambda: None)
+
+
+@pytest.fixture
 def face_cam(tmp_path: Path) -> Path:
     return face_camera(tmp_path / "face.y4m")
 

@@ -9,14 +9,12 @@ screenshotted (``test-artifacts/browser/…``; ``scripts/refresh-screenshots`` c
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.db import connections
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, expect
 
 from ecancel.accounts.actors import Actor
 from ecancel.accounts.models import Organisation, Role, User
@@ -28,78 +26,18 @@ from ecancel.core.context import RequestContext
 from ecancel.exchange.services import relay_due
 from ecancel.notary.models import NotaryCase, PartyRole
 from ecancel.notary.services.acceptance import cases_accept_pending
-from ecancel.notary.services.approval import cases_certify_pending
 from ecancel.notary.services.submission import case_party_record_submission
-from tests.browser.conftest import Shots, axe_check
-from tests.conftest import logged_in_client
+from tests.browser.conftest import PHONE, Shots
+from tests.browser.staff import DESKTOP, deliver_everything, in_worker, show, signed_in
 from tests.factories import UserFactory, contract_with_buyers
 from tests.notary.review_data import submitted_buyer
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-DESKTOP = {"width": 1366, "height": 900}
-PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture(autouse=True)
-def relay_by_hand(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("ecancel.exchange.services._kick_relay", lambda: None)
-
-
-def in_worker(work: Callable[[], None]) -> None:
-    """Run ``work`` in a thread of its own on the test's database connection, as the live server does.
-
-    Playwright keeps an event loop running in the test's thread, and signing and verifying PDFs start their own.
-    """
-    connection = connections["default"]
-    failures: list[BaseException] = []
-
-    def run() -> None:
-        connections["default"] = connection
-        try:
-            work()
-        except BaseException as failure:  # noqa: BLE001 - raised again in the test's thread
-            failures.append(failure)
-
-    connection.inc_thread_sharing()
-    try:
-        worker = threading.Thread(target=run)
-        worker.start()
-        worker.join()
-    finally:
-        connection.dec_thread_sharing()
-    if failures:
-        raise failures[0]
-
-
-def deliver_everything() -> None:
-    """What the relay and the acceptance and certification jobs do, run until nothing is left to do."""
-
-    def work() -> None:
-        ctx = RequestContext.system("test")
-        for _ in range(6):
-            moved = relay_due()
-            moved += cases_accept_pending(older_than=timedelta(0), ctx=ctx)
-            moved += cases_certify_pending(older_than=timedelta(0), ctx=ctx)
-            if not moved:
-                return
-
-    in_worker(work)
-
-
-def signed_in(browser: Browser, live_url: str, user: User, viewport: dict[str, int]) -> BrowserContext:
-    """A browser whose session passed password and second factor (the test client's session, as after a login)."""
-    session = logged_in_client(user).cookies["sessionid"].value
-    context = browser.new_context(viewport=viewport, locale="zh-CN", is_mobile=viewport is PHONE)
-    context.add_cookies([{"name": "sessionid", "value": session, "url": live_url}])
-    context.set_default_timeout(20_000)
-    return context
-
-
-def show(page: Page, shot: Shots, name: str) -> None:
-    page.wait_for_load_state()
-    axe_check(page)
-    shot(page, name)
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("relay_by_hand"),
+]
 
 
 @pytest.fixture
