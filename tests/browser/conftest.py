@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,9 @@ import pytest
 # Playwright's sync API runs an event loop in the test's thread; the test's own database calls are still synchronous.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+from django.core.servers.basehttp import ThreadedWSGIServer
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from pytest_django.live_server_helper import LiveServer
 
 from tests.browser.fakecam import face_camera
 
@@ -34,6 +37,35 @@ BASE_ARGS = [
     "--no-first-run",
     "--use-fake-device-for-media-stream",
 ]
+
+
+# The test database is SQLite in memory, one connection the live server's threads and the test share. Two requests
+# on it at once break each other ("database table is locked": a page's dozen pictures, a poll during a post), where a
+# deployment's connections each wait their turn. So the database work of a request, and the work a test runs
+# beside the server (``staff.in_worker``), take turns on this lock.
+DATABASE_TURN = threading.Lock()
+
+
+class OneRequestAtATime(ThreadedWSGIServer):
+    """The live server's HTTP server: connections in threads as before, each request's view under DATABASE_TURN."""
+
+    def set_app(self, application: Callable[..., Iterable[bytes]]) -> None:
+        def in_turn(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+            with DATABASE_TURN:
+                return application(environ, start_response)
+
+        super().set_app(in_turn)
+
+
+@pytest.fixture(scope="session")
+def live_server(request: pytest.FixtureRequest, django_db_setup: None) -> Iterator[LiveServer]:
+    """pytest-django's live server, its requests taking turns on the database (OneRequestAtATime)."""
+    address = request.config.getvalue("liveserver") or os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "localhost"
+    server = LiveServer(address, start=False)
+    server.thread.server_class = OneRequestAtATime
+    server.start()
+    yield server
+    server.stop()
 
 
 def artifacts_dir() -> Path:

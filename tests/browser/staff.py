@@ -17,7 +17,7 @@ from ecancel.exchange.services import relay_due
 from ecancel.notary.services.acceptance import cases_accept_pending
 from ecancel.notary.services.approval import cases_certify_pending
 from tests.accounts.conftest import totp_code
-from tests.browser.conftest import PHONE, Shots, axe_check
+from tests.browser.conftest import DATABASE_TURN, PHONE, Shots, axe_check
 from tests.conftest import logged_in_client
 from tests.factories import TEST_PASSWORD
 
@@ -25,7 +25,8 @@ DESKTOP = {"width": 1366, "height": 900}
 
 
 def in_worker(work: Callable[[], None]) -> None:
-    """Run ``work`` in a thread of its own on the test's database connection, as the live server does.
+    """Run ``work`` in a thread of its own on the test's database connection, as the live server does, in turn
+    with the server's requests.
 
     Playwright keeps an event loop running in the test's thread, and signing and verifying PDFs start their own.
     """
@@ -41,9 +42,10 @@ def in_worker(work: Callable[[], None]) -> None:
 
     connection.inc_thread_sharing()
     try:
-        worker = threading.Thread(target=run)
-        worker.start()
-        worker.join()
+        with DATABASE_TURN:
+            worker = threading.Thread(target=run)
+            worker.start()
+            worker.join()
     finally:
         connection.dec_thread_sharing()
     if failures:
