@@ -191,6 +191,8 @@ def test_one_case_through_the_operator_both_buyers_phones_and_the_notary(
 
     deliver_everything()  # the certificate is signed, sent to the filing side, and cancels the filing
     expect(desk.locator("#application-status")).to_have_text("已注销", timeout=15_000)
+    # The notice the push left ("waiting for the office to accept") went with the status it was about.
+    expect(desk.get_by_text("电子材料已生成并推送公证处")).to_have_count(0)
     certificate = desk.locator("#certificate")
     expect(certificate).to_contain_text(NotaryCase.objects.get(pk=case.pk).certificate_no)
     show(desk, shot, "cancelled-with-certificate")

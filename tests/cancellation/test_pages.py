@@ -107,6 +107,8 @@ def test_create_fill_push_and_show_the_qr(
     assert application.status == ApplicationStatus.PUSHED
     html = page(operator_client, url)
     assert "正在等待公证处受理" in html
+    # The push's notice holds while the application is 已推送; the page drops it when the poll shows it moved on.
+    assert 'data-while-status="pushed">电子材料已生成并推送公证处' in html
     assert operator_client.get(f"{url}documents/1/form/?inline=1").status_code == 200
     download = operator_client.get(f"{url}documents/1/agreement/")
     assert download["Content-Disposition"].startswith("attachment")

@@ -446,7 +446,9 @@ def _confirmed_move(
         except DomainError as error:
             _refused(request, error)
         else:
-            messages.success(request, success)
+            # True while the application stays where the move left it: the page drops it once the status moves on.
+            application.refresh_from_db(fields=["status"])
+            messages.success(request, success, extra_tags=application.status)
         return _detail(application)
 
     return view

@@ -42,6 +42,18 @@
   function showCopyButtons() {
     document.querySelectorAll("[data-copy-button]").forEach(function (button) { button.hidden = false; });
   }
+  // A notice about a move ("pushed, waiting for the office") is true only while the status it was about holds.
+  function dropStaleNotices() {
+    var badge = document.getElementById("application-status");
+    if (!badge) return;
+    document.querySelectorAll("[data-while-status]").forEach(function (notice) {
+      if (notice.dataset.whileStatus !== badge.dataset.status) notice.remove();
+    });
+    document.querySelectorAll(".messages").forEach(function (list) {
+      if (!list.children.length) list.parentNode.remove();
+    });
+  }
+  document.addEventListener("htmx:afterSwap", dropStaleNotices);
   document.addEventListener("DOMContentLoaded", showCopyButtons);
   document.addEventListener("htmx:afterSwap", showCopyButtons);
   // 打印 buttons: the policy allows no inline handlers, so the page marks them and this prints.
