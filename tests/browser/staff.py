@@ -101,3 +101,13 @@ def show(page: Page, shot: Shots, name: str) -> None:
     page.wait_for_load_state()
     axe_check(page)
     shot(page, name)
+
+
+def push_and_confirm(page: Page, shot: Shots, application_pk: object) -> None:
+    """From the saved draft page: 推送, the confirmation page, 确定; the application is then 已推送."""
+    page.locator("#push-button").click()
+    page.wait_for_url("**/push/")
+    show(page, shot, "push-confirm")
+    page.locator("#confirm-button").click()
+    page.wait_for_url(f"**/operator/applications/{application_pk}/")
+    expect(page.locator("#application-status")).to_have_text("已推送（待公证处受理）")

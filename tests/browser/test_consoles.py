@@ -28,7 +28,7 @@ from ecancel.notary.models import NotaryCase, PartyRole
 from ecancel.notary.services.acceptance import cases_accept_pending
 from ecancel.notary.services.submission import case_party_record_submission
 from tests.browser.conftest import PHONE, Shots
-from tests.browser.staff import DESKTOP, deliver_everything, in_worker, show, signed_in
+from tests.browser.staff import DESKTOP, deliver_everything, in_worker, push_and_confirm, show, signed_in
 from tests.factories import UserFactory, contract_with_buyers
 from tests.notary.review_data import submitted_buyer
 
@@ -78,12 +78,7 @@ def test_operator_pushes_sees_the_qr_arrive_revokes_corrects_and_pushes_again(
     show(page, shot, "draft")
     page.locator("#save-button").click()
     expect(page.locator("#push-button")).to_be_enabled()
-    page.locator("#push-button").click()
-    page.wait_for_url("**/push/")
-    show(page, shot, "push-confirm")
-    page.locator("#confirm-button").click()
-    page.wait_for_url(f"**/operator/applications/{application.pk}/")
-    expect(page.locator("#application-status")).to_have_text("已推送（待公证处受理）")
+    push_and_confirm(page, shot, application.pk)
     expect(page.locator("#qr")).to_have_count(0)
 
     deliver_everything()  # the office receives, signs its documents and answers with the QR

@@ -33,7 +33,7 @@ from ecancel.notary.models import NotaryCase
 from ecancel.notary.transitions import CaseStatus
 from tests.browser.conftest import Shots, phone
 from tests.browser.phone_walk import Walk, mainland_to_done, passport_to_done
-from tests.browser.staff import DESKTOP, deliver_everything, log_in, show
+from tests.browser.staff import DESKTOP, deliver_everything, log_in, push_and_confirm, show
 from tests.factories import BuyerFactory, FiledContractFactory, UserFactory
 
 pytestmark = [
@@ -104,12 +104,7 @@ def file_and_push(page: Page, shot: Shots, contract: FiledContract, notary_offic
     expect(page.locator("input[name='applicants-1-address']")).to_have_value("中山市东区兴中道9号")
     expect(page.locator("#checks li.is-failed")).to_have_count(0)
     show(page, shot, "checks-passed")
-    page.locator("#push-button").click()
-    page.wait_for_url("**/push/")
-    show(page, shot, "push-confirm")
-    page.locator("#confirm-button").click()
-    page.wait_for_url(f"**/operator/applications/{application.pk}/")
-    expect(page.locator("#application-status")).to_have_text("已推送（待公证处受理）")
+    push_and_confirm(page, shot, application.pk)
     show(page, shot, "pushed")
     return application
 
