@@ -1,15 +1,18 @@
-"""certificate.issued on the filing side (issue 13, item 5): only a certificate signed by the office that sends it,
-unchanged since signing, cancels the filing; then application, contract and unit change in one transaction."""
+"""certificate.issued on the filing side (issue 13, item 5): only a certificate signed with a key pinned for the
+office that sends it, unchanged since signing, cancels the filing; then application, contract and unit change in one
+transaction."""
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import logging
+from pathlib import Path
 from typing import Any
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 from django.utils import timezone
 
 from ecancel.accounts.actors import Actor
@@ -19,16 +22,23 @@ from ecancel.cancellation.models import Application, ApplicationPush, ReceivedCe
 from ecancel.cancellation.services.push import application_push
 from ecancel.cancellation.transitions import ApplicationStatus
 from ecancel.core.context import RequestContext
+from ecancel.documents.pki import certificate_pin
+from ecancel.documents.pki.backends import deployment_ca, organisation_signing_pins, organisation_subject
+from ecancel.documents.pki.local_ca import KeyMaterial, to_asn1
 from ecancel.documents.render import render_document
 from ecancel.documents.samples import sample
 from ecancel.documents.signing import sign_pdf
+from ecancel.exchange import keys
 from ecancel.exchange.envelope import parse_envelope
+from ecancel.exchange.models import Transport
+from ecancel.exchange.services import peer_set
 from ecancel.exchange.transitions import InboxStatus
 from ecancel.filing.transitions import ContractStatus, UnitStatus
 from tests.cancellation.conftest import accepted_body, answer_body, notary_says
 from tests.cancellation.test_pages import page
 from tests.cancellation.test_push_and_answers import all_buyers_submitted
 from tests.documents.signing_support import append_page
+from tests.documents.test_signing_backends import p12_file
 
 pytestmark = pytest.mark.django_db
 
@@ -55,6 +65,35 @@ def under_review(
     ready_application.refresh_from_db()
     assert ready_application.status == ApplicationStatus.UNDER_REVIEW
     return ready_application
+
+
+def second_key(office: Organisation) -> KeyMaterial:
+    """Another key with a certificate from this deployment's own CA in the office's very name and code: trusted,
+    and the same signer on paper, but not the key the office signs with."""
+    return deployment_ca().organisation(dataclasses.replace(organisation_subject(office), key=f"{office.pk}-second"))
+
+
+def sign_with(pdf: bytes, office: Organisation, material: KeyMaterial, tmp_path: Path) -> bytes:
+    """The office's PDF signed with ``material`` (a PKCS#12 file holding it, the production backend)."""
+    key_file = p12_file(tmp_path / "second.p12", material, b"second-key")
+    with override_settings(
+        ECANCEL_SIGNING_BACKEND="ecancel.documents.pki.PKCS12Backend",
+        ECANCEL_SIGNING_KEYS={str(office.pk): str(key_file)},
+        ECANCEL_SIGNING_KEYS_PASSPHRASE="second-key",
+    ):
+        return sign_pdf(pdf, organisation=office)
+
+
+def pin_as_peer(office: Organisation, pins: list[str], ctx: RequestContext) -> None:
+    """The office as if hosted elsewhere (still reached in-process here), with the pins its deployment exported."""
+    peer_set(
+        organisation=office,
+        transport=Transport.IN_PROCESS,
+        public_key=keys.public_key_b64(office.pk),
+        document_signing_pins=pins,
+        actor=None,
+        ctx=ctx,
+    )
 
 
 def issue(office: Organisation, seller: Organisation, application: Application, pdf: bytes) -> Any:
@@ -134,26 +173,52 @@ def test_another_company_cannot_fetch_the_certificate(
     assert stranger.get(f"/operator/applications/{under_review.pk}/certificate.pdf").status_code == 404
 
 
-@pytest.mark.parametrize("fault", ["other_office", "altered", "not_a_pdf"])
+@pytest.mark.parametrize(
+    ("fault", "reason"),
+    [
+        pytest.param(fault, reason, id=fault)
+        for fault, reason in [
+            ("other_office", "不是由发送它的公证处"),
+            ("altered", "未通过验证"),
+            ("not_a_pdf", "不是可读的PDF文件"),
+            ("same_name_other_key", "登记的签章证书"),
+            ("unpinned_for_peer", "登记的签章证书"),
+            ("peer_without_pins", "exchange_peer import"),
+        ]
+    ],
+)
 def test_a_wrong_certificate_is_refused_kept_and_changes_nothing(
     fault: str,
+    reason: str,
     under_review: Application,
     notary_office: Organisation,
     other_notary_office: Organisation,
     developer: Organisation,
     certificate_pdf: bytes,
     caplog: pytest.LogCaptureFixture,
+    ctx: RequestContext,
+    tmp_path: Path,
 ) -> None:
     if fault == "other_office":
         pdf = sign_pdf(certificate_pdf, organisation=other_notary_office)
     elif fault == "altered":
         pdf = append_page(sign_pdf(certificate_pdf, organisation=notary_office))
-    else:
+    elif fault == "not_a_pdf":
         pdf = b"%PDF-1.7 broken"
+    elif fault == "same_name_other_key":
+        # Valid, trusted and in the office's name: only the pin tells it from the office's own signature.
+        pdf = sign_with(certificate_pdf, notary_office, second_key(notary_office), tmp_path)
+    elif fault == "unpinned_for_peer":
+        pin_as_peer(notary_office, [certificate_pin(to_asn1(second_key(notary_office).certificate))], ctx)
+        pdf = sign_pdf(certificate_pdf, organisation=notary_office)
+    else:
+        pin_as_peer(notary_office, [], ctx)
+        pdf = sign_pdf(certificate_pdf, organisation=notary_office)
     with caplog.at_level(logging.ERROR, logger="ecancel.cancellation.services.answers"):
         received = issue(notary_office, developer, under_review, pdf)
     assert received.status == InboxStatus.REJECTED
-    assert received.reason.startswith("公证书")
+    assert received.reason.startswith("公证书") and reason in received.reason, received.reason
+    assert received.reason_en.startswith("The notarial certificate"), received.reason_en
     kept = parse_envelope(bytes(received.raw)).attachments["certificate.pdf"]
     assert base64.b64decode(kept["data"]) == pdf, "the refused certificate is kept with the message for inspection"
     assert any(CERTIFICATE_NO in record.getMessage() for record in caplog.records), "an alert is logged"
@@ -162,6 +227,35 @@ def test_a_wrong_certificate_is_refused_kept_and_changes_nothing(
     under_review.contract.refresh_from_db()
     assert under_review.contract.status == ContractStatus.CANCELLING
     assert not ReceivedCertificate.objects.exists()
+    assert not AuditEvent.objects.filter(tag="filing.contract.filing_cancelled").exists()
+
+
+@pytest.mark.parametrize("signed_with", ["old_key", "new_key"])
+def test_while_a_key_is_rotated_both_pinned_keys_are_accepted(
+    signed_with: str,
+    under_review: Application,
+    notary_office: Organisation,
+    developer: Organisation,
+    certificate_pdf: bytes,
+    ctx: RequestContext,
+    tmp_path: Path,
+) -> None:
+    new_key = second_key(notary_office)
+    [old_pin] = organisation_signing_pins(notary_office)
+    new_pin = certificate_pin(to_asn1(new_key.certificate))
+    pin_as_peer(notary_office, [old_pin, new_pin], ctx)
+    if signed_with == "old_key":
+        pdf = sign_pdf(certificate_pdf, organisation=notary_office)
+    else:
+        pdf = sign_with(certificate_pdf, notary_office, new_key, tmp_path)
+
+    received = issue(notary_office, developer, under_review, pdf)
+
+    assert received.status == InboxStatus.APPLIED, received.reason
+    under_review.refresh_from_db()
+    assert under_review.status == ApplicationStatus.CANCELLED
+    event = AuditEvent.objects.get(tag="cancellation.application.cancelled_by_certificate")
+    assert event.data["signer_keys"] == [old_pin if signed_with == "old_key" else new_pin]
 
 
 def test_a_reviewed_refusal_shows_its_reason_and_the_operator_may_abandon(

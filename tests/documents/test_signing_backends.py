@@ -3,6 +3,7 @@ verifies. PKCS#12 files, a PKCS#11 token (SoftHSM2), and an external TSA reached
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import socket
@@ -21,7 +22,7 @@ from pytest_django import Settings
 
 from ecancel.accounts.models import Organisation
 from ecancel.documents.pki import SigningKeyMissing
-from ecancel.documents.pki.backends import organisation_subject
+from ecancel.documents.pki.backends import organisation_signing_pins, organisation_subject
 from ecancel.documents.pki.local_ca import KeyMaterial, LocalCA
 from ecancel.documents.signing import SigningCertificateUnverified, sign_pdf
 from ecancel.documents.timestamps import LocalTimestampAuthority, local_authority
@@ -148,6 +149,12 @@ def test_pkcs12_backend_signs_with_the_configured_file_and_trusts_configured_roo
     assert trusted.valid, trusted.problems
     fingerprint = material.certificate.fingerprint(hashes.SHA256()).hex()
     assert trusted.signatures[0].signer_certificate_sha256 == fingerprint
+    spki = material.certificate.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    key_pin = hashlib.sha256(spki).hexdigest()
+    assert trusted.signatures[0].signer_key_sha256 == key_pin, "the pin names the key, not the certificate"
+    assert organisation_signing_pins(developer) == [key_pin]
 
 
 def test_pkcs12_backend_with_the_shared_passphrase_signs_b_lta(
@@ -177,6 +184,7 @@ def test_pkcs12_backend_refuses_an_organisation_without_a_key(
     with pytest.raises(SigningKeyMissing) as missing:
         sign_pdf(make_pdf(), organisation=other_developer)
     assert other_developer.name in missing.value.zh
+    assert organisation_signing_pins(other_developer) == [], "no key here, nothing to pin"
     with pytest.raises(ImproperlyConfigured, match="cannot read signing key file"):
         sign_pdf(make_pdf(), organisation=developer)
 

@@ -98,6 +98,10 @@ def test_create_push_qr_revoke_correct_repush_over_http(deployments: tuple[Deplo
     # Separate databases: each side knows only what it hosts and what it was told.
     identity = json.loads(filing.manage("exchange_identity"))
     assert [o["id"] for o in identity["organisations"]] == [str(SELLER_ID)]
+    # The office's document-signing key, as its deployment exported it, is pinned on the filing side.
+    [office_identity] = json.loads((notary.root / "notary.json").read_text())["organisations"]
+    [office_pin] = office_identity["document_signing_pins"]
+    assert office_pin in filing.manage("exchange_peer", "list")
     seller = Api(
         filing, filing.manage("api_token", "create", "--organisation", str(SELLER_ID), "--name", "ERP").strip()
     )

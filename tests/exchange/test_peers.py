@@ -14,13 +14,19 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from ecancel.accounts.models import Organisation
+from ecancel.audit.models import AuditEvent
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import ValidationFailed
+from ecancel.documents.pki import organisation_signing_pins
+from ecancel.documents.signing import sign_pdf
+from ecancel.documents.verification import verify_pdf
 from ecancel.exchange import keys
 from ecancel.exchange.errors import NoRoute
 from ecancel.exchange.models import Peer, Signing, Transport
+from ecancel.exchange.pins import document_signing_pins
 from ecancel.exchange.routing import route_to, verifier_for
 from ecancel.exchange.services import peer_set
+from tests.documents.signing_support import make_pdf
 from tests.exchange.conftest import put
 
 pytestmark = pytest.mark.django_db
@@ -46,6 +52,9 @@ def test_identity_export_and_import(developer: Organisation, notary_office: Orga
     assert exported["endpoint"] == "https://notary.example/exchange/"
     assert [o["id"] for o in exported["organisations"]] == [str(notary_office.pk)]
     assert exported["organisations"][0]["ed25519_public_key"] == keys.public_key_b64(notary_office.pk)
+    # The pin of the key the office signs with: what a verifier reads off a document it signed.
+    signed_by_office = verify_pdf(sign_pdf(make_pdf(), organisation=notary_office)).signatures[0]
+    assert exported["organisations"][0]["document_signing_pins"] == [signed_by_office.signer_key_sha256]
 
     identity = tmp_path / "notary.json"
     identity.write_text(json.dumps(exported))
@@ -61,7 +70,62 @@ def test_identity_export_and_import(developer: Organisation, notary_office: Orga
         Signing.ED25519,
     )
     assert verifier is not None and verifier.public_key is not None
-    assert "https://notary.example/exchange/" in run("exchange_peer", "list")
+    listed = run("exchange_peer", "list")
+    assert "https://notary.example/exchange/" in listed and signed_by_office.signer_key_sha256 in listed
+    assert Peer.objects.get(organisation=notary_office).document_signing_pins == [signed_by_office.signer_key_sha256]
+
+
+def test_the_pins_of_a_peer_come_from_its_identity_and_change_with_set(
+    notary_office: Organisation, tmp_path: Path
+) -> None:
+    old, new, spare = "a" * 64, "B" * 64, ":".join(["cd"] * 32)
+    identity = tmp_path / "notary.json"
+    entry = {"id": str(notary_office.pk), "ed25519_public_key": keys.public_key_b64(notary_office.pk)}
+
+    def identity_with(pins: object = None) -> None:
+        stated = entry if pins is None else {**entry, "document_signing_pins": pins}
+        identity.write_text(json.dumps({"endpoint": "https://n/exchange/", "organisations": [stated]}))
+
+    identity_with()
+    with override_settings(ECANCEL_HOSTED_SIDES=["filing"]):
+        run("exchange_peer", "import", str(identity))
+        assert document_signing_pins(notary_office) == frozenset(), "an older identity file brings no pins"
+
+        identity_with([old])
+        run("exchange_peer", "import", str(identity))
+        assert document_signing_pins(notary_office) == {old}
+
+        run("exchange_peer", "set", str(notary_office.pk), "--add-pin", new, "--add-pin", spare)
+        assert document_signing_pins(notary_office) == {old, "b" * 64, "cd" * 32}, "both keys while rotating"
+        run("exchange_peer", "set", str(notary_office.pk), "--remove-pin", old, "--remove-pin", spare)
+        assert Peer.objects.get(organisation=notary_office).document_signing_pins == ["b" * 64]
+
+        with pytest.raises(CommandError, match="没有登记"):
+            run("exchange_peer", "set", str(notary_office.pk), "--remove-pin", old)
+        with pytest.raises(CommandError, match="64 位十六进制"):
+            run("exchange_peer", "set", str(notary_office.pk), "--add-pin", "not-a-pin")
+        identity_with("x")
+        with pytest.raises(CommandError, match="exchange_identity"):
+            run("exchange_peer", "import", str(identity))
+        identity_with([])
+        run("exchange_peer", "import", str(identity))
+        assert document_signing_pins(notary_office) == frozenset(), "the identity file is the other side's word"
+    changes = AuditEvent.objects.filter(tag="exchange.peer.pins_changed")
+    assert {(tuple(e.data["added"]), tuple(e.data["removed"])) for e in changes} == {
+        (("b" * 64, "cd" * 32), ()),
+        ((), ("a" * 64, "cd" * 32)),
+    }
+
+
+def test_pins_need_a_peer_and_an_organisation_hosted_here_is_pinned_to_its_own_key(
+    notary_office: Organisation, other_notary_office: Organisation
+) -> None:
+    with pytest.raises(CommandError, match="不是对接机构"):
+        run("exchange_peer", "set", str(notary_office.pk), "--add-pin", "a" * 64)
+    assert document_signing_pins(notary_office) == frozenset(organisation_signing_pins(notary_office))
+    assert document_signing_pins(notary_office) != document_signing_pins(other_notary_office)
+    with override_settings(ECANCEL_HOSTED_SIDES=["filing"]):
+        assert document_signing_pins(notary_office) == frozenset(), "hosted elsewhere and not a peer: nothing"
 
 
 @pytest.mark.parametrize(

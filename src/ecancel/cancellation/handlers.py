@@ -6,6 +6,7 @@ once. An answer about an older version is kept (audited) and changes nothing.
 
 from __future__ import annotations
 
+from ecancel.accounts.models import OrganisationKind
 from ecancel.cancellation.services.answers import (
     CertificateCheck,
     NotaryAnswer,
@@ -19,6 +20,7 @@ from ecancel.cancellation.services.answers import (
     application_record_revoked,
     certificate_check,
 )
+from ecancel.documents.pki import organisation_signing_pins
 from ecancel.exchange.handlers import ReceivedMessage, register_handler
 from ecancel.exchange.messages import (
     BuyersSubmitted,
@@ -31,6 +33,7 @@ from ecancel.exchange.messages import (
     Message,
     RevokeRefused,
 )
+from ecancel.exchange.pins import register_hosted_pins
 
 
 def _answer(message: ReceivedMessage, body: Message) -> NotaryAnswer:
@@ -117,6 +120,8 @@ def on_certificate_issued(message: ReceivedMessage) -> None:
 
 
 def register() -> None:
+    # The developers' signed materials, pinned like the office's certificate (exported by exchange_identity).
+    register_hosted_pins(OrganisationKind.DEVELOPER, organisation_signing_pins)
     register_handler(CaseAccepted.TYPE, on_case_accepted)
     register_handler(CaseRevoked.TYPE, on_case_revoked)
     register_handler(RevokeRefused.TYPE, on_revoke_refused)

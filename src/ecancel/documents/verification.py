@@ -52,6 +52,7 @@ from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolic
 from pyhanko_certvalidator.registry import SimpleTrustManager
 
 from ecancel.core.errors import Text, ValidationFailed, render_english, render_source
+from ecancel.documents.pki.backends import certificate_pin
 from ecancel.documents.pki.backends import trust_roots as deployment_trust_roots
 from ecancel.documents.pki.revocation import OfflineFetcherBackend
 
@@ -114,6 +115,8 @@ class SignatureReport:
     signer_organisation: str
     signer_code: str
     signer_certificate_sha256: str
+    # The signing key's pin (SHA-256 of the SubjectPublicKeyInfo): what a receiver compares with the sender's.
+    signer_key_sha256: str
     issuer_name: str
     signing_time: dt.datetime | None
     timestamp_time: dt.datetime | None
@@ -187,6 +190,7 @@ class PdfVerification:
                     "signer_organisation": s.signer_organisation,
                     "signer_code": s.signer_code,
                     "signer_certificate_sha256": s.signer_certificate_sha256,
+                    "signer_key_sha256": s.signer_key_sha256,
                     "issuer_name": s.issuer_name,
                     "signing_time": when(s.signing_time),
                     "timestamp_time": when(s.timestamp_time),
@@ -322,6 +326,7 @@ def _signature(
         signer_organisation=subject.get("organization_name", ""),
         signer_code=subject.get("serial_number", ""),
         signer_certificate_sha256=status.signing_cert.sha256.hex(),
+        signer_key_sha256=certificate_pin(status.signing_cert),
         issuer_name=_name_fields(status.signing_cert.issuer).get("common_name", ""),
         signing_time=status.signer_reported_dt,
         timestamp_time=ts.timestamp if ts is not None else None,
@@ -364,6 +369,7 @@ def _broken_signature(field_name: str) -> SignatureReport:
         signer_organisation="",
         signer_code="",
         signer_certificate_sha256="",
+        signer_key_sha256="",
         issuer_name="",
         signing_time=None,
         timestamp_time=None,

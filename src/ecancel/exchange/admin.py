@@ -95,4 +95,12 @@ class InboxMessageAdmin(ReadOnly):
 class PeerAdmin(ReadOnly):
     list_display = ("organisation", "transport", "endpoint_url", "signing", "active")
     exclude = ("hmac_secret_sealed",)
-    readonly_fields = ("organisation", "transport", "endpoint_url", "signing", "public_key", "active")
+    readonly_fields = (
+        "organisation",
+        "transport",
+        "endpoint_url",
+        "signing",
+        "public_key",
+        "document_signing_pins",
+        "active",
+    )

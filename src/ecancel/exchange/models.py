@@ -27,6 +27,7 @@ class Peer(Entity):
     Without a row, an organisation hosted here is reached in-process and signs with its own
     Ed25519 key; an organisation hosted elsewhere needs a row (``ecancel exchange_peer``).
     An HMAC secret belongs to the link: both deployments set the same one on the other side's rows.
+    ``document_signing_pins`` name the keys that may sign the documents it sends (``exchange.pins``).
     """
 
     organisation = models.OneToOneField(
@@ -37,6 +38,12 @@ class Peer(Entity):
     signing = models.CharField(_("签名方式"), max_length=20, choices=Signing.choices)
     public_key = models.CharField(_("Ed25519 公钥"), max_length=64, blank=True)
     hmac_secret_sealed = models.TextField(_("共享密钥（加密保存）"), blank=True, editable=False)
+    document_signing_pins = models.JSONField(
+        _("文书签章证书公钥指纹"),
+        default=list,
+        blank=True,
+        help_text=_("签章证书公钥（SubjectPublicKeyInfo）的 SHA-256；可登记多个，以便换用新密钥时新旧并存"),
+    )
     active = models.BooleanField(_("启用"), default=True)
 
     class Meta:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -47,6 +47,7 @@ from ecancel.exchange.errors import DuplicateMessage, ExchangeRefused
 from ecancel.exchange.handlers import ReceivedMessage, handler_for, prepare_for
 from ecancel.exchange.messages import ATTACHMENT_NAME, BodyProblem, Message, check_body
 from ecancel.exchange.models import InboxMessage, OutboxMessage, Peer, Signing, Transport
+from ecancel.exchange.pins import normalise_pins
 from ecancel.exchange.routing import is_hosted, route_to, verifier_for
 from ecancel.exchange.transitions import OUTBOX_MOVES, InboxStatus, OutboxStatus
 from ecancel.exchange.transports import (
@@ -565,11 +566,15 @@ def peer_set(
     endpoint_url: str = "",
     public_key: str = "",
     hmac_secret: bytes | None = None,
+    document_signing_pins: Sequence[str] | None = None,
     active: bool = True,
     actor: User | None,
     ctx: RequestContext,
 ) -> Peer:
-    """Add or change how ``organisation`` is reached and how its signatures are checked."""
+    """Add or change how ``organisation`` is reached and how its signatures are checked.
+
+    ``document_signing_pins`` replaces the pins of its document-signing keys; None keeps them.
+    """
     if transport not in Transport.values:
         raise ValidationFailed(_("未知的传输方式：%(transport)s"), params={"transport": transport})
     if transport == Transport.HTTP and not endpoint_url.startswith(("http://", "https://")):
@@ -585,7 +590,10 @@ def peer_set(
             raise ValidationFailed(_("Ed25519 公钥格式错误")) from None
     if hmac_secret is not None and len(hmac_secret) < keys.MIN_HMAC_SECRET_BYTES:
         raise ValidationFailed(_("共享密钥至少需要 32 字节"))
+    pins = normalise_pins(document_signing_pins) if document_signing_pins is not None else None
     peer = Peer.objects.select_for_update().filter(organisation=organisation).first() or Peer(organisation=organisation)
+    if pins is not None:
+        peer.document_signing_pins = pins
     peer.transport = transport
     peer.endpoint_url = endpoint_url
     peer.active = active
@@ -604,7 +612,49 @@ def peer_set(
         organisation=organisation,
         obj=peer,
         ctx=ctx,
-        data={"transport": transport, "endpoint_url": endpoint_url, "signing": peer.signing, "active": active},
+        data={
+            "transport": transport,
+            "endpoint_url": endpoint_url,
+            "signing": peer.signing,
+            "active": active,
+            "document_signing_pins": peer.document_signing_pins,
+        },
+    )
+    return peer
+
+
+@transaction.atomic
+def peer_document_pins_change(
+    *,
+    organisation: Organisation,
+    add: Sequence[str] = (),
+    remove: Sequence[str] = (),
+    actor: User | None,
+    ctx: RequestContext,
+) -> Peer:
+    """Pin a new document-signing key of a peer, or unpin an old one: to rotate, add the new before removing the old."""
+    to_add, to_remove = normalise_pins(add), normalise_pins(remove)
+    peer = Peer.objects.select_for_update().filter(organisation=organisation).first()
+    if peer is None:
+        raise ValidationFailed(
+            _("「%(organisation_name)s」不是对接机构"), params={"organisation_name": organisation.name}
+        )
+    unknown = [pin for pin in to_remove if pin not in peer.document_signing_pins]
+    if unknown:
+        raise ValidationFailed(
+            _("「%(organisation_name)s」没有登记这个证书公钥指纹：%(pin)s"),
+            params={"organisation_name": organisation.name, "pin": unknown[0]},
+        )
+    kept = [pin for pin in peer.document_signing_pins if pin not in to_remove]
+    peer.document_signing_pins = list(dict.fromkeys([*kept, *to_add]))
+    peer.save(update_fields=["document_signing_pins", "updated_at"])
+    record_event(
+        "exchange.peer.pins_changed",
+        actor=actor,
+        organisation=organisation,
+        obj=peer,
+        ctx=ctx,
+        data={"added": to_add, "removed": to_remove, "document_signing_pins": peer.document_signing_pins},
     )
     return peer
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from ecancel.accounts.models import OrganisationKind
+from ecancel.documents.pki import organisation_signing_pins
 from ecancel.exchange.handlers import ReceivedMessage, register_handler
 from ecancel.exchange.messages import MaterialsPushed, MaterialsRepushed, RevokeRequested
+from ecancel.exchange.pins import register_hosted_pins
 from ecancel.notary.services.intake import Intake, MaterialsVerdict, case_intake, materials_verdict
 from ecancel.notary.services.revoke import RevokeRequest, revoke_request_handle
 
@@ -41,6 +44,8 @@ def on_revoke_requested(message: ReceivedMessage) -> None:
 
 
 def register() -> None:
+    # The office's documents (the 公证书 above all) are checked against the key it signs them with here.
+    register_hosted_pins(OrganisationKind.NOTARY_OFFICE, organisation_signing_pins)
     register_handler(MaterialsPushed.TYPE, on_materials_pushed, prepare=check_pushed_materials)
     register_handler(MaterialsRepushed.TYPE, on_materials_pushed, prepare=check_pushed_materials)
     register_handler(RevokeRequested.TYPE, on_revoke_requested)

@@ -36,6 +36,7 @@ from ecancel.core.context import RequestContext
 from ecancel.core.errors import DomainError, InvalidTransition, Joined, NotFound, Text, render_source
 from ecancel.documents.slots import run_in_signing_slot
 from ecancel.exchange.messages import CertificateIssued
+from ecancel.exchange.pins import document_signing_pins
 from ecancel.filing.services import contract_cancel_filing
 
 logger = logging.getLogger(__name__)
@@ -229,17 +230,31 @@ def application_record_refusal(
 
 @dataclass(frozen=True)
 class CertificateCheck:
-    """The received certificate's signature, checked before the inbox transaction: who signed, or what is wrong."""
+    """The received certificate's signature, checked before the inbox transaction: who signed with which pinned
+    key, or what is wrong."""
 
     signed_by: str
     problem: Text | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    signer_keys: tuple[str, ...] = ()
 
 
 def certificate_check(*, sender: Organisation, content: bytes) -> CertificateCheck:
-    """Valid, unchanged since signing, and signed by the office that sends it: only then may it cancel a filing."""
+    """Valid, unchanged since signing, and signed with a key pinned for the office that sends it (not merely a
+    certificate in its name): only then may it cancel a filing."""
     from ecancel.documents.verification import NotAPdf, verify_pdf
 
+    pins = document_signing_pins(sender)
+    if not pins:
+        return CertificateCheck(
+            "",
+            gettext_lazy(
+                "公证书无法核对签章：本系统没有登记公证处「%(office)s」的签章证书公钥指纹。"
+                "请导入该公证处所在系统的 exchange_identity（ecancel exchange_peer import），"
+                "或用 ecancel exchange_peer set --add-pin 登记"
+            ),
+            {"office": sender.name},
+        )
     try:
         report = run_in_signing_slot(lambda: verify_pdf(content))
     except NotAPdf:
@@ -254,7 +269,18 @@ def certificate_check(*, sender: Organisation, content: bytes) -> CertificateChe
             gettext_lazy("公证书不是由发送它的公证处「%(office)s」签章（签章机构：%(signers)s）"),
             {"office": sender.name, "signers": Joined(signers) if signers else "—"},
         )
-    return CertificateCheck(sender.name)
+    keys = tuple(sorted({s.signer_key_sha256 for s in report.signatures}))
+    unpinned = [key for key in keys if key not in pins]
+    if unpinned:
+        return CertificateCheck(
+            "",
+            gettext_lazy(
+                "公证书的签章密钥不是公证处「%(office)s」登记的签章证书（签章公钥指纹 %(keys)s），"
+                "可能是冒用该公证处名称的证书，不予接收"
+            ),
+            {"office": sender.name, "keys": Joined(unpinned)},
+        )
+    return CertificateCheck(sender.name, signer_keys=keys)
 
 
 @transaction.atomic
@@ -304,7 +330,12 @@ def application_record_certificate(
         application,
         answer,
         ctx,
-        {"certificate_no": body.certificate_no, "sha256": body.certificate.sha256, "signed_by": checked.signed_by},
+        {
+            "certificate_no": body.certificate_no,
+            "sha256": body.certificate.sha256,
+            "signed_by": checked.signed_by,
+            "signer_keys": list(checked.signer_keys),
+        },
     )
     return application
 

@@ -7,7 +7,9 @@ from ecancel.documents.pki.backends import (
     PKCS12Backend,
     SigningBackend,
     SigningKeyMissing,
+    certificate_pin,
     organisation_signer,
+    organisation_signing_pins,
     signing_backend,
     trust_roots,
 )
@@ -19,7 +21,9 @@ __all__ = [
     "PKCS12Backend",
     "SigningBackend",
     "SigningKeyMissing",
+    "certificate_pin",
     "organisation_signer",
+    "organisation_signing_pins",
     "signing_backend",
     "trust_roots",
 ]

@@ -8,6 +8,7 @@ signature must chain to for this deployment to call it trusted.
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import threading
 from dataclasses import dataclass
@@ -225,6 +226,21 @@ def _backend(dotted_path: str, keys_dir: str, crl_base_url: str) -> SigningBacke
 
 def organisation_signer(organisation: Organisation) -> Signer:
     return signing_backend().signer(organisation)
+
+
+def certificate_pin(certificate: asn1_x509.Certificate) -> str:
+    """The SHA-256 (hex) of a certificate's SubjectPublicKeyInfo, as received: it names the key, so a certificate
+    re-issued for the same key keeps it, and another key in the same name never has it."""
+    return hashlib.sha256(certificate.public_key.dump()).hexdigest()
+
+
+def organisation_signing_pins(organisation: Organisation) -> list[str]:
+    """The pin of the key this deployment signs the organisation's documents with; none without a key here."""
+    try:
+        signer = organisation_signer(organisation)
+    except SigningKeyMissing:
+        return []
+    return [certificate_pin(signer.signing_cert)] if signer.signing_cert is not None else []
 
 
 def configured_trust_roots() -> list[asn1_x509.Certificate]:

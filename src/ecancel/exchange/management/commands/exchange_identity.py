@@ -1,4 +1,5 @@
-"""Print this deployment's exchange identity: endpoint and each hosted organisation's public key.
+"""Print this deployment's exchange identity: endpoint, and each hosted organisation's Ed25519 public key and
+the pins of the keys that sign its documents (``exchange.pins``).
 
 Give the output to the peer deployment, which loads it with ``ecancel exchange_peer import``.
 """
@@ -13,11 +14,15 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from ecancel.accounts.models import Organisation
 from ecancel.exchange import keys
+from ecancel.exchange.pins import hosted_pins
 from ecancel.exchange.routing import hosted_kinds
 
 
 class Command(BaseCommand):
-    help = "Export this deployment's exchange identity (its endpoint and each hosted organisation's Ed25519 key)."
+    help = (
+        "Export this deployment's exchange identity (its endpoint, each hosted organisation's Ed25519 key and "
+        "document-signing certificate pins)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--endpoint", default=f"{settings.ECANCEL_PUBLIC_URL}/exchange/", help="our /exchange/ URL")
@@ -27,7 +32,13 @@ class Command(BaseCommand):
         identity = {
             "endpoint": options["endpoint"],
             "organisations": [
-                {"id": str(o.pk), "name": o.name, "kind": o.kind, "ed25519_public_key": keys.public_key_b64(o.pk)}
+                {
+                    "id": str(o.pk),
+                    "name": o.name,
+                    "kind": o.kind,
+                    "ed25519_public_key": keys.public_key_b64(o.pk),
+                    "document_signing_pins": hosted_pins(o),
+                }
                 for o in organisations
             ],
         }
