@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from ecancel.core.management.commands.up import celery_log_level, public_url_warning
+from ecancel.core.management.commands.up import ACCESS_LOG_FORMAT, celery_log_level, public_url_warning
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.20"])  # noqa: S104
@@ -25,6 +25,14 @@ def test_listening_beyond_this_machine_without_a_public_url_warns(host: str) -> 
 )
 def test_no_warning_on_this_machine_or_with_a_public_url(host: str, environ: dict[str, str]) -> None:
     assert public_url_warning(host, 8000, environ) == ""
+
+
+def test_access_log_leaves_out_query_strings_and_referrers() -> None:
+    """The request line (%(r)s), the query (%(q)s) and the referrer (%(f)s) can hold ID and phone numbers."""
+    for atom in ("%(r)s", "%(q)s", "%(f)s"):
+        assert atom not in ACCESS_LOG_FORMAT
+    assert "%(U)s" in ACCESS_LOG_FORMAT
+    assert "%({x-request-id}o)s" in ACCESS_LOG_FORMAT
 
 
 def test_worker_and_scheduler_are_quiet_at_info() -> None:

@@ -89,6 +89,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "ecancel.core.logs.RequestIdMiddleware",
+    "ecancel.core.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -322,14 +324,47 @@ LOG_LEVEL = (os.environ.get("ECANCEL_LOG_LEVEL") or "INFO").strip().upper()
 if LOG_LEVEL not in {"CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"}:
     raise ImproperlyConfigured("ECANCEL_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL (any case)")
 
+# "plain" (the default, for people at a terminal) or "json" (one object per line with the request ID, for a log
+# collector). With json every request also logs one line (method, route name, status, time: never the path or query).
+LOG_FORMAT = (os.environ.get("ECANCEL_LOG_FORMAT") or "plain").strip().lower()
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured("日志格式只能是 plain 或 json / ECANCEL_LOG_FORMAT must be plain or json")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "ecancel.core.logs.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "ecancel.core.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]},
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+        # At a terminal gunicorn's access log file already lists requests.
+        "ecancel.requests": {"level": "INFO" if LOG_FORMAT == "json" else "WARNING"},
+    },
 }
+# In JSON the worker's own lines go through the handler above too, instead of Celery's plain format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"
+
+# /metrics answers only to "Authorization: Bearer <this>"; unset, /metrics does not exist (404).
+ECANCEL_METRICS_TOKEN = os.environ.get("ECANCEL_METRICS_TOKEN", "").strip()
+if ECANCEL_METRICS_TOKEN and len(ECANCEL_METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured(
+        "指标令牌至少 32 个字符，不设置则关闭 /metrics / "
+        "ECANCEL_METRICS_TOKEN must be at least 32 characters (or unset to turn /metrics off)"
+    )
+# Request metrics of all web processes are added up from files here (prometheus-client's multiprocess mode): one
+# folder per data directory, whatever a parent process had set. It must be in the environment before prometheus_client
+# is first imported, which settings precede; `ecancel up` empties it before the web processes start.
+METRICS_DIR = DATA_DIR / "metrics"
+METRICS_DIR.mkdir(exist_ok=True)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(METRICS_DIR)
 
 NINJA_PAGINATION_PER_PAGE = 20
 

@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 from ecancel.api.main import api_urlpatterns
 from ecancel.core import health
 from ecancel.documents.urls import pki_urlpatterns
+from ecancel.monitoring.views import metrics
 
 handler400 = "ecancel.consoles.errors.bad_request"
 handler403 = "ecancel.consoles.errors.permission_denied"
@@ -14,6 +15,7 @@ handler500 = "ecancel.consoles.errors.server_error"
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
     # The admin has no login of its own: staff log in with lockout and the second factor first.
     path("admin/login/", RedirectView.as_view(pattern_name="consoles:login", query_string=True)),
     path("admin/", admin.site.urls),

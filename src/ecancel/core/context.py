@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import uuid
 from dataclasses import dataclass, field
 from functools import cache
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
@@ -14,6 +13,8 @@ from django.core.validators import validate_ipv46_address
 from django.http import HttpRequest
 from django.utils.ipv6 import clean_ipv6_address
 
+from ecancel.core.logs import current_request_id, new_request_id
+
 # A header holds no control characters legitimately, and PostgreSQL cannot store NUL: the audit row would fail.
 _HEADER_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -22,7 +23,8 @@ _HEADER_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 class RequestContext:
     ip: str | None = None
     user_agent: str = ""
-    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # The request's X-Request-ID (core.logs) when there is one, so its audit rows and log lines share the ID.
+    request_id: str = field(default_factory=lambda: current_request_id() or new_request_id())
     via: str = "system"
 
     @classmethod
