@@ -30,9 +30,6 @@ from tests.redis_server import MISSING, redis_server, redis_server_binary
 TOKEN = "s" * 40
 CREATED = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.get_default_timezone())
 Sample = tuple[str, tuple[tuple[str, str], ...]]
-# kombu's SQLAlchemy transport maps its tables with a loader SQLAlchemy 2.1 deprecates; reading a queue's size
-# configures that mapping (tasks in the other tests run inline and never do).
-KOMBU_SQLALCHEMY_DEPRECATION = "ignore:The ``noload`` loader strategy is deprecated"
 
 
 def samples(text: str) -> dict[Sample, float]:
@@ -127,7 +124,6 @@ def test_refusals_outcomes_and_certificates(seller: Organisation, office_organis
     assert figures[("ecancel_notary_certificates_issued_total", ())] == 1
 
 
-@pytest.mark.filterwarnings(KOMBU_SQLALCHEMY_DEPRECATION)
 @pytest.mark.django_db
 def test_the_endpoint_serves_the_figures(
     client: Client, seller: Organisation, office_organisation: Organisation
@@ -156,7 +152,6 @@ def broker_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield url
 
 
-@pytest.mark.filterwarnings(KOMBU_SQLALCHEMY_DEPRECATION)
 def test_queue_length_is_read_from_the_broker(broker_url: str) -> None:
     """The SQLite broker's visible kombu_message rows, or Redis LLEN; an empty Redis queue has no key at all."""
     app = Celery("queue-length", broker=broker_url, set_as_current=False)
