@@ -24,6 +24,7 @@ SECRET = b"face image bytes \xff\xd8\xff 440101199003070011"
 def private_data(settings: Settings, tmp_path: Path) -> Path:
     """A fresh data directory and file storage, with no configured key."""
     settings.DATA_DIR = tmp_path
+    settings.ECANCEL_KEYS_DIR = tmp_path / "keys"
     settings.ECANCEL_EVIDENCE_KEY = ""
     settings.STORAGES = {
         **settings.STORAGES,

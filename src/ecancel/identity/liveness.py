@@ -92,6 +92,15 @@ def frames_from_video(data: bytes, *, fps: float = SAMPLE_FPS, max_frames: int =
     return frames
 
 
+def _most_frontal(poses: Sequence[tuple[int, HeadPose]]) -> int | None:
+    """The frame facing the camera most squarely: least yaw, and pitch nearest the level start (the head at rest;
+    a nod's lowered frames compare worse with the ID photo, so they are not picked for that)."""
+    if not poses:
+        return None
+    level = float(np.median([pose.pitch for _, pose in poses[:2]]))
+    return min(poses, key=lambda item: abs(item[1].yaw) + abs(item[1].pitch - level))[0]
+
+
 def judge_action(frames: Sequence[np.ndarray], action: str) -> LivenessResult:
     """Whether the frames show one face making ``action``; reasons are stable codes."""
     if action not in ACTIONS:
@@ -107,8 +116,7 @@ def judge_action(frames: Sequence[np.ndarray], action: str) -> LivenessResult:
             several += 1
 
     def result(passed: bool, reasons: tuple[str, ...], yaw: float = 0.0, pitch: float = 0.0) -> LivenessResult:
-        best = min(poses, key=lambda item: abs(item[1].yaw))[0] if poses else None
-        return LivenessResult(action, passed, reasons, len(frames), len(poses), yaw, pitch, best)
+        return LivenessResult(action, passed, reasons, len(frames), len(poses), yaw, pitch, _most_frontal(poses))
 
     if len(frames) < MIN_FRAMES:
         return result(False, ("too_few_frames",))
