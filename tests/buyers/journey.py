@@ -117,7 +117,8 @@ def upload(name: str, content: bytes, media_type: str = "image/jpeg") -> Any:
 
 
 class Phone:
-    """One phone: its own cookies; posts run the identity work queued on commit (tasks run inline in tests)."""
+    """One phone: its own cookies; its requests run the work queued on their commit (tasks run inline in tests):
+    the identity checks, and the sealing of the manifest after the last check's page submits."""
 
     def __init__(self, capture: Callable[..., AbstractContextManager[Any]], ip: str = "203.0.113.20") -> None:
         self.client = Client(HTTP_USER_AGENT=PHONE_UA, REMOTE_ADDR=ip)
@@ -128,7 +129,8 @@ class Phone:
         return self.client.get(urlparse(handoff).path if isinstance(handoff, str) else f"/h/{handoff.raw}")
 
     def get(self, url: str, **extra: Any) -> Any:
-        return self.client.get(url, **extra)
+        with self.capture(execute=True):
+            return self.client.get(url, **extra)
 
     def post(self, url: str, data: dict[str, Any] | None = None, **extra: Any) -> Any:
         with self.capture(execute=True):

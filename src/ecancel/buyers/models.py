@@ -171,13 +171,18 @@ class JourneyCheck(Recorded):
 
 
 class Manifest(Entity):
-    """The sealed evidence of one buyer: canonical JSON and a detached CMS signature by the notary office."""
+    """The evidence of one buyer: canonical JSON fixed at submission, then sealed by the worker after commit with
+    a detached CMS signature by the notary office. ``sealed_at`` is empty (and ``signature`` too) until then."""
 
     journey = models.OneToOneField(Journey, on_delete=models.PROTECT, related_name="manifest")
     content = models.BinaryField()
     sha256 = models.CharField(max_length=64)
-    signature = models.BinaryField()
-    sealed_at = models.DateTimeField()
+    signature = models.BinaryField(default=b"", blank=True)
+    sealed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    @property
+    def sealed(self) -> bool:
+        return self.sealed_at is not None
 
     def __str__(self) -> str:
         return f"{self.journey} {self.sha256[:12]}"

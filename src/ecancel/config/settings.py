@@ -286,6 +286,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Accepts cases an intake opened whose queued acceptance (documents, QR, case.accepted) never ran.
     "notary-accept-pending": {"task": "ecancel.notary.accept_pending", "schedule": 60.0},
     "notary-certify-pending": {"task": "ecancel.notary.certify_pending", "schedule": 60.0},
+    # Seals submitted buyers' manifests whose queued sealing never ran (and so starts their case's review).
+    "buyers-seal-pending": {"task": "ecancel.buyers.seal_pending", "schedule": 60.0},
     # Chains audit rows a crashed process left unchained; normally each commit chains its own rows.
     "audit-chain-extend": {"task": "ecancel.audit.chain_extend", "schedule": 30.0},
     "audit-checkpoint": {"task": "ecancel.exchange.audit_checkpoint", "schedule": 3600.0},

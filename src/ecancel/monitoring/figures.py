@@ -20,6 +20,7 @@ from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamil
 from prometheus_client.registry import Collector
 
 from ecancel.audit.models import AuditEvent
+from ecancel.buyers.models import Manifest
 from ecancel.config.celery import app as celery_app
 from ecancel.exchange.models import InboxMessage, OutboxMessage
 from ecancel.exchange.transitions import InboxStatus, OutboxStatus
@@ -40,7 +41,8 @@ def _count_by_status(rows: QuerySet[Any]) -> dict[str, int]:
 
 
 class BusinessFigures(Collector):
-    """The exchange's backlog and refusals, identity check outcomes and certificates issued, as of ``now()``."""
+    """The exchange's backlog and refusals, identity check outcomes, buyers' evidence waiting to be sealed and
+    certificates issued, as of ``now()``."""
 
     def __init__(self, now: Callable[[], datetime] = timezone.now) -> None:
         self.now = now
@@ -49,6 +51,7 @@ class BusinessFigures(Collector):
         yield from self.outbox()
         yield from self.inbox()
         yield from self.identity_checks()
+        yield self.manifests()
         yield self.certificates()
 
     def outbox(self) -> Iterable[Metric]:
@@ -59,13 +62,22 @@ class BusinessFigures(Collector):
         for status in OutboxStatus:
             messages.add_metric([status.value], by_status.get(status.value, 0))
         yield messages
-        oldest = OutboxMessage.objects.filter(status=OutboxStatus.PENDING).aggregate(oldest=Min("created_at"))["oldest"]
-        age = max(0.0, (self.now() - oldest).total_seconds()) if oldest is not None else 0.0
         yield GaugeMetricFamily(
             "ecancel_exchange_outbox_oldest_pending_age_seconds",
             "Age of the oldest message still waiting to be delivered (0 when none waits)",
-            value=age,
+            value=self._oldest_age(OutboxMessage.objects.filter(status=OutboxStatus.PENDING)),
         )
+
+    def manifests(self) -> Metric:
+        return GaugeMetricFamily(
+            "ecancel_buyers_manifest_unsealed_oldest_age_seconds",
+            "Age of the oldest submitted buyer evidence not yet sealed by the worker (0 when none waits)",
+            value=self._oldest_age(Manifest.objects.filter(sealed_at__isnull=True)),
+        )
+
+    def _oldest_age(self, rows: QuerySet[Any]) -> float:
+        oldest = rows.aggregate(oldest=Min("created_at"))["oldest"]
+        return max(0.0, (self.now() - oldest).total_seconds()) if oldest is not None else 0.0
 
     def inbox(self) -> Iterable[Metric]:
         by_status = _count_by_status(InboxMessage.objects.all())

@@ -508,9 +508,9 @@ def case_review(case: NotaryCase, *, today: date) -> CaseReview:
                 for o in openings[journey.pk]
             ]
             review.manual_reviews = manual[_subject_party(actor)]
-            review.manifest = getattr(journey, "manifest", None)
-            manifest = review.manifest
-            if manifest is not None:
+            manifest = getattr(journey, "manifest", None)
+            if manifest is not None and manifest.sealed:  # one still being sealed is shown as none yet
+                review.manifest = manifest
                 review.manifest_check = manifest_verify(bytes(manifest.content), bytes(manifest.signature))
         name, number, valid_until = _read_identity(review.document_checks)
         _compare(review, name, number, review.document_checks)
@@ -539,5 +539,6 @@ def review_manifest_get(case: NotaryCase, position: int) -> Manifest | None:
     return (
         Manifest.objects.select_related("journey__buyer")
         .filter(journey__case=case, journey__buyer__position=position, journey__buyer__role=PartyRole.BUYER)
+        .filter(sealed_at__isnull=False)
         .first()
     )

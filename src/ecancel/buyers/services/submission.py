@@ -1,16 +1,22 @@
-"""Submitting a buyer's journey: check everything is in, seal the evidence, tell the notary side's case.
+"""Submitting a buyer's journey: check everything is in, fix the evidence, tell the notary side's case; then seal.
 
-After this nothing of the journey changes: every service refuses a submitted journey with 409.
+Two steps, as certification does. The submission is one short transaction: the manifest's canonical JSON is
+fixed and stored, the journey frozen (every service refuses a submitted journey with 409) and the seller told.
+Queued on commit, the worker signs the manifest with the office's key (``manifest_seal``) and, once the last buyer's
+manifest is sealed, moves the case to 公证审核中. Sealing twice does nothing; a sweep seals a manifest whose job was
+lost.
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ecancel.audit.services import record_event
@@ -24,7 +30,11 @@ from ecancel.core.context import RequestContext
 from ecancel.core.errors import InvalidTransition
 from ecancel.documents.pki.backends import organisation_code
 from ecancel.identity.transitions import CheckStatus
-from ecancel.notary.services.submission import case_party_record_submission
+from ecancel.notary.services.common import each_logged
+from ecancel.notary.services.submission import case_party_record_submission, case_review_start
+
+# A manifest submitted this long ago and still unsealed lost its queued job (a worker died): the sweep seals it.
+SEALING_GRACE = timedelta(minutes=2)
 
 REQUIRED_CHECKS = {
     JourneyPath.FACE: (CheckPurpose.FACE, CheckPurpose.FACE_AGAIN),
@@ -130,8 +140,9 @@ def _missing(journey: Journey) -> list[str]:
 
 
 def journey_submit(*, journey_id: uuid.UUID, now: datetime, ctx: RequestContext) -> Journey:
-    """Seal and submit: the manifest is signed by the office, the case party marked submitted (which tells
-    the seller, and moves the case to review once every buyer is in), and the journey frozen."""
+    """Submit: the manifest's content is fixed, the case party marked submitted (which tells the seller) and the
+    journey frozen; the office's signature follows in the worker once this commits (``manifest_seal``), and the
+    case moves to review when the last buyer's manifest is sealed."""
     with transaction.atomic():
         journey = (
             Journey.objects.select_for_update()
@@ -144,7 +155,7 @@ def journey_submit(*, journey_id: uuid.UUID, now: datetime, ctx: RequestContext)
         if missing:
             raise InvalidTransition(_("还有步骤没有完成，不能提交"), code="incomplete")
         content = canonical(manifest_content(journey, submitted_at=now))
-        signature = manifest_sign(content, office=journey.case.office.organisation)
+        manifest = Manifest.objects.create(journey=journey, content=content, sha256=hashlib.sha256(content).hexdigest())
         case_party_record_submission(
             party_id=journey.buyer.pk,
             verification=journey.path,  # type: ignore[arg-type]
@@ -154,13 +165,6 @@ def journey_submit(*, journey_id: uuid.UUID, now: datetime, ctx: RequestContext)
         journey.status = journey_transition(journey, "submit")
         journey.step, journey.submitted_at = steps.DONE, now
         journey.save(update_fields=["status", "step", "submitted_at", "updated_at"])
-        manifest = Manifest.objects.create(
-            journey=journey,
-            content=content,
-            sha256=hashlib.sha256(content).hexdigest(),
-            signature=signature,
-            sealed_at=now,
-        )
         record_event(
             "buyers.journey.submitted",
             organisation=journey.case.office.organisation,
@@ -168,4 +172,57 @@ def journey_submit(*, journey_id: uuid.UUID, now: datetime, ctx: RequestContext)
             data={"case": str(journey.case_id), "buyer": journey.buyer.position, "manifest_sha256": manifest.sha256},
             ctx=ctx,
         )
+        transaction.on_commit(partial(_queue_sealing, journey.pk), robust=True)
     return journey
+
+
+def _queue_sealing(journey_id: uuid.UUID) -> None:
+    from ecancel.buyers.tasks import seal_manifest
+
+    seal_manifest.delay(str(journey_id))
+
+
+def manifest_seal(*, journey_id: uuid.UUID | str, ctx: RequestContext) -> bool:
+    """Sign a submitted journey's manifest with the office's key and store the signature; the case moves to review
+    if every buyer is now in and sealed. False if there was nothing to do (already sealed, or no manifest)."""
+    manifest = (
+        Manifest.objects.select_related("journey__case__office__organisation")
+        .filter(journey_id=journey_id, sealed_at__isnull=True)
+        .first()
+    )
+    if manifest is None:
+        return False
+    # Signed outside any transaction: no lock is held while the key works.
+    signature = manifest_sign(bytes(manifest.content), office=manifest.journey.case.office.organisation)
+    return _seal_signed(manifest_id=manifest.pk, signature=signature, ctx=ctx)
+
+
+@transaction.atomic
+def _seal_signed(*, manifest_id: uuid.UUID, signature: bytes, ctx: RequestContext) -> bool:
+    manifest = (
+        Manifest.objects.select_for_update()
+        .select_related("journey__case__office__organisation", "journey__buyer")
+        .get(pk=manifest_id)
+    )
+    if manifest.sealed:
+        return False
+    manifest.signature, manifest.sealed_at = signature, timezone.now()
+    manifest.save(update_fields=["signature", "sealed_at", "updated_at"])
+    journey = manifest.journey
+    record_event(
+        "buyers.manifest.sealed",
+        organisation=journey.case.office.organisation,
+        obj=journey,
+        data={"case": str(journey.case_id), "buyer": journey.buyer.position, "manifest_sha256": manifest.sha256},
+        ctx=ctx,
+    )
+    case_review_start(case_id=journey.case_id, ctx=ctx)
+    return True
+
+
+def manifests_seal_pending(*, older_than: timedelta = SEALING_GRACE, ctx: RequestContext) -> int:
+    """Seal every manifest submitted longer than ``older_than`` ago and still unsealed (its queued job was lost);
+    how many were sealed. One that fails is logged and left for the next sweep."""
+    due = Manifest.objects.filter(sealed_at__isnull=True, created_at__lte=timezone.now() - older_than)
+    ids = due.order_by("created_at").values_list("journey_id", flat=True)
+    return each_logged(ids, lambda journey_id: manifest_seal(journey_id=journey_id, ctx=ctx), "sealing journey")

@@ -1,4 +1,5 @@
-"""The buyers' submissions: each one told to the seller, and the case moved to review once all are in."""
+"""The buyers' submissions: each one told to the seller, and the case moved to review once all are in and their
+evidence is sealed."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ecancel.audit.services import record_event
+from ecancel.buyers.models import Manifest
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import InvalidTransition
 from ecancel.exchange.messages import BuyersSubmitted, BuyerStarted, BuyerSubmitted, StartedBuyer, SubmittedBuyer
@@ -79,8 +81,28 @@ def case_party_record_submission(
     )
     tell_seller(case, BuyerSubmitted, buyer=submitted)
     tell_buyer(party, "buyer.submitted", ctx=ctx)
-    if case.parties.filter(role=PartyRole.BUYER, submitted_at__isnull=True).exists():
-        return party
+    _start_review_when_ready(case, ctx=ctx)
+    return party
+
+
+@transaction.atomic
+def case_review_start(*, case_id: UUID, ctx: RequestContext) -> bool:
+    """Move a case waiting for its buyers to review if it is ready now (a buyer's evidence was just sealed);
+    False if it is not, or no longer waits for buyers."""
+    case = NotaryCase.objects.select_related("office__organisation", "seller").select_for_update().get(pk=case_id)
+    if case.status != CaseStatus.AWAITING_BUYERS:
+        return False
+    return _start_review_when_ready(case, ctx=ctx)
+
+
+def _start_review_when_ready(case: NotaryCase, *, ctx: RequestContext) -> bool:
+    """公证审核中 once every buyer has submitted and the evidence of each is sealed (the worker seals a buyer's
+    manifest after the submission commits, and asks again then). The caller holds the case's row lock."""
+    buyers = submitted_buyers(case)
+    if not buyers or case.parties.filter(role=PartyRole.BUYER, submitted_at__isnull=True).exists():
+        return False
+    if Manifest.objects.filter(journey__case=case, sealed_at__isnull=True).exists():
+        return False
     case.status = case_transition(case, "start_review")
     case.save(update_fields=["status", "updated_at"])
     record_event("notary.case.review_started", organisation=case.office.organisation, obj=case, ctx=ctx)
@@ -97,8 +119,8 @@ def case_party_record_submission(
                     "submitted_at": p.submitted_at,
                 }
             )
-            for p in submitted_buyers(case)
+            for p in buyers
         ],
-        completed_at=party.submitted_at,
+        completed_at=max(p.submitted_at for p in buyers if p.submitted_at is not None),
     )
-    return party
+    return True
