@@ -34,6 +34,7 @@ Targets (issue 13): ≤ 10 s wall per case; ≥ 20 cases per minute on 2 cores.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import multiprocessing
 import os
@@ -135,12 +136,18 @@ def _unique(image: Any, variant: int, slot: int) -> bytes:
     return specimens.to_jpeg(specimens.varied(image, variant * 100 + slot))
 
 
+@functools.cache
+def _head_frames(action: str) -> list[Any]:
+    """Warped once per process and action (each case varies them in its own way)."""
+    from ecancel.identity.specimens import head_frames
+
+    return head_frames(action)
+
+
 def engine_pictures(variant: int, card_number: str, passport_number: str) -> dict[str, Any]:
     """The ID card (front read for the face step's portrait), its back and a holding photo; the passport page; eight
     head frames per liveness action for each of the two face checks."""
     from tests.identity import makers
-
-    from ecancel.identity.specimens import head_frames
 
     birth = date(int(card_number[6:10]), int(card_number[10:12]), int(card_number[12:14]))
     card = makers.IdCardFront(
@@ -164,7 +171,7 @@ def engine_pictures(variant: int, card_number: str, passport_number: str) -> dic
         "passport_back": _unique(passport, variant, 4),
         "frames": {
             (attempt, action): [
-                _unique(frame, variant, 10 * attempt + n) for n, frame in enumerate(head_frames(action))
+                _unique(frame, variant, 10 * attempt + n) for n, frame in enumerate(_head_frames(action))
             ]
             for attempt in (1, 2)
             for action in ("turn_left", "turn_right", "nod")
@@ -177,6 +184,12 @@ def _expect(answer: Any, location: str) -> None:
         raise RuntimeError(f"expected {location}, got {answer.status_code} {answer.get('Location')}")
 
 
+def _visible_text(page: str) -> str:
+    import re
+
+    return " ".join(re.sub(r"<[^>]+>", " ", re.sub(r"(?s)<(script|style).*?</\\1>", "", page)).split())
+
+
 def _face_by_engine(phone: Any, url: str, attempt: int, pictures: dict[str, Any], after: str) -> None:
     import re
 
@@ -185,7 +198,7 @@ def _face_by_engine(phone: Any, url: str, attempt: int, pictures: dict[str, Any]
     camera = phone.get(url).content.decode()
     action = re.search(r'data-liveness-action="([a-z_]+)"', camera)
     if action is None:
-        raise RuntimeError(f"{url}: no camera page")
+        raise RuntimeError(f"{url}: no camera page: {_visible_text(camera)[:400]}")
     frames = [upload(f"f{n}.jpg", jpeg) for n, jpeg in enumerate(pictures["frames"][(attempt, action.group(1))])]
     phone.post(url, {"check": hidden(camera, "check"), "nonce": hidden(camera, "nonce"), "frames": frames})
     _expect(phone.get(url), after)

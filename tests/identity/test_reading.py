@@ -89,6 +89,14 @@ def test_a_number_disagreeing_with_the_printed_birth_date_and_sex() -> None:
     assert result.reasons == ("birth_mismatch", "sex_mismatch")
 
 
+@pytest.mark.parametrize("misread", ["☑男", "：男", "| 男"])
+def test_a_stray_mark_read_before_the_sex_is_passed_over(misread: str) -> None:
+    """Glare on a phone photo was read as 「☑男」 now and then, and the card refused as unreadable."""
+    result = reading_from_lines("id_card_front", _edited(_lines(PHONE_FRONT), "男", misread), today=TODAY)
+    assert result.fields["sex"] == "男"
+    assert result.passed, result.reasons
+
+
 def test_a_number_with_a_wrong_check_character_is_invalid() -> None:
     result = reading_from_lines("id_card_front", _edited(_lines(PHONE_FRONT), "001X", "0015"), today=TODAY)
     assert result.reasons == ("number_invalid",)

@@ -185,12 +185,16 @@ def _validity(rows: list[str], fields: dict[str, str]) -> None:
         fields["valid_to"] = _iso(*end_parts.groups()) if end_parts else ""
 
 
+# A mark or two between the label and the value (「性别☑男」, 「性别：男」) is glare or a stroke misread, not text.
+_SEX = r"性别[^\u4e00-\u9fff\d]{0,3}([男女])"
+
+
 def _front_fields(rows: list[str]) -> dict[str, str]:
     fields: dict[str, str] = {}
     if found := _after(rows, "姓名"):
         fields["name"] = found[1]
     joined = "".join(rows)
-    if sex := re.search(r"性别([男女])", joined):
+    if sex := re.search(_SEX, joined):
         fields["sex"] = sex.group(1)
     if ethnicity := re.search(r"民族([^\d出住公]{1,6}?)(?=出生|$|\d)", joined):
         fields["ethnicity"] = ethnicity.group(1)
@@ -228,7 +232,7 @@ def _permit_fields(kind: str, lines: list[OcrLine], rows: list[str]) -> dict[str
     joined = "".join(rows)
     if birth := re.search(r"出生日期" + _DOTTED_DATE, joined):
         fields["birth_date"] = _iso(*birth.groups())
-    if sex := re.search(r"性别([男女])", joined):
+    if sex := re.search(_SEX, joined):
         fields["sex"] = sex.group(1)
     _validity(rows, fields)
     number_text = _after(rows, "证件号码")
