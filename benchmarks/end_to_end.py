@@ -120,9 +120,9 @@ def _clock() -> tuple[float, float]:
 def recording(variant: int) -> bytes:
     """The passport holder's 15-second video, its own per case (one seen before is refused as a replay). Made
     before the clock starts: encoding it is the phone's work, not the system's."""
-    from tests.identity import makers
+    from ecancel.identity import specimens
 
-    return makers.make_video(15, size=(640, 480 - 2 * (variant % 100)))
+    return specimens.make_video(15, size=(640, 480 - 2 * (variant % 100)), variant=variant)
 
 
 # --- the two buyers with the local engine: pictures it can read and a face it can follow ---------------------------
@@ -147,15 +147,15 @@ def _head_frames(action: str) -> list[Any]:
 def engine_pictures(variant: int, card_number: str, passport_number: str) -> dict[str, Any]:
     """The ID card (front read for the face step's portrait), its back and a holding photo; the passport page; eight
     head frames per liveness action for each of the two face checks."""
-    from tests.identity import makers
+    from ecancel.identity import specimens
 
     birth = date(int(card_number[6:10]), int(card_number[10:12]), int(card_number[12:14]))
-    card = makers.IdCardFront(
+    card = specimens.IdCardFront(
         name=CARD_NAME, number=card_number, birth=birth, sex="男" if int(card_number[16]) % 2 else "女"
     )
-    front = makers.phone_photo(makers.render_id_card_front(card))
-    passport = makers.render_passport_page(
-        makers.Passport(
+    front = specimens.render_id_card_front(card)
+    passport = specimens.render_passport_page(
+        specimens.Passport(
             surname=PASSPORT_SURNAME,
             given_names=PASSPORT_GIVEN,
             number=passport_number,
@@ -165,7 +165,7 @@ def engine_pictures(variant: int, card_number: str, passport_number: str) -> dic
     )
     return {
         "card_front": _unique(front, variant, 0),
-        "card_back": _unique(makers.phone_photo(makers.render_id_card_back()), variant, 1),
+        "card_back": _unique(specimens.render_id_card_back(), variant, 1),
         "holding": _unique(front, variant, 2),
         "passport": _unique(passport, variant, 3),
         "passport_back": _unique(passport, variant, 4),
