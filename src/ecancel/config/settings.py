@@ -335,7 +335,10 @@ if LOG_FORMAT not in {"plain", "json"}:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "ecancel.core.logs.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "ecancel.core.logs.RequestIdFilter"},
+        "secrets": {"()": "ecancel.core.logs.SecretsFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "json": {"()": "ecancel.core.logs.JsonFormatter"},
@@ -347,6 +350,9 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
+        # They log the path of 4xx and 5xx answers, which may hold a hand-off token.
+        "django.request": {"filters": ["secrets"]},
+        "django.server": {"filters": ["secrets"]},
         # At a terminal gunicorn's access log file already lists requests.
         "ecancel.requests": {"level": "INFO" if LOG_FORMAT == "json" else "WARNING"},
     },

@@ -6,7 +6,8 @@ record of the request (a context variable read by a logging filter) and into the
 (``RequestContext.request_id``).
 
 The line logged per request names the route, never the path or the query string: paths carry hand-off tokens and
-query strings carry whatever people search for (ID and phone numbers).
+query strings carry whatever people search for (ID and phone numbers). Where a path is logged anyway (Django's
+line for a 4xx or 5xx answer, gunicorn's access log) the hand-off token is cut out of it (``without_secrets``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ REQUEST_ID_HEADER = "X-Request-ID"
 # Fits the audit table's request_id column (64); no spaces, quotes or control characters to forge a log line with.
 VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 UNMATCHED_ROUTE = "<unmatched>"
+
+# A QR hand-off's token (/h/<token>) is a credential until the buyer's first device claims it.
+_HANDOFF_TOKEN = re.compile(r"(/h/)[^/\s?#\"']+")
 
 _current_request_id: ContextVar[str | None] = ContextVar("ecancel_request_id", default=None)
 request_logger = logging.getLogger("ecancel.requests")
@@ -96,6 +100,22 @@ class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):
             record.request_id = current_request_id()
+        return True
+
+
+def without_secrets(text: str) -> str:
+    """``text`` with every hand-off token in a path replaced by ``<token>``."""
+    return _HANDOFF_TOKEN.sub(r"\1<token>", text)
+
+
+class SecretsFilter(logging.Filter):
+    """On the loggers that write request paths (``django.request``: "Gone: /h/…"): the tokens are cut out."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = without_secrets(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
         return True
 
 

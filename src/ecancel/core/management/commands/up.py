@@ -34,9 +34,6 @@ from ecancel.core.metrics import reset_multiprocess_dir
 SHUTDOWN_GRACE_SECONDS = 20
 STARTUP_WAIT_SECONDS = 60
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-# gunicorn's default logs the request line and the referrer, query strings included: searches by a buyer's name,
-# verification codes. This one logs the path only, and the request ID that leads to the application's log lines.
-ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s" %({x-request-id}o)s'
 # Celery warns on every start as root; `up` says once what it means instead (see root_note).
 CELERY_ROOT_WARNING = "ignore:You're running the worker with superuser privileges"
 
@@ -112,7 +109,7 @@ class Command(LocalisedCommand):
                 f"--bind={host}:{port}",
                 f"--workers={web_workers}",
                 f"--access-logfile={access_log}",
-                f"--access-logformat={ACCESS_LOG_FORMAT}",
+                "--config=python:ecancel.config.gunicorn",  # the access log without secrets
                 f"--log-level={'warning' if log_level == 'info' else log_level}",
                 "--graceful-timeout=10",
             ],
