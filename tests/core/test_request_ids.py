@@ -8,9 +8,11 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from types import SimpleNamespace
 
 import pytest
+from celery.app.task import Context
 from django.http import HttpRequest, HttpResponse
 from django.test import Client, RequestFactory
 
@@ -21,6 +23,9 @@ from ecancel.core.logs import (
     RequestIdMiddleware,
     current_request_id,
     forget_request_id,
+    request_id_after_job,
+    request_id_from_job,
+    request_id_to_job,
 )
 
 ID_NUMBER = "110101199003074514"
@@ -115,3 +120,47 @@ def test_json_line_holds_the_exception_text() -> None:
     assert "Traceback" in entry["exception"]
     assert "ValueError: boom" in entry["exception"]
     assert "\n" not in JsonFormatter().format(record)
+
+
+def _during_request(request_id: str, work: Callable[[], object]) -> None:
+    def view(request: HttpRequest) -> HttpResponse:
+        work()
+        return HttpResponse()
+
+    try:
+        RequestIdMiddleware(view)(RequestFactory().get("/", headers={"X-Request-ID": request_id}))
+    finally:
+        forget_request_id()
+
+
+@pytest.mark.django_db
+def test_a_job_queued_by_a_request_runs_under_its_id() -> None:
+    headers: dict[str, object] = {}
+    _during_request("queued-by-me", lambda: request_id_to_job(headers=headers))
+    job = SimpleNamespace(request=Context(headers))  # what the worker builds from the message's headers
+
+    request_id_from_job(task=job)
+    assert current_request_id() == "queued-by-me"
+    assert RequestContext.system("worker").request_id == "queued-by-me"  # its audit rows lead to the request
+    request_id_after_job(task=job)
+    assert current_request_id() is None
+
+
+def test_a_job_run_inline_keeps_the_request_s_id() -> None:
+    seen: list[str | None] = []
+
+    def inline_job() -> None:
+        job = SimpleNamespace(request=Context({}))
+        request_id_from_job(task=job)
+        seen.append(current_request_id())
+        request_id_after_job(task=job)
+        seen.append(current_request_id())
+
+    _during_request("eager-request", inline_job)
+    assert seen == ["eager-request", "eager-request"]
+
+
+def test_a_forged_id_in_a_job_s_headers_is_not_taken() -> None:
+    job = SimpleNamespace(request=Context({"ecancel_request_id": 'x" forged=1'}))
+    request_id_from_job(task=job)
+    assert current_request_id() is None

@@ -51,6 +51,9 @@ import os
 from ecancel.accounts.models import User
 from ecancel.core.context import RequestContext
 from ecancel.notary.services.approval import case_approve
+from ecancel.core import logs
+
+logs._current_request_id.set("approve-request")  # as the notary's request to approve would have it
 notary = User.objects.get(username="kill_notary")
 case_approve(case_id=os.environ["KILLED_CASE"], actor=notary, ctx=RequestContext.system("test"))
 """
@@ -66,6 +69,7 @@ print(
     OutboxMessage.objects.filter(message_type="certificate.issued").count(),
     CaseArchive.objects.filter(case=case).count(),
     AuditEvent.objects.filter(tag="notary.case.certified").count(),
+    *AuditEvent.objects.filter(tag="notary.case.certified").values_list("request_id", flat=True),
 )
 """
 
@@ -130,4 +134,5 @@ def test_a_worker_killed_mid_certification_loses_no_job_and_certifies_once(broke
     finally:
         second.terminate()
         second.wait(timeout=60)
-    assert settled == "certified 1 1 1", log.read_text(errors="replace")[-3000:]
+    # The job carried the approving request's ID through Redis: the worker's audit row leads back to it.
+    assert settled == "certified 1 1 1 approve-request", log.read_text(errors="replace")[-3000:]

@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import Any
 
 from django.core.signals import request_finished
 from django.dispatch import receiver
@@ -92,6 +93,33 @@ class RequestIdMiddleware:
 def forget_request_id(**kwargs: object) -> None:
     """The request is over: what this thread logs next belongs to no request until the next one starts."""
     _current_request_id.set(None)
+
+
+# A job queued while a request is handled carries the request's ID in this message header; the worker takes it up
+# for the job, so the job's log lines and audit rows (``RequestContext``'s default) lead back to the request.
+TASK_HEADER = "ecancel_request_id"
+
+
+def request_id_to_job(headers: dict[str, object] | None = None, **_: object) -> None:
+    """Celery's ``before_task_publish``: the current request's ID into the job's headers."""
+    request_id = current_request_id()
+    if headers is not None and request_id:
+        headers.setdefault(TASK_HEADER, request_id)
+
+
+def request_id_from_job(task: Any = None, **_: object) -> None:
+    """Celery's ``task_prerun``: the job's request ID for its run. A job run inline (eager) keeps the request's."""
+    incoming = getattr(getattr(task, "request", None), TASK_HEADER, None)
+    if isinstance(incoming, str) and VALID_REQUEST_ID.fullmatch(incoming):
+        task.request.ecancel_request_id_token = _current_request_id.set(incoming)
+
+
+def request_id_after_job(task: Any = None, **_: object) -> None:
+    """Celery's ``task_postrun``: back to what it was before the job (no request in a worker)."""
+    token = getattr(getattr(task, "request", None), "ecancel_request_id_token", None)
+    if token is not None:
+        _current_request_id.reset(token)
+        task.request.ecancel_request_id_token = None
 
 
 class RequestIdFilter(logging.Filter):
