@@ -1,6 +1,7 @@
 """Issue 13 item 9: one case the whole way on one deployment — the operator's API, both buyers on their phones
 (a mainland citizen by face, a passport holder by document and video), the notary's review page, the signed
-certificate back to the filing side, the filing cancelled and the home for sale again — and the refuse path.
+certificate back to the filing side, the filing cancelled and the home for sale again — and the refuse path; and
+(issue 15 item 9) that the filing side keeps none of the buyers' biometrics beyond the certificate's annex.
 
 Transactions really commit: the relay, the office's acceptance and the certification run as queued on commit.
 """
@@ -14,17 +15,24 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from django.apps import apps
+from django.db.models import FileField
 from django.test import Client
 from pytest_django import Settings
 
 from ecancel.accounts.models import Organisation, Role
 from ecancel.accounts.services import api_token_create
+from ecancel.buyers.models import JourneyUpload, UploadSlot
 from ecancel.core.context import RequestContext
+from ecancel.documents.models import StoredDocument
 from ecancel.documents.verification import verify_pdf
+from ecancel.exchange.envelope import parse_envelope
 from ecancel.exchange.models import InboxMessage, OutboxMessage
 from ecancel.exchange.transitions import InboxStatus, OutboxStatus
 from ecancel.filing.models import FiledContract
+from ecancel.identity.evidence import evidence_get
 from ecancel.identity.id_numbers import IdType
+from ecancel.identity.models import CheckEvidence
 from ecancel.notary.models import NotaryCase
 from ecancel.notifications.models import Notification
 from tests.buyers.journey import Phone, mainland_to_done, passport_to_done
@@ -166,3 +174,85 @@ def test_no_id_number_or_phone_number_reaches_the_logs(
     assert len(logged) > 20, "the flow logs: the scan has something to scan"
     leaks = [line for line in logged if any(secret in line for secret in secrets)]
     assert not leaks, leaks[:5]
+
+
+def filing_side_holdings(seller: Organisation) -> dict[str, bytes]:
+    """Everything the filing side keeps, by where it is: each value and file of its tables, its documents, and the
+    messages it sent and received with their attachments."""
+    held: dict[str, bytes] = {}
+    for label in ("filing", "cancellation"):
+        for model in apps.get_app_config(label).get_models():
+            for row in model.objects.all():
+                for field in model._meta.concrete_fields:
+                    value = field.value_from_object(row)
+                    where = f"{model.__name__}.{field.name}#{row.pk}"
+                    if isinstance(field, FileField):
+                        if value:
+                            with value.open("rb") as handle:
+                                held[where] = handle.read()
+                    elif isinstance(value, bytes | memoryview):
+                        held[where] = bytes(value)
+                    else:
+                        held[where] = str(value).encode()
+    for document in StoredDocument.objects.filter(subject_ref__startswith="application:"):
+        with document.content.open("rb") as handle:
+            held[f"StoredDocument#{document.pk}"] = handle.read()
+    messages = [*OutboxMessage.objects.filter(sender=seller), *InboxMessage.objects.filter(recipient=seller)]
+    for message in messages:
+        envelope = parse_envelope(bytes(message.raw))
+        held[f"{envelope.type}#{envelope.id}"] = bytes(message.raw)
+        for name in envelope.attachments:
+            held[f"{envelope.type}#{envelope.id}/{name}"] = envelope.attachment_bytes(name)
+    return held
+
+
+def test_the_filing_side_keeps_no_face_capture_or_video_of_the_buyers(
+    world: tuple[Organisation, Organisation, FiledContract, Client],
+) -> None:
+    """Issue 15 item 9: the buyers' biometrics stay on the notary side; the seller's side holds none of them, by
+    content or by hash, in its tables, its files or its messages — but for the ID document pictures the
+    certificate appends."""
+    seller, office, _contract, _api = world
+    _url, case, _phone = pushed_for_review(world)
+    notary = logged_in_client(UserFactory(organisation=office, role=Role.NOTARY))
+    assert notary.post(f"/notary/review/{case.pk}/approve/", {"approve-confirmed": "on"}).status_code == 302
+
+    def opened(name: str) -> bytes:
+        return evidence_get(name, actor=None, organisation=None, ctx=None)
+
+    biometric = {
+        f"{e.check_run.kind} {e.role} #{e.pk}": (opened(e.stored_name), e.sha256)
+        for e in CheckEvidence.objects.filter(check_run__case_ref=case.subject_ref)
+        .exclude(stored_name="")
+        .select_related("check_run")
+    }
+    biometric |= {
+        f"upload {u.slot} #{u.pk}": (opened(u.stored_name), u.sha256)
+        for u in JourneyUpload.objects.filter(journey__case=case).exclude(slot=UploadSlot.SIGNATURE)
+    }
+    kinds = {what.split(" #")[0] for what in biometric}
+    assert {"face capture", "video video", "upload document_front", "upload holding"} <= kinds, kinds
+    held = filing_side_holdings(seller)
+    assert any(where.startswith("ReceivedCertificate.content") for where in held), "the flow reached the filing side"
+
+    found = [
+        (what, where)
+        for what, (content, sha256) in biometric.items()
+        for where, kept in held.items()
+        if content in kept or sha256.encode() in kept
+    ]
+    # The 公证书 appends each buyer's ID document, front and back (its annex, manual step 8), so those two pictures
+    # travel inside the signed certificate the filing side keeps; nothing else of the buyers' evidence reaches it.
+    # (The test phone sends one picture as front, back and holding photo, so an ID document is known by content.)
+    id_documents = {
+        content
+        for what, (content, _sha256) in biometric.items()
+        if what.split(" #")[0] in {"upload document_front", "upload document_back"}
+    }
+    certificate = {"ReceivedCertificate.content", "certificate.issued"}
+    elsewhere = [
+        (what, where)
+        for what, where in found
+        if biometric[what][0] not in id_documents or where.split("#")[0] not in certificate
+    ]
+    assert not elsewhere, elsewhere[:5]

@@ -42,6 +42,7 @@ def test_a_notary_refuses_and_the_seller_and_buyers_are_told(case: NotaryCase, o
     assert refuse(notary, case) == 302
     case.refresh_from_db()
     assert case.status == CaseStatus.REFUSED and case.status not in OPEN_STATUSES
+    assert case.closed_at is not None, "the case ended: its retention periods count from here"
     (sent,) = OutboxMessage.objects.filter(message_type="case.refused")
     body = parse_envelope(bytes(sent.raw)).body
     assert (body["code"], body["reason_code"], body["reason"]) == (

@@ -145,7 +145,9 @@ class JourneyUpload(Recorded):
     media_type = models.CharField(max_length=40)
     sha256 = models.CharField(max_length=64, db_index=True)  # the notary's review looks for files used twice
     size = models.PositiveBigIntegerField()
-    stored_name = models.CharField(max_length=200)
+    stored_name = models.CharField(max_length=200, blank=True)  # emptied when the file is purged
+    # Set when the file was deleted at the end of its retention period (notary.services.retention).
+    purged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["at"]

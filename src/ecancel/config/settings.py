@@ -12,6 +12,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -501,6 +502,37 @@ if (
     and not (ECANCEL_TENCENT_SECRET_ID and ECANCEL_TENCENT_SECRET_KEY and ECANCEL_TENCENT_RULE_ID)
 ):
     raise ImproperlyConfigured("ECANCEL_TENCENT_SECRET_ID, _SECRET_KEY and _RULE_ID must be set for Tencent Cloud")
+
+
+def env_days(name: str, default: int | None) -> timedelta | None:
+    """A retention period in whole days from the environment; "never" (or nothing, with no default) keeps for ever."""
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return None if default is None else timedelta(days=default)
+    if raw == "never":
+        return None
+    if not raw.isdigit():
+        raise ImproperlyConfigured(f"{name} must be a number of days or 'never', not {raw!r}")
+    return timedelta(days=int(raw))
+
+
+# --- retention: how long a closed case's files are kept (notary/services/retention.py, `ecancel purge`) ---
+# Counted from the day the case closed (结案: certified, refused, revoked or superseded), never while it is open.
+# A certified case's evidence and documents are the notarial file (公证档案): kept as long as that is kept,
+# by default for ever; set a number of days only if the office's archive keeps its own copy.
+ECANCEL_RETAIN_CERTIFIED = env_days("ECANCEL_RETAIN_CERTIFIED_DAYS", None)
+# A case closed without a certificate: face captures and statement videos go soon, ID photos and signatures a little
+# later (a corrected push usually comes within weeks, and a new case takes its own), the office's generated
+# documents after three years (the general limitation period for civil claims, 民法典 第一百八十八条).
+ECANCEL_RETAIN_FACES = env_days("ECANCEL_RETAIN_FACES_DAYS", 30)
+ECANCEL_RETAIN_VIDEOS = env_days("ECANCEL_RETAIN_VIDEOS_DAYS", 30)
+ECANCEL_RETAIN_ID_PHOTOS = env_days("ECANCEL_RETAIN_ID_PHOTOS_DAYS", 180)
+ECANCEL_RETAIN_DOCUMENTS = env_days("ECANCEL_RETAIN_DOCUMENTS_DAYS", 1095)
+ECANCEL_PURGE_BATCH = int(os.environ.get("ECANCEL_PURGE_BATCH") or 500)  # files per deletion record
+CELERY_BEAT_SCHEDULE["notary-purge-expired"] = {
+    "task": "ecancel.notary.purge_expired",
+    "schedule": crontab(hour=3, minute=30),  # once a night, in TIME_ZONE
+}
 
 # --- notifications: buyers' messages (in-app always; SMS and WeChat subscribe messages through adapters) ---
 # Backends: "logging" (default: the log, no network), "memory" (tests), "http" (the gateway below), or a dotted path.

@@ -103,6 +103,11 @@ class StoredDocument(Entity):
         raise ImmutableDocument(f"document {self.pk} cannot be deleted")
 
     @property
+    def is_purged(self) -> bool:
+        """Whether the file was deleted at the end of its retention period (load with ``select_related("purge")``)."""
+        return hasattr(self, "purge")
+
+    @property
     def download_name(self) -> str:
         """A file name for the browser: the title, the number if any, and the version."""
         parts = [self.title]
@@ -113,3 +118,24 @@ class StoredDocument(Entity):
         for bad in '/\\:*?"<>|\r\n\t':
             cleaned = cleaned.replace(bad, "_")
         return f"{cleaned}.pdf"
+
+
+class DocumentPurge(models.Model):
+    """A stored document whose file was deleted at the end of its retention period.
+
+    The document's row stays as issued (its hash, number and verification code still say what it was): only the
+    file is gone, and this row says when and under which deletion record.
+    """
+
+    document = models.OneToOneField(
+        StoredDocument, on_delete=models.PROTECT, related_name="purge", verbose_name=_("文书")
+    )
+    purged_at = models.DateTimeField(_("删除时间"))
+    record_ref = models.CharField(_("删除记录"), max_length=100)
+
+    class Meta:
+        verbose_name = _("已按保存期限删除的文书")
+        verbose_name_plural = _("已按保存期限删除的文书")
+
+    def __str__(self) -> str:
+        return f"{self.document} {self.purged_at:%Y-%m-%d}"

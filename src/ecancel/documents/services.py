@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy
 from ecancel.audit.services import record_event
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import DomainError, ValidationFailed, field_error
-from ecancel.documents.models import DocumentKind, SignatureLevel, StoredDocument
+from ecancel.documents.models import DocumentKind, DocumentPurge, SignatureLevel, StoredDocument
 from ecancel.documents.pki.backends import organisation_code
 from ecancel.documents.render import RenderedDocument, render_document
 from ecancel.documents.schemas import CertificateData, DocumentData, validate_data
@@ -299,8 +299,44 @@ def _store(
     return document
 
 
+class DocumentPurged(DomainError):
+    """The document's file was deleted at the end of its retention period; its row still says what it was."""
+
+    def __init__(self, document: StoredDocument) -> None:
+        super().__init__(
+            text=gettext_lazy("文书「%(document_title)s」已按保存期限删除"),
+            code="document_purged",
+            http_status=410,
+            params={"document_title": document.title},
+        )
+
+
+def document_purge_mark(document: StoredDocument, *, now: dt.datetime, record_ref: str) -> bool:
+    """Mark the document's file as purged (inside the caller's transaction); False if it already was.
+
+    The file itself is removed after the caller commits (``document_file_delete``), so a page never points at a
+    file that is gone without saying so.
+    """
+    _, created = DocumentPurge.objects.get_or_create(
+        document=document, defaults={"purged_at": now, "record_ref": record_ref}
+    )
+    return created
+
+
+def document_file_delete(name: str) -> bool:
+    """Remove a purged document's file; False if it was already gone. Only for a document marked purged."""
+    if not StoredDocument.objects.filter(content=name, purge__isnull=False).exists():
+        raise ValueError(f"{name!r} is not the file of a purged document")
+    if not default_storage.exists(name):
+        return False
+    default_storage.delete(name)
+    return True
+
+
 def document_read(document: StoredDocument, *, ctx: RequestContext | None = None) -> bytes:
     """The stored bytes, after checking them against the hash recorded at issue; a missing file fails too."""
+    if DocumentPurge.objects.filter(document=document).exists():
+        raise DocumentPurged(document)
     try:
         with document.content.open("rb") as handle:
             content: bytes | None = handle.read()

@@ -132,6 +132,16 @@ def evidence_get(
     return content
 
 
+def evidence_delete(name: str) -> bool:
+    """Remove a stored evidence file (at the end of its retention period); False if it was already gone."""
+    if _NAME.fullmatch(name) is None:
+        raise ValueError(f"not an evidence file name: {name!r}")
+    if not default_storage.exists(name):
+        return False
+    default_storage.delete(name)
+    return True
+
+
 def _decrypt(stored: bytes, name: str) -> bytes:
     if len(stored) < HEADER_BYTES + 16 or not stored.startswith(MAGIC):
         raise _unreadable("evidence_tampered")

@@ -73,6 +73,8 @@ class CheckEvidence(models.Model):
     size = models.PositiveBigIntegerField()
     stored_name = models.CharField(max_length=200, blank=True)  # in identity.evidence; empty if not kept
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set when the file was deleted at the end of its retention period (the name is emptied with it).
+    purged_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.role} {self.sha256[:12]}"

@@ -13,6 +13,7 @@ from ecancel.identity.id_numbers import mask_id_number
 from ecancel.notary.models import (
     CaseNumberCounter,
     CaseParty,
+    DeletionRecord,
     IntakeRefusal,
     NotaryCase,
     OfficeCalendarDay,
@@ -135,6 +136,26 @@ class CaseNumberCounterAdmin(ReadOnlyAdmin):
         "year",
         "last",
     )
+
+
+@admin.register(DeletionRecord)
+class DeletionRecordAdmin(ReadOnlyAdmin):
+    """The signed records of the retention purge: kept, never edited or deleted (``ecancel purge --verify``)."""
+
+    list_display = ["started_at", "completed_at", "counts", "sha256"]
+    fields = readonly_fields = (
+        "started_at",
+        "completed_at",
+        "cutoffs",
+        "counts",
+        "items",
+        "sha256",
+        "public_key",
+        "signature",
+    )
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(OfficeCalendarDay)

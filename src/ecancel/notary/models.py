@@ -179,6 +179,8 @@ class CaseArchive(Entity):
     size = models.PositiveBigIntegerField(_("大小（字节）"))
     manifest = models.JSONField(_("归档清单"))
     manifest_sha256 = models.CharField(_("清单 SHA-256"), max_length=64)
+    # Set when the ZIP was deleted at the end of the notarial file's retention period (the listing stays).
+    purged_at = models.DateTimeField(_("删除时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("案件归档")
@@ -339,3 +341,31 @@ class IntakeRefusal(Entity):
 
     def __str__(self) -> str:
         return f"{self.contract_no} v{self.application_version}: {self.code}"
+
+
+class DeletionRecord(Entity):
+    """One run of the retention purge: what was deleted (class, object, SHA-256 of each file, the cut-offs and
+    counts) as canonical JSON, signed with the deployment's audit checkpoint key once every file is gone.
+
+    The rows are marked purged and this record written in one transaction; the files are removed after it
+    commits. A record whose ``completed_at`` is empty was interrupted: the next run removes the rest of its files
+    and completes it before planning anything new.
+    """
+
+    started_at = models.DateTimeField(_("开始时间"))
+    completed_at = models.DateTimeField(_("完成时间"), null=True, blank=True, db_index=True)
+    cutoffs = models.JSONField(_("截止时间"))
+    items = models.JSONField(_("删除清单"))
+    counts = models.JSONField(_("数量"))
+    content = models.BinaryField(_("签名内容"), default=b"", blank=True)
+    sha256 = models.CharField(_("内容 SHA-256"), max_length=64, blank=True)
+    public_key = models.CharField(_("签名公钥"), max_length=100, blank=True)
+    signature = models.CharField(_("签名"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("按保存期限删除记录")
+        verbose_name_plural = _("按保存期限删除记录")
+        ordering = ["started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.started_at:%Y-%m-%d %H:%M} {self.sha256[:12]}"

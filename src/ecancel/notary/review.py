@@ -250,7 +250,9 @@ class CheckRow:
 
     @property
     def _kept(self) -> list[CheckEvidence]:
-        return [e for e in self.evidence if e.stored_name]  # a file the engine used but did not keep has no copy
+        """Files kept, and those purged at the end of their retention period (shown as such); a file the engine
+        used but did not keep has no copy and is not shown."""
+        return [e for e in self.evidence if e.stored_name or e.purged_at]
 
     @property
     def shown_files(self) -> list[CheckEvidence]:

@@ -57,7 +57,7 @@ def _case_documents(case: NotaryCase) -> QuerySet[StoredDocument]:
 
 def case_documents(case: NotaryCase) -> list[StoredDocument]:
     """The documents the office issued for the case, in the order they were issued."""
-    return list(_case_documents(case).order_by("created_at"))
+    return list(_case_documents(case).select_related("purge").order_by("created_at"))
 
 
 def case_document_get(case: NotaryCase, document_id: UUID | str) -> StoredDocument:

@@ -1,12 +1,14 @@
 """Jobs of the notary side: accepting an opened case after its intake commits, certifying an approved one, and
-periodic upkeep."""
+periodic upkeep (orphaned files, the retention purge)."""
 
 from celery import shared_task
+from django.utils import timezone
 
 from ecancel.core.context import RequestContext
 from ecancel.notary.services.acceptance import case_accept, cases_accept_pending
 from ecancel.notary.services.approval import case_certify, cases_certify_pending
 from ecancel.notary.services.files import material_files_sweep
+from ecancel.notary.services.retention import purge_run
 
 
 @shared_task(name="ecancel.notary.accept_case", ignore_result=True)
@@ -37,3 +39,10 @@ def certify_pending_cases() -> int:
 def sweep_received_files() -> int:
     """Remove files orphaned by an intake whose inbox transaction rolled back (the sender delivers again)."""
     return len(material_files_sweep(ctx=RequestContext.system("sweep_notary_files")))
+
+
+@shared_task(name="ecancel.notary.purge_expired")
+def purge_expired() -> int:
+    """Beat's nightly run: delete closed cases' files past their retention period, with a signed record."""
+    result = purge_run(now=timezone.now(), ctx=RequestContext.system("retention_purge"))
+    return len(result.records) + len(result.resumed)

@@ -39,10 +39,12 @@ def case_refuse(*, case_id: UUID, reason_code: str, reason_text: str, actor: Use
     if len(reason_text) > REASON_TEXT_MAX:
         raise field_error("reason_text", _("说明不能超过%(limit)s字"), params={"limit": REASON_TEXT_MAX})
     case.status = case_transition(case, "refuse")
-    case.save(update_fields=["status", "updated_at"])
     with translation.override("zh-hans"):
         label = str(RefusalReason(reason_code).label)
     reason = reason_text or label
+    # The case ends here: retention periods count from this moment (notary.services.retention).
+    case.closed_at, case.closed_reason = timezone.now(), reason[:300]
+    case.save(update_fields=["status", "closed_at", "closed_reason", "updated_at"])
     record_event(
         "notary.case.refused",
         actor=actor,

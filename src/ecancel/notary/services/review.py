@@ -20,7 +20,7 @@ from ecancel.accounts.models import NotaryOffice, Role, User
 from ecancel.audit.services import record_event
 from ecancel.buyers.models import JourneyUpload, Manifest
 from ecancel.core.context import RequestContext
-from ecancel.core.errors import InvalidTransition, NotFound, PermissionRefused, field_error
+from ecancel.core.errors import DomainError, InvalidTransition, NotFound, PermissionRefused, field_error
 from ecancel.identity.evidence import evidence_get
 from ecancel.identity.models import CheckEvidence
 from ecancel.notary.models import CalendarDayKind, NotaryCase, OfficeCalendarDay
@@ -144,6 +144,13 @@ def _served_type(content: bytes, recorded: str = "") -> str:
     return media_type if media_type in SERVED_TYPES else "application/octet-stream"
 
 
+class EvidencePurged(DomainError):
+    """The file was deleted at the end of its retention period (notary.services.retention)."""
+
+    def __init__(self) -> None:
+        super().__init__(_("该文件已按保存期限删除"), code="evidence_purged", http_status=410)
+
+
 def evidence_open(
     *,
     case: NotaryCase,
@@ -153,6 +160,8 @@ def evidence_open(
     byte_range: str = "",
 ) -> EvidenceFile:
     """Decrypt one evidence file of ``case`` (found by the caller through the case) and record who saw it."""
+    if item.purged_at is not None:
+        raise EvidencePurged()
     office = case.office.organisation
     content = evidence_get(item.stored_name, actor=actor, organisation=office, ctx=ctx)
     if isinstance(item, JourneyUpload):
