@@ -165,15 +165,20 @@ def journey_submit(*, journey_id: uuid.UUID, now: datetime, ctx: RequestContext)
         journey.status = journey_transition(journey, "submit")
         journey.step, journey.submitted_at = steps.DONE, now
         journey.save(update_fields=["status", "step", "submitted_at", "updated_at"])
-        record_event(
-            "buyers.journey.submitted",
-            organisation=journey.case.office.organisation,
-            obj=journey,
-            data={"case": str(journey.case_id), "buyer": journey.buyer.position, "manifest_sha256": manifest.sha256},
-            ctx=ctx,
-        )
+        _record_manifest_event("buyers.journey.submitted", manifest, ctx)
         transaction.on_commit(partial(_queue_sealing, journey.pk), robust=True)
     return journey
+
+
+def _record_manifest_event(tag: str, manifest: Manifest, ctx: RequestContext) -> None:
+    journey = manifest.journey
+    record_event(
+        tag,
+        organisation=journey.case.office.organisation,
+        obj=journey,
+        data={"case": str(journey.case_id), "buyer": journey.buyer.position, "manifest_sha256": manifest.sha256},
+        ctx=ctx,
+    )
 
 
 def _queue_sealing(journey_id: uuid.UUID) -> None:
@@ -208,15 +213,8 @@ def _seal_signed(*, manifest_id: uuid.UUID, signature: bytes, ctx: RequestContex
         return False
     manifest.signature, manifest.sealed_at = signature, timezone.now()
     manifest.save(update_fields=["signature", "sealed_at", "updated_at"])
-    journey = manifest.journey
-    record_event(
-        "buyers.manifest.sealed",
-        organisation=journey.case.office.organisation,
-        obj=journey,
-        data={"case": str(journey.case_id), "buyer": journey.buyer.position, "manifest_sha256": manifest.sha256},
-        ctx=ctx,
-    )
-    case_review_start(case_id=journey.case_id, ctx=ctx)
+    _record_manifest_event("buyers.manifest.sealed", manifest, ctx)
+    case_review_start(case_id=manifest.journey.case_id, ctx=ctx)
     return True
 
 
