@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from ecancel.buyers.services.sessions import SessionEnded, session_open, session_resume
+from ecancel.buyers.models import BuyerSession
+from ecancel.buyers.services.sessions import LAST_SEEN_RESOLUTION, SessionEnded, session_open, session_resume
 from tests.buyers.journey import CTX, case_for_buyers, qr
 
 pytestmark = pytest.mark.django_db
@@ -46,3 +47,18 @@ def test_a_session_needs_its_own_device_cookie(office: Any) -> None:
 def test_an_invalid_token_opens_no_session(office: Any) -> None:
     entry = session_open(token="not-a-token", device="", now=timezone.now(), ctx=CTX)
     assert entry.session is None and entry.cookie == ""
+
+
+def test_the_idle_clock_is_written_at_most_every_half_minute(office: Any) -> None:
+    handoff = qr(case_for_buyers(office))
+    start = timezone.now()
+    entry = session_open(token=handoff.raw, device="", now=start, ctx=CTX)
+    assert entry.session is not None
+
+    def stored() -> dt.datetime:
+        return BuyerSession.objects.get(pk=entry.session.pk).last_seen_at  # type: ignore[union-attr]
+
+    session_resume(cookie=entry.cookie, device=entry.device, now=start + LAST_SEEN_RESOLUTION / 2)
+    assert stored() == start, "a poll a few seconds after the last request writes nothing"
+    session_resume(cookie=entry.cookie, device=entry.device, now=start + LAST_SEEN_RESOLUTION)
+    assert stored() == start + LAST_SEEN_RESOLUTION

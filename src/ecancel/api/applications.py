@@ -218,7 +218,7 @@ class ApplicationSummaryOut(Schema):
 
     @staticmethod
     def resolve_status_label(obj: Application) -> str:
-        return str(obj.get_status_display())
+        return str(ApplicationStatus(obj.status).label)
 
     @staticmethod
     def resolve_applicants(obj: Application) -> list[str]:

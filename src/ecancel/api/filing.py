@@ -78,7 +78,7 @@ class ContractOut(Schema):
 
     @staticmethod
     def resolve_status_label(obj: FiledContract) -> str:
-        return str(obj.get_status_display())
+        return str(ContractStatus(obj.status).label)
 
     @staticmethod
     def resolve_buyers(obj: FiledContract) -> list[BuyerParty]:

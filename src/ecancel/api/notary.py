@@ -63,7 +63,7 @@ class CaseSummaryOut(Schema):
 
     @staticmethod
     def resolve_status_label(obj: NotaryCase) -> str:
-        return str(obj.get_status_display())
+        return str(CaseStatus(obj.status).label)
 
     @staticmethod
     def resolve_applicants(obj: NotaryCase) -> list[str]:
@@ -127,7 +127,7 @@ class CaseOut(Schema):
 
     @staticmethod
     def resolve_status_label(obj: NotaryCase) -> str:
-        return str(obj.get_status_display())
+        return str(CaseStatus(obj.status).label)
 
     @staticmethod
     def resolve_previous_case_number(obj: NotaryCase) -> str | None:

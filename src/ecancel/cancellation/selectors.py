@@ -32,7 +32,12 @@ def _applications_of(seller: Organisation) -> QuerySet[Application]:
         .select_related("contract__unit__building__project", "seller", "notary_office", "agent", "certificate")
         .prefetch_related(
             Prefetch("applicants", queryset=Applicant.objects.order_by("position")),
-            Prefetch("pushes", queryset=ApplicationPush.objects.order_by("-version")),
+            Prefetch(
+                "pushes",
+                queryset=ApplicationPush.objects.select_related(
+                    "notary_office", "form_document", "agreement_document"
+                ).order_by("-version"),
+            ),
             Prefetch(
                 "revoke_requests", queryset=RevokeRequest.objects.select_related("push").order_by("-requested_at")
             ),

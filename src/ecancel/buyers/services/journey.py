@@ -488,10 +488,34 @@ def _least_advanced_read(journey: Journey, latest: JourneyCheck) -> IdentityChec
     return min(batch, key=lambda check: rank.get(CheckStatus(check.status), 1))
 
 
+RUNNING = (CheckStatus.STARTED, CheckStatus.PROCESSING)
+
+
+def _still_waiting(session: BuyerSession, purpose: str) -> Progress | None:
+    """The answer while there is nothing to complete (no check yet, or the deciding one still runs), read without
+    the journey's lock; None when the check has finished and the locked path must judge it."""
+    journey = session.journey
+    if journey is None or journey.status == JourneyStatus.SUBMITTED:
+        return None  # the locked path gives the refusal
+    latest = journey_latest_check(journey, purpose)
+    if latest is None:
+        return Progress(None, False, False, [], None)
+    check = _least_advanced_read(journey, latest) if purpose == CheckPurpose.DOCUMENT_READ else latest.check_run
+    if check.status in RUNNING:
+        return Progress(check, False, False, [], None)
+    return None
+
+
 def journey_check_progress(*, session: BuyerSession, purpose: str, now: datetime, ctx: RequestContext) -> Progress:
-    """The latest check of ``purpose``; a passed one completes its step (and the last one submits)."""
+    """The latest check of ``purpose``; a passed one completes its step (and the last one submits).
+
+    A waiting page polls this every 1.5 s while the check runs: that answer needs no lock and writes nothing.
+    """
     from ecancel.buyers.services.submission import journey_submit
 
+    waiting = _still_waiting(session, purpose)
+    if waiting is not None:
+        return waiting
     with transaction.atomic():
         journey = _locked(session)
         latest = journey_latest_check(journey, purpose)
@@ -500,7 +524,7 @@ def journey_check_progress(*, session: BuyerSession, purpose: str, now: datetime
         check = IdentityCheck.objects.get(pk=latest.check_run_id)
         if purpose == CheckPurpose.DOCUMENT_READ:
             check = _least_advanced_read(journey, latest)
-        if check.status in (CheckStatus.STARTED, CheckStatus.PROCESSING):
+        if check.status in RUNNING:
             return Progress(check, False, False, [], None)
         feedback = identity.check_feedback(check=check, now=now)
         passed = check.status == CheckStatus.PASSED

@@ -1,5 +1,9 @@
 """A phone's session on a case: made from a valid hand-off token, ended after ``ECANCEL_BUYER_SESSION_IDLE``.
 
+The idle clock restarts at most every ``LAST_SEEN_RESOLUTION``: a waiting page polls every 1.5 s, and writing the
+session on each poll cost a database write per request; so a session ends between 9½ and 10 minutes after the
+phone's last request.
+
 The cookie holds 256 random bits and only their SHA-256 is stored. A second, long-lived cookie names the
 device; a journey belongs to the device that chose it, so the same phone re-entering from the QR code
 resumes where it was and any other phone is refused.
@@ -9,7 +13,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -22,6 +26,8 @@ from ecancel.buyers.transitions import JourneyStatus
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import DomainError
 from ecancel.notary.models import NotaryCase
+
+LAST_SEEN_RESOLUTION = timedelta(seconds=30)
 
 
 class SessionEnded(DomainError):
@@ -99,6 +105,7 @@ def session_resume(*, cookie: str, device: str, now: datetime) -> BuyerSession:
     if now - session.last_seen_at > settings.ECANCEL_BUYER_SESSION_IDLE or not session.case.is_open:
         BuyerSession.objects.filter(pk=session.pk, ended_at__isnull=True).update(ended_at=now)
         raise SessionEnded
-    BuyerSession.objects.filter(pk=session.pk).update(last_seen_at=now)
-    session.last_seen_at = now
+    if now - session.last_seen_at >= LAST_SEEN_RESOLUTION:
+        BuyerSession.objects.filter(pk=session.pk).update(last_seen_at=now)
+        session.last_seen_at = now
     return session

@@ -271,7 +271,8 @@ def poll_view(request: HttpRequest, session: BuyerSession, now: datetime, purpos
     progress = journeys.journey_check_progress(session=session, purpose=purpose, now=now, ctx=_ctx(request))
     journey = session.journey
     assert journey is not None
-    journey.refresh_from_db(fields=["step", "status"])
+    if progress.done:  # only a finished check moves the journey on
+        journey.refresh_from_db(fields=["step", "status"])
     here = step_url(journey)
     return JsonResponse(
         {
