@@ -1,7 +1,7 @@
 """The product's URLs plus one bare django-ninja endpoint, ``GET /bare/ping``, mounted only by the HTTP benchmark.
 
 The bare endpoint runs through the same middleware as every product page and API call but does no work of its own:
-``benchmarks/http.py`` reports every endpoint's throughput as a share of it.
+``benchmarks/throughput.py`` reports every endpoint's throughput as a share of it.
 """
 
 from __future__ import annotations

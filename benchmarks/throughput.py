@@ -1,7 +1,7 @@
 """Throughput of the busiest read endpoints against a bare Django + django-ninja endpoint (issue 15 item 12; targets:
 p99 ≤ 50 ms at 16 connections, every endpoint ≥ 40 % of the bare endpoint's requests per second).
 
-    uv run python benchmarks/http.py [--rounds 3] [--seconds 10] [--against DIR]
+    uv run python benchmarks/throughput.py [--rounds 3] [--seconds 10] [--against DIR]
 
 A throw-away PostgreSQL server on 127.0.0.1 (as ``tests/postgres_server.py`` starts it) and gunicorn on 127.0.0.1
 with the threaded worker, sized for the two cores: 2 processes × 8 threads (16 connections are all served at once,
@@ -29,29 +29,24 @@ of the same cluster, alternating with this one endpoint by endpoint, so the two 
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
 import sys
+import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-# This file is named like the standard library's ``http`` package: keep its directory out of the way of imports.
+import httpx
+
+from measure import free_port, wait_until_healthy
+
 HERE = Path(__file__).resolve().parent
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HERE]
-sys.path.append(str(HERE))
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import shutil  # noqa: E402
-import signal  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-from datetime import UTC, datetime  # noqa: E402
-from typing import Any  # noqa: E402
-
-import httpx  # noqa: E402
-
-from measure import free_port, wait_until_healthy  # noqa: E402
-
 ROOT = HERE.parent
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
