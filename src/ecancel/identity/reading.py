@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from mrz.checker.td3 import TD3CodeChecker
+from PIL import Image
 
 from ecancel.identity import faces
 from ecancel.identity.id_numbers import IdNumberInvalid, IdType, normalise_id_number, validate_id_number
@@ -429,6 +430,32 @@ def find_portrait(image: np.ndarray) -> tuple[int, int, int, int] | None:
     return best.left, best.top, best.right, best.bottom
 
 
+def _read_beside(image: np.ndarray, lines: list[OcrLine], *, label: str, next_label: str) -> list[OcrLine]:
+    """The value printed right of ``label``, read again from that spot alone, enlarged.
+
+    A one-character value (性别's 男 or 女) in glare is often not found at all on the whole card, while the same
+    pixels cut out and doubled read cleanly. Nothing when the label itself was not read."""
+    found = next((line for line in lines if line.text.startswith(label)), None)
+    if found is None:
+        return []
+    height = found.bottom - found.top
+    following = [
+        line.left
+        for line in lines
+        if line.text.startswith(next_label) and found.top <= line.middle <= found.bottom and line.left > found.right
+    ]
+    right = min(following, default=found.right + 3 * height)
+    top, bottom = max(0, found.top - height // 2), min(image.shape[0], found.bottom + height // 2)
+    spot = image[top:bottom, found.right : min(right, image.shape[1])]
+    if spot.size == 0:
+        return []
+    enlarged = np.asarray(
+        Image.fromarray(spot).resize((spot.shape[1] * 2, spot.shape[0] * 2), Image.Resampling.BICUBIC)
+    )
+    text = "".join(line.text for line in sorted(ocr_lines(enlarged), key=lambda line: line.left))
+    return [OcrLine(text, found.right, found.top, right, found.bottom)] if text else []
+
+
 def read_document(
     kind: DocumentKind,
     image: np.ndarray,
@@ -439,9 +466,12 @@ def read_document(
 ) -> DocumentReading:
     """What the document says and whether it holds together; ``passed`` only when no reason was found."""
     portrait = None if kind == "id_card_back" else find_portrait(image)
+    lines = ocr_lines(image)
+    if kind == "id_card_front" and "sex" not in _front_fields(rows_of(lines)):
+        lines += _read_beside(image, lines, label="性别", next_label="民族")
     return reading_from_lines(
         kind,
-        ocr_lines(image),
+        lines,
         expected_name=expected_name,
         expected_number=expected_number,
         today=today,
