@@ -37,7 +37,7 @@ from pathlib import Path
 
 import httpx
 
-from measure import free_port, percentile, wait_until_healthy
+from measure import ecancel_shell, free_port, percentile, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -75,17 +75,7 @@ class Deployment:
             ECANCEL_LOG_LEVEL="WARNING",
             PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
         )
-        done = subprocess.run(
-            [str(BIN / "ecancel"), "shell", "--no-imports", "-c", SEED.format(contracts=contracts)],
-            env=self.env,
-            cwd=ROOT,
-            capture_output=True,
-            timeout=900,
-            check=False,
-        )
-        if done.returncode:
-            raise SystemExit(done.stderr.decode()[-3000:])
-        self.seed = json.loads(done.stdout)
+        self.seed = json.loads(ecancel_shell(SEED.format(contracts=contracts), env=self.env, cwd=ROOT, timeout=900))
         self.server: subprocess.Popen[bytes] | None = None
 
     def start(self, slots: str, niceness: str) -> None:

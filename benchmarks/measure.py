@@ -1,10 +1,14 @@
-"""What the server benchmarks share: a free loopback port and the percentile they report."""
+"""What the server benchmarks share: a free loopback port, the percentile they report, seeding through
+``ecancel shell``."""
 
 from __future__ import annotations
 
 import math
 import socket
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import httpx
 
@@ -31,3 +35,18 @@ def wait_until_healthy(port: int, *, seconds: float) -> None:
         except httpx.TransportError:
             time.sleep(0.2)
     raise SystemExit("the web server did not start")
+
+
+def ecancel_shell(script: str, *, env: dict[str, str], cwd: Path, timeout: float) -> str:
+    """What ``script`` printed under ``ecancel shell`` with ``env``; the benchmark stops with its errors if it fails."""
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "ecancel"), "shell", "--no-imports", "-c", script],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        timeout=timeout,
+        check=False,
+    )
+    if done.returncode:
+        raise SystemExit(done.stderr.decode()[-3000:] + done.stdout.decode()[-2000:])
+    return done.stdout.decode()

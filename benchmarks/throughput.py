@@ -44,7 +44,7 @@ from typing import Any
 
 import httpx
 
-from measure import free_port, wait_until_healthy
+from measure import ecancel_shell, free_port, wait_until_healthy
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -148,17 +148,8 @@ class Deployment:
             # src and tests of the tree measured; the benchmark's settings and URLs from this one.
             PYTHONPATH=os.pathsep.join([str(source / "src"), str(source), str(ROOT)]),
         )
-        seeded = subprocess.run(
-            [str(BIN / "ecancel"), "shell", "--no-imports", "-c", SEED],
-            env=self.env,
-            cwd=source,
-            capture_output=True,
-            timeout=1800,
-            check=False,
-        )
-        if seeded.returncode:
-            raise SystemExit(seeded.stderr.decode()[-3000:] + seeded.stdout.decode()[-2000:])
-        seed = json.loads(seeded.stdout.decode().strip().splitlines()[-1])
+        seeded = ecancel_shell(SEED, env=self.env, cwd=source, timeout=1800)
+        seed = json.loads(seeded.strip().splitlines()[-1])
         operator = {"Authorization": f"Bearer {seed['operator_token']}"}
         notary = {"Authorization": f"Bearer {seed['notary_token']}"}
         self.endpoints: dict[str, tuple[str, list[dict[str, str]]]] = {
