@@ -184,12 +184,6 @@ def _expect(answer: Any, location: str) -> None:
         raise RuntimeError(f"expected {location}, got {answer.status_code} {answer.get('Location')}")
 
 
-def _visible_text(page: str) -> str:
-    import re
-
-    return " ".join(re.sub(r"<[^>]+>", " ", re.sub(r"(?s)<(script|style).*?</\\1>", "", page)).split())
-
-
 def _face_by_engine(phone: Any, url: str, attempt: int, pictures: dict[str, Any], after: str) -> None:
     import re
 
@@ -198,7 +192,9 @@ def _face_by_engine(phone: Any, url: str, attempt: int, pictures: dict[str, Any]
     camera = phone.get(url).content.decode()
     action = re.search(r'data-liveness-action="([a-z_]+)"', camera)
     if action is None:
-        raise RuntimeError(f"{url}: no camera page: {_visible_text(camera)[:400]}")
+        from ecancel.selftest.drive import visible_text
+
+        raise RuntimeError(f"{url}: no camera page: {visible_text(camera)}")
     frames = [upload(f"f{n}.jpg", jpeg) for n, jpeg in enumerate(pictures["frames"][(attempt, action.group(1))])]
     phone.post(url, {"check": hidden(camera, "check"), "nonce": hidden(camera, "nonce"), "frames": frames})
     _expect(phone.get(url), after)

@@ -138,7 +138,7 @@ class BrokerQueues(Collector):
         try:
             with self.app.connection_for_read() as conn:
                 conn.ensure_connection(max_retries=0, timeout=2)
-                # Every kombu channel has queue_declare; the stubs' StdChannel leaves it out.
+                # Every kombu channel has queue_declare, though kombu's type hints for StdChannel do not declare it.
                 channel: Any = conn.default_channel
                 for queue in sorted(self.app.amqp.queues):
                     try:

@@ -76,7 +76,7 @@ class Pace:
     clock: Callable[[], float] = time.monotonic
 
 
-def _text_of(page: str, limit: int = 400) -> str:
+def visible_text(page: str, limit: int = 400) -> str:
     """A page's visible text, shortened: what a person would read there."""
     text = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
     text = html.unescape(re.sub(r"<[^>]+>", " ", text))
@@ -86,7 +86,7 @@ def _text_of(page: str, limit: int = 400) -> str:
 def _hidden(page: str, name: str) -> str:
     found = re.search(rf'name="{re.escape(name)}" value="([^"]*)"', page)
     if found is None:
-        raise StepFailed(_("页面缺少字段 %(name)s：%(text)s") % {"name": name, "text": _text_of(page)})
+        raise StepFailed(_("页面缺少字段 %(name)s：%(text)s") % {"name": name, "text": visible_text(page)})
     return found.group(1)
 
 
@@ -94,7 +94,7 @@ def _answer_detail(response: httpx.Response) -> str:
     try:
         body = response.json()
     except ValueError:
-        return f"HTTP {response.status_code}: {_text_of(response.text)}"
+        return f"HTTP {response.status_code}: {visible_text(response.text)}"
     if isinstance(body, dict) and "message" in body:
         return f"HTTP {response.status_code}: {body['message']} {body.get('fields') or ''}".strip()
     return f"HTTP {response.status_code}: {str(body)[:400]}"
@@ -282,7 +282,7 @@ class SelfTest:
                 self._submit(phone)
             done = phone.page("/b/done/")
             if "申请成功" not in done:
-                raise StepFailed(_text_of(done))
+                raise StepFailed(visible_text(done))
             return "submitted"
         finally:
             phone.close()
@@ -299,7 +299,7 @@ class SelfTest:
         camera = phone.page(face_path)
         action = re.search(r'data-liveness-action="([a-z_]+)"', camera)
         if action is None:
-            raise StepFailed(_("人脸核验页面未给出动作：%(text)s") % {"text": _text_of(camera)})
+            raise StepFailed(_("人脸核验页面未给出动作：%(text)s") % {"text": visible_text(camera)})
         frames = [
             ("frames", (f"frame-{n}.jpg", self._picture(frame), "image/jpeg"))
             for n, frame in enumerate(specimens.head_frames(action.group(1)))
@@ -329,7 +329,7 @@ class SelfTest:
 
         response = self._until(_("身份核验结果"), look, settled)
         if 'data-progress="failed"' in response.text:
-            raise StepFailed(_text_of(response.text))
+            raise StepFailed(visible_text(response.text))
 
     def _read_documents(self, phone: Browser) -> None:
         listing = phone.page("/b/read/")
