@@ -240,5 +240,17 @@ def test_one_ocr_thread_by_default_and_none_forced_when_zero() -> None:
     from django.conf import settings
 
     assert settings.ECANCEL_OCR_THREADS == 1
-    assert reading.ocr_params(1)["EngineConfig.onnxruntime.intra_op_num_threads"] == 1
-    assert reading.ocr_params(0) == {}
+    assert reading.ocr_params(1, 960)["EngineConfig.onnxruntime.intra_op_num_threads"] == 1
+    assert "EngineConfig.onnxruntime.intra_op_num_threads" not in reading.ocr_params(0, 960)
+
+
+def test_the_text_detector_searches_a_large_photo_at_the_configured_longest_side() -> None:
+    """A phone's 4,000-pixel photo is searched for text at 960 pixels, not at 2,000 or more."""
+    from django.conf import settings
+
+    assert settings.ECANCEL_OCR_DETECTION_SIDE == 960
+    detector = reading.ocr_engine()._load_det_model()
+    searched = detector.get_preprocess()(np.zeros((3000, 4000, 3), dtype=np.uint8))
+    assert max(searched.shape[2:]) <= 960
+    small = detector.get_preprocess()(np.zeros((540, 856, 3), dtype=np.uint8))
+    assert max(small.shape[2:]) <= 864, "a card photo smaller than the bound is not enlarged"

@@ -478,6 +478,10 @@ ECANCEL_FACE_MATCH_THRESHOLD = float(os.environ.get("ECANCEL_FACE_MATCH_THRESHOL
 # Threads of one OCR reading (0: as many as cores). The worker reads in parallel processes; threads inside one
 # reading mostly spin on a busy host: one thread reads with about 40 % less CPU (docs/benchmarks.md).
 ECANCEL_OCR_THREADS = int(os.environ.get("ECANCEL_OCR_THREADS", "1"))
+# Longest side, in pixels, of the image the OCR's text detector searches (the text is read from the full image).
+ECANCEL_OCR_DETECTION_SIDE = int(os.environ.get("ECANCEL_OCR_DETECTION_SIDE", "960"))
+if not 320 <= ECANCEL_OCR_DETECTION_SIDE <= 4000:
+    raise ImproperlyConfigured("ECANCEL_OCR_DETECTION_SIDE must be between 320 and 4000 pixels")
 ECANCEL_FACE_BACKOFF_AFTER = 5  # failed face checks in a row before the subject waits
 ECANCEL_FACE_BACKOFF = timedelta(minutes=10)
 ECANCEL_FACE_MANUAL_REVIEW_AFTER = int(os.environ.get("ECANCEL_FACE_MANUAL_REVIEW_AFTER", "10"))
