@@ -25,9 +25,7 @@ def kind(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(params=["logging", "memory", "http"])
-def delivered(
-    request: pytest.FixtureRequest, kind: str, settings: Any, caplog: pytest.LogCaptureFixture
-) -> Delivered:
+def delivered(request: pytest.FixtureRequest, kind: str, settings: Any, caplog: pytest.LogCaptureFixture) -> Delivered:
     """The configured backend of ``kind``, and the text of each message that reached its destination."""
     if request.param == "http":
         gateway: FakeGateway = request.getfixturevalue("gateway")

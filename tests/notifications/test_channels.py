@@ -136,4 +136,3 @@ def test_http_backends_refuse_to_start_unconfigured(settings: Any) -> None:
         HttpWechatChannel("wechat")
     with pytest.raises(ImproperlyConfigured):
         HttpWechatChannel("sms")
-

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
-from typing import Any, Protocol
+from typing import Protocol
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
