@@ -164,6 +164,9 @@ def test_an_authority_that_is_down_or_fails_stops_the_signature(
     tsa_server.answers.append(500)
     with pytest.raises(TimestampRequestError, match="answered 500"):
         sign_pdf(make_pdf(), organisation=developer)
+    tsa_server.answers.append(b"<html>maintenance</html>")
+    with pytest.raises(TimestampRequestError, match="not RFC 3161"):
+        timestamp_token(DIGEST)
     with socket.socket() as probe:  # a loopback port nothing listens on
         probe.bind(("127.0.0.1", 0))
         settings.ECANCEL_TSA_URL = f"http://127.0.0.1:{probe.getsockname()[1]}/tsa"

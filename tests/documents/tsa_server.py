@@ -13,12 +13,12 @@ from ecancel.documents.timestamps import LocalTimestampAuthority
 
 @dataclass
 class TimestampServer:
-    """``url`` to point ``ECANCEL_TSA_URL`` at; ``requests`` the content types received; ``answers`` a queue of HTTP
-    statuses to give instead of a token (empty: every request gets the authority's answer)."""
+    """``url`` to point ``ECANCEL_TSA_URL`` at; ``requests`` the content types received; ``answers`` a queue of what
+    to give instead of the authority's answer: an HTTP status (with no body), or bytes (with 200)."""
 
     url: str = ""
     requests: list[str] = field(default_factory=list)
-    answers: list[int] = field(default_factory=list)
+    answers: list[int | bytes] = field(default_factory=list)
 
 
 @contextmanager
@@ -29,8 +29,9 @@ def timestamp_server(authority: LocalTimestampAuthority) -> Iterator[TimestampSe
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             state.requests.append(self.headers.get("Content-Type", ""))
-            status = state.answers.pop(0) if state.answers else 200
-            answer = authority.respond_der(body) if status == 200 else b""
+            queued = state.answers.pop(0) if state.answers else None
+            status = queued if isinstance(queued, int) else 200
+            answer = queued if isinstance(queued, bytes) else authority.respond_der(body) if queued is None else b""
             self.send_response(status)
             self.send_header("Content-Type", "application/timestamp-reply")
             self.send_header("Content-Length", str(len(answer)))

@@ -156,7 +156,7 @@ class HttpTimeStamper(TimeStamper):
         self.timeout = timeout
 
     async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
-        try:
+        try:  # a client per request: each signature runs in an event loop of its own
             async with httpx.AsyncClient(follow_redirects=False, timeout=self.timeout) as client:
                 response = await client.post(
                     self.url, content=req.dump(), headers={"Content-Type": "application/timestamp-query"}
@@ -180,11 +180,11 @@ def _granted(answer: bytes, url: str) -> tsp.TimeStampResp:
                 f"timestamp authority {url} refused: {status['status'].native} "
                 f"{sorted(status['fail_info'].native or ())} {status['status_string'].native or ''}"
             )
-        response = tsp.TimeStampResp.load(answer)
-        response.native  # noqa: B018 - a malformed token fails here, not later inside pyHanko
     except (ValueError, TypeError) as exc:
         raise TimestampRequestError(f"timestamp authority {url} answered something that is not RFC 3161") from exc
-    return response
+    # Parsed lazily, as pyHanko's own client does: parsing all of it now would rebuild left-out defaults (see
+    # LocalTimestampAuthority.respond) and make pyHanko re-encode the token.
+    return tsp.TimeStampResp.load(answer)
 
 
 def _rejection(failure: str, text: str) -> bytes:
