@@ -4,7 +4,7 @@ adapter's ``Protocol``.
 One loader for every adapter (signing keys, the timestamp authority, the rate limiter's store, identity providers,
 notification channels), so a wrong value fails the same way everywhere: ``ImproperlyConfigured`` naming the setting,
 what it holds and what is wrong, in Chinese and English. ``ecancel check`` runs the same loader over every
-configured backend (``operations/checks.py``), so a typo shows before the first request needs the backend.
+configured backend (``operations/backends.py``), so a typo shows before the first request needs the backend.
 """
 
 from __future__ import annotations

@@ -219,8 +219,7 @@ class LocalTimestampBackend:
     """The embedded default: tokens signed in this process with the local CA's timestamp certificate."""
 
     def __init__(self) -> None:
-        self.authority = local_authority()
-        self._timestamper = LocalTimeStamper(self.authority)
+        self._timestamper = LocalTimeStamper(local_authority())
 
     def timestamper(self) -> TimeStamper:
         return self._timestamper
@@ -273,6 +272,7 @@ def timestamp_authority() -> TimestampAuthority:
 def _timestamp_authority(
     dotted_path: str, url: str, timeout: float, keys_dir: str, crl_base: str
 ) -> TimestampAuthority:
+    """Arguments past the first only key the cache: the backends read them from the settings."""
     authority: TimestampAuthority = load("ECANCEL_TSA_BACKEND", TimestampAuthority, value=dotted_path)
     return authority
 
