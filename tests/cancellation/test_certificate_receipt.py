@@ -37,8 +37,8 @@ from ecancel.filing.transitions import ContractStatus, UnitStatus
 from tests.cancellation.conftest import accepted_body, answer_body, notary_says
 from tests.cancellation.test_pages import page
 from tests.cancellation.test_push_and_answers import all_buyers_submitted
+from tests.documents.key_stores import p12_file
 from tests.documents.signing_support import append_page
-from tests.documents.test_signing_backends import p12_file
 
 pytestmark = pytest.mark.django_db
 

@@ -29,3 +29,13 @@ def test_views_and_template_tags_make_no_orm_queries() -> None:
 def test_each_console_keeps_its_templates_in_one_folder() -> None:
     folders = [p.relative_to(SRC).as_posix() for p in SRC.glob("**/templates/**/") if p.name in {"operator", "notary"}]
     assert sorted(folders) == ["templates/notary", "templates/operator"]
+
+
+def test_backends_are_chosen_through_the_one_loader() -> None:
+    """``core.backends.load`` names the setting when a path is wrong, and ``ecancel check`` sees what it loads."""
+    offences = [
+        str(module.relative_to(SRC))
+        for module in SRC.glob("**/*.py")
+        if "import_string" in module.read_text(encoding="utf-8") and module != SRC / "core" / "backends.py"
+    ]
+    assert offences == [], "use ecancel.core.backends.load (or backend_class) instead of import_string"

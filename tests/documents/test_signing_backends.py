@@ -1,43 +1,35 @@
-"""Production key stores and timestamp authorities: every backend that runs here signs a document that
-verifies. PKCS#12 files, a PKCS#11 token (SoftHSM2), and an external TSA reached over HTTP."""
+"""What only the production key stores do: PKCS#12 files found by organisation id or code, with their
+passphrases, and certificates of other CAs whose revocation lists are fetched. What every signing backend
+does is in test_signing_conformance."""
 
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
 import socket
-import subprocess
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from asn1crypto import core, tsp
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.serialization import pkcs12
 from django.core.exceptions import ImproperlyConfigured
 from pytest_django import Settings
 
 from ecancel.accounts.models import Organisation
 from ecancel.documents.pki import SigningKeyMissing
 from ecancel.documents.pki.backends import organisation_signing_pins, organisation_subject
-from ecancel.documents.pki.local_ca import KeyMaterial, LocalCA
+from ecancel.documents.pki.local_ca import LocalCA
 from ecancel.documents.signing import SigningCertificateUnverified, sign_pdf
-from ecancel.documents.timestamps import LocalTimestampAuthority, local_authority
 from ecancel.documents.verification import UNTRUSTED, verify_pdf
+from tests.documents.key_stores import organisation_ca, p12_file
 from tests.documents.signing_support import make_pdf, write_root_pem
+
+__all__ = ["organisation_ca"]
 
 pytestmark = pytest.mark.django_db
 
 SOFTHSM = Path("/usr/lib/softhsm/libsofthsm2.so")
-
-
-@pytest.fixture
-def organisation_ca(tmp_path: Path) -> LocalCA:
-    """The organisation's own CA, standing in for a commercial one: unrelated to this deployment."""
-    return LocalCA(tmp_path / "organisation-ca")
 
 
 class _CRLHandler(BaseHTTPRequestHandler):
@@ -112,19 +104,6 @@ def test_b_lta_is_refused_when_the_certificates_crl_cannot_be_had(
     assert verify_pdf(sign_pdf(make_pdf(), organisation=notary_office)).valid  # B-T needs no revocation data
 
 
-def p12_file(path: Path, material: KeyMaterial, passphrase: bytes) -> Path:
-    path.write_bytes(
-        pkcs12.serialize_key_and_certificates(
-            b"seller",
-            material.private_key,
-            material.certificate,
-            list(material.chain),
-            serialization.BestAvailableEncryption(passphrase),
-        )
-    )
-    return path
-
-
 def test_pkcs12_backend_signs_with_the_configured_file_and_trusts_configured_roots(
     settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
@@ -187,135 +166,3 @@ def test_pkcs12_backend_refuses_an_organisation_without_a_key(
     assert organisation_signing_pins(other_developer) == [], "no key here, nothing to pin"
     with pytest.raises(ImproperlyConfigured, match="cannot read signing key file"):
         sign_pdf(make_pdf(), organisation=developer)
-
-
-@pytest.fixture
-def softhsm_token(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
-    if not SOFTHSM.exists() or shutil.which("softhsm2-util") is None:
-        pytest.skip("SoftHSM2 (Debian softhsm2) is not installed")
-    tokens = tmp_path / "tokens"
-    tokens.mkdir()
-    config = tmp_path / "softhsm2.conf"
-    config.write_text(f"directories.tokendir = {tokens}\nobjectstore.backend = file\nlog.level = ERROR\n")
-    monkeypatch.setenv("SOFTHSM2_CONF", str(config))
-    label = f"ecancel-{os.getpid()}-{tmp_path.name[-8:]}"
-    subprocess.run(
-        ["softhsm2-util", "--init-token", "--free", "--label", label, "--so-pin", "87654321", "--pin", "123456"],
-        check=True,
-        capture_output=True,
-    )
-    yield {"label": label, "pin": "123456", "conf": str(config)}
-
-
-def put_on_token(token: dict[str, str], material: KeyMaterial, key_label: str, tmp_path: Path) -> None:
-    """The key goes in with SoftHSM's own tool, the certificate through PKCS#11, as a CA's token would hold them."""
-    import pkcs11
-    from pkcs11 import Attribute, CertificateType, ObjectClass
-
-    key_pem = tmp_path / "key.pem"
-    key_pem.write_bytes(
-        material.private_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    command = ["softhsm2-util", "--import", str(key_pem), "--token", token["label"], "--label", key_label]
-    subprocess.run(
-        [*command, "--id", "01", "--pin", token["pin"]],
-        check=True,
-        capture_output=True,
-    )
-    key_pem.unlink()
-    library = pkcs11.lib(str(SOFTHSM))
-    library.reinitialize()
-    with library.get_token(token_label=token["label"]).open(rw=True, user_pin=token["pin"]) as session:
-        session.create_object(
-            {
-                Attribute.CLASS: ObjectClass.CERTIFICATE,
-                Attribute.CERTIFICATE_TYPE: CertificateType.X_509,
-                Attribute.TOKEN: True,
-                Attribute.LABEL: key_label,
-                Attribute.ID: b"\x01",
-                Attribute.SUBJECT: material.certificate.subject.public_bytes(),
-                Attribute.VALUE: material.certificate.public_bytes(serialization.Encoding.DER),
-            }
-        )
-
-
-def test_pkcs11_backend_signs_with_a_key_that_stays_on_the_token(
-    settings: Settings,
-    softhsm_token: dict[str, str],
-    tmp_path: Path,
-    organisation_ca: LocalCA,
-    notary_office: Organisation,
-) -> None:
-    material = organisation_ca.organisation(organisation_subject(notary_office))
-    put_on_token(softhsm_token, material, "notary-seal", tmp_path)
-    settings.ECANCEL_SIGNING_BACKEND = "ecancel.documents.pki.PKCS11Backend"
-    settings.ECANCEL_PKCS11_MODULE = str(SOFTHSM)
-    settings.ECANCEL_PKCS11_TOKEN_LABEL = softhsm_token["label"]
-    settings.ECANCEL_PKCS11_PIN = softhsm_token["pin"]
-    # SoftHSM signs with plain ECDSA over a hash made outside the token.
-    settings.ECANCEL_PKCS11_KEYS = {notary_office.notary_office.code: {"label": "notary-seal", "raw_ecdsa": True}}
-    settings.ECANCEL_TRUSTED_ROOTS = [str(write_root_pem(organisation_ca, tmp_path / "root.pem"))]
-
-    report = verify_pdf(sign_pdf(make_pdf(), organisation=notary_office, level="B-LTA"))
-
-    assert report.valid, report.problems
-    assert report.signatures[0].signer_organisation == notary_office.name
-    assert report.signatures[0].signer_code == notary_office.notary_office.code
-
-
-class _TimestampHandler(BaseHTTPRequestHandler):
-    authority: LocalTimestampAuthority
-    requests: list[str]
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.requests.append(self.headers.get("Content-Type", ""))
-        answer = self.authority.respond_der(body)
-        self.send_response(200)
-        self.send_header("Content-Type", "application/timestamp-reply")
-        self.send_header("Content-Length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
-
-    def log_message(self, format: str, *args: object) -> None:
-        return
-
-
-@pytest.fixture
-def tsa_url() -> Iterator[tuple[str, list[str]]]:
-    """An RFC 3161 authority over HTTP on the loopback interface."""
-    requests: list[str] = []
-    handler = type("Handler", (_TimestampHandler,), {"authority": local_authority(), "requests": requests})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/tsa", requests
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-def test_an_external_tsa_is_used_over_http_when_configured(
-    settings: Settings, tsa_url: tuple[str, list[str]], developer: Organisation
-) -> None:
-    url, requests = tsa_url
-    settings.ECANCEL_TSA_URL = url
-
-    report = verify_pdf(sign_pdf(make_pdf(), organisation=developer, level="B-LTA"))
-
-    assert report.valid, report.problems
-    assert requests and set(requests) == {"application/timestamp-query"}
-    assert report.signatures[0].timestamp_authority == "ecancel 本地时间戳服务"
-
-
-@pytest.mark.parametrize("request_body", [b"", b"\x30\x03garbage", b"not asn.1 at all"])
-def test_the_authority_rejects_a_malformed_request(request_body: bytes) -> None:
-    answer = local_authority().respond_der(request_body)
-
-    status = tsp.PKIStatusInfo.load(core.Sequence.load(answer).contents)
-    assert status["status"].native == "rejection"
-    assert status["fail_info"].native == {"bad_request"}

@@ -1,5 +1,6 @@
 """Every identity provider through the same protocol: the local engine, Tencent Cloud (against the
-fake API) and the null test double answer each operation with a well-formed outcome."""
+fake API) and the null test double answer each operation with a well-formed outcome; a provider that
+does not fails the same tests."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pytest_django import Settings
 from ecancel.identity import liveness
 from ecancel.identity.providers import SHORT_NAMES, identity_provider
 from ecancel.identity.providers.base import FaceCapture, IdentityProvider, Outcome
+from ecancel.identity.providers.null import NullProvider
 from tests.identity import makers
 from tests.identity.engine_support import face_crop, face_models, head_frames, jpeg
 from tests.identity.tencent_fake import Answer, FakeTencent, fake_tencent
@@ -91,6 +93,19 @@ def test_compare(provider: IdentityProvider) -> None:
     outcome = provider.compare(image_a=jpeg(face_crop()), image_b=jpeg(face_crop(), quality=40))
     well_formed(outcome)
     assert outcome.passed
+
+
+class CarelessProvider(NullProvider):
+    """Refuses a comparison without saying why or with what."""
+
+    def compare(self, *, image_a: bytes, image_b: bytes) -> Outcome:
+        return Outcome(decision="failed", reasons=(), model="", model_version="")
+
+
+def test_the_contract_catches_a_provider_that_does_not_say_why(settings: Settings) -> None:
+    settings.ECANCEL_IDENTITY_PROVIDER = f"{__name__}.CarelessProvider"
+    with pytest.raises(AssertionError):
+        test_compare(identity_provider())
 
 
 def test_the_setting_takes_a_short_name_or_a_dotted_path(settings: Settings) -> None:

@@ -1,4 +1,5 @@
-"""The channel backends: one conformance test over all of them, then what the HTTP ones do with each answer."""
+"""What each channel backend does beyond the protocol (test_channel_conformance): the log masks addresses, the
+HTTP ones sign their requests, shape them for the gateway and read each answer."""
 
 from __future__ import annotations
 
@@ -10,14 +11,12 @@ from typing import Any
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from ecancel.notifications import channels
 from ecancel.notifications.channels import (
     ChannelRefused,
     ChannelUnavailable,
     HttpSmsChannel,
     HttpWechatChannel,
     OutgoingMessage,
-    Receipt,
     channel_for,
 )
 from tests.notifications.gateway_fake import FakeGateway
@@ -37,20 +36,6 @@ def message(kind: str, **changes: Any) -> OutgoingMessage:
     }
     values.update(changes)
     return OutgoingMessage(**values)
-
-
-@pytest.mark.parametrize("kind", ["sms", "wechat"])
-@pytest.mark.parametrize("backend", ["logging", "memory", "http"])
-def test_every_backend_sends_through_the_protocol(
-    backend: str, kind: str, settings: Any, gateway: FakeGateway, sent: list[OutgoingMessage]
-) -> None:
-    setattr(settings, f"ECANCEL_{kind.upper()}_BACKEND", backend)
-    channel = channel_for(kind)
-    assert channel.kind == kind
-    receipt = channel.send(message(kind))
-    assert isinstance(receipt, Receipt)
-    assert len(sent) == (1 if backend == "memory" else 0)
-    assert len(gateway.accepted()) == (1 if backend == "http" else 0)
 
 
 def test_logging_backend_masks_the_address(caplog: pytest.LogCaptureFixture, settings: Any) -> None:
@@ -151,8 +136,3 @@ def test_http_backends_refuse_to_start_unconfigured(settings: Any) -> None:
         HttpWechatChannel("wechat")
     with pytest.raises(ImproperlyConfigured):
         HttpWechatChannel("sms")
-
-
-def test_a_dotted_path_names_a_backend(settings: Any) -> None:
-    settings.ECANCEL_SMS_BACKEND = "ecancel.notifications.channels.MemoryChannel"
-    assert isinstance(channel_for("sms"), channels.MemoryChannel)

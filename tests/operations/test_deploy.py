@@ -63,6 +63,7 @@ def test_the_sample_env_covers_what_a_deployment_must_set() -> None:
         "ECANCEL_KEYS_DIR",
         "ECANCEL_EVIDENCE_KEY",
         "ECANCEL_SIGNING_BACKEND",
+        "ECANCEL_TSA_BACKEND",
         "ECANCEL_TSA_URL",
         "ECANCEL_SECRET_KEY",
     } <= names

@@ -427,9 +427,17 @@ ECANCEL_PKCS11_PIN = os.environ.get("ECANCEL_PKCS11_PIN", "")
 ECANCEL_PKCS11_KEYS = env_json_object("ECANCEL_PKCS11_KEYS")
 # Extra trusted roots (PEM files, separated by ":") for signatures and timestamps from outside the local CA.
 ECANCEL_TRUSTED_ROOTS = [p for p in os.environ.get("ECANCEL_TRUSTED_ROOTS", "").split(os.pathsep) if p.strip()]
-# An external RFC 3161 timestamp authority; empty means the local one.
+# The RFC 3161 timestamp authority: the local one (LocalTimestampBackend), or an external one over HTTP at
+# ECANCEL_TSA_URL (HttpTimestampBackend, chosen by default when ECANCEL_TSA_URL is set), or a dotted path.
 ECANCEL_TSA_URL = os.environ.get("ECANCEL_TSA_URL", "")
 ECANCEL_TSA_TIMEOUT = float(os.environ.get("ECANCEL_TSA_TIMEOUT", "10"))
+ECANCEL_TSA_BACKEND = os.environ.get("ECANCEL_TSA_BACKEND") or (
+    "ecancel.documents.timestamps.HttpTimestampBackend"
+    if ECANCEL_TSA_URL
+    else "ecancel.documents.timestamps.LocalTimestampBackend"
+)
+if ECANCEL_TSA_BACKEND == "ecancel.documents.timestamps.HttpTimestampBackend" and not ECANCEL_TSA_URL:
+    raise ImproperlyConfigured("ECANCEL_TSA_URL must be set for ecancel.documents.timestamps.HttpTimestampBackend")
 # /verify/: largest upload, and wrong verification codes allowed per IP address per window.
 ECANCEL_VERIFY_MAX_BYTES = 20 * 1024 * 1024
 ECANCEL_VERIFY_MAX_FAILURES = 5

@@ -15,14 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
-from typing import Any, Protocol
+from typing import Protocol
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
+from ecancel.core.backends import backend_class
 from ecancel.core.errors import DomainError, Text
 
 
@@ -238,9 +238,10 @@ class RateLimiter:
 
 
 @cache
-def _backend(path: str, redis_url: str) -> Any:
-    backend_class = import_string(path)
-    return backend_class(redis_url) if backend_class is RedisBackend else backend_class()
+def _backend(path: str, redis_url: str) -> RateLimitBackend:
+    chosen = backend_class("ECANCEL_RATE_LIMIT_BACKEND", RateLimitBackend, value=path)
+    backend: RateLimitBackend = chosen(redis_url) if chosen is RedisBackend else chosen()
+    return backend
 
 
 def clock() -> float:

@@ -1,6 +1,7 @@
-"""RFC 3161 timestamps: the local timestamp authority of the embedded default, or an external TSA.
+"""RFC 3161 timestamps from the authority ``ECANCEL_TSA_BACKEND`` names: the local one of the embedded default
+(``LocalTimestampBackend``), or an external authority over HTTP at ``ECANCEL_TSA_URL`` (``HttpTimestampBackend``).
 
-pyHanko's ``DummyTimeStamper`` re-parses its private key on every token; this authority keeps the
+pyHanko's ``DummyTimeStamper`` re-parses its private key on every token; the local authority keeps the
 key loaded and answers in-process, so a signature costs one RSA operation for its timestamp.
 """
 
@@ -12,16 +13,20 @@ import functools
 import hashlib
 import secrets
 from pathlib import Path
+from typing import Protocol
 
+import httpx
 from asn1crypto import algos, cms, core, tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from pyhanko.sign.general import as_signing_certificate_v2, simple_cms_attribute
-from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
+from pyhanko.sign.timestamps import TimeStamper, TimestampRequestError
 
-from ecancel.documents.pki.backends import crl_base_url
+from ecancel.core.backends import load
+from ecancel.documents.pki.backends import crl_base_url, local_root
 from ecancel.documents.pki.local_ca import KeyMaterial, LocalCA, to_asn1
 
 # Policy under which the local authority issues tokens: an ITU-T X.667 UUID arc, needs no registration.
@@ -140,6 +145,48 @@ class LocalTimeStamper(TimeStamper):
         return tsp.TimeStampResp.load(self.authority.respond(req))
 
 
+class HttpTimeStamper(TimeStamper):
+    """pyHanko's client side for an authority over HTTP (RFC 3161 §3.4). Every failure is a
+    ``TimestampRequestError`` saying what happened: pyHanko's own HTTP client would hand asn1crypto a
+    refusal it cannot parse (see ``_rejection``) and never looks at the HTTP status."""
+
+    def __init__(self, url: str, timeout: float) -> None:
+        super().__init__(include_nonce=True)
+        self.url = url
+        self.timeout = timeout
+
+    async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
+        try:  # a client per request: each signature runs in an event loop of its own
+            async with httpx.AsyncClient(follow_redirects=False, timeout=self.timeout) as client:
+                response = await client.post(
+                    self.url, content=req.dump(), headers={"Content-Type": "application/timestamp-query"}
+                )
+        except httpx.HTTPError as exc:
+            raise TimestampRequestError(f"timestamp authority {self.url}: {type(exc).__name__}: {exc}") from exc
+        content_type = response.headers.get("content-type", "")
+        if response.status_code != 200 or content_type != "application/timestamp-reply":
+            raise TimestampRequestError(
+                f"timestamp authority {self.url} answered {response.status_code} ({content_type or 'no content type'})"
+            )
+        return _granted(response.content, self.url)
+
+
+def _granted(answer: bytes, url: str) -> tsp.TimeStampResp:
+    """The parsed ``TimeStampResp`` if the authority granted a token; its refusal, named, otherwise."""
+    try:
+        status = tsp.PKIStatusInfo.load(core.Sequence.load(answer).contents)
+        if status["status"].native not in ("granted", "granted_with_mods"):
+            raise TimestampRequestError(
+                f"timestamp authority {url} refused: {status['status'].native} "
+                f"{sorted(status['fail_info'].native or ())} {status['status_string'].native or ''}"
+            )
+    except (ValueError, TypeError) as exc:
+        raise TimestampRequestError(f"timestamp authority {url} answered something that is not RFC 3161") from exc
+    # Parsed lazily, as pyHanko's own client does: parsing all of it now would rebuild left-out defaults (see
+    # LocalTimestampAuthority.respond) and make pyHanko re-encode the token.
+    return tsp.TimeStampResp.load(answer)
+
+
 def _rejection(failure: str, text: str) -> bytes:
     """A refusal carries a status and no token; asn1crypto's TimeStampResp wrongly requires the token,
     so the outer SEQUENCE is written here."""
@@ -156,6 +203,50 @@ def _der_length(length: int) -> bytes:
     return bytes([0x80 | len(encoded)]) + encoded
 
 
+class TimestampAuthority(Protocol):
+    """Where RFC 3161 tokens come from, for signatures, document timestamps and audit checkpoints."""
+
+    def timestamper(self) -> TimeStamper:
+        """pyHanko's client for this authority; the same object for as long as the backend lives."""
+        ...
+
+    def trust_roots(self) -> list[asn1_x509.Certificate]:
+        """Roots this authority's certificates chain to, beyond ``ECANCEL_TRUSTED_ROOTS``."""
+        ...
+
+
+class LocalTimestampBackend:
+    """The embedded default: tokens signed in this process with the local CA's timestamp certificate."""
+
+    def __init__(self) -> None:
+        self._timestamper = LocalTimeStamper(local_authority())
+
+    def timestamper(self) -> TimeStamper:
+        return self._timestamper
+
+    def trust_roots(self) -> list[asn1_x509.Certificate]:
+        return [local_root(Path(settings.ECANCEL_KEYS_DIR))]
+
+
+class HttpTimestampBackend:
+    """An external authority (RFC 3161 over HTTP, §3.4) at ``ECANCEL_TSA_URL``; its root goes in
+    ``ECANCEL_TRUSTED_ROOTS``. An authority that cannot be reached or refuses raises pyHanko's
+    ``TimestampRequestError``: nothing is signed without its timestamp."""
+
+    def __init__(self) -> None:
+        if not settings.ECANCEL_TSA_URL:
+            raise ImproperlyConfigured(
+                "ECANCEL_TSA_URL 未设置 / ECANCEL_TSA_URL must name the timestamp authority for HttpTimestampBackend"
+            )
+        self._timestamper = HttpTimeStamper(settings.ECANCEL_TSA_URL, timeout=settings.ECANCEL_TSA_TIMEOUT)
+
+    def timestamper(self) -> TimeStamper:
+        return self._timestamper
+
+    def trust_roots(self) -> list[asn1_x509.Certificate]:
+        return []
+
+
 def local_authority() -> LocalTimestampAuthority:
     """This deployment's authority, its key loaded once per process and keys directory."""
     return _local_authority(str(settings.ECANCEL_KEYS_DIR), crl_base_url())
@@ -166,22 +257,29 @@ def _local_authority(keys_dir: str, crl_base: str) -> LocalTimestampAuthority:
     return LocalTimestampAuthority(LocalCA(Path(keys_dir), crl_base_url=crl_base).timestamp_authority())
 
 
-def uses_local_authority() -> bool:
-    return not settings.ECANCEL_TSA_URL
-
-
-def timestamper() -> TimeStamper:
-    """The external TSA when ``ECANCEL_TSA_URL`` is set, else the local authority; one per process."""
-    return _timestamper(
-        settings.ECANCEL_TSA_URL, str(settings.ECANCEL_KEYS_DIR), crl_base_url(), settings.ECANCEL_TSA_TIMEOUT
+def timestamp_authority() -> TimestampAuthority:
+    """The configured authority, made once per process (and per setting that shapes it, so tests can switch)."""
+    return _timestamp_authority(
+        settings.ECANCEL_TSA_BACKEND,
+        settings.ECANCEL_TSA_URL,
+        settings.ECANCEL_TSA_TIMEOUT,
+        str(settings.ECANCEL_KEYS_DIR),
+        crl_base_url(),
     )
 
 
 @functools.cache
-def _timestamper(url: str, keys_dir: str, crl_base: str, timeout: float) -> TimeStamper:
-    if url:
-        return HTTPTimeStamper(url, timeout=timeout)
-    return LocalTimeStamper(_local_authority(keys_dir, crl_base))
+def _timestamp_authority(
+    dotted_path: str, url: str, timeout: float, keys_dir: str, crl_base: str
+) -> TimestampAuthority:
+    """Arguments past the first only key the cache: the backends read them from the settings."""
+    authority: TimestampAuthority = load("ECANCEL_TSA_BACKEND", TimestampAuthority, value=dotted_path)
+    return authority
+
+
+def timestamper() -> TimeStamper:
+    """pyHanko's client for the configured authority; one per process."""
+    return timestamp_authority().timestamper()
 
 
 def timestamp_token(sha256_digest: bytes) -> bytes:

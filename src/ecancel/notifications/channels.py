@@ -23,8 +23,8 @@ import httpx
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
+from ecancel.core.backends import load
 from ecancel.notifications.contacts import mask_address
 
 logger = logging.getLogger(__name__)
@@ -232,22 +232,28 @@ class HttpWechatChannel(_HttpChannel):
         return Receipt(reference=str(answer.get("msgid", ""))[:100])
 
 
-SHORT_NAMES = {
-    "logging": "ecancel.notifications.channels.LoggingChannel",
-    "memory": "ecancel.notifications.channels.MemoryChannel",
-    "http:sms": "ecancel.notifications.channels.HttpSmsChannel",
-    "http:wechat": "ecancel.notifications.channels.HttpWechatChannel",
+HTTP_CHANNELS = {
+    "sms": "ecancel.notifications.channels.HttpSmsChannel",
+    "wechat": "ecancel.notifications.channels.HttpWechatChannel",
 }
 
 
-def backend_path(kind: str) -> str:
-    name = settings.ECANCEL_SMS_BACKEND if kind == "sms" else settings.ECANCEL_WECHAT_BACKEND
-    return SHORT_NAMES.get(f"{name}:{kind}", SHORT_NAMES.get(name, name))
+def short_names(kind: str) -> dict[str, str]:
+    """What ``ECANCEL_SMS_BACKEND`` / ``ECANCEL_WECHAT_BACKEND`` may say instead of a dotted path."""
+    return {
+        "logging": "ecancel.notifications.channels.LoggingChannel",
+        "memory": "ecancel.notifications.channels.MemoryChannel",
+        "http": HTTP_CHANNELS[kind],
+    }
+
+
+def backend_setting(kind: str) -> str:
+    return f"ECANCEL_{kind.upper()}_BACKEND"
 
 
 def channel_for(kind: str) -> Channel:
     """The configured backend of ``kind`` (``sms`` or ``wechat``)."""
     if kind not in KINDS:
         raise ValueError(f"unknown channel {kind!r}")
-    channel: Channel = import_string(backend_path(kind))(kind=kind)
+    channel: Channel = load(backend_setting(kind), Channel, kind=kind, short_names=short_names(kind))
     return channel

@@ -6,4 +6,4 @@ class OperationsConfig(AppConfig):
     label = "operations"
 
     def ready(self) -> None:
-        from ecancel.operations import checks  # noqa: F401 - registers the deploy checks
+        from ecancel.operations import backends, checks  # noqa: F401 - registers the checks

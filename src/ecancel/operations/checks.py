@@ -16,6 +16,7 @@ from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.db import DatabaseError
 
 LOCAL_CA_BACKEND = "ecancel.documents.pki.LocalCABackend"
+LOCAL_TSA_BACKEND = "ecancel.documents.timestamps.LocalTimestampBackend"
 LOCAL_STORAGE = "django.core.files.storage.FileSystemStorage"
 
 
@@ -39,11 +40,12 @@ def _pki() -> list[CheckMessage]:
                 id="ecancel.E001",
             )
         )
-    if not settings.ECANCEL_TSA_URL:
+    if settings.ECANCEL_TSA_BACKEND == LOCAL_TSA_BACKEND:
         faults.append(
             Error(
                 "生产环境使用了本地时间戳服务 / timestamps come from the local timestamp service in production",
-                hint="Set ECANCEL_TSA_URL to a trusted RFC 3161 timestamp authority, or ECANCEL_ALLOW_LOCAL_PKI=1.",
+                hint="Set ECANCEL_TSA_URL to a trusted RFC 3161 timestamp authority (ECANCEL_TSA_BACKEND then "
+                "defaults to ecancel.documents.timestamps.HttpTimestampBackend), or ECANCEL_ALLOW_LOCAL_PKI=1.",
                 id="ecancel.E002",
             )
         )

@@ -21,7 +21,6 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist
 from django.utils import timezone
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 from pyhanko.keys import load_certs_from_pemder
 from pyhanko.sign.pkcs11 import PKCS11Signer
@@ -29,6 +28,7 @@ from pyhanko.sign.signers import Signer
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
+from ecancel.core.backends import load
 from ecancel.core.errors import DomainError
 from ecancel.documents.pki.local_ca import RENEW_BEFORE, KeyMaterial, LocalCA, SubjectInfo, to_asn1
 
@@ -172,7 +172,7 @@ class PKCS11Backend:
 
     def __init__(self) -> None:
         self._session: Any = None
-        self._session_pid = 0
+        self._session_for: tuple[int, str, str] = (0, "", "")
         self._signers: dict[str, Signer] = {}
         self._lock = threading.Lock()
 
@@ -194,8 +194,10 @@ class PKCS11Backend:
             return self._signers[label]
 
     def _open(self) -> Any:
-        # A session does not survive fork(): a worker forked after the parent opened one starts afresh.
-        if self._session is None or self._session_pid != os.getpid():
+        # A session does not survive fork(): a worker forked after the parent opened one starts afresh, and so
+        # does a process whose settings now name another module or token.
+        wanted = (os.getpid(), settings.ECANCEL_PKCS11_MODULE, settings.ECANCEL_PKCS11_TOKEN_LABEL)
+        if self._session is None or self._session_for != wanted:
             from pyhanko.sign.pkcs11 import TokenCriteria, open_pkcs11_session
 
             if not settings.ECANCEL_PKCS11_MODULE:
@@ -205,7 +207,7 @@ class PKCS11Backend:
                 token_criteria=TokenCriteria(label=settings.ECANCEL_PKCS11_TOKEN_LABEL or None),
                 user_pin=settings.ECANCEL_PKCS11_PIN or None,
             )
-            self._session_pid = os.getpid()
+            self._session_for = wanted
             self._signers.clear()
         return self._session
 
@@ -220,7 +222,7 @@ def signing_backend() -> SigningBackend:
 
 @functools.cache
 def _backend(dotted_path: str, keys_dir: str, crl_base_url: str) -> SigningBackend:
-    backend: SigningBackend = import_string(dotted_path)()
+    backend: SigningBackend = load("ECANCEL_SIGNING_BACKEND", SigningBackend, value=dotted_path)
     return backend
 
 
@@ -253,12 +255,10 @@ def _configured_roots(paths: tuple[str, ...]) -> list[asn1_x509.Certificate]:
 
 
 def trust_roots() -> list[asn1_x509.Certificate]:
-    """What this deployment trusts: its backend's roots, configured roots, and the local TSA's root if used."""
-    from ecancel.documents.timestamps import uses_local_authority
+    """What this deployment trusts: its signing backend's roots, its timestamp authority's, and configured roots."""
+    from ecancel.documents.timestamps import timestamp_authority
 
-    roots = [*signing_backend().trust_roots(), *configured_trust_roots()]
-    if uses_local_authority():
-        roots.append(local_root(Path(settings.ECANCEL_KEYS_DIR)))
+    roots = [*signing_backend().trust_roots(), *timestamp_authority().trust_roots(), *configured_trust_roots()]
     unique: dict[bytes, asn1_x509.Certificate] = {root.sha256: root for root in roots}
     return list(unique.values())
 

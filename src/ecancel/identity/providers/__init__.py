@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.utils.module_loading import import_string
 
+from ecancel.core.backends import load
 from ecancel.identity.providers.base import IdentityProvider
 
 SHORT_NAMES = {
@@ -15,16 +15,16 @@ SHORT_NAMES = {
 }
 
 
-def provider_path(name: str) -> str:
-    """The dotted path behind a setting value: a short name (``local``, ``tencent``, ``null``) or a path."""
-    return SHORT_NAMES.get(name, name)
-
-
 def identity_provider(name: str | None = None) -> IdentityProvider:
     """The provider named by ``ECANCEL_IDENTITY_PROVIDER`` (or ``name``).
 
     Cheap to build: providers read their settings when called, and the local engine's models are
     cached per process in ``identity.faces``.
     """
-    provider: IdentityProvider = import_string(provider_path(name or settings.ECANCEL_IDENTITY_PROVIDER))()
+    provider: IdentityProvider = load(
+        "ECANCEL_IDENTITY_PROVIDER",
+        IdentityProvider,
+        short_names=SHORT_NAMES,
+        value=name or settings.ECANCEL_IDENTITY_PROVIDER,
+    )
     return provider

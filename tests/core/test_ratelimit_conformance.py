@@ -1,10 +1,13 @@
-"""The shared rate limiter: every backend behaves the same, on a clock the test passes in."""
+"""Every rate-limit store through the ``RateLimitBackend`` protocol: the database (SQLite, or PostgreSQL in the
+PostgreSQL run) and Redis (a redis-server this module starts on 127.0.0.1), on a clock the test passes in. Stores
+that never limit or never forget are run through the same tests, which must fail on them."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -104,6 +107,54 @@ def test_a_refusal_says_when_to_come_back_in_both_languages(limiter: RateLimiter
     assert refusal.http_status == 429 and refusal.retry_after == 600
     assert refusal.zh == "尝试次数过多，请 10 分钟后再试"
     assert refusal.en == "Too many attempts; try again in 10 minutes"
+
+
+class NeverLimits:
+    """Forgets every hit."""
+
+    def hit(self, key: str, *, window: int, now: float) -> tuple[int, float]:
+        return 1, now
+
+    def peek(self, key: str, *, window: int, now: float) -> tuple[int, float]:
+        return 0, now
+
+    def reset(self, key: str) -> None:
+        return None
+
+    def reset_prefix(self, prefix: str) -> int:
+        return 0
+
+    def prune(self, *, now: float) -> int:
+        return 0
+
+
+class NeverForgets(NeverLimits):
+    """Counts for ever: a window never closes."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    def hit(self, key: str, *, window: int, now: float) -> tuple[int, float]:
+        self.counts[key] = self.counts.get(key, 0) + 1
+        return self.counts[key], START
+
+    def peek(self, key: str, *, window: int, now: float) -> tuple[int, float]:
+        return self.counts.get(key, 0), START
+
+
+@pytest.mark.parametrize(
+    ("store", "contract"),
+    [
+        (NeverLimits, test_hits_count_up_to_the_limit_and_peeking_counts_nothing),
+        (NeverLimits, test_reset_and_reset_by_prefix),
+        (NeverLimits, test_ipv6_keys),
+        (NeverForgets, test_the_window_opens_at_the_first_hit_and_closes_on_the_callers_clock),
+        (NeverForgets, test_the_default_clock_is_used_without_now),
+    ],
+)
+def test_the_contract_catches_a_broken_store(store: type[RateLimitBackend], contract: Any) -> None:
+    with pytest.raises(AssertionError):
+        contract(RateLimiter(store(), clock=lambda: START))
 
 
 @pytest.mark.django_db
