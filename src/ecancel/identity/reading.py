@@ -114,9 +114,7 @@ def ocr_engine() -> RapidOCR:
                 from django.conf import settings
                 from rapidocr import RapidOCR
 
-                _engine = RapidOCR(
-                    params=ocr_params(settings.ECANCEL_OCR_THREADS, settings.ECANCEL_OCR_DETECTION_SIDE)
-                )
+                _engine = RapidOCR(params=ocr_params(settings.ECANCEL_OCR_THREADS, settings.ECANCEL_OCR_DETECTION_SIDE))
                 # The engine sets its own logger to INFO when it loads; its model paths are not worth a log line.
                 logging.getLogger("RapidOCR").setLevel(logging.WARNING)
     return _engine
