@@ -106,7 +106,7 @@ def _storage() -> list[CheckMessage]:
                 f"{settings.ECANCEL_APP_SERVERS} 台应用服务器却把文件存放在本机磁盘 / files are kept on one "
                 f"server's disk while {settings.ECANCEL_APP_SERVERS} app servers are declared",
                 hint="Set ECANCEL_S3_BUCKET and the other ECANCEL_S3_* settings to keep files in an S3-compatible "
-                "bucket (docs/operations.md, \"File storage\"), or ECANCEL_APP_SERVERS=1.",
+                'bucket (docs/operations.md, "File storage"), or ECANCEL_APP_SERVERS=1.',
                 id="ecancel.E020",
             )
         )
