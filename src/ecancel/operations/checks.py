@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
@@ -122,7 +122,7 @@ def _storage() -> list[CheckMessage]:
 
 
 def _object_storage() -> list[CheckMessage]:
-    options = cast(dict[str, Any], settings.STORAGES["default"]).get("OPTIONS", {})
+    options = settings.STORAGES["default"].get("OPTIONS", {})
     endpoint = str(options.get("endpoint_url") or "")
     if _local_files() or not endpoint.startswith("http://"):
         return []
@@ -137,7 +137,7 @@ def _object_storage() -> list[CheckMessage]:
 
 
 def _local_files() -> bool:
-    backend = import_string(cast(dict[str, Any], settings.STORAGES["default"])["BACKEND"])
+    backend = import_string(settings.STORAGES["default"]["BACKEND"])
     return isinstance(backend, type) and issubclass(backend, FileSystemStorage)
 
 
