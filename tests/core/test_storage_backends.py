@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import os
+import pickle
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -233,6 +234,13 @@ def test_on_s3_a_sweep_asks_for_day_prefixes_only(s3_server: S3Server, bucket: s
     document_files_sweep(now=timezone.now() + dt.timedelta(hours=2))
     material_files_sweep(now=timezone.now() + dt.timedelta(hours=2), ctx=_ctx())
     assert prefixes and all(re.fullmatch(r"(documents|notary/received)/\d{4}/\d{2}/\d{2}/", p) for p in prefixes)
+
+
+def test_on_s3_the_storage_pickles_after_a_probe(bucket: str) -> None:
+    storage_check_ready()
+    copy = pickle.loads(pickle.dumps(default_storage._wrapped))  # type: ignore[attr-defined]  # noqa: S301 - our own bytes
+    copy.check_ready()
+    assert copy.exists(default_storage.save("documents/p.pdf", ContentFile(b"%PDF- p")))
 
 
 def test_on_s3_objects_are_private_and_encrypted_by_the_server(s3_server: S3Server, bucket: str) -> None:

@@ -27,6 +27,11 @@ class PrivateS3Storage(S3Storage):
         super().__init__(**{"file_overwrite": False, "querystring_auth": True, **options})
         self._probe_client: Any = None
 
+    def __getstate__(self) -> dict[str, Any]:
+        state: dict[str, Any] = super().__getstate__()
+        state["_probe_client"] = None  # a client does not pickle; made again on the next probe
+        return state
+
     def url(self, name: str | None, parameters: Any = None, expire: Any = None, http_method: Any = None) -> str:
         raise NoFileUrl
 
