@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
 import pytest
 from django.conf import settings
 from django.test import Client
@@ -17,6 +20,9 @@ from tests.factories import (
     OrganisationFactory,
     UserFactory,
 )
+
+if TYPE_CHECKING:
+    from tests.s3_server import S3Server
 
 
 @pytest.fixture(autouse=True)
@@ -82,6 +88,15 @@ def operator_client(operator: User) -> Client:
 @pytest.fixture
 def notary_client(notary_clerk: User) -> Client:
     return logged_in_client(notary_clerk)
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """moto's S3 on 127.0.0.1, started once for the tests that use it."""
+    from tests.s3_server import s3_server as start
+
+    with start() as server:
+        yield server
 
 
 __all__ = ["TEST_PASSWORD"]

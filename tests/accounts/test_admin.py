@@ -24,6 +24,9 @@ def test_admin_lists_accounts_models(admin_client: Client, developer: Organisati
         assert admin_client.get(url).status_code == 200, url
     page = admin_client.get(f"/admin/accounts/organisation/{developer.pk}/change/").content.decode()
     assert "统一社会信用代码" in page
+    # The stored pictures are named, never linked: stored files have no address of their own.
+    stored = str(developer.developer.business_licence.name)
+    assert stored in page and f'href="{stored}' not in page and 'href="org/' not in page
 
 
 def test_staff_who_are_not_system_admins_see_nothing(developer: Organisation) -> None:

@@ -6,16 +6,13 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.test import Client, override_settings
 
-from ecancel.core.health import STORAGE_PROBE_FOLDER
+from ecancel.core.storage import PROBE_FOLDER, folder_names
 
 
 def _probe_files() -> list[str]:
-    if not default_storage.exists(STORAGE_PROBE_FOLDER):
-        return []
-    return default_storage.listdir(STORAGE_PROBE_FOLDER)[1]
+    return folder_names(PROBE_FOLDER)
 
 
 @pytest.mark.django_db

@@ -44,6 +44,7 @@ from tests.conftest import logged_in_client
 from tests.factories import UserFactory
 from tests.notary.helpers import make_case
 from tests.notary.review_data import Evidence, picture, submitted_buyer, under_review
+from tests.s3_server import S3Server
 
 pytestmark = pytest.mark.django_db
 
@@ -334,3 +335,23 @@ def test_beat_runs_the_purge_every_night(office: NotaryOffice, seller: Organisat
     )
     assert purge_expired() == 1
     assert DeletionRecord.objects.get().counts == {"face": 8}
+
+
+def test_the_purge_removes_the_files_from_an_s3_bucket_working_from_the_rows(
+    office: NotaryOffice, seller: Organisation, s3_server: S3Server, settings: Settings
+) -> None:
+    bucket = s3_server.new_bucket()
+    settings.STORAGES = {**settings.STORAGES, "default": s3_server.storage_setting(bucket)}
+    case, _ = case_with_evidence(office, seller, video=True)
+    ended(case, CaseStatus.REFUSED, days_ago=1096)  # past every period of a case without a certificate
+    stored = existing(case)
+    assert len(stored) > 5 and stored <= set(s3_server.keys(bucket))
+    listed: list[str] = []
+    client = default_storage.connection.meta.client  # type: ignore[attr-defined]
+    client.meta.events.register("before-parameter-build.s3.ListObjects", lambda params, **_: listed.append("x"))
+
+    (record,) = run().records
+
+    assert existing(case) == set() and not stored & set(s3_server.keys(bucket))
+    assert listed == [], "the purge deletes what its rows name; it lists nothing"
+    assert deletion_record_verify(record) == []

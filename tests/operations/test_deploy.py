@@ -66,6 +66,10 @@ def test_the_sample_env_covers_what_a_deployment_must_set() -> None:
         "ECANCEL_TSA_BACKEND",
         "ECANCEL_TSA_URL",
         "ECANCEL_SECRET_KEY",
+        "ECANCEL_S3_BUCKET",
+        "ECANCEL_S3_ENDPOINT_URL",
+        "ECANCEL_S3_ACCESS_KEY_ID",
+        "ECANCEL_S3_SECRET_ACCESS_KEY",
     } <= names
 
 

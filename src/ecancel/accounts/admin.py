@@ -29,6 +29,15 @@ from ecancel.identity.id_numbers import validate_id_number
 PICTURE_TYPES = frozenset({"image/jpeg", "image/png"})
 
 
+class StoredFileInput(forms.ClearableFileInput):
+    """The stored file's name without a link: stored files have no address (``core.storage.NoFileUrl``)."""
+
+    template_name = "accounts/widgets/stored_file.html"
+
+    def is_initial(self, value: Any) -> bool:
+        return bool(value)
+
+
 class DeveloperCompanyForm(forms.ModelForm):
     class Meta:
         model = DeveloperCompany
@@ -41,6 +50,11 @@ class DeveloperCompanyForm(forms.ModelForm):
             "legal_representative_id_back",
             "business_licence",
         )
+        widgets = {
+            "legal_representative_id_front": StoredFileInput,
+            "legal_representative_id_back": StoredFileInput,
+            "business_licence": StoredFileInput,
+        }
 
     def clean_credit_code(self) -> str:
         try:

@@ -17,6 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from ecancel.config.secrets import DEFAULT_SECRET_KEY, data_dir_secret_key
+from ecancel.config.storage import default_storage_from_env
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
@@ -241,11 +242,9 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = DATA_DIR / "files"
 STORAGES = {
-    # Private: nothing under MEDIA_ROOT is served by URL; downloads go through permission-checked views.
-    "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": MEDIA_ROOT, "base_url": None},
-    },
+    # Private either way: no stored file has an address; downloads go through permission-checked views. An
+    # S3-compatible bucket when ECANCEL_S3_BUCKET is set (ECANCEL_S3_*), otherwise the folder MEDIA_ROOT.
+    "default": default_storage_from_env(os.environ, MEDIA_ROOT),
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024

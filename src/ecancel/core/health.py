@@ -7,24 +7,17 @@ the log, never to whoever asked.
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Callable
 
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from ecancel.core.storage import storage_check_ready
+
 logger = logging.getLogger(__name__)
-
-# Reserved in the default storage for the readiness probe: no other code writes here, no sweep looks here.
-STORAGE_PROBE_FOLDER = "readiness"
-
-
-class StorageReadBackMismatch(Exception):
-    """The storage gave back other bytes than were written."""
 
 
 def check_database() -> None:
@@ -40,16 +33,8 @@ def check_broker() -> None:
 
 
 def check_storage() -> None:
-    """Write, read back and delete a few bytes under a fresh name (probes running at once never share a file)."""
-    content = secrets.token_bytes(16)
-    name = default_storage.save(f"{STORAGE_PROBE_FOLDER}/probe-{secrets.token_hex(8)}", ContentFile(content))
-    try:
-        with default_storage.open(name, "rb") as stored:
-            read_back = stored.read()
-    finally:
-        default_storage.delete(name)
-    if read_back != content:
-        raise StorageReadBackMismatch
+    """The default storage's own check: one request for an S3 bucket, a small write, read and delete locally."""
+    storage_check_ready(default_storage)
 
 
 READINESS_CHECKS: dict[str, Callable[[], None]] = {

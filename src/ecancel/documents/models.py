@@ -44,9 +44,13 @@ class StoredDocumentQuerySet(models.QuerySet["StoredDocument"]):
         return self.filter(superseded_by__isnull=True)
 
 
+# Issued documents' files, in folders by the UTC day they were written (``core.storage.dated_name``).
+DOCUMENTS_FOLDER = "documents"
+
+
 def document_path(instance: StoredDocument, filename: str) -> str:
     """Never used with a client's name: services choose the stored name before the row exists."""
-    return f"documents/{filename}"
+    return f"{DOCUMENTS_FOLDER}/{filename}"
 
 
 class StoredDocument(Entity):

@@ -6,7 +6,6 @@ import datetime as dt
 import hashlib
 import re
 import secrets
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -22,7 +21,8 @@ from django.utils.translation import gettext_lazy
 from ecancel.audit.services import record_event
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import DomainError, ValidationFailed, field_error
-from ecancel.documents.models import DocumentKind, DocumentPurge, SignatureLevel, StoredDocument
+from ecancel.core.storage import SWEEP_LOOKBACK, dated_name, orphans_sweep
+from ecancel.documents.models import DOCUMENTS_FOLDER, DocumentKind, DocumentPurge, SignatureLevel, StoredDocument
 from ecancel.documents.pki.backends import organisation_code
 from ecancel.documents.render import RenderedDocument, render_document
 from ecancel.documents.schemas import CertificateData, DocumentData, validate_data
@@ -246,7 +246,7 @@ def _store(
         .first()
     )
     now = timezone.now()
-    name = default_storage.save(f"documents/{now:%Y/%m}/{uuid.uuid4().hex}.pdf", ContentFile(pdf))
+    name = default_storage.save(dated_name(DOCUMENTS_FOLDER, ".pdf", at=now), ContentFile(pdf))
     try:
         with transaction.atomic():
             document = StoredDocument(
@@ -358,31 +358,25 @@ def document_read(document: StoredDocument, *, ctx: RequestContext | None = None
 
 
 def document_files_sweep(
-    *, older_than: dt.timedelta = dt.timedelta(hours=1), ctx: RequestContext | None = None
+    *,
+    older_than: dt.timedelta = dt.timedelta(hours=1),
+    lookback: dt.timedelta = SWEEP_LOOKBACK,
+    now: dt.datetime | None = None,
+    ctx: RequestContext | None = None,
 ) -> list[str]:
     """Delete stored files that no document row refers to and that are older than ``older_than``.
 
     ``document_issue`` writes the file before its row and removes it if its own steps fail; when the
-    caller's transaction rolls back afterwards, the row goes but the file stays. This removes those.
+    caller's transaction rolls back afterwards, the row goes but the file stays. This removes those, looking
+    only at the day folders of the ``lookback`` before the cut-off (never a walk of the whole storage).
     """
-    cutoff = timezone.now() - older_than
-    referenced = set(StoredDocument.objects.values_list("content", flat=True))
-    removed: list[str] = []
-    for name in _stored_names("documents"):
-        if name in referenced or default_storage.get_modified_time(name) > cutoff:
-            continue
-        default_storage.delete(name)
-        removed.append(name)
+    removed = orphans_sweep(
+        DOCUMENTS_FOLDER,
+        referenced=lambda names: StoredDocument.objects.filter(content__in=names).values_list("content", flat=True),
+        now=now or timezone.now(),
+        older_than=older_than,
+        lookback=lookback,
+    )
     if removed:
         record_event("documents.files.swept", data={"count": len(removed), "names": removed[:200]}, ctx=ctx)
     return removed
-
-
-def _stored_names(folder: str) -> list[str]:
-    if not default_storage.exists(folder):
-        return []
-    directories, files = default_storage.listdir(folder)
-    names = [f"{folder}/{f}" for f in files]
-    for directory in directories:
-        names.extend(_stored_names(f"{folder}/{directory}"))
-    return names

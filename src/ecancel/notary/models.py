@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
-
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ecancel.buyers.transitions import JourneyStatus
 from ecancel.core.models import Entity
+from ecancel.core.storage import dated_name
 from ecancel.identity.id_numbers import IdType
 from ecancel.notary.transitions import OPEN_STATUSES, CaseStatus
 
@@ -287,13 +287,14 @@ SELLER_PAPER_KINDS = (
 )
 
 
+# Received files, in folders by the UTC day they were written (``core.storage.dated_name``), which the sweep lists.
 MATERIALS_FOLDER = "notary/received"
 
 
 def material_upload_to(instance: ReceivedMaterial, filename: str) -> str:
     """Server-chosen names: nothing the sender sent ends up in a path."""
     suffix = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}.get(instance.content_type, "")
-    return f"{MATERIALS_FOLDER}/{instance.received_at:%Y/%m}/{uuid.uuid4().hex}{suffix}"
+    return dated_name(MATERIALS_FOLDER, suffix, at=timezone.now())
 
 
 class ReceivedMaterial(Entity):

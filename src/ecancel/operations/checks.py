@@ -9,22 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.core.files.storage import FileSystemStorage, storages
 from django.db import DatabaseError
 
 LOCAL_CA_BACKEND = "ecancel.documents.pki.LocalCABackend"
 LOCAL_TSA_BACKEND = "ecancel.documents.timestamps.LocalTimestampBackend"
-LOCAL_STORAGE = "django.core.files.storage.FileSystemStorage"
 
 
 @register(Tags.security, deploy=True)
 def production_faults(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
     if not settings.PRODUCTION:
         return []
-    return [*_pki(), *_keys(), *_storage(), *_https()]
+    return [*_pki(), *_keys(), *_storage(), *_object_storage(), *_https()]
 
 
 def _pki() -> list[CheckMessage]:
@@ -101,13 +101,13 @@ def _storage() -> list[CheckMessage]:
     if settings.ECANCEL_APP_SERVERS <= 1:
         return []
     faults: list[CheckMessage] = []
-    default_storage = cast(dict[str, Any], settings.STORAGES["default"])
-    if default_storage["BACKEND"] == LOCAL_STORAGE:
+    if _local_files():
         faults.append(
             Error(
                 f"{settings.ECANCEL_APP_SERVERS} 台应用服务器却把文件存放在本机磁盘 / files are kept on one "
                 f"server's disk while {settings.ECANCEL_APP_SERVERS} app servers are declared",
-                hint="Use shared object storage for files (see docs/operations.md), or ECANCEL_APP_SERVERS=1.",
+                hint="Set ECANCEL_S3_BUCKET and the other ECANCEL_S3_* settings to keep files in an S3-compatible "
+                'bucket (docs/operations.md, "File storage"), or ECANCEL_APP_SERVERS=1.',
                 id="ecancel.E020",
             )
         )
@@ -120,6 +120,25 @@ def _storage() -> list[CheckMessage]:
             )
         )
     return faults
+
+
+def _object_storage() -> list[CheckMessage]:
+    options = settings.STORAGES["default"].get("OPTIONS", {})
+    endpoint = str(options.get("endpoint_url") or "")
+    if _local_files() or not endpoint.startswith("http://"):
+        return []
+    return [
+        Warning(
+            f"对象存储地址不是 HTTPS / the object storage is reached without TLS: {endpoint}",
+            hint="Use an https:// ECANCEL_S3_ENDPOINT_URL (ECANCEL_S3_CA_BUNDLE for a private CA): documents and "
+            "received files travel unencrypted otherwise (identity evidence is encrypted by ecancel either way).",
+            id="ecancel.W022",
+        )
+    ]
+
+
+def _local_files() -> bool:
+    return isinstance(storages["default"], FileSystemStorage)
 
 
 def _https() -> list[CheckMessage]:

@@ -1,0 +1,323 @@
+"""One contract, every storage backend: the private local folder and an S3 bucket (moto's server on 127.0.0.1).
+
+What the app relies on: a file saved under a server-chosen name comes back byte for byte (streamed too), a taken
+name is never written over, delete/exists/size behave, no file has an address of its own, no name leaves the
+storage's root, identity evidence stays encrypted at rest, the readiness check tells a broken storage, and the
+sweepers find orphans by listing a few day folders — never the whole storage.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import os
+import pickle
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.test import Client
+from django.utils import timezone
+from pytest_django import Settings
+
+from ecancel.audit.checkpoints import signing_key
+from ecancel.config.storage import LOCAL_BACKEND, S3_BACKEND, default_storage_from_env
+from ecancel.core.storage import NoFileUrl, dated_name, folder_names, storage_check_ready
+from ecancel.documents.services import document_files_sweep
+from ecancel.exchange.keys import secrets_box
+from ecancel.identity.evidence import EvidenceUnreadable, evidence_get, evidence_put
+from ecancel.notary.models import MATERIALS_FOLDER
+from ecancel.notary.services.files import material_files_sweep
+from ecancel.operations.checks import production_faults
+from tests.s3_server import S3Server
+
+SECRET = b"\xff\xd8\xff a face picture of 440101199003070011"
+PREFIX = "deployment-a"
+
+
+@dataclass
+class Backend:
+    kind: str
+    fetch_without_asking: Callable[[str], int]  # status of a plain GET of a stored file's natural address
+    broken: dict[str, Any]  # a STORAGES["default"] that cannot work
+
+
+def use(settings: Settings, default: dict[str, Any]) -> None:
+    settings.STORAGES = {**settings.STORAGES, "default": default}
+
+
+@pytest.fixture(params=["local", "s3"])
+def backend(request: pytest.FixtureRequest, settings: Settings, tmp_path: Path) -> Iterator[Backend]:
+    settings.ECANCEL_KEYS_DIR = tmp_path / "keys"
+    settings.ECANCEL_EVIDENCE_KEY = base64.b64encode(os.urandom(32)).decode()
+    if request.param == "local":
+        use(settings, default_storage_from_env({}, tmp_path / "files"))
+        not_a_folder = tmp_path / "a-file"
+        not_a_folder.write_bytes(b"not a folder")
+
+        def local_fetch(name: str) -> int:
+            client = Client()
+            return max(client.get(f"/{name}").status_code, client.get(f"/files/{name}").status_code)
+
+        yield Backend("local", local_fetch, default_storage_from_env({}, not_a_folder))
+        return
+    server: S3Server = request.getfixturevalue("s3_server")
+    bucket = server.new_bucket()
+    use(settings, server.storage_setting(bucket, ECANCEL_S3_PREFIX=PREFIX))
+
+    def s3_fetch(name: str) -> int:
+        return httpx.get(f"{server.endpoint_url}/{bucket}/{PREFIX}/{name}").status_code
+
+    yield Backend("s3", s3_fetch, server.storage_setting(f"{bucket}-missing"))
+
+
+def test_a_saved_file_comes_back_whole_and_streamed(backend: Backend) -> None:
+    content = os.urandom(3 * 1024 * 1024 + 17)
+    name = default_storage.save("contract/2026/a.bin", ContentFile(content))
+    assert name == "contract/2026/a.bin"
+    assert default_storage.exists(name) and default_storage.size(name) == len(content)
+    with default_storage.open(name, "rb") as handle:
+        assert handle.read() == content
+    with default_storage.open(name, "rb") as handle:
+        chunks = list(handle.chunks(chunk_size=1024 * 1024))
+    assert len(chunks) > 1 and b"".join(chunks) == content
+
+
+def test_a_taken_name_is_never_written_over(backend: Backend) -> None:
+    first = default_storage.save("documents/x.pdf", ContentFile(b"first"))
+    second = default_storage.save("documents/x.pdf", ContentFile(b"second"))
+    assert first != second and second.startswith("documents/x")
+    with default_storage.open(first, "rb") as handle:
+        assert handle.read() == b"first"
+
+
+def test_delete_removes_and_deleting_again_is_harmless(backend: Backend) -> None:
+    name = default_storage.save("notary/received/gone.pdf", ContentFile(b"%PDF-"))
+    default_storage.delete(name)
+    assert not default_storage.exists(name)
+    default_storage.delete(name)
+    with pytest.raises(FileNotFoundError):
+        default_storage.open(name, "rb")
+    with pytest.raises(FileNotFoundError):
+        default_storage.size(name)
+
+
+def test_no_stored_file_has_an_address(backend: Backend) -> None:
+    name = default_storage.save("certificates/private.pdf", ContentFile(b"%PDF- private"))
+    with pytest.raises(NoFileUrl):
+        default_storage.url(name)
+    assert backend.fetch_without_asking(name) in {403, 404}
+    assert backend.fetch_without_asking("certificates/no-such-file.pdf") in {403, 404}
+
+
+@pytest.mark.parametrize("name", ["../outside.txt", "a/../../outside.txt", "documents/../../../etc/passwd"])
+def test_a_name_cannot_leave_the_storage(backend: Backend, name: str) -> None:
+    with pytest.raises(SuspiciousOperation):
+        default_storage.save(name, ContentFile(b"x"))
+    for operation in (default_storage.open, default_storage.exists, default_storage.delete, default_storage.size):
+        with pytest.raises(SuspiciousOperation):
+            operation(name)
+
+
+def test_an_absolute_name_is_refused_on_save(backend: Backend) -> None:
+    with pytest.raises(SuspiciousOperation):
+        default_storage.save("/etc/cron.d/evil", ContentFile(b"x"))
+
+
+def test_what_the_sweepers_rely_on(backend: Backend) -> None:
+    before = timezone.now().replace(microsecond=0) - dt.timedelta(seconds=1)
+    for name in ("sweep/2026/12/05/a.pdf", "sweep/2026/12/05/b.pdf", "sweep/2026/12/06/c.pdf", "sweep/2026/12/055.pdf"):
+        default_storage.save(name, ContentFile(b"%PDF-"))
+    after = timezone.now() + dt.timedelta(seconds=1)
+
+    assert sorted(folder_names("sweep/2026/12/05")) == ["sweep/2026/12/05/a.pdf", "sweep/2026/12/05/b.pdf"]
+    assert folder_names("sweep/2026/11/30") == []
+    assert sorted(folder_names("sweep/2026/12")) == [
+        "sweep/2026/12/05/a.pdf",
+        "sweep/2026/12/05/b.pdf",
+        "sweep/2026/12/055.pdf",
+        "sweep/2026/12/06/c.pdf",
+    ]
+    modified = default_storage.get_modified_time("sweep/2026/12/05/a.pdf")
+    assert timezone.is_aware(modified) and before <= modified <= after
+
+
+@pytest.mark.django_db
+def test_evidence_is_encrypted_at_rest_and_read_back(backend: Backend) -> None:
+    stored = evidence_put(SECRET, purpose="face_photo")
+    with default_storage.open(stored.name, "rb") as handle:
+        at_rest = handle.read()
+    assert SECRET not in at_rest and b"440101199003070011" not in at_rest
+    assert evidence_get(stored.name, actor=None, organisation=None, ctx=None) == SECRET
+
+    default_storage.delete(stored.name)
+    assert default_storage.save(stored.name, ContentFile(at_rest[:-1] + bytes([at_rest[-1] ^ 1]))) == stored.name
+    with pytest.raises(EvidenceUnreadable) as refused:
+        evidence_get(stored.name, actor=None, organisation=None, ctx=None)
+    assert refused.value.code == "evidence_tampered"
+
+
+def test_the_readiness_check_tells_a_working_storage_from_a_broken_one(backend: Backend, settings: Settings) -> None:
+    storage_check_ready()
+    assert folder_names("readiness") == []
+    use(settings, backend.broken)
+    with pytest.raises(Exception):  # noqa: B017 - whatever the backend raises makes the instance not ready
+        storage_check_ready()
+
+
+@pytest.mark.django_db
+def test_readyz_names_a_broken_storage(backend: Backend, settings: Settings) -> None:
+    assert Client().get("/readyz").json()["checks"]["storage"] == "ok"
+    use(settings, backend.broken)
+    response = Client().get("/readyz")
+    assert response.status_code == 503 and response.json()["failed"] == ["storage"]
+
+
+@pytest.mark.django_db
+def test_the_sweeps_list_only_recent_day_folders(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
+    now = timezone.now()
+    orphan = default_storage.save(dated_name("documents", ".pdf", at=now), ContentFile(b"%PDF- orphan"))
+    material = default_storage.save(dated_name(MATERIALS_FOLDER, ".pdf", at=now), ContentFile(b"%PDF- material"))
+    old = default_storage.save(dated_name("documents", ".pdf", at=now - dt.timedelta(days=40)), ContentFile(b"old"))
+    evidence = evidence_put(SECRET, purpose="face_photo")
+    listed: list[str] = []
+    real_listdir = default_storage.listdir
+
+    def listdir(folder: str) -> tuple[list[str], list[str]]:
+        listed.append(folder)
+        return real_listdir(folder)
+
+    monkeypatch.setattr(default_storage._wrapped, "listdir", listdir)  # type: ignore[attr-defined]
+
+    assert document_files_sweep(now=now) == [], "younger than an hour: may belong to a transaction still running"
+    later = now + dt.timedelta(hours=2)
+    assert document_files_sweep(now=later) == [orphan]
+    assert material_files_sweep(now=later, ctx=_ctx()) == [material]
+
+    assert listed and all(re.fullmatch(r"(documents|notary/received)/\d{4}/\d{2}/\d{2}", f) for f in listed), listed
+    assert len(listed) <= 3 * 9
+    assert default_storage.exists(old) and default_storage.exists(evidence.name)
+    assert document_files_sweep(now=later, lookback=dt.timedelta(days=60)) == [old]
+
+
+def _ctx() -> Any:
+    from ecancel.core.context import RequestContext
+
+    return RequestContext.system("test")
+
+
+# --- S3 only: the requests, the objects' settings, the configuration ----------------------------------------
+
+
+@pytest.fixture
+def bucket(s3_server: S3Server, settings: Settings) -> str:
+    name = s3_server.new_bucket()
+    use(settings, s3_server.storage_setting(name, ECANCEL_S3_SERVER_SIDE_ENCRYPTION="AES256"))
+    return name
+
+
+@pytest.mark.django_db
+def test_on_s3_a_sweep_asks_for_day_prefixes_only(s3_server: S3Server, bucket: str) -> None:
+    prefixes: list[str] = []
+    client = default_storage.connection.meta.client  # type: ignore[attr-defined]
+    client.meta.events.register(
+        "before-parameter-build.s3.ListObjects", lambda params, **_: prefixes.append(params.get("Prefix", ""))
+    )
+    default_storage.save("identity/face_photo/elsewhere.bin", ContentFile(b"never listed by a sweep"))
+    document_files_sweep(now=timezone.now() + dt.timedelta(hours=2))
+    material_files_sweep(now=timezone.now() + dt.timedelta(hours=2), ctx=_ctx())
+    assert prefixes and all(re.fullmatch(r"(documents|notary/received)/\d{4}/\d{2}/\d{2}/", p) for p in prefixes)
+
+
+def test_on_s3_the_storage_pickles_after_a_probe(bucket: str) -> None:
+    storage_check_ready()
+    copy = pickle.loads(pickle.dumps(default_storage._wrapped))  # type: ignore[attr-defined]  # noqa: S301 - our own bytes
+    copy.check_ready()
+    assert copy.exists(default_storage.save("documents/p.pdf", ContentFile(b"%PDF- p")))
+
+
+def test_on_s3_objects_are_private_and_encrypted_by_the_server(s3_server: S3Server, bucket: str) -> None:
+    name = default_storage.save("documents/2026/12/05/d.pdf", ContentFile(b"%PDF- d"))
+    client = s3_server.client()
+    head = client.head_object(Bucket=bucket, Key=name)
+    assert head["ServerSideEncryption"] == "AES256"
+    grants = client.get_object_acl(Bucket=bucket, Key=name)["Grants"]
+    assert [grant["Permission"] for grant in grants] == ["FULL_CONTROL"]
+    assert grants[0]["Grantee"]["Type"] == "CanonicalUser"
+    assert httpx.get(f"{s3_server.endpoint_url}/{bucket}/{name}").status_code == 403
+
+
+def test_settings_choose_the_backend_from_the_environment(s3_server: S3Server, tmp_path: Path) -> None:
+    local = default_storage_from_env({}, tmp_path)
+    assert local == {"BACKEND": LOCAL_BACKEND, "OPTIONS": {"location": tmp_path}}
+    chosen = default_storage_from_env(s3_server.environ("city-files", ECANCEL_S3_PREFIX="/notary/"), tmp_path)
+    assert chosen["BACKEND"] == S3_BACKEND
+    options = chosen["OPTIONS"]
+    assert options["bucket_name"] == "city-files" and options["location"] == "notary"
+    assert (options["addressing_style"], options["default_acl"], options["verify"]) == ("path", "private", None)
+    assert options["object_parameters"] == {}
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    tuned = default_storage_from_env(
+        s3_server.environ(
+            "city-files",
+            ECANCEL_S3_ACL="none",
+            ECANCEL_S3_ADDRESSING_STYLE="virtual",
+            ECANCEL_S3_CA_BUNDLE=str(bundle),
+            ECANCEL_S3_SERVER_SIDE_ENCRYPTION="aws:kms",
+            ECANCEL_S3_KMS_KEY_ID="key-1",
+        ),
+        tmp_path,
+    )["OPTIONS"]
+    assert (tuned["default_acl"], tuned["addressing_style"], tuned["verify"]) == (None, "virtual", str(bundle))
+    assert tuned["object_parameters"] == {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": "key-1"}
+
+
+@pytest.mark.parametrize(
+    ("wrong", "named"),
+    [
+        ({"ECANCEL_S3_SECRET_ACCESS_KEY": ""}, "ECANCEL_S3_ACCESS_KEY_ID and ECANCEL_S3_SECRET_ACCESS_KEY"),
+        ({"ECANCEL_S3_ADDRESSING_STYLE": "dns"}, "ECANCEL_S3_ADDRESSING_STYLE"),
+        ({"ECANCEL_S3_ACL": "public-read"}, "ECANCEL_S3_ACL"),
+        ({"ECANCEL_S3_SERVER_SIDE_ENCRYPTION": "rot13"}, "ECANCEL_S3_SERVER_SIDE_ENCRYPTION"),
+        ({"ECANCEL_S3_KMS_KEY_ID": "key-1"}, "ECANCEL_S3_KMS_KEY_ID"),
+        ({"ECANCEL_S3_CA_BUNDLE": "/nonexistent/ca.pem"}, "ECANCEL_S3_CA_BUNDLE"),
+    ],
+)
+def test_a_wrong_storage_setting_stops_start_up_naming_it(
+    s3_server: S3Server, tmp_path: Path, wrong: dict[str, str], named: str
+) -> None:
+    with pytest.raises(ImproperlyConfigured, match=named):
+        default_storage_from_env(s3_server.environ("city-files", **wrong), tmp_path)
+
+
+@pytest.mark.django_db
+def test_s3_passes_the_several_servers_check_and_plain_http_is_warned(
+    s3_server: S3Server, settings: Settings, tmp_path: Path
+) -> None:
+    settings.PRODUCTION = True
+    settings.ECANCEL_ALLOW_LOCAL_PKI = True
+    settings.ECANCEL_EVIDENCE_KEY = base64.b64encode(os.urandom(32)).decode()
+    settings.ECANCEL_PUBLIC_URL = "https://ecancel.example.gov.cn"
+    settings.SECURE_HSTS_SECONDS = 3600
+    settings.ECANCEL_KEYS_DIR = tmp_path
+    settings.ECANCEL_APP_SERVERS = 2
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:9/0"
+    secrets_box()
+    signing_key()
+    use(settings, default_storage_from_env({}, tmp_path / "files"))
+    assert [fault.id for fault in production_faults()] == ["ecancel.E020"]
+
+    use(settings, s3_server.storage_setting("city-files"))
+    (warning,) = production_faults()
+    assert warning.id == "ecancel.W022" and s3_server.endpoint_url in warning.msg
+    without_endpoint = {**s3_server.environ("city-files"), "ECANCEL_S3_ENDPOINT_URL": ""}
+    use(settings, default_storage_from_env(without_endpoint, tmp_path))
+    assert production_faults() == []
