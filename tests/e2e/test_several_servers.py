@@ -155,4 +155,3 @@ def test_failed_logins_on_either_server_lock_the_name_on_both(cluster: Cluster) 
     # Five failures, counted wherever they happened, lock the name; the sixth try is refused before any password.
     assert [locked for _status, locked in answers] == [False] * 4 + [True] * 2, answers
     assert all(status != 500 for status, _locked in answers), answers
-

@@ -51,7 +51,8 @@ from django.utils import timezone
 from ecancel.core.context import RequestContext
 from ecancel.selftest.provision import provision_seller
 run = provision_seller(now=timezone.now(), ctx=RequestContext.system(via="test"))
-print(json.dumps({"contract_id": str(run.contract.pk), "contract_no": run.contract.contract_no, "seller_token": run.token}))
+contract = run.contract
+print(json.dumps({"contract_id": str(contract.pk), "contract_no": contract.contract_no, "seller_token": run.token}))
 """
 
 # The notary side's half: a 公证员 with a password and an authenticator.
@@ -69,6 +70,7 @@ print(json.dumps({{
     "notary_authenticator": asdict(Authenticator.of(run.device)),
 }}))
 """
+
 
 @pytest.fixture(scope="module")
 def deployments(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Deployment, Deployment, Credentials]]:
