@@ -11,6 +11,7 @@ the cancelled filing. Failed logins counted on one server lock the account on th
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import secrets
@@ -30,9 +31,13 @@ from tests.servers import Deployment, RoundRobin, celery_worker, free_port, serv
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(redis_server_binary() is None and not os.environ.get("CI"), reason="redis-server missing"),
+    pytest.mark.skipif(
+        not glob.glob("/usr/lib/postgresql/*/bin/initdb") and not os.environ.get("CI"), reason="PostgreSQL missing"
+    ),
 ]
 
 PREPARE = """
+import glob
 import json
 from dataclasses import asdict
 from django.core.management import call_command
