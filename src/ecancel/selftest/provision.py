@@ -3,7 +3,9 @@
 A seller of its own (marked as the self-test's, with specimen papers), a freshly filed contract whose buyers
 are the specimen ID card's and passport's holders, an API token for that seller, and a one-run 公证员 account
 in the chosen office with a password and authenticator only this run knows. ``retire`` takes the credentials
-away again, whatever happened in between: nothing usable is left behind.
+away again, whatever happened in between: nothing usable is left behind. The filing side's half
+(``provision_seller``) and the notary side's (``provision_notary``) can also be prepared in two deployments; the
+drive gets both as plain ``Credentials``.
 """
 
 from __future__ import annotations
