@@ -1,16 +1,22 @@
-"""A deployment of ecancel as a real server on 127.0.0.1, for the tests that run two of them.
+"""A deployment of ecancel as real servers on 127.0.0.1, for the tests that run several of them.
 
 Each deployment has its own data directory (database, keys, CA) and hosts one side; it is set up
 through ``ecancel.manage`` commands and served by ``runserver``, so only HTTP crosses between them.
+A server of several behind one address is a ``Deployment`` too, served by gunicorn, whose ``settings``
+point it at the database, broker, keys and public address it shares with the others; ``RoundRobin``
+is the balancer in front of them.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,6 +24,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import httpx
+
+GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 
 
 def free_port() -> int:
@@ -35,6 +43,8 @@ class Deployment:
     server: subprocess.Popen[bytes] | None = None
     log: BinaryIO | None = None
     trusted_roots: list[Path] = field(default_factory=list)
+    settings: dict[str, str] = field(default_factory=dict)
+    gunicorn: bool = False
 
     @property
     def data_dir(self) -> Path:
@@ -48,18 +58,23 @@ class Deployment:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def public_url(self) -> str:
+        return self.settings.get("ECANCEL_PUBLIC_URL", self.url)
+
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("ECANCEL_", "DJANGO_"))}
         env.update(
             DJANGO_SETTINGS_MODULE="ecancel.config.settings",
             ECANCEL_DATA_DIR=str(self.data_dir),
             ECANCEL_HOSTED_SIDES=self.sides,
-            ECANCEL_PUBLIC_URL=self.url,
+            ECANCEL_PUBLIC_URL=self.public_url,
             # The relay runs when a transaction commits, inside the server: no worker process needed.
             ECANCEL_TASKS_EAGER="true",
             ECANCEL_LOG_LEVEL="WARNING",
             ECANCEL_TRUSTED_ROOTS=os.pathsep.join(str(p) for p in self.trusted_roots),
         )
+        env.update(self.settings)
         return env
 
     def manage(self, *args: str) -> str:
@@ -71,8 +86,12 @@ class Deployment:
 
     def start(self) -> None:
         self.log = (self.root / f"{self.name}.log").open("wb")
+        command = [sys.executable, "-m", "ecancel.manage", "runserver", "--noreload", f"127.0.0.1:{self.port}"]
+        if self.gunicorn:
+            command = [GUNICORN, "ecancel.config.wsgi:application", f"--bind=127.0.0.1:{self.port}", "--workers=1"]
+            command += ["--config=python:ecancel.config.gunicorn", "--access-logfile=-", "--timeout=300"]
         self.server = subprocess.Popen(
-            [sys.executable, "-m", "ecancel.manage", "runserver", "--noreload", f"127.0.0.1:{self.port}"],
+            command,
             env=self.env(),
             stdout=self.log,
             stderr=subprocess.STDOUT,
@@ -129,3 +148,45 @@ def serving(*deployments: Deployment) -> Iterator[None]:
     finally:
         for deployment in deployments:
             deployment.stop()
+
+
+class RoundRobin(httpx.BaseTransport):
+    """A balancer in front of one address's servers: each request of a client goes to the next of them.
+
+    The request keeps its address (Host, Referer, cookies), as behind a reverse proxy; ``served`` (which
+    several clients' balancers may share) counts the requests each server had.
+    """
+
+    def __init__(self, servers: dict[str, list[str]], served: Counter[str] | None = None) -> None:
+        self.rotation = {public: itertools.cycle([httpx.URL(url) for url in urls]) for public, urls in servers.items()}
+        self.served = Counter() if served is None else served
+        self.inner = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        public = f"{request.url.scheme}://{request.url.netloc.decode()}"
+        server = next(self.rotation[public])
+        request.url = request.url.copy_with(host=server.host, port=server.port)
+        self.served[str(server)] += 1
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def celery_worker(deployment: Deployment, log: Path) -> subprocess.Popen[bytes]:
+    """A worker process with ``deployment``'s settings, in a session of its own; ``stop_worker`` ends it."""
+    command = [sys.executable, "-m", "celery", "-A", "ecancel.config.celery", "worker", "-l", "info"]
+    command += ["--pool", "prefork", "--concurrency", "1", "--without-gossip", "--without-mingle"]
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            command, env=deployment.env(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def stop_worker(worker: subprocess.Popen[bytes]) -> None:
+    worker.terminate()
+    try:
+        worker.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=30)

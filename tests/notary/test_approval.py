@@ -55,6 +55,7 @@ def reviewed(received_case: NotaryCase) -> NotaryCase:
     return under_review(received_case)
 
 
+@pytest.mark.postgres  # certifying locks the case with its office and approver joined
 def test_a_notary_approves_and_the_signed_certificate_goes_to_the_seller(
     reviewed: NotaryCase, office: NotaryOffice
 ) -> None:

@@ -197,14 +197,21 @@ def second_factor_check(*, user: User, device: TOTPDevice, token: str, ctx: Requ
     if device.user_id != user.pk:
         raise SecondFactorRefused
     login_attempt_check(username=user.username, ctx=ctx)
-    token = token.strip().replace(" ", "")
-    allowed, _ = device.verify_is_allowed()
-    if not allowed:
-        raise SecondFactorThrottled
-    if token.isdigit() and device.verify_token(token):
+    if _totp_verify(device_pk=device.pk, token=token.strip().replace(" ", "")):
         return
     login_attempt_record_failure(username=user.username, user=user, reason="wrong_otp", ctx=ctx)
     raise SecondFactorRefused
+
+
+@transaction.atomic
+def _totp_verify(*, device_pk: int, token: str) -> bool:
+    """The device's row is locked while the code is checked: the device keeps the time step of the last code it
+    took, so a code sent to two servers at the same moment is taken once."""
+    device = TOTPDevice.objects.select_for_update().get(pk=device_pk)
+    allowed, _ = device.verify_is_allowed()
+    if not allowed:
+        raise SecondFactorThrottled
+    return token.isdigit() and bool(device.verify_token(token))
 
 
 def totp_device_confirmed(user: User) -> TOTPDevice | None:

@@ -1,6 +1,7 @@
 """The self-test's case, driven over HTTP as the seller's system, two buyers' phones and a notary would drive it.
 
-Only public interfaces are used: the filing API with the seller's token, the QR link and the buyers' pages with
+Only public interfaces are used, so the filing side and the notary side may be two deployments, and each may be
+several servers behind one address: the filing API with the seller's token, the QR link and the buyers' pages with
 the evidence from ``identity.specimens``, the staff login and the notary API, the certificate download and the
 public verification page. Each step is timed; the first one that does not hold stops the run with what the
 system answered.
@@ -23,10 +24,9 @@ from urllib.parse import urljoin, urlparse
 import httpx
 import numpy as np
 from django.utils.translation import gettext as _
-from django_otp.oath import TOTP
 
 from ecancel.identity import specimens
-from ecancel.selftest.provision import PASSPORT, Provisioned
+from ecancel.selftest.provision import PASSPORT, Credentials
 
 PHONE_AGENT = "Mozilla/5.0 (Linux; Android 14; ecancel-selftest) Mobile"
 SETTLED_STATES = {"passed", "failed"}
@@ -103,12 +103,21 @@ def _answer_detail(response: httpx.Response) -> str:
 class Browser:
     """One client of the site: its own cookies, CSRF token and Referer, as a browser sends them."""
 
-    def __init__(self, base_url: str, *, agent: str = "ecancel-selftest", bearer: str = "") -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        agent: str = "ecancel-selftest",
+        bearer: str = "",
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         headers = {"User-Agent": agent, "Accept-Language": "zh-hans"}
         if bearer:
             headers["Authorization"] = f"Bearer {bearer}"
         self.base_url = base_url.rstrip("/")
-        self.client = httpx.Client(base_url=self.base_url, headers=headers, timeout=120, follow_redirects=False)
+        self.client = httpx.Client(
+            base_url=self.base_url, headers=headers, timeout=120, follow_redirects=False, transport=transport
+        )
 
     def close(self) -> None:
         self.client.close()
@@ -151,15 +160,34 @@ class Browser:
 
 
 class SelfTest:
-    def __init__(self, *, url: str, provisioned: Provisioned, out: Path, pace: Pace) -> None:
+    """``url`` serves the filing side, ``notary_url`` (the same unless given) the notary side and its phones.
+
+    ``transport`` makes the connection of each client (browser, phone, the seller's system): by default httpx's own.
+    """
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        credentials: Credentials,
+        out: Path,
+        pace: Pace,
+        notary_url: str = "",
+        transport: Callable[[], httpx.BaseTransport | None] = lambda: None,
+    ) -> None:
         self.url = url.rstrip("/")
-        self.provisioned = provisioned
+        self.notary_url = notary_url.rstrip("/") or self.url
+        self.credentials = credentials
         self.out = out
         self.pace = pace
-        self.summary = Summary(url=self.url, office=provisioned.office.organisation.name)
-        self.summary.contract_no = provisioned.contract.contract_no
-        self.seller = Browser(self.url, bearer=provisioned.seller_token)
+        self.transport = transport
+        self.summary = Summary(url=self.url, office=credentials.office_name)
+        self.summary.contract_no = credentials.contract_no
+        self.seller = self._browser(self.url, bearer=credentials.seller_token)
         self.application: dict[str, Any] = {}
+
+    def _browser(self, url: str, *, agent: str = "ecancel-selftest", bearer: str = "") -> Browser:
+        return Browser(url, agent=agent, bearer=bearer, transport=self.transport())
 
     # --- running ------------------------------------------------------------------------------------------
 
@@ -226,13 +254,13 @@ class SelfTest:
 
     def create_and_push(self) -> str:
         created = self.seller.api(
-            "POST", "/api/filing/applications", {"contract_id": str(self.provisioned.contract.pk)}, expect=201
+            "POST", "/api/filing/applications", {"contract_id": self.credentials.contract_id}, expect=201
         )
         self.application = created
         self.summary.application_no = created["number"]
         path = f"/api/filing/applications/{created['id']}"
         self.seller.api("PUT", f"{path}/reason", {"reason": "other", "detail": _("系统自检（ecancel selftest）")})
-        office_id = str(self.provisioned.office.organisation_id)
+        office_id = self.credentials.office_id
         self.seller.api("PUT", f"{path}/notary-office", {"notary_office_id": office_id})
         checks = self.seller.api("GET", f"{path}/checks")
         failing = [c["label"] for c in checks if not c["ok"]]
@@ -257,7 +285,7 @@ class SelfTest:
     # --- the buyers' phones -------------------------------------------------------------------------------
 
     def buyer(self, position: int, *, mainland: bool) -> str:
-        phone = Browser(self.url, agent=PHONE_AGENT)
+        phone = self._browser(self.notary_url, agent=PHONE_AGENT)
         try:
             landing = phone.get(urlparse(self.application["qr"]["url"]).path)
             if landing.status_code != 302:
@@ -376,7 +404,7 @@ class SelfTest:
     # --- the notary ---------------------------------------------------------------------------------------
 
     def approve(self) -> str:
-        notary = Browser(self.url)
+        notary = self._browser(self.notary_url)
         try:
             self._login(notary)
             case = self._until(
@@ -393,15 +421,13 @@ class SelfTest:
 
     def _login(self, notary: Browser) -> None:
         notary.page("/login/")
-        provisioned = self.provisioned
+        credentials = self.credentials
         after = notary.form(
-            "/login/", {"username": provisioned.notary_username, "password": provisioned.notary_password}
+            "/login/", {"username": credentials.notary_username, "password": credentials.notary_password}
         )
         if after.rstrip("/").endswith("verify"):
-            device = provisioned.notary_totp
-            code = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift).token()
             notary.page(after)
-            notary.form(after, {"token": f"{code:0{device.digits}d}"})
+            notary.form(after, {"token": credentials.notary_authenticator.code()})
 
     def _case(self, notary: Browser) -> dict[str, Any] | None:
         found = notary.api("GET", f"/api/notary/cases?q={self.summary.case_number}")
@@ -432,7 +458,7 @@ class SelfTest:
 
     def filing_cancelled(self) -> str:
         application = self._application()
-        contract = self.seller.api("GET", f"/api/filing/contracts/{self.provisioned.contract.pk}")
+        contract = self.seller.api("GET", f"/api/filing/contracts/{self.credentials.contract_id}")
         if application["status"] != "cancelled" or contract["status"] != "cancelled":
             raise StepFailed(
                 _("申请「%(application)s」、合同「%(contract)s」：备案未注销")
@@ -442,7 +468,7 @@ class SelfTest:
 
     def verify(self) -> str:
         certificate = self.application["certificate"]
-        public = Browser(self.url)
+        public = self._browser(self.notary_url)
         try:
             answer = public.get(
                 f"/verify/?{httpx.QueryParams(no=certificate['certificate_no'], code=certificate['verification_code'])}"

@@ -3,7 +3,9 @@
 A seller of its own (marked as the self-test's, with specimen papers), a freshly filed contract whose buyers
 are the specimen ID card's and passport's holders, an API token for that seller, and a one-run 公证员 account
 in the chosen office with a password and authenticator only this run knows. ``retire`` takes the credentials
-away again, whatever happened in between: nothing usable is left behind.
+away again, whatever happened in between: nothing usable is left behind. The filing side's half
+(``provision_seller``) and the notary side's (``provision_notary``) can also be prepared in two deployments; the
+drive gets both as plain ``Credentials``.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ import datetime as dt
 import secrets
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from ecancel.accounts.models import ApiToken, NotaryOffice, Organisation, OrganisationKind, Role, User
@@ -52,6 +56,58 @@ PASSPORT = Passport()
 
 
 @dataclass(frozen=True)
+class Authenticator:
+    """A TOTP device's secret and parameters, as plain values."""
+
+    key: str
+    step: int
+    t0: int
+    digits: int
+    drift: int
+
+    @classmethod
+    def of(cls, device: TOTPDevice) -> Authenticator:
+        return cls(key=device.key, step=device.step, t0=device.t0, digits=device.digits, drift=device.drift)
+
+    def code(self) -> str:
+        value = TOTP(bytes.fromhex(self.key), self.step, self.t0, self.digits, self.drift).token()
+        return f"{value:0{self.digits}d}"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a drive needs, as plain values: they can be prepared by other processes (or deployments) than the one
+    that drives, and handed over as JSON."""
+
+    office_id: str
+    office_name: str
+    contract_id: str
+    contract_no: str
+    seller_token: str
+    notary_username: str
+    notary_password: str
+    notary_authenticator: Authenticator
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Credentials:
+        return cls(**{**data, "notary_authenticator": Authenticator(**data["notary_authenticator"])})
+
+
+@dataclass(frozen=True)
+class SellerRun:
+    seller: Organisation
+    contract: FiledContract
+    token: str
+
+
+@dataclass(frozen=True)
+class NotaryRun:
+    user: User
+    password: str
+    device: TOTPDevice
+
+
+@dataclass(frozen=True)
 class Provisioned:
     office: NotaryOffice
     seller: Organisation
@@ -60,6 +116,18 @@ class Provisioned:
     notary_username: str
     notary_password: str
     notary_totp: TOTPDevice
+
+    def credentials(self) -> Credentials:
+        return Credentials(
+            office_id=str(self.office.organisation_id),
+            office_name=self.office.organisation.name,
+            contract_id=str(self.contract.pk),
+            contract_no=self.contract.contract_no,
+            seller_token=self.seller_token,
+            notary_username=self.notary_username,
+            notary_password=self.notary_password,
+            notary_authenticator=Authenticator.of(self.notary_totp),
+        )
 
 
 def office_find(reference: str | None) -> NotaryOffice:
@@ -143,7 +211,9 @@ def _free_unit(seller: Organisation, ctx: RequestContext) -> Unit:
     return unit_create(building=building, room_no=str(room), floor=1, floor_area=Decimal("88.00"), actor=None, ctx=ctx)
 
 
-def _notary(office: NotaryOffice, ctx: RequestContext) -> tuple[User, str, TOTPDevice]:
+@transaction.atomic
+def provision_notary(*, office: NotaryOffice, ctx: RequestContext) -> NotaryRun:
+    """The run's 公证员 in ``office``, with a password and an authenticator only this run knows."""
     user = User.objects.filter(username=f"{NOTARY_USERNAME_PREFIX}{office.code}").first() or User(
         username=f"{NOTARY_USERNAME_PREFIX}{office.code}",
         display_name=_("系统自检（ecancel selftest）"),
@@ -157,11 +227,12 @@ def _notary(office: NotaryOffice, ctx: RequestContext) -> tuple[User, str, TOTPD
     TOTPDevice.objects.filter(user=user).delete()
     device = TOTPDevice.objects.create(user=user, name="selftest", confirmed=True)
     record_event("accounts.selftest_notary.enabled", organisation=office.organisation, obj=user, ctx=ctx)
-    return user, password, device
+    return NotaryRun(user=user, password=password, device=device)
 
 
 @transaction.atomic
-def provision(*, office: NotaryOffice, now: dt.datetime, ctx: RequestContext) -> Provisioned:
+def provision_seller(*, now: dt.datetime, ctx: RequestContext) -> SellerRun:
+    """The self-test's seller with a freshly filed contract and an API token: the filing side's half."""
     seller = _seller(ctx)
     unit = _free_unit(seller, ctx)
     stamp = now.strftime("%Y%m%d%H%M%S") + secrets.token_hex(2).upper()
@@ -179,15 +250,22 @@ def provision(*, office: NotaryOffice, now: dt.datetime, ctx: RequestContext) ->
         ctx=ctx,
     )
     _token, raw = api_token_create(organisation=seller, name=f"selftest {stamp}", actor=None, ctx=ctx)
-    user, password, device = _notary(office, ctx)
+    return SellerRun(seller=seller, contract=contract, token=raw)
+
+
+@transaction.atomic
+def provision(*, office: NotaryOffice, now: dt.datetime, ctx: RequestContext) -> Provisioned:
+    """Both halves, in a deployment that hosts both sides."""
+    filing = provision_seller(now=now, ctx=ctx)
+    notary = provision_notary(office=office, ctx=ctx)
     return Provisioned(
         office=office,
-        seller=seller,
-        contract=contract,
-        seller_token=raw,
-        notary_username=user.username,
-        notary_password=password,
-        notary_totp=device,
+        seller=filing.seller,
+        contract=filing.contract,
+        seller_token=filing.token,
+        notary_username=notary.user.username,
+        notary_password=notary.password,
+        notary_totp=notary.device,
     )
 
 

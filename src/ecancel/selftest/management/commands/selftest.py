@@ -51,7 +51,7 @@ class Command(LocalisedCommand):
         try:
             summary = SelfTest(
                 url=options["url"],
-                provisioned=provisioned,
+                credentials=provisioned.credentials(),
                 out=options["out"],
                 pace=Pace(limit_seconds=options["timeout"]),
             ).run()
