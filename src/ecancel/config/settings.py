@@ -483,7 +483,10 @@ ECANCEL_FACE_BACKOFF = timedelta(minutes=10)
 ECANCEL_FACE_MANUAL_REVIEW_AFTER = int(os.environ.get("ECANCEL_FACE_MANUAL_REVIEW_AFTER", "10"))
 ECANCEL_FACE_CHALLENGE_TTL = timedelta(minutes=5)  # a liveness action must be performed within this
 ECANCEL_VIDEO_TEXT_TTL = timedelta(minutes=10)  # the text to read aloud is valid this long
-# Key of the identity evidence encrypted at rest (Base64 of 32 bytes); unset: DATA_DIR/keys/evidence.key, made once.
+# The key ring encrypting personal data at rest (ID numbers, identity evidence; core/keyring.py): JSON
+# {"keys": [newest, ..., oldest], "lookup_key": ...}, Base64 of 32 bytes each. ECANCEL_EVIDENCE_KEY (one key) is read
+# as a ring of that key alone. Neither: a ring on local disk under ECANCEL_KEYS_DIR, made on first use.
+ECANCEL_KEY_RING = os.environ.get("ECANCEL_KEY_RING", "")
 ECANCEL_EVIDENCE_KEY = os.environ.get("ECANCEL_EVIDENCE_KEY", "")
 # The null provider's outcomes per operation (tests only), e.g. {"face": "failed:mismatch"}.
 ECANCEL_IDENTITY_NULL_OUTCOMES: dict[str, str] = {}

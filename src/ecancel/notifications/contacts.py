@@ -2,7 +2,8 @@
 
 A contact is stored twice: sealed with AES-256-GCM (to send to it) and, for phone numbers, as a keyed digest (to
 find a buyer's subscriptions and codes by the number they type). Both keys are derived with HKDF from the
-identity evidence key, so they live outside the database like it, and a database copy alone reveals no number.
+key ring's lookup key (``core.keyring``), which does not rotate, so they live outside the database and a database
+copy alone reveals no number.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.utils.translation import gettext_lazy as _
 
 from ecancel.core.errors import field_error
-from ecancel.identity.evidence import evidence_key
+from ecancel.core.keyring import key_ring
 from ecancel.identity.masking import mask_phone
 
 SEAL_PREFIX = "n1:"
@@ -34,7 +35,7 @@ _OPENID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 def _derived_key(purpose: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"ecancel notifications " + purpose).derive(
-        evidence_key().key
+        key_ring().lookup_secret
     )
 
 

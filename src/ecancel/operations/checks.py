@@ -52,15 +52,16 @@ def _pki() -> list[CheckMessage]:
 
 def _keys() -> list[CheckMessage]:
     from ecancel.audit.checkpoints import signing_key_path
+    from ecancel.core.keyring import ring_configured
     from ecancel.exchange.keys import private_key_path, secrets_box_path
 
     faults: list[CheckMessage] = []
-    if not settings.ECANCEL_EVIDENCE_KEY:
+    if not ring_configured():
         faults.append(
             Error(
-                "证据加密密钥将在首次使用时生成在本机磁盘上 / the evidence encryption key would be made on first "
+                "数据加密密钥环将在首次使用时生成在本机磁盘上 / the data encryption key ring would be made on first "
                 "use on local disk",
-                hint="Set ECANCEL_EVIDENCE_KEY (Base64 of 32 random bytes) from the deployment's secret store.",
+                hint="Set ECANCEL_KEY_RING (JSON, see docs/operations.md) from the deployment's secret store.",
                 id="ecancel.E010",
             )
         )

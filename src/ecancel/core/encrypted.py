@@ -1,0 +1,131 @@
+"""Fields kept encrypted in the database under the key ring, with a keyed digest beside them for look-ups.
+
+A stored value is ``e1:<key id>:<Base64 of nonce + AES-256-GCM ciphertext>``; the field's purpose (its model and
+name) and the key id are bound in as associated data, so a value copied into another field fails to open. The
+database cannot compare ciphertexts (each has its own nonce), so the field answers no look-up but ``isnull``:
+whatever finds or de-duplicates rows by the value goes through its digest field (``LookupDigestField``), which
+``pre_save`` fills from the value. A ``QuerySet.update`` or ``save(update_fields=...)`` naming the value must name
+the digest too.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.core.exceptions import FieldError
+from django.db import models
+from django.db.models import Model
+
+from ecancel.core.keyring import DataKey, KeyNotInRing, key_ring
+
+PREFIX = "e1:"
+NONCE_BYTES = 12
+KEY_ID_CHARS = 16
+# A 32-character value: prefix, key id, colon, Base64 of 12 + 32 + 16 bytes.
+STORED_MAX_LENGTH = 120
+
+
+class UnreadableValue(ValueError):
+    """A stored value that does not open: altered, moved from another field, or under a key not in the ring."""
+
+
+def encrypt_value(value: str, *, purpose: str, key: DataKey | None = None) -> str:
+    ring = key_ring()
+    key = key or ring.current
+    nonce = os.urandom(NONCE_BYTES)
+    sealed = AESGCM(ring.subkey(key, "field")).encrypt(nonce, value.encode(), f"{purpose}|{key.key_id}".encode())
+    return f"{PREFIX}{key.key_id}:{base64.b64encode(nonce + sealed).decode()}"
+
+
+def stored_key_id(stored: str) -> str | None:
+    """The key id a stored value was encrypted under; None for a plaintext left from before encryption."""
+    if not stored.startswith(PREFIX):
+        return None
+    return stored[len(PREFIX) : len(PREFIX) + KEY_ID_CHARS]
+
+
+def decrypt_value(stored: str, *, purpose: str) -> str:
+    key_id = stored_key_id(stored)
+    if key_id is None:
+        raise UnreadableValue("not an encrypted value")
+    ring = key_ring()
+    try:
+        key = ring.key(key_id)
+    except KeyNotInRing as exc:
+        raise UnreadableValue(f"encrypted under key {key_id}, which is not in the key ring") from exc
+    try:
+        blob = base64.b64decode(stored[len(PREFIX) + KEY_ID_CHARS + 1 :], validate=True)
+        plain = AESGCM(ring.subkey(key, "field")).decrypt(
+            blob[:NONCE_BYTES], blob[NONCE_BYTES:], f"{purpose}|{key_id}".encode()
+        )
+    except (ValueError, InvalidTag) as exc:
+        raise UnreadableValue(f"a value of {purpose} was altered or moved") from exc
+    return plain.decode()
+
+
+def value_digest(value: str, *, kind: str) -> str:
+    """The digest a ``LookupDigestField`` of that kind holds for ``value``: use it to filter."""
+    return key_ring().digest(kind, value)
+
+
+class EncryptedCharField(models.CharField):  # type: ignore[type-arg]
+    """Text kept encrypted; ``max_length`` bounds the plaintext, the column is wide enough for the ciphertext."""
+
+    description = "Text encrypted under the key ring"
+
+    def db_type(self, connection: Any) -> str | None:
+        return models.CharField(max_length=STORED_MAX_LENGTH).db_type(connection)
+
+    def cast_db_type(self, connection: Any) -> str | None:
+        return self.db_type(connection)
+
+    @property
+    def purpose(self) -> str:
+        return f"{self.model._meta.label_lower}.{self.name}"
+
+    def get_lookup(self, lookup_name: str) -> Any:
+        if lookup_name != "isnull":
+            raise FieldError(f"{self.name} is encrypted: filter by its digest field, not by __{lookup_name}")
+        return super().get_lookup(lookup_name)
+
+    def from_db_value(self, value: str | None, expression: Any, connection: Any) -> str | None:
+        if value is None or stored_key_id(value) is None:
+            return value  # a plaintext left from before encryption reads as itself until migrated
+        return decrypt_value(value, purpose=self.purpose)
+
+    def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
+        value = super().get_db_prep_value(value, connection, prepared)
+        if value is None or value == "" or stored_key_id(str(value)) is not None:
+            return value
+        return encrypt_value(str(value), purpose=self.purpose)
+
+
+class LookupDigestField(models.CharField):  # type: ignore[type-arg]
+    """The keyed digest of an encrypted field's value (``source``), filled on every save of the row."""
+
+    description = "Keyed digest of an encrypted value"
+
+    def __init__(self, *args: Any, source: str = "", kind: str = "", **kwargs: Any) -> None:
+        self.source, self.kind = source, kind
+        kwargs.setdefault("max_length", 64)
+        kwargs.setdefault("editable", False)
+        kwargs.setdefault("blank", True)
+        kwargs.setdefault("db_index", True)
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self) -> Any:
+        name, path, args, kwargs = super().deconstruct()
+        kwargs["source"], kwargs["kind"] = self.source, self.kind
+        for default in ("max_length", "editable", "blank", "db_index"):
+            kwargs.pop(default, None)
+        return name, path, args, kwargs
+
+    def pre_save(self, model_instance: Model, add: bool) -> str:
+        value = getattr(model_instance, self.source)
+        digest = value_digest(value, kind=self.kind) if value else ""
+        setattr(model_instance, self.attname, digest)
+        return digest
