@@ -17,8 +17,9 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.core.exceptions import FieldError
-from django.db import models
+from django.db import models, router, transaction
 from django.db.models import Model
+from django.db.models.functions import Cast
 
 from ecancel.core.keyring import DataKey, KeyNotInRing, key_ring
 
@@ -129,3 +130,53 @@ class LookupDigestField(models.CharField):  # type: ignore[type-arg]
         digest = value_digest(value, kind=self.kind) if value else ""
         setattr(model_instance, self.attname, digest)
         return digest
+
+
+def encrypted_fields(model: type[Model]) -> list[tuple[EncryptedCharField, LookupDigestField | None]]:
+    """The model's encrypted fields, each with the digest field that follows it (if any)."""
+    fields = model._meta.get_fields()
+    digests = {f.source: f for f in fields if isinstance(f, LookupDigestField)}
+    return [(f, digests.get(f.name)) for f in fields if isinstance(f, EncryptedCharField)]
+
+
+def rekey_rows(model: type[Model], *, batch: int = 500) -> int:
+    """Re-encrypt the model's encrypted values not under the current key (plaintext included); the rows changed.
+
+    Each row is written only if its stored value is still the one read (a row a request rewrote meanwhile is
+    already under the current key), one short transaction per batch, so a run killed half-way is simply run again.
+    """
+    changed = 0
+    for field, digest in encrypted_fields(model):
+        current = f"{PREFIX}{key_ring().current.key_id}:"
+        stored = Cast(field.name, output_field=models.TextField())
+        stale = (
+            model._default_manager.alias(stored=stored)
+            .exclude(stored__startswith=current)
+            .exclude(stored="")
+            .exclude(stored__isnull=True)
+        )
+        last_pk = None
+        while True:
+            page = stale.filter(pk__gt=last_pk) if last_pk is not None else stale
+            rows = list(page.annotate(raw=stored).order_by("pk").values_list("pk", "raw")[:batch])
+            if not rows:
+                break
+            with transaction.atomic(using=router.db_for_write(model)):
+                for pk, raw in rows:
+                    plain = raw if stored_key_id(raw) is None else decrypt_value(raw, purpose=field.purpose)
+                    values = {field.name: encrypt_value(plain, purpose=field.purpose)}
+                    if digest is not None:
+                        values[digest.name] = value_digest(plain, kind=digest.kind)
+                    row = model._default_manager.alias(stored=stored).filter(pk=pk, stored=raw)
+                    changed += row.update(**values)
+            last_pk = rows[-1][0]
+    return changed
+
+
+def encrypt_existing(app_label: str, model_name: str) -> Any:
+    """A data migration's step: encrypt the model's values still in plaintext and fill their digests."""
+
+    def run(apps: Any, schema_editor: Any) -> None:
+        rekey_rows(apps.get_model(app_label, model_name))
+
+    return run

@@ -98,9 +98,9 @@ def _configured_ring(text: str) -> KeyRing:
     try:
         config = json.loads(text)
     except ValueError as exc:
-        raise ImproperlyConfigured("ECANCEL_KEY_RING must be JSON: {\"keys\": [...], \"lookup_key\": ...}") from exc
+        raise ImproperlyConfigured('ECANCEL_KEY_RING must be JSON: {"keys": [...], "lookup_key": ...}') from exc
     if not isinstance(config, dict) or not isinstance(config.get("keys"), list) or not config["keys"]:
-        raise ImproperlyConfigured("ECANCEL_KEY_RING must name at least one key in \"keys\" (newest first)")
+        raise ImproperlyConfigured('ECANCEL_KEY_RING must name at least one key in "keys" (newest first)')
     unknown = set(config) - {"keys", "lookup_key"}
     if unknown:
         raise ImproperlyConfigured(f"ECANCEL_KEY_RING has unknown entries: {', '.join(sorted(unknown))}")
@@ -124,7 +124,9 @@ def _local_ring() -> KeyRing:
     folder = Path(settings.ECANCEL_KEYS_DIR)
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     first_path = _first_local_key_path()
-    first = decode_key(read_or_create_private(first_path, base64.b64encode(os.urandom(KEY_BYTES))).strip(), str(first_path))
+    first = decode_key(
+        read_or_create_private(first_path, base64.b64encode(os.urandom(KEY_BYTES))).strip(), str(first_path)
+    )
     added: list[tuple[int, bytes]] = []
     ring_dir = local_ring_dir()
     if ring_dir.is_dir():
