@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import base64
 import os
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -139,13 +141,20 @@ def encrypted_fields(model: type[Model]) -> list[tuple[EncryptedCharField, Looku
     return [(f, digests.get(f.name)) for f in fields if isinstance(f, EncryptedCharField)]
 
 
-def rekey_rows(model: type[Model], *, batch: int = 500) -> int:
-    """Re-encrypt the model's encrypted values not under the current key (plaintext included); the rows changed.
+@dataclass
+class Rekeyed:
+    changed: int = 0
+    unreadable: list[str] = dc_field(default_factory=list)  # "<field> of <pk>": under a key not in the ring
+
+
+def rekey_rows(model: type[Model], *, batch: int = 500) -> Rekeyed:
+    """Re-encrypt the model's encrypted values not under the current key (plaintext included).
 
     Each row is written only if its stored value is still the one read (a row a request rewrote meanwhile is
     already under the current key), one short transaction per batch, so a run killed half-way is simply run again.
+    A value that does not open is left as it is and named.
     """
-    changed = 0
+    result = Rekeyed()
     for field, digest in encrypted_fields(model):
         current = f"{PREFIX}{key_ring().current.key_id}:"
         stored = Cast(field.name, output_field=models.TextField())
@@ -163,14 +172,18 @@ def rekey_rows(model: type[Model], *, batch: int = 500) -> int:
                 break
             with transaction.atomic(using=router.db_for_write(model)):
                 for pk, raw in rows:
-                    plain = raw if stored_key_id(raw) is None else decrypt_value(raw, purpose=field.purpose)
+                    try:
+                        plain = raw if stored_key_id(raw) is None else decrypt_value(raw, purpose=field.purpose)
+                    except UnreadableValue:
+                        result.unreadable.append(f"{field.name} of {pk}")
+                        continue
                     values = {field.name: encrypt_value(plain, purpose=field.purpose)}
                     if digest is not None:
                         values[digest.name] = value_digest(plain, kind=digest.kind)
                     row = model._default_manager.alias(stored=stored).filter(pk=pk, stored=raw)
-                    changed += row.update(**values)
+                    result.changed += row.update(**values)
             last_pk = rows[-1][0]
-    return changed
+    return result
 
 
 def encrypt_existing(app_label: str, model_name: str) -> Any:

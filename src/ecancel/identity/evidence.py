@@ -14,6 +14,7 @@ import hashlib
 import os
 import re
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -103,6 +104,18 @@ def evidence_delete(name: str) -> bool:
         return False
     default_storage.delete(name)
     return True
+
+
+def evidence_names() -> Iterator[str]:
+    """Every evidence file in the storage, purpose by purpose, in name order."""
+    if not default_storage.exists("identity"):
+        return
+    purposes, _files = default_storage.listdir("identity")
+    for purpose in sorted(purposes):
+        _directories, files = default_storage.listdir(f"identity/{purpose}")
+        for file_name in sorted(files):
+            if _NAME.fullmatch(name := f"identity/{purpose}/{file_name}"):
+                yield name
 
 
 def evidence_key_id(name: str) -> str | None:
