@@ -301,6 +301,13 @@ ECANCEL_HOSTED_SIDES = [
 ]
 if not ECANCEL_HOSTED_SIDES or not set(ECANCEL_HOSTED_SIDES) <= {"filing", "notary"}:
     raise ImproperlyConfigured("ECANCEL_HOSTED_SIDES must list filing and/or notary")
+# Where hosted organisations' exchange signing keys live (exchange/keys.py): files under ECANCEL_KEYS_DIR/exchange,
+# or ecancel.exchange.keys.MemoryExchangeKeys (the process only: tests).
+ECANCEL_EXCHANGE_KEYS_BACKEND = os.environ.get(
+    "ECANCEL_EXCHANGE_KEYS_BACKEND", "ecancel.exchange.keys.FileExchangeKeys"
+)
+# How long a rotated-out exchange key keeps signing beside the new one, and the peer accepts either.
+ECANCEL_EXCHANGE_KEY_OVERLAP = timedelta(days=int(os.environ.get("ECANCEL_EXCHANGE_KEY_OVERLAP_DAYS", "7")))
 ECANCEL_EXCHANGE_CLOCK_SKEW = 300  # seconds a signature's timestamp may differ from our clock
 ECANCEL_EXCHANGE_RETRY_BASE = 5.0  # seconds before the first retry; doubles per attempt, with jitter
 ECANCEL_EXCHANGE_RETRY_CAP = 1800.0

@@ -75,7 +75,7 @@ def value_digest(value: str, *, kind: str) -> str:
     return key_ring().digest(kind, value)
 
 
-class EncryptedCharField(models.CharField):  # type: ignore[type-arg]
+class EncryptedCharField(models.CharField):
     """Text kept encrypted; ``max_length`` bounds the plaintext, the column is wide enough for the ciphertext."""
 
     description = "Text encrypted under the key ring"
@@ -107,7 +107,7 @@ class EncryptedCharField(models.CharField):  # type: ignore[type-arg]
         return encrypt_value(str(value), purpose=self.purpose)
 
 
-class LookupDigestField(models.CharField):  # type: ignore[type-arg]
+class LookupDigestField(models.CharField):
     """The keyed digest of an encrypted field's value (``source``), filled on every save of the row."""
 
     description = "Keyed digest of an encrypted value"

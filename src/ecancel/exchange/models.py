@@ -37,6 +37,9 @@ class Peer(Entity):
     endpoint_url = models.URLField(_("接收地址"), max_length=500, blank=True)
     signing = models.CharField(_("签名方式"), max_length=20, choices=Signing.choices)
     public_key = models.CharField(_("Ed25519 公钥"), max_length=64, blank=True)
+    # The key a rotation announced by the peer replaced: still accepted until previous_key_until.
+    previous_public_key = models.CharField(_("上一把 Ed25519 公钥"), max_length=64, blank=True, editable=False)
+    previous_key_until = models.DateTimeField(_("上一把公钥停用时间"), null=True, blank=True, editable=False)
     hmac_secret_sealed = models.TextField(_("共享密钥（加密保存）"), blank=True, editable=False)
     document_signing_pins = models.JSONField(
         _("文书签章证书公钥指纹"),

@@ -53,7 +53,7 @@ def _pki() -> list[CheckMessage]:
 def _keys() -> list[CheckMessage]:
     from ecancel.audit.checkpoints import signing_key_path
     from ecancel.core.keyring import ring_configured
-    from ecancel.exchange.keys import private_key_path, secrets_box_path
+    from ecancel.exchange.keys import exchange_keys, secrets_box_path
 
     faults: list[CheckMessage] = []
     if not ring_configured():
@@ -65,9 +65,12 @@ def _keys() -> list[CheckMessage]:
                 id="ecancel.E010",
             )
         )
-    missing = [path for path in (secrets_box_path(), signing_key_path()) if not path.exists()]
+    missing = [_relative(path) for path in (secrets_box_path(), signing_key_path()) if not path.exists()]
+    backend = exchange_keys()
     try:
-        missing += [path for path in map(private_key_path, _hosted_organisation_ids()) if not path.exists()]
+        missing += [
+            _relative(Path(backend.location(pk))) for pk in _hosted_organisation_ids() if not backend.exists(pk)
+        ]
     except DatabaseError as failure:
         faults.append(
             Warning(
@@ -81,7 +84,7 @@ def _keys() -> list[CheckMessage]:
         faults.append(
             Error(
                 "交换或审计密钥将在首次使用时生成在本机磁盘上 / exchange or audit keys would be made on first use "
-                f"on local disk: {', '.join(_relative(p) for p in missing)}",
+                f"on local disk: {', '.join(missing)}",
                 hint="Run `ecancel keys_init` once with ECANCEL_KEYS_DIR on the volume every app server mounts.",
                 id="ecancel.E011",
             )
