@@ -3,7 +3,6 @@ either key during the overlap and only the new one after it."""
 
 from __future__ import annotations
 
-import base64
 import json
 import uuid
 from collections.abc import Iterator
@@ -23,7 +22,7 @@ from ecancel.exchange import keys
 from ecancel.exchange.envelope import body_digest, sign_ed25519, signature_headers
 from ecancel.exchange.errors import ExchangeRefused
 from ecancel.exchange.key_rotation import exchange_key_rotate
-from ecancel.exchange.models import InboxMessage, OutboxMessage, Peer, Signing, Transport
+from ecancel.exchange.models import InboxMessage, OutboxMessage, Peer, Transport
 from ecancel.exchange.services import inbox_accept, peer_set
 from ecancel.exchange.transitions import InboxStatus
 from tests.exchange.conftest import put
@@ -131,7 +130,7 @@ def test_a_rotation_is_announced_and_the_peer_accepts_either_key_during_the_over
 def test_running_it_again_during_the_overlap_re_announces_the_same_key(
     linked: tuple[Organisation, Organisation],
 ) -> None:
-    sender, receiver = linked
+    sender, _receiver = linked
     start = timezone.now()
     first, _ = exchange_key_rotate(organisation=sender, actor=None, ctx=RequestContext.system(), now=start)
     out = StringIO()
@@ -148,7 +147,7 @@ def test_running_it_again_during_the_overlap_re_announces_the_same_key(
 
 @pytest.mark.django_db
 def test_an_announcement_without_proof_of_the_new_key_is_rejected(linked: tuple[Organisation, Organisation]) -> None:
-    sender, receiver = linked
+    sender, _receiver = linked
     start = timezone.now()
     pinned = keys.public_key_b64(sender.pk)
     exchange_key_rotate(organisation=sender, actor=None, ctx=RequestContext.system(), now=start)
@@ -164,4 +163,3 @@ def test_an_announcement_without_proof_of_the_new_key_is_rejected(linked: tuple[
     stored = InboxMessage.objects.get(pk=row.pk)
     assert stored.status == InboxStatus.REJECTED and "持有证明" in stored.reason
     assert Peer.objects.get(organisation=sender).public_key == pinned
-    assert base64.b64decode(pinned)
