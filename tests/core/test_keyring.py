@@ -14,6 +14,7 @@ from django.apps import apps
 from django.core.exceptions import FieldError, ImproperlyConfigured
 from django.db import connection
 from django.db.models import TextField, Value
+from django.utils import timezone
 from pytest_django import Settings
 
 from ecancel.core.encrypted import (
@@ -26,6 +27,7 @@ from ecancel.core.encrypted import (
 )
 from ecancel.core.keyring import DataKey, add_local_key, key_ring
 from ecancel.filing.models import BuyerParty
+from ecancel.identity.models import CheckKind, IdentityCheck
 from tests.factories import contract_with_buyers
 
 
@@ -150,3 +152,19 @@ def test_the_data_migration_encrypts_plaintext_left_from_before() -> None:
     assert number not in raw_column(buyer)
     buyer.refresh_from_db()
     assert buyer.id_number == number and buyer.id_number_digest == value_digest(number, kind="id_number")
+
+
+@pytest.mark.django_db
+def test_what_a_document_check_read_is_kept_encrypted_whole() -> None:
+    details = {"expected_number": "110101199003077777", "fields": {"number": "110101199003077777", "name": "张三"}}
+    check = IdentityCheck.objects.create(
+        case_ref="c", party=1, kind=CheckKind.DOCUMENT, provider="null", details=details, started_at=timezone.now()
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT details FROM identity_identitycheck WHERE id = %s", [check.pk.hex])
+        row = cursor.fetchone()
+    assert row is not None and "110101199003077777" not in str(row[0]) and stored_key_id(str(row[0]))
+    assert IdentityCheck.objects.get(pk=check.pk).details == details
+    IdentityCheck.objects.filter(pk=check.pk).update(details=Value(json.dumps(details), output_field=TextField()))
+    encrypt_existing("identity", "identitycheck")(apps, None)
+    assert IdentityCheck.objects.get(pk=check.pk).details == details

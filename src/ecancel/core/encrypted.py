@@ -11,6 +11,7 @@ the digest too.
 from __future__ import annotations
 
 import base64
+import json
 import os
 from dataclasses import dataclass
 from dataclasses import field as dc_field
@@ -75,7 +76,23 @@ def value_digest(value: str, *, kind: str) -> str:
     return key_ring().digest(kind, value)
 
 
-class EncryptedCharField(models.CharField):
+class EncryptedField:
+    """What every encrypted field shares: its purpose (bound into each value) and no look-ups but ``isnull``."""
+
+    name: str
+    model: type[Model]
+
+    @property
+    def purpose(self) -> str:
+        return f"{self.model._meta.label_lower}.{self.name}"
+
+    def get_lookup(self, lookup_name: str) -> Any:
+        if lookup_name != "isnull":
+            raise FieldError(f"{self.name} is encrypted: filter by its digest field, not by __{lookup_name}")
+        return super().get_lookup(lookup_name)  # type: ignore[misc]
+
+
+class EncryptedCharField(EncryptedField, models.CharField):
     """Text kept encrypted; ``max_length`` bounds the plaintext, the column is wide enough for the ciphertext."""
 
     description = "Text encrypted under the key ring"
@@ -85,15 +102,6 @@ class EncryptedCharField(models.CharField):
 
     def cast_db_type(self, connection: Any) -> str | None:
         return self.db_type(connection)
-
-    @property
-    def purpose(self) -> str:
-        return f"{self.model._meta.label_lower}.{self.name}"
-
-    def get_lookup(self, lookup_name: str) -> Any:
-        if lookup_name != "isnull":
-            raise FieldError(f"{self.name} is encrypted: filter by its digest field, not by __{lookup_name}")
-        return super().get_lookup(lookup_name)
 
     def from_db_value(self, value: str | None, expression: Any, connection: Any) -> str | None:
         if value is None or stored_key_id(value) is None:
@@ -105,6 +113,28 @@ class EncryptedCharField(models.CharField):
         if value is None or value == "" or stored_key_id(str(value)) is not None:
             return value
         return encrypt_value(str(value), purpose=self.purpose)
+
+
+class EncryptedJSONField(EncryptedField, models.TextField):
+    """A JSON document kept encrypted whole (it holds personal data, e.g. what was read off an ID card)."""
+
+    description = "JSON encrypted under the key ring"
+    _pyi_private_set_type: Any
+    _pyi_private_get_type: dict[str, Any]  # type: ignore[assignment]
+
+    def from_db_value(self, value: str | None, expression: Any, connection: Any) -> Any:
+        if value is None:
+            return None
+        plain = value if stored_key_id(value) is None else decrypt_value(value, purpose=self.purpose)
+        return json.loads(plain)
+
+    def to_python(self, value: Any) -> Any:
+        return value
+
+    def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
+        if value is None or (isinstance(value, str) and stored_key_id(value) is not None):
+            return value
+        return encrypt_value(json.dumps(value, ensure_ascii=False, sort_keys=True), purpose=self.purpose)
 
 
 class LookupDigestField(models.CharField):
@@ -134,11 +164,11 @@ class LookupDigestField(models.CharField):
         return digest
 
 
-def encrypted_fields(model: type[Model]) -> list[tuple[EncryptedCharField, LookupDigestField | None]]:
+def encrypted_fields(model: type[Model]) -> list[tuple[EncryptedField, LookupDigestField | None]]:
     """The model's encrypted fields, each with the digest field that follows it (if any)."""
     fields = model._meta.get_fields()
     digests = {f.source: f for f in fields if isinstance(f, LookupDigestField)}
-    return [(f, digests.get(f.name)) for f in fields if isinstance(f, EncryptedCharField)]
+    return [(f, digests.get(f.name)) for f in fields if isinstance(f, EncryptedField)]
 
 
 @dataclass
