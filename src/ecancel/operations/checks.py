@@ -13,10 +13,12 @@ from typing import Any, cast
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError
 
 LOCAL_CA_BACKEND = "ecancel.documents.pki.LocalCABackend"
 LOCAL_STORAGE = "django.core.files.storage.FileSystemStorage"
+MEMORY_EXCHANGE_KEYS = "ecancel.exchange.keys.MemoryExchangeKeys"
 
 
 @register(Tags.security, deploy=True)
@@ -52,7 +54,7 @@ def _pki() -> list[CheckMessage]:
 
 def _keys() -> list[CheckMessage]:
     from ecancel.audit.checkpoints import signing_key_path
-    from ecancel.core.keyring import ring_configured
+    from ecancel.core.keyring import key_ring, ring_configured
     from ecancel.exchange.keys import exchange_keys, secrets_box_path
 
     faults: list[CheckMessage] = []
@@ -63,6 +65,25 @@ def _keys() -> list[CheckMessage]:
                 "use on local disk",
                 hint="Set ECANCEL_KEY_RING (JSON, see docs/operations.md) from the deployment's secret store.",
                 id="ecancel.E010",
+            )
+        )
+    else:
+        try:
+            key_ring()
+        except ImproperlyConfigured as exc:
+            faults.append(
+                Error(
+                    f"数据加密密钥环配置有误 / the data encryption key ring is malformed: {exc}",
+                    hint="Fix ECANCEL_KEY_RING (see deploy/ecancel.env.example).",
+                    id="ecancel.E013",
+                )
+            )
+    if settings.ECANCEL_EXCHANGE_KEYS_BACKEND == MEMORY_EXCHANGE_KEYS:
+        faults.append(
+            Error(
+                "交换签名密钥只保存在进程内存中 / exchange signing keys are kept in process memory only",
+                hint="Unset ECANCEL_EXCHANGE_KEYS_BACKEND (key files under ECANCEL_KEYS_DIR/exchange).",
+                id="ecancel.E012",
             )
         )
     missing = [_relative(path) for path in (secrets_box_path(), signing_key_path()) if not path.exists()]
