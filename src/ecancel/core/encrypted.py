@@ -21,7 +21,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.core.exceptions import FieldError
 from django.db import models, router, transaction
-from django.db.models import Model
+from django.db.models import Model, Value
 from django.db.models.functions import Cast
 
 from ecancel.core.keyring import DataKey, KeyNotInRing, key_ring
@@ -221,5 +221,22 @@ def encrypt_existing(app_label: str, model_name: str) -> Any:
 
     def run(apps: Any, schema_editor: Any) -> None:
         rekey_rows(apps.get_model(app_label, model_name))
+
+    return run
+
+
+def decrypt_existing(app_label: str, model_name: str) -> Any:
+    """The reverse of ``encrypt_existing``: values back in plaintext, for a schema that stores them so."""
+
+    def run(apps: Any, schema_editor: Any) -> None:
+        model = apps.get_model(app_label, model_name)
+        for field, _digest in encrypted_fields(model):
+            stored = Cast(field.name, output_field=models.TextField())
+            rows = model._default_manager.annotate(raw=stored).filter(raw__startswith=PREFIX)
+            for pk, raw in rows.values_list("pk", "raw").iterator():
+                plain = decrypt_value(raw, purpose=field.purpose)
+                model._default_manager.filter(pk=pk).update(
+                    **{field.name: Value(plain, output_field=models.TextField())}
+                )
 
     return run

@@ -21,5 +21,8 @@ class Migration(migrations.Migration):
             name="legal_representative_id_number",
             field=ecancel.core.encrypted.EncryptedCharField(max_length=32, verbose_name="法定代表人证件号码"),
         ),
-        migrations.RunPython(ecancel.core.encrypted.encrypt_existing("accounts", "developercompany")),
+        migrations.RunPython(
+            ecancel.core.encrypted.encrypt_existing("accounts", "developercompany"),
+            ecancel.core.encrypted.decrypt_existing("accounts", "developercompany"),
+        ),
     ]

@@ -31,6 +31,12 @@ class Migration(migrations.Migration):
             name="id_number",
             field=ecancel.core.encrypted.EncryptedCharField(max_length=32, verbose_name="证件号码"),
         ),
-        migrations.RunPython(ecancel.core.encrypted.encrypt_existing("cancellation", "applicant")),
-        migrations.RunPython(ecancel.core.encrypted.encrypt_existing("cancellation", "agent")),
+        migrations.RunPython(
+            ecancel.core.encrypted.encrypt_existing("cancellation", "applicant"),
+            ecancel.core.encrypted.decrypt_existing("cancellation", "applicant"),
+        ),
+        migrations.RunPython(
+            ecancel.core.encrypted.encrypt_existing("cancellation", "agent"),
+            ecancel.core.encrypted.decrypt_existing("cancellation", "agent"),
+        ),
     ]

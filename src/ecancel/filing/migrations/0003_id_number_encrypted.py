@@ -25,5 +25,8 @@ class Migration(migrations.Migration):
             name="id_number",
             field=ecancel.core.encrypted.EncryptedCharField(max_length=32, verbose_name="证件号码"),
         ),
-        migrations.RunPython(ecancel.core.encrypted.encrypt_existing("filing", "buyerparty")),
+        migrations.RunPython(
+            ecancel.core.encrypted.encrypt_existing("filing", "buyerparty"),
+            ecancel.core.encrypted.decrypt_existing("filing", "buyerparty"),
+        ),
     ]

@@ -16,5 +16,8 @@ class Migration(migrations.Migration):
             name="details",
             field=ecancel.core.encrypted.EncryptedJSONField(blank=True, default=dict),
         ),
-        migrations.RunPython(ecancel.core.encrypted.encrypt_existing("identity", "identitycheck")),
+        migrations.RunPython(
+            ecancel.core.encrypted.encrypt_existing("identity", "identitycheck"),
+            ecancel.core.encrypted.decrypt_existing("identity", "identitycheck"),
+        ),
     ]

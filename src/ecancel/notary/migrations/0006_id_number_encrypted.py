@@ -21,5 +21,8 @@ class Migration(migrations.Migration):
             name="id_number",
             field=ecancel.core.encrypted.EncryptedCharField(max_length=32, verbose_name="证件号码"),
         ),
-        migrations.RunPython(ecancel.core.encrypted.encrypt_existing("notary", "caseparty")),
+        migrations.RunPython(
+            ecancel.core.encrypted.encrypt_existing("notary", "caseparty"),
+            ecancel.core.encrypted.decrypt_existing("notary", "caseparty"),
+        ),
     ]
