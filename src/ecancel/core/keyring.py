@@ -23,6 +23,7 @@ import json
 import os
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -156,36 +157,35 @@ def ring_configured() -> bool:
     return bool(settings.ECANCEL_KEY_RING or settings.ECANCEL_EVIDENCE_KEY)
 
 
+def _single_key_ring() -> KeyRing:
+    secret = decode_key(settings.ECANCEL_EVIDENCE_KEY.strip(), "ECANCEL_EVIDENCE_KEY")
+    return KeyRing(keys=(DataKey.of(secret),), lookup_secret=secret, on_local_disk=False)
+
+
+def _source() -> tuple[tuple[object, ...], Callable[[], KeyRing]]:
+    """What the ring is built from now (a key added on local disk changes it), and how to build it."""
+    if settings.ECANCEL_KEY_RING:
+        return ("ring", settings.ECANCEL_KEY_RING), lambda: _configured_ring(settings.ECANCEL_KEY_RING)
+    if settings.ECANCEL_EVIDENCE_KEY:
+        return ("one key", settings.ECANCEL_EVIDENCE_KEY), _single_key_ring
+    try:
+        added = local_ring_dir().stat().st_mtime_ns
+    except FileNotFoundError:
+        added = 0
+    return ("local", str(_first_local_key_path()), added), _local_ring
+
+
 _lock = threading.Lock()
 _cache: dict[tuple[object, ...], KeyRing] = {}
 
 
 def key_ring() -> KeyRing:
     """The ring as configured now; a key added on local disk by another process is seen at the next call."""
-    if settings.ECANCEL_KEY_RING:
-        source: tuple[object, ...] = ("ring", settings.ECANCEL_KEY_RING)
-        build = lambda: _configured_ring(settings.ECANCEL_KEY_RING)  # noqa: E731
-    elif settings.ECANCEL_EVIDENCE_KEY:
-        source = ("one key", settings.ECANCEL_EVIDENCE_KEY)
-        build = lambda: KeyRing(  # noqa: E731
-            keys=(DataKey.of(secret := decode_key(settings.ECANCEL_EVIDENCE_KEY.strip(), "ECANCEL_EVIDENCE_KEY")),),
-            lookup_secret=secret,
-            on_local_disk=False,
-        )
-    else:
-        try:
-            stamp = local_ring_dir().stat().st_mtime_ns
-        except FileNotFoundError:
-            stamp = 0
-        first = _first_local_key_path()
-        source = ("local", str(first), first.exists(), stamp)
-        build = _local_ring
+    source, build = _source()
     with _lock:
         ring = _cache.get(source)
         if ring is None:
             ring = build()
-            if source[0] == "local":
-                source = ("local", str(first), True, stamp)
             _cache.clear()
             _cache[source] = ring
         return ring

@@ -1,7 +1,7 @@
 """``ecancel keys_init``: make the deployment's private keys now, on purpose, rather than on first use.
 
 Run once per deployment with ``ECANCEL_KEYS_DIR`` on the volume every app server mounts; running it again changes
-nothing. The evidence key is not made here: it comes from the secret store as ``ECANCEL_EVIDENCE_KEY``.
+nothing. The data key ring is not made here: it comes from the secret store as ``ECANCEL_KEY_RING``.
 """
 
 from __future__ import annotations
