@@ -10,6 +10,7 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 from django.db.models import TextField
@@ -21,6 +22,8 @@ from ecancel.core.encrypted import stored_key_id, value_digest
 from ecancel.core.keyring import key_ring
 from ecancel.filing.models import BuyerParty
 from ecancel.identity.evidence import evidence_get, evidence_key_id, evidence_put, evidence_rekey
+from ecancel.notifications import contacts
+from ecancel.notifications.models import Subscription
 from tests.factories import contract_with_buyers
 
 pytestmark = pytest.mark.django_db
@@ -129,3 +132,30 @@ def test_a_file_under_a_key_no_longer_in_the_ring_is_named_and_the_rest_is_done(
     assert orphan in str(caught.value)
     assert evidence_key_id(readable) == key_ring().current.key_id
     assert default_storage.exists(orphan), "what cannot be read is left as it is"
+
+
+def legacy_seal(value: dict[str, str], *, bound_to: str) -> str:
+    """A contact as sealed before the key ring: under a key derived from the lookup key, no key id."""
+    nonce = os.urandom(12)
+    plain = json.dumps(value, ensure_ascii=False, sort_keys=True).encode()
+    sealed = AESGCM(contacts._derived_key(b"contact seal")).encrypt(nonce, plain, bound_to.encode())
+    return contacts.LEGACY_SEAL_PREFIX + base64.b64encode(nonce + sealed).decode()
+
+
+def test_sealed_contacts_follow_the_ring_including_those_sealed_before_it(storage: Path, settings: Settings) -> None:
+    old, new = new_key(), new_key()
+    settings.ECANCEL_KEY_RING = json.dumps({"keys": [old]})
+    contact = {"phone": "+8613912345678"}
+    under_old = Subscription.objects.create(recipient="party:1", topic="case:1", language="zh-hans")
+    under_old.contact_sealed = contacts.seal(contact, bound_to=f"subscription:{under_old.pk}")
+    under_old.save()
+    before_ring = Subscription.objects.create(recipient="party:2", topic="case:1", language="zh-hans")
+    before_ring.contact_sealed = legacy_seal(contact, bound_to=f"subscription:{before_ring.pk}")
+    before_ring.save()
+
+    settings.ECANCEL_KEY_RING = json.dumps({"keys": [new, old]})
+    assert "sealed contacts and delivery payloads: 2 re-sealed" in rotate()
+    settings.ECANCEL_KEY_RING = json.dumps({"keys": [new], "lookup_key": old})
+    for row in Subscription.objects.all():
+        assert contacts.sealed_key_id(row.contact_sealed) == key_ring().current.key_id
+        assert contacts.unseal(row.contact_sealed, bound_to=f"subscription:{row.pk}") == contact

@@ -1,6 +1,7 @@
 """``ecancel rotate_keys``: bring everything encrypted under the key ring to its current key.
 
-Re-encrypts the encrypted database fields (ID numbers) row by row and the identity evidence files one by one,
+Re-encrypts the encrypted database fields (ID numbers, identity checks' details) and the sealed contacts of
+notifications row by row, and the identity evidence files one by one,
 each only if it is not yet under the current key, so the command can be stopped at any point and run again: what
 it finished stays done, what it had not reached is still readable under its old key. Remove an old key from the
 ring only once a run has reported nothing left under it.
@@ -20,6 +21,8 @@ from django.db.models.functions import Cast
 from ecancel.core.encrypted import encrypted_fields, rekey_rows, stored_key_id
 from ecancel.core.keyring import add_local_key, key_ring
 from ecancel.identity.evidence import EvidenceUnreadable, evidence_key_id, evidence_names, evidence_rekey
+from ecancel.notifications.contacts import sealed_key_id
+from ecancel.notifications.rekey import SEALED, sealed_reseal
 
 
 class Command(BaseCommand):
@@ -52,6 +55,9 @@ class Command(BaseCommand):
                 rekeyed = rekey_rows(model)
                 self.stdout.write(f"{model._meta.label}: {rekeyed.changed} rows re-encrypted")
                 failed += [f"{model._meta.label} {where}" for where in rekeyed.unreadable]
+        resealed, unreadable = sealed_reseal()
+        self.stdout.write(f"sealed contacts and delivery payloads: {resealed} re-sealed")
+        failed += unreadable
         done = 0
         for name in evidence_names():
             try:
@@ -74,5 +80,9 @@ class Command(BaseCommand):
                     for raw in model._default_manager.annotate(raw=stored).exclude(raw="").values_list("raw", flat=True)
                 )
                 self.stdout.write(f"{model._meta.label}.{field.name}: {dict(keys) or 'empty'}")
+        for sealed_model, column, _bound in SEALED:
+            sealed = sealed_model._default_manager.exclude(**{column: ""}).values_list(column, flat=True)
+            by_key = Counter(sealed_key_id(value) or "before the ring" for value in sealed)
+            self.stdout.write(f"{sealed_model._meta.label}.{column}: {dict(by_key) or 'empty'}")
         files = Counter(evidence_key_id(name) or "unreadable" for name in evidence_names())
         self.stdout.write(f"evidence files by key: {dict(files) or 'none'} (current {current})")
