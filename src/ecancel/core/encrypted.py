@@ -24,7 +24,7 @@ from django.db import models, router, transaction
 from django.db.models import Model, Value
 from django.db.models.functions import Cast
 
-from ecancel.core.keyring import DataKey, KeyNotInRing, key_ring
+from ecancel.core.keyring import KeyNotInRing, key_ring
 
 PREFIX = "e1:"
 NONCE_BYTES = 12
@@ -37,9 +37,9 @@ class UnreadableValue(ValueError):
     """A stored value that does not open: altered, moved from another field, or under a key not in the ring."""
 
 
-def encrypt_value(value: str, *, purpose: str, key: DataKey | None = None) -> str:
+def encrypt_value(value: str, *, purpose: str) -> str:
     ring = key_ring()
-    key = key or ring.current
+    key = ring.current
     nonce = os.urandom(NONCE_BYTES)
     sealed = AESGCM(ring.subkey(key, "field")).encrypt(nonce, value.encode(), f"{purpose}|{key.key_id}".encode())
     return f"{PREFIX}{key.key_id}:{base64.b64encode(nonce + sealed).decode()}"

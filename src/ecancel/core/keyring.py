@@ -25,6 +25,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes
@@ -81,6 +82,7 @@ class KeyRing:
         return hmac.new(self.lookup_subkey(purpose), value.encode(), hashlib.sha256).hexdigest()
 
 
+@lru_cache(maxsize=256)
 def _hkdf(secret: bytes, info: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=info).derive(secret)
 
