@@ -12,9 +12,11 @@ from django.utils import timezone
 
 from ecancel.accounts.models import DeveloperCompany
 from ecancel.core.encrypted import stored_key_id, value_digest
+from ecancel.exchange.models import OutboxMessage
 from ecancel.filing.models import BuyerParty
 from ecancel.identity.models import CheckKind, IdentityCheck
-from tests.factories import DeveloperFactory, contract_with_buyers
+from tests.exchange.conftest import put, refused_body
+from tests.factories import DeveloperFactory, NotaryOfficeFactory, contract_with_buyers
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,15 +26,21 @@ BEFORE = [
     ("cancellation", "0005_received_certificate"),
     ("notary", "0005_retention"),
     ("identity", "0002_evidence_purged"),
+    ("exchange", "0003_peer_document_signing_pins"),
 ]
 
 
 def column(table: str, name: str, pk: object) -> str:
+    value = raw_column(table, name, pk)
+    return bytes(value).decode("latin-1") if isinstance(value, bytes | memoryview) else str(value)
+
+
+def raw_column(table: str, name: str, pk: object) -> object:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {name} FROM {table} WHERE id = %s", [pk])  # noqa: S608
         row = cursor.fetchone()
     assert row is not None
-    return str(row[0])
+    return row[0]
 
 
 def migrate(targets: list[tuple[str, str]]) -> None:
@@ -60,12 +68,17 @@ def test_id_numbers_go_back_to_plaintext_and_forward_to_ciphertext(back_to_lates
         started_at=timezone.now(),
         details={"expected_number": number},
     )
+    message = put(NotaryOfficeFactory().organisation, DeveloperFactory().organisation, body=refused_body(reason=number))
+    sent = bytes(message.raw)
     key = buyer.pk if connection.vendor == "postgresql" else buyer.pk.hex
     check_key = check.pk if connection.vendor == "postgresql" else check.pk.hex
+    message_key = message.pk if connection.vendor == "postgresql" else message.pk.hex
+    assert number not in column("exchange_outboxmessage", "raw", message_key)
 
     migrate(BEFORE)
     assert column("filing_buyerparty", "id_number", key) == number
     assert number in column("identity_identitycheck", "details", check_key)
+    assert bytes(raw_column("exchange_outboxmessage", "raw", message_key)) == sent  # type: ignore[arg-type]
 
     migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
     stored = column("filing_buyerparty", "id_number", key)
@@ -75,3 +88,5 @@ def test_id_numbers_go_back_to_plaintext_and_forward_to_ciphertext(back_to_lates
     assert BuyerParty.objects.get(pk=buyer.pk).id_number == number
     assert DeveloperCompany.objects.get(pk=company.pk).legal_representative_id_number == legal_rep
     assert IdentityCheck.objects.get(pk=check.pk).details == {"expected_number": number}
+    assert number not in column("exchange_outboxmessage", "raw", message_key)
+    assert bytes(OutboxMessage.objects.get(pk=message.pk).raw) == sent, "the signed bytes come back exactly"

@@ -77,14 +77,31 @@ def value_digest(value: str, *, kind: str) -> str:
 
 
 class EncryptedField:
-    """What every encrypted field shares: its purpose (bound into each value) and no look-ups but ``isnull``."""
+    """What every encrypted field shares: its purpose (bound into each value) and no look-ups but ``isnull``.
+
+    The stored form (``stored``: the column as written, read without decrypting) is text for the text fields.
+    """
 
     name: str
     model: type[Model]
+    stored_output: type[models.Field] = models.TextField
 
     @property
     def purpose(self) -> str:
         return f"{self.model._meta.label_lower}.{self.name}"
+
+    def stored(self) -> Cast:
+        return Cast(self.name, output_field=self.stored_output())
+
+    def stored_key_id(self, stored: Any) -> str | None:
+        return stored_key_id(stored)
+
+    def stored_plain(self, stored: Any) -> Any:
+        """The plaintext, in the column's own form, of a stored value (encrypted or left from before)."""
+        return stored if stored_key_id(stored) is None else decrypt_value(stored, purpose=self.purpose)
+
+    def stored_encrypted(self, plain: Any) -> Any:
+        return encrypt_value(plain, purpose=self.purpose)
 
     def get_lookup(self, lookup_name: str) -> Any:
         if lookup_name != "isnull":
@@ -137,6 +154,56 @@ class EncryptedJSONField(EncryptedField, models.TextField):
         return encrypt_value(json.dumps(value, ensure_ascii=False, sort_keys=True), purpose=self.purpose)
 
 
+BINARY_PREFIX = b"EB1"
+BINARY_HEADER = len(BINARY_PREFIX) + KEY_ID_CHARS // 2 + NONCE_BYTES
+
+
+class EncryptedBinaryField(EncryptedField, models.BinaryField):
+    """Bytes kept encrypted (``EB1`` + 8-byte key id + nonce + ciphertext), given back exactly as written."""
+
+    description = "Bytes encrypted under the key ring"
+    stored_output = models.BinaryField
+
+    def stored_key_id(self, stored: Any) -> str | None:
+        data = bytes(stored)
+        return data[len(BINARY_PREFIX) : BINARY_HEADER - NONCE_BYTES].hex() if data[:3] == BINARY_PREFIX else None
+
+    def stored_plain(self, stored: Any) -> bytes:
+        data = bytes(stored)
+        key_id = self.stored_key_id(data)
+        if key_id is None:
+            return data
+        ring = key_ring()
+        try:
+            key = ring.key(key_id)
+            return AESGCM(ring.subkey(key, "field")).decrypt(
+                data[BINARY_HEADER - NONCE_BYTES : BINARY_HEADER],
+                data[BINARY_HEADER:],
+                f"{self.purpose}|{key_id}".encode(),
+            )
+        except (KeyNotInRing, InvalidTag) as exc:
+            raise UnreadableValue(f"a value of {self.purpose} does not open under the key ring") from exc
+
+    def stored_encrypted(self, plain: Any) -> bytes:
+        ring = key_ring()
+        key = ring.current
+        header = BINARY_PREFIX + bytes.fromhex(key.key_id) + os.urandom(NONCE_BYTES)
+        sealed = AESGCM(ring.subkey(key, "field")).encrypt(
+            header[-NONCE_BYTES:], bytes(plain), f"{self.purpose}|{key.key_id}".encode()
+        )
+        return header + sealed
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> bytes | None:
+        return None if value is None else self.stored_plain(value)
+
+    def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
+        if value is None:
+            return None
+        if not (isinstance(value, bytes) and self.stored_key_id(value) is not None):
+            value = self.stored_encrypted(value)
+        return connection.Database.Binary(value)
+
+
 class LookupDigestField(models.CharField):
     """The keyed digest of an encrypted field's value (``source``), filled on every save of the row."""
 
@@ -186,31 +253,32 @@ def rekey_rows(model: type[Model], *, batch: int = 500) -> Rekeyed:
     """
     result = Rekeyed()
     for field, digest in encrypted_fields(model):
-        current = f"{PREFIX}{key_ring().current.key_id}:"
-        stored = Cast(field.name, output_field=models.TextField())
-        stale = (
-            model._default_manager.alias(stored=stored)
-            .exclude(stored__startswith=current)
-            .exclude(stored="")
-            .exclude(stored__isnull=True)
-        )
+        current = key_ring().current.key_id
+        stored = field.stored()
+        candidates = model._default_manager.alias(stored_form=stored).exclude(stored_form__isnull=True)
+        if isinstance(field, EncryptedBinaryField):
+            candidates = candidates.exclude(stored_form=b"")
+        else:
+            candidates = candidates.exclude(stored_form__startswith=f"{PREFIX}{current}:").exclude(stored_form="")
         last_pk = None
         while True:
-            page = stale.filter(pk__gt=last_pk) if last_pk is not None else stale
-            rows = list(page.annotate(raw=stored).order_by("pk").values_list("pk", "raw")[:batch])
+            page = candidates.filter(pk__gt=last_pk) if last_pk is not None else candidates
+            rows = list(page.annotate(stored_form=stored).order_by("pk").values_list("pk", "stored_form")[:batch])
             if not rows:
                 break
             with transaction.atomic(using=router.db_for_write(model)):
                 for pk, raw in rows:
+                    if field.stored_key_id(raw) == current:
+                        continue
                     try:
-                        plain = raw if stored_key_id(raw) is None else decrypt_value(raw, purpose=field.purpose)
+                        plain = field.stored_plain(raw)
                     except UnreadableValue:
                         result.unreadable.append(f"{field.name} of {pk}")
                         continue
-                    values = {field.name: encrypt_value(plain, purpose=field.purpose)}
+                    values = {field.name: field.stored_encrypted(plain)}
                     if digest is not None:
                         values[digest.name] = value_digest(plain, kind=digest.kind)
-                    row = model._default_manager.alias(stored=stored).filter(pk=pk, stored=raw)
+                    row = model._default_manager.alias(stored_form=stored).filter(pk=pk, stored_form=raw)
                     result.changed += row.update(**values)
             last_pk = rows[-1][0]
     return result
@@ -231,12 +299,12 @@ def decrypt_existing(app_label: str, model_name: str) -> Any:
     def run(apps: Any, schema_editor: Any) -> None:
         model = apps.get_model(app_label, model_name)
         for field, _digest in encrypted_fields(model):
-            stored = Cast(field.name, output_field=models.TextField())
-            rows = model._default_manager.annotate(raw=stored).filter(raw__startswith=PREFIX)
-            for pk, raw in rows.values_list("pk", "raw").iterator():
-                plain = decrypt_value(raw, purpose=field.purpose)
-                model._default_manager.filter(pk=pk).update(
-                    **{field.name: Value(plain, output_field=models.TextField())}
-                )
+            rows = model._default_manager.annotate(stored_form=field.stored()).exclude(stored_form__isnull=True)
+            for pk, raw in rows.values_list("pk", "stored_form").iterator():
+                if field.stored_key_id(raw) is not None:
+                    plain = field.stored_plain(raw)
+                    model._default_manager.filter(pk=pk).update(
+                        **{field.name: Value(plain, output_field=field.stored_output())}
+                    )
 
     return run

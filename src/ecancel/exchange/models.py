@@ -6,6 +6,7 @@ from django.db import models
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from ecancel.core.encrypted import EncryptedBinaryField
 from ecancel.core.models import Entity
 from ecancel.exchange.errors import delivery_failure_shown
 from ecancel.exchange.transitions import InboxStatus, OutboxStatus
@@ -64,7 +65,7 @@ class OutboxMessage(Entity):
     sender = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT, related_name="+")
     recipient = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT, related_name="+")
     stream = models.CharField(max_length=64, help_text=_("同一申请的消息按顺序送达"))
-    raw = models.BinaryField()
+    raw = EncryptedBinaryField()  # the exact bytes signed: they name the parties with their ID numbers
     body_sha256 = models.CharField(max_length=64)
     status = models.CharField(_("状态"), max_length=20, choices=OutboxStatus.choices, default=OutboxStatus.PENDING)
     attempts = models.PositiveIntegerField(_("尝试次数"), default=0)
@@ -105,7 +106,7 @@ class InboxMessage(Entity):
     sender = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT, related_name="+")
     recipient = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT, related_name="+")
     stream = models.CharField(max_length=64, db_index=True, help_text=_("所属申请"))
-    raw = models.BinaryField()
+    raw = EncryptedBinaryField()  # the exact bytes signed: they name the parties with their ID numbers
     raw_sha256 = models.CharField(max_length=64)
     signature = models.TextField()
     signed_at = models.DateTimeField()

@@ -15,10 +15,8 @@ from typing import Any
 from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db.models import TextField
-from django.db.models.functions import Cast
 
-from ecancel.core.encrypted import encrypted_fields, rekey_rows, stored_key_id
+from ecancel.core.encrypted import encrypted_fields, rekey_rows
 from ecancel.core.keyring import add_local_key, key_ring
 from ecancel.identity.evidence import EvidenceUnreadable, evidence_key_id, evidence_names, evidence_rekey
 from ecancel.notifications.contacts import sealed_key_id
@@ -74,10 +72,9 @@ class Command(BaseCommand):
     def _count(self, current: str) -> None:
         for model in apps.get_models():
             for field, _digest in encrypted_fields(model):
-                stored = Cast(field.name, output_field=TextField())
+                stored = model._default_manager.annotate(stored_form=field.stored()).exclude(stored_form__isnull=True)
                 keys = Counter(
-                    stored_key_id(raw) or "plaintext"
-                    for raw in model._default_manager.annotate(raw=stored).exclude(raw="").values_list("raw", flat=True)
+                    field.stored_key_id(raw) or "plaintext" for raw in stored.values_list("stored_form", flat=True) if raw
                 )
                 self.stdout.write(f"{model._meta.label}.{field.name}: {dict(keys) or 'empty'}")
         for sealed_model, column, _bound in SEALED:
