@@ -256,14 +256,15 @@ def rekey_rows(model: type[Model], *, batch: int = 500) -> Rekeyed:
         current = key_ring().current.key_id
         stored = field.stored()
         candidates = model._default_manager.alias(stored_form=stored).exclude(stored_form__isnull=True)
-        if isinstance(field, EncryptedBinaryField):
-            candidates = candidates.exclude(stored_form=b"")
+        size = batch
+        if isinstance(field, EncryptedBinaryField):  # messages of up to tens of megabytes: a few at a time
+            candidates, size = candidates.exclude(stored_form=b""), min(batch, 10)
         else:
             candidates = candidates.exclude(stored_form__startswith=f"{PREFIX}{current}:").exclude(stored_form="")
         last_pk = None
         while True:
             page = candidates.filter(pk__gt=last_pk) if last_pk is not None else candidates
-            rows = list(page.annotate(stored_form=stored).order_by("pk").values_list("pk", "stored_form")[:batch])
+            rows = list(page.annotate(stored_form=stored).order_by("pk").values_list("pk", "stored_form")[:size])
             if not rows:
                 break
             with transaction.atomic(using=router.db_for_write(model)):
@@ -300,7 +301,7 @@ def decrypt_existing(app_label: str, model_name: str) -> Any:
         model = apps.get_model(app_label, model_name)
         for field, _digest in encrypted_fields(model):
             rows = model._default_manager.annotate(stored_form=field.stored()).exclude(stored_form__isnull=True)
-            for pk, raw in rows.values_list("pk", "stored_form").iterator():
+            for pk, raw in rows.values_list("pk", "stored_form").iterator(chunk_size=10):
                 if field.stored_key_id(raw) is not None:
                     plain = field.stored_plain(raw)
                     model._default_manager.filter(pk=pk).update(

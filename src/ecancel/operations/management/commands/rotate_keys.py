@@ -74,7 +74,9 @@ class Command(BaseCommand):
             for field, _digest in encrypted_fields(model):
                 stored = model._default_manager.annotate(stored_form=field.stored()).exclude(stored_form__isnull=True)
                 keys = Counter(
-                    field.stored_key_id(raw) or "plaintext" for raw in stored.values_list("stored_form", flat=True) if raw
+                    field.stored_key_id(raw) or "plaintext"
+                    for raw in stored.values_list("stored_form", flat=True)
+                    if raw
                 )
                 self.stdout.write(f"{model._meta.label}.{field.name}: {dict(keys) or 'empty'}")
         for sealed_model, column, _bound in SEALED:
