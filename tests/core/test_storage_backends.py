@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
 import os
 import pickle
 import re
@@ -29,10 +30,17 @@ from pytest_django import Settings
 
 from ecancel.audit.checkpoints import signing_key
 from ecancel.config.storage import LOCAL_BACKEND, S3_BACKEND, default_storage_from_env
-from ecancel.core.storage import NoFileUrl, dated_name, folder_names, storage_check_ready
+from ecancel.core.keyring import key_ring
+from ecancel.core.storage import NoFileUrl, dated_name, folder_names, storage_check_ready, storage_replace
 from ecancel.documents.services import document_files_sweep
 from ecancel.exchange.keys import secrets_box
-from ecancel.identity.evidence import EvidenceUnreadable, evidence_get, evidence_put
+from ecancel.identity.evidence import (
+    EvidenceUnreadable,
+    evidence_get,
+    evidence_key_id,
+    evidence_put,
+    evidence_rekey,
+)
 from ecancel.notary.models import MATERIALS_FOLDER
 from ecancel.notary.services.files import material_files_sweep
 from ecancel.operations.checks import production_faults
@@ -162,6 +170,26 @@ def test_evidence_is_encrypted_at_rest_and_read_back(backend: Backend) -> None:
     with pytest.raises(EvidenceUnreadable) as refused:
         evidence_get(stored.name, actor=None, organisation=None, ctx=None)
     assert refused.value.code == "evidence_tampered"
+
+
+@pytest.mark.django_db
+def test_evidence_re_encrypted_under_a_new_key_replaces_the_file_in_place(backend: Backend, settings: Settings) -> None:
+    """``rotate_keys`` rewrites evidence where it is: its name is bound into its encryption and kept by its rows."""
+    old_key = settings.ECANCEL_EVIDENCE_KEY
+    stored = evidence_put(SECRET, purpose="face_photo")
+    settings.ECANCEL_EVIDENCE_KEY = ""
+    settings.ECANCEL_KEY_RING = json.dumps({"keys": [base64.b64encode(os.urandom(32)).decode(), old_key]})
+    assert evidence_rekey(stored.name) is True
+    assert evidence_key_id(stored.name) == key_ring().current.key_id
+    assert evidence_get(stored.name, actor=None, organisation=None, ctx=None) == SECRET
+    assert evidence_rekey(stored.name) is False, "already under the current key"
+    assert default_storage.listdir(stored.name.rsplit("/", 1)[0])[1] == [stored.name.rsplit("/", 1)[1]]
+
+
+def test_replacing_a_file_that_is_not_there_is_refused(backend: Backend) -> None:
+    with pytest.raises(FileNotFoundError):
+        storage_replace("identity/2026/none.bin", b"x")
+    assert not default_storage.exists("identity/2026/none.bin")
 
 
 def test_the_readiness_check_tells_a_working_storage_from_a_broken_one(backend: Backend, settings: Settings) -> None:

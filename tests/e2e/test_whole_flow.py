@@ -66,9 +66,10 @@ def world() -> tuple[Organisation, Organisation, FiledContract, Client]:
     seller = DeveloperFactory().organisation
     office = NotaryOfficeFactory().organisation
     contract = contract_with_buyers(2, seller=seller)
-    contract.buyers.filter(position=2).update(
-        id_type=IdType.PASSPORT, id_number="E12345678", id_issuing_country="USA", region="美国"
-    )
+    passport_holder = contract.buyers.get(position=2)
+    passport_holder.id_type, passport_holder.id_number = IdType.PASSPORT, "E12345678"
+    passport_holder.id_issuing_country, passport_holder.region = "USA", "美国"
+    passport_holder.save()
     _, token = api_token_create(organisation=seller, name="ERP", actor=None, ctx=RequestContext.system())
     return seller, office, contract, Client(HTTP_AUTHORIZATION=f"Bearer {token}")
 

@@ -15,7 +15,8 @@ from pytest_django import Settings
 from ecancel.accounts.models import User
 from ecancel.audit.models import AuditEvent
 from ecancel.core.context import RequestContext
-from ecancel.identity.evidence import EvidenceUnreadable, evidence_get, evidence_key, evidence_put
+from ecancel.core.keyring import key_ring
+from ecancel.identity.evidence import EvidenceUnreadable, evidence_get, evidence_put
 
 SECRET = b"face image bytes \xff\xd8\xff 440101199003070011"
 
@@ -99,11 +100,11 @@ def test_a_file_moved_to_another_name_fails_to_decrypt(private_data: Path, opera
 
 
 def test_the_key_file_is_created_once_private_and_reused(private_data: Path) -> None:
-    first = evidence_key()
+    first = key_ring().current
     path = private_data / "keys" / "evidence.key"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
-    assert evidence_key() == first
+    assert key_ring().current == first
     assert len(base64.b64decode(path.read_bytes())) == 32
 
 

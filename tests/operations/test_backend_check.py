@@ -15,6 +15,7 @@ def test_every_configured_backend_imports() -> None:
     assert {setting for setting, _, _ in adapter_settings()} == {
         "ECANCEL_SIGNING_BACKEND",
         "ECANCEL_TSA_BACKEND",
+        "ECANCEL_EXCHANGE_KEYS_BACKEND",
         "ECANCEL_RATE_LIMIT_BACKEND",
         "ECANCEL_IDENTITY_PROVIDER",
         "ECANCEL_SMS_BACKEND",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import secrets
@@ -32,7 +33,7 @@ def example_filled_in(tmp_path: Path) -> dict[str, str]:
             name, _, value = line.partition("=")
             values[name] = value
     values["ECANCEL_SECRET_KEY"] = secrets.token_urlsafe(64)
-    values["ECANCEL_EVIDENCE_KEY"] = base64.b64encode(os.urandom(32)).decode()
+    values["ECANCEL_KEY_RING"] = json.dumps({"keys": [base64.b64encode(os.urandom(32)).decode()]})
     values["ECANCEL_DATA_DIR"] = str(tmp_path / "data")
     values["ECANCEL_KEYS_DIR"] = str(tmp_path / "keys")
     # A PostgreSQL that is not there: the check still runs and says what it could not look at.
@@ -61,7 +62,7 @@ def test_the_sample_env_covers_what_a_deployment_must_set() -> None:
         "ECANCEL_HOSTED_SIDES",
         "ECANCEL_PUBLIC_URL",
         "ECANCEL_KEYS_DIR",
-        "ECANCEL_EVIDENCE_KEY",
+        "ECANCEL_KEY_RING",
         "ECANCEL_SIGNING_BACKEND",
         "ECANCEL_TSA_BACKEND",
         "ECANCEL_TSA_URL",
@@ -108,7 +109,7 @@ def test_check_deploy_names_each_fault(tmp_path: Path) -> None:
     assert found == {
         "ecancel.E001",  # local CA
         "ecancel.E002",  # local timestamp service
-        "ecancel.E010",  # evidence key made on first use
+        "ecancel.E010",  # key ring made on first use
         "ecancel.E011",  # exchange and audit keys made on first use
         "ecancel.E020",  # local files with two app servers
         "ecancel.E021",  # SQLite job queue with two app servers
@@ -146,6 +147,10 @@ def test_a_hosted_organisations_missing_exchange_key_is_named(settings: Settings
 
     private_key(seller.pk)
     assert production_faults() == []
+
+    settings.ECANCEL_EXCHANGE_KEYS_BACKEND = "ecancel.exchange.keys.MemoryExchangeKeys"
+    settings.ECANCEL_KEY_RING = '{"keys": ["not a key"]}'
+    assert {fault.id for fault in production_faults()} == {"ecancel.E011", "ecancel.E012", "ecancel.E013"}
 
 
 def test_outside_production_the_checks_stay_silent() -> None:

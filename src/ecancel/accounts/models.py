@@ -11,6 +11,7 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from ecancel.core.encrypted import EncryptedCharField, LookupDigestField
 from ecancel.core.models import Entity
 
 
@@ -60,7 +61,8 @@ class DeveloperCompany(Entity):
     credit_code = models.CharField(_("统一社会信用代码"), max_length=18, unique=True)
     legal_representative = models.CharField(_("法定代表人"), max_length=100)
     legal_representative_id_type = models.CharField(_("法定代表人证件类型"), max_length=32)
-    legal_representative_id_number = models.CharField(_("法定代表人证件号码"), max_length=32)
+    legal_representative_id_number = EncryptedCharField(_("法定代表人证件号码"), max_length=32)
+    legal_representative_id_number_digest = LookupDigestField(source="legal_representative_id_number", kind="id_number")
     legal_representative_id_front = models.FileField(_("法定代表人身份证人像面"), upload_to="org/", blank=True)
     legal_representative_id_back = models.FileField(_("法定代表人身份证国徽面"), upload_to="org/", blank=True)
     business_licence = models.FileField(_("营业执照"), upload_to="org/", blank=True)

@@ -14,6 +14,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from ecancel.cancellation.transitions import CLOSED, ApplicationStatus, RevokeStatus
+from ecancel.core.encrypted import EncryptedCharField, LookupDigestField
 from ecancel.core.models import Entity
 from ecancel.identity.id_numbers import IdType
 
@@ -149,7 +150,8 @@ class Applicant(Entity):
     position = models.PositiveSmallIntegerField(_("顺序"), default=1)
     name = models.CharField(_("姓名"), max_length=100)
     id_type = models.CharField(_("证件类型"), max_length=32, choices=IdType.choices)
-    id_number = models.CharField(_("证件号码"), max_length=32)
+    id_number = EncryptedCharField(_("证件号码"), max_length=32)
+    id_number_digest = LookupDigestField(source="id_number", kind="id_number")
     region = models.CharField(_("国籍/地区"), max_length=50, blank=True)
     phone = models.CharField(_("联系电话"), max_length=20, blank=True)
     address = models.CharField(_("通讯地址"), max_length=300, blank=True)
@@ -181,7 +183,8 @@ class Agent(Entity):
     application = models.OneToOneField(Application, on_delete=models.CASCADE, related_name="agent")
     name = models.CharField(_("姓名"), max_length=100)
     id_type = models.CharField(_("证件类型"), max_length=32, choices=IdType.choices)
-    id_number = models.CharField(_("证件号码"), max_length=32)
+    id_number = EncryptedCharField(_("证件号码"), max_length=32)
+    id_number_digest = LookupDigestField(source="id_number", kind="id_number")
     phone = models.CharField(_("联系电话"), max_length=20)
     acts_for = models.ManyToManyField(Applicant, related_name="agents", verbose_name=_("被代理人"))
     power_of_attorney = models.FileField(_("授权委托书"), upload_to=power_of_attorney_path, blank=True)

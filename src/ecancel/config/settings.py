@@ -300,6 +300,13 @@ ECANCEL_HOSTED_SIDES = [
 ]
 if not ECANCEL_HOSTED_SIDES or not set(ECANCEL_HOSTED_SIDES) <= {"filing", "notary"}:
     raise ImproperlyConfigured("ECANCEL_HOSTED_SIDES must list filing and/or notary")
+# Where hosted organisations' exchange signing keys live (exchange/keys.py): files under ECANCEL_KEYS_DIR/exchange,
+# or ecancel.exchange.keys.MemoryExchangeKeys (the process only: tests).
+ECANCEL_EXCHANGE_KEYS_BACKEND = os.environ.get(
+    "ECANCEL_EXCHANGE_KEYS_BACKEND", "ecancel.exchange.keys.FileExchangeKeys"
+)
+# How long a rotated-out exchange key keeps signing beside the new one, and the peer accepts either.
+ECANCEL_EXCHANGE_KEY_OVERLAP = timedelta(days=int(os.environ.get("ECANCEL_EXCHANGE_KEY_OVERLAP_DAYS", "7")))
 ECANCEL_EXCHANGE_CLOCK_SKEW = 300  # seconds a signature's timestamp may differ from our clock
 ECANCEL_EXCHANGE_RETRY_BASE = 5.0  # seconds before the first retry; doubles per attempt, with jitter
 ECANCEL_EXCHANGE_RETRY_CAP = 1800.0
@@ -494,7 +501,10 @@ ECANCEL_FACE_BACKOFF = timedelta(minutes=10)
 ECANCEL_FACE_MANUAL_REVIEW_AFTER = int(os.environ.get("ECANCEL_FACE_MANUAL_REVIEW_AFTER", "10"))
 ECANCEL_FACE_CHALLENGE_TTL = timedelta(minutes=5)  # a liveness action must be performed within this
 ECANCEL_VIDEO_TEXT_TTL = timedelta(minutes=10)  # the text to read aloud is valid this long
-# Key of the identity evidence encrypted at rest (Base64 of 32 bytes); unset: DATA_DIR/keys/evidence.key, made once.
+# The key ring encrypting personal data at rest (ID numbers, identity evidence; core/keyring.py): JSON
+# {"keys": [newest, ..., oldest], "lookup_key": ...}, Base64 of 32 bytes each. ECANCEL_EVIDENCE_KEY (one key) is read
+# as a ring of that key alone. Neither: a ring on local disk under ECANCEL_KEYS_DIR, made on first use.
+ECANCEL_KEY_RING = os.environ.get("ECANCEL_KEY_RING", "")
 ECANCEL_EVIDENCE_KEY = os.environ.get("ECANCEL_EVIDENCE_KEY", "")
 # The null provider's outcomes per operation (tests only), e.g. {"face": "failed:mismatch"}.
 ECANCEL_IDENTITY_NULL_OUTCOMES: dict[str, str] = {}

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from botocore.config import Config
+from django.core.files.base import ContentFile
 from storages.backends.s3 import S3Storage
 
 from ecancel.core.storage import NoFileUrl
@@ -34,6 +35,10 @@ class PrivateS3Storage(S3Storage):
 
     def url(self, name: str | None, parameters: Any = None, expire: Any = None, http_method: Any = None) -> str:
         raise NoFileUrl
+
+    def replace(self, name: str, content: bytes) -> None:
+        """Write over an existing object: one PUT of the same key, which S3 applies whole or not at all."""
+        self._save(name, ContentFile(content))
 
     def check_ready(self) -> None:
         """One HEAD of the bucket: the address answers, the credentials hold and the bucket exists."""

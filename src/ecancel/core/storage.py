@@ -9,7 +9,9 @@ were written (``<folder>/YYYY/MM/DD/<random>``), so a sweep lists a few days' fo
 
 from __future__ import annotations
 
+import os
 import secrets
+import threading
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
@@ -45,6 +47,22 @@ class PrivateFileSystemStorage(FileSystemStorage):
         """Write, read back and delete a few bytes under a fresh name (probes running at once never share a file)."""
         write_read_delete(self)
 
+    def replace(self, name: str, content: bytes) -> None:
+        """Write over an existing file in one step: written beside it, flushed to disk, renamed over it."""
+        path = self.path(name)
+        aside = f"{path}.replacing-{os.getpid()}-{threading.get_ident()}"
+        handle = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, self.file_permissions_mode or 0o600)
+        try:
+            with os.fdopen(handle, "wb") as file:
+                file.write(content)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(aside, path)
+        except BaseException:
+            if os.path.exists(aside):
+                os.unlink(aside)
+            raise
+
 
 def write_read_delete(storage: Storage) -> None:
     content = secrets.token_bytes(16)
@@ -65,6 +83,17 @@ def storage_check_ready(storage: Storage = default_storage) -> None:
         write_read_delete(storage)
     else:
         check()
+
+
+def storage_replace(name: str, content: bytes, storage: Storage = default_storage) -> None:
+    """Write ``content`` over the stored file ``name`` in one step: a reader, or a process killed meanwhile, sees the
+    old file or the new one, never a part. Only re-encryption under a new key does this (``save`` never overwrites)."""
+    if not storage.exists(name):
+        raise FileNotFoundError(name)
+    replace: Callable[[str, bytes], None] | None = getattr(storage, "replace", None)
+    if replace is None:
+        raise NotImplementedError(f"{type(storage).__name__} cannot replace a file in one step")
+    replace(name, content)
 
 
 def dated_name(folder: str, suffix: str, *, at: datetime) -> str:

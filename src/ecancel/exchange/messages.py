@@ -368,6 +368,28 @@ class AuditCheckpoint(Message):
     timestamp_token: str = Field(default="", max_length=20000)
 
 
+# Key announcements belong to no application either: one stream of their own.
+EXCHANGE_KEY_STREAM = UUID("3f9c2a57-8d41-4e0b-b6a2-71c5e09d4f38")
+
+
+class ExchangeKeyAnnounced(Message):
+    """The sender's new Ed25519 key, in an envelope signed by the key it replaces (which the receiver trusts); the
+    receiver accepts either key until ``overlap_until``, then only the new one. ``proof`` is the new key's signature
+    over the announcement, so nobody announces a key they do not hold."""
+
+    TYPE: ClassVar[str] = "exchange.key.announced"
+    LABEL: ClassVar[Promise | str] = _("交换签名密钥更换")
+    SENDER_KINDS: ClassVar[frozenset[str]] = FILING_KINDS | NOTARY_KINDS
+    RECIPIENT_KINDS: ClassVar[frozenset[str]] = FILING_KINDS | NOTARY_KINDS
+
+    application_ref: UUID = EXCHANGE_KEY_STREAM
+    version: int = Field(default=1, ge=1)
+    public_key: str = Field(min_length=1, max_length=64)
+    previous_public_key: str = Field(min_length=1, max_length=64)
+    overlap_until: datetime
+    proof: str = Field(min_length=1, max_length=128)
+
+
 MESSAGE_TYPES: dict[str, type[Message]] = {
     model.TYPE: model
     for model in (
@@ -383,6 +405,7 @@ MESSAGE_TYPES: dict[str, type[Message]] = {
         BuyersSubmitted,
         CertificateIssued,
         AuditCheckpoint,
+        ExchangeKeyAnnounced,
     )
 }
 

@@ -6,6 +6,7 @@ from django.db import models
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from ecancel.core.encrypted import EncryptedBinaryField
 from ecancel.core.models import Entity
 from ecancel.exchange.errors import delivery_failure_shown
 from ecancel.exchange.transitions import InboxStatus, OutboxStatus
@@ -37,6 +38,9 @@ class Peer(Entity):
     endpoint_url = models.URLField(_("接收地址"), max_length=500, blank=True)
     signing = models.CharField(_("签名方式"), max_length=20, choices=Signing.choices)
     public_key = models.CharField(_("Ed25519 公钥"), max_length=64, blank=True)
+    # The key a rotation announced by the peer replaced: still accepted until previous_key_until.
+    previous_public_key = models.CharField(_("上一把 Ed25519 公钥"), max_length=64, blank=True, editable=False)
+    previous_key_until = models.DateTimeField(_("上一把公钥停用时间"), null=True, blank=True, editable=False)
     hmac_secret_sealed = models.TextField(_("共享密钥（加密保存）"), blank=True, editable=False)
     document_signing_pins = models.JSONField(
         _("文书签章证书公钥指纹"),
@@ -61,7 +65,7 @@ class OutboxMessage(Entity):
     sender = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT, related_name="+")
     recipient = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT, related_name="+")
     stream = models.CharField(max_length=64, help_text=_("同一申请的消息按顺序送达"))
-    raw = models.BinaryField()
+    raw = EncryptedBinaryField()  # the exact bytes signed: they name the parties with their ID numbers
     body_sha256 = models.CharField(max_length=64)
     status = models.CharField(_("状态"), max_length=20, choices=OutboxStatus.choices, default=OutboxStatus.PENDING)
     attempts = models.PositiveIntegerField(_("尝试次数"), default=0)
@@ -102,7 +106,7 @@ class InboxMessage(Entity):
     sender = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT, related_name="+")
     recipient = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT, related_name="+")
     stream = models.CharField(max_length=64, db_index=True, help_text=_("所属申请"))
-    raw = models.BinaryField()
+    raw = EncryptedBinaryField()  # the exact bytes signed: they name the parties with their ID numbers
     raw_sha256 = models.CharField(max_length=64)
     signature = models.TextField()
     signed_at = models.DateTimeField()

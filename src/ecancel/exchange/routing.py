@@ -10,6 +10,7 @@ For a message from S to R:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from uuid import UUID
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -63,7 +64,10 @@ class Route:
         if self.signing == Signing.HMAC_SHA256:
             signature = sign_hmac(self.hmac_secret, message_id, timestamp, raw)
         else:
-            signature = sign_ed25519(keys.private_key(sender.pk), message_id, timestamp, raw)
+            at = datetime.fromtimestamp(timestamp, UTC)
+            signature = " ".join(
+                sign_ed25519(key, message_id, timestamp, raw) for key in keys.signing_keys(sender.pk, now=at)
+            )
         return signature_headers(message_id, timestamp, signature)
 
 
@@ -83,17 +87,24 @@ class Verifier:
     """How a sender's signatures are checked."""
 
     signing: str
-    public_key: Ed25519PublicKey | None = None
+    public_keys: tuple[Ed25519PublicKey, ...] = ()  # any of them may have signed
     hmac_secret: bytes = field(default=b"", repr=False)
 
 
-def verifier_for(sender: Organisation) -> Verifier | None:
-    """None when this deployment has no way to check what ``sender`` signs."""
+def verifier_for(sender: Organisation, *, now: datetime) -> Verifier | None:
+    """None when this deployment has no way to check what ``sender`` signs.
+
+    During a key rotation's overlap the peer's previous key is accepted beside the new one; after it, only the new.
+    """
     peer = active_peer(sender)
     if peer is not None:
         if peer.signing == Signing.HMAC_SHA256:
             return Verifier(signing=peer.signing, hmac_secret=peer_hmac_secret(peer))
-        return Verifier(signing=peer.signing, public_key=keys.load_public_key(peer.public_key))
+        accepted = [peer.public_key]
+        if peer.previous_public_key and peer.previous_key_until and now < peer.previous_key_until:
+            accepted.append(peer.previous_public_key)
+        return Verifier(signing=peer.signing, public_keys=tuple(map(keys.load_public_key, accepted)))
     if is_hosted(sender):
-        return Verifier(signing=Signing.ED25519, public_key=keys.private_key(sender.pk).public_key())
+        hosted = keys.signing_keys(sender.pk, now=now)
+        return Verifier(signing=Signing.ED25519, public_keys=tuple(key.public_key() for key in hosted))
     return None

@@ -386,14 +386,13 @@ def _verify(
     if recipient is None or not is_hosted(recipient):
         raise _refuse("wrong_recipient")
     sender = Organisation.objects.filter(pk=envelope.sender_id).first()
-    verifier = verifier_for(sender) if sender is not None else None
+    verifier = verifier_for(sender, now=now) if sender is not None else None
     if sender is None or verifier is None:
         raise _refuse("unknown_sender", 401)
     if verifier.signing == Signing.HMAC_SHA256:
         valid = verify_hmac(verifier.hmac_secret, message_id, timestamp, raw, signature)
     else:
-        assert verifier.public_key is not None
-        valid = verify_ed25519(verifier.public_key, message_id, timestamp, raw, signature)
+        valid = any(verify_ed25519(key, message_id, timestamp, raw, signature) for key in verifier.public_keys)
     if not valid:
         raise _refuse("bad_signature", 401)
     skew = abs(now.timestamp() - timestamp)
@@ -603,6 +602,8 @@ def peer_set(
         peer.hmac_secret_sealed = keys.seal_secret(hmac_secret, bound_to=str(organisation.pk))
     else:
         peer.signing = Signing.ED25519
+        if peer.public_key != public_key:  # a key set by hand replaces the old one at once
+            peer.previous_public_key, peer.previous_key_until = "", None
         peer.public_key = public_key
         peer.hmac_secret_sealed = ""
     peer.save()

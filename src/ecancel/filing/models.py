@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from ecancel.core.encrypted import EncryptedCharField, LookupDigestField
 from ecancel.core.models import Entity
 from ecancel.filing.transitions import ContractStatus, UnitStatus
 from ecancel.identity.id_numbers import IdType
@@ -108,7 +109,8 @@ class BuyerParty(Entity):
     position = models.PositiveSmallIntegerField(_("顺序"), default=1)
     name = models.CharField(_("姓名"), max_length=100)
     id_type = models.CharField(_("证件类型"), max_length=32, choices=IdType.choices)
-    id_number = models.CharField(_("证件号码"), max_length=32)
+    id_number = EncryptedCharField(_("证件号码"), max_length=32)
+    id_number_digest = LookupDigestField(source="id_number", kind="id_number")
     id_issuing_country = models.CharField(
         _("证件签发国家/地区"), max_length=3, blank=True, help_text=_("护照的签发国家或地区代码，例如 USA")
     )
@@ -122,7 +124,7 @@ class BuyerParty(Entity):
         verbose_name_plural = _("买受人")
         ordering = ["contract", "position"]
         constraints = [
-            models.UniqueConstraint(fields=["contract", "id_type", "id_number"], name="buyer_once_per_contract")
+            models.UniqueConstraint(fields=["contract", "id_type", "id_number_digest"], name="buyer_once_per_contract")
         ]
 
     def __str__(self) -> str:

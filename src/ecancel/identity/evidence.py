@@ -1,36 +1,33 @@
 """Identity evidence (face images, document photos, videos) encrypted at rest with AES-256-GCM.
 
-The key never lives in the database: it is ``ECANCEL_EVIDENCE_KEY`` (Base64 of 32 bytes) when set,
-otherwise ``keys/evidence.key`` in the data directory, created once (0600) on first use. A stored
-file is ``EV1`` + the 8-byte key id (a SHA-256 prefix of the key, so a rotated key can be told
-apart) + a random 12-byte nonce + the ciphertext with its tag. The header and the file's name are
-bound in as associated data, so a file edited, truncated, swapped for another or moved fails to
-decrypt. Names are chosen here; every read is written to the audit log.
+The keys never live in the database: files are encrypted under the key ring's current key
+(``core.keyring``) and read under whichever key of the ring their header names. A stored file is
+``EV1`` + the 8-byte key id (a SHA-256 prefix of the key) + a random 12-byte nonce + the ciphertext
+with its tag. The header and the file's name are bound in as associated data, so a file edited,
+truncated, swapped for another or moved fails to decrypt. Names are chosen here; every read is
+written to the audit log. ``evidence_rekey`` re-encrypts a file under the current key in place.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import os
 import re
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils.translation import gettext_lazy as _
 
 from ecancel.audit.services import record_event
 from ecancel.core.errors import DomainError, Text
-from ecancel.core.files import read_or_create_private
+from ecancel.core.keyring import DataKey, KeyNotInRing, key_ring
+from ecancel.core.storage import storage_replace
 
 if TYPE_CHECKING:
     from ecancel.accounts.models import Organisation, User
@@ -67,44 +64,12 @@ class StoredEvidence:
     size: int  # plaintext bytes
 
 
-@dataclass(frozen=True)
-class _Key:
-    key: bytes
-    key_id: bytes
-
-
-def _decode_key(text: str | bytes, source: str) -> bytes:
-    try:
-        key = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise ImproperlyConfigured(f"{source} must be Base64 of 32 bytes") from exc
-    if len(key) != 32:
-        raise ImproperlyConfigured(f"{source} must be Base64 of 32 bytes, not {len(key)} bytes")
-    return key
-
-
-def evidence_key() -> _Key:
-    """The key from ``ECANCEL_EVIDENCE_KEY``, else the keys directory's key file (created once)."""
-    configured = settings.ECANCEL_EVIDENCE_KEY
-    if configured:
-        key = _decode_key(configured.strip(), "ECANCEL_EVIDENCE_KEY")
-    else:
-        folder = Path(settings.ECANCEL_KEYS_DIR)
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        path = folder / "evidence.key"
-        key = _decode_key(read_or_create_private(path, base64.b64encode(os.urandom(32))).strip(), str(path))
-    return _Key(key=key, key_id=hashlib.sha256(key).digest()[:KEY_ID_BYTES])
-
-
 def evidence_put(content: bytes, *, purpose: str) -> StoredEvidence:
     """Encrypt and store ``content`` under a new server-chosen name in ``identity/<purpose>/``."""
     if not _PURPOSE.fullmatch(purpose):
         raise ValueError(f"purpose must be lower-case letters, digits and underscores: {purpose!r}")
     name = f"identity/{purpose}/{uuid.uuid4().hex}.bin"
-    key = evidence_key()
-    header = MAGIC + key.key_id + os.urandom(NONCE_BYTES)
-    sealed = AESGCM(key.key).encrypt(header[-NONCE_BYTES:], content, header + name.encode())
-    saved = default_storage.save(name, ContentFile(header + sealed))
+    saved = default_storage.save(name, ContentFile(_encrypt(content, name, key_ring().current)))
     if saved != name:  # a fresh UUID never collides; a storage renaming files would break the binding
         default_storage.delete(saved)
         raise RuntimeError(f"storage stored {name} as {saved}")
@@ -142,14 +107,58 @@ def evidence_delete(name: str) -> bool:
     return True
 
 
+def evidence_names() -> Iterator[str]:
+    """Every evidence file in the storage, purpose by purpose, in name order."""
+    if not default_storage.exists("identity"):
+        return
+    purposes, _files = default_storage.listdir("identity")
+    for purpose in sorted(purposes):
+        _directories, files = default_storage.listdir(f"identity/{purpose}")
+        for file_name in sorted(files):
+            if _NAME.fullmatch(name := f"identity/{purpose}/{file_name}"):
+                yield name
+
+
+def evidence_key_id(name: str) -> str | None:
+    """The id of the key a stored file is encrypted under (None if it is missing or not an evidence file)."""
+    if _NAME.fullmatch(name) is None or not default_storage.exists(name):
+        return None
+    with default_storage.open(name, "rb") as handle:
+        header = handle.read(HEADER_BYTES)
+    return header[len(MAGIC) : len(MAGIC) + KEY_ID_BYTES].hex() if header.startswith(MAGIC) else None
+
+
+def evidence_rekey(name: str) -> bool:
+    """Re-encrypt a stored file under the ring's current key, replacing it whole; False if it already was.
+
+    The file is checked to open under its old key first, and replaced atomically (a rename on a local disk, one
+    PUT on an object store), so a process killed here leaves either the old file or the new one, both readable.
+    """
+    current = key_ring().current
+    if _NAME.fullmatch(name) is None or not default_storage.exists(name):
+        raise _unreadable("evidence_missing")
+    with default_storage.open(name, "rb") as handle:
+        stored = handle.read()
+    if stored[len(MAGIC) : len(MAGIC) + KEY_ID_BYTES].hex() == current.key_id:
+        return False
+    storage_replace(name, _encrypt(_decrypt(stored, name), name, current))
+    return True
+
+
+def _encrypt(content: bytes, name: str, key: DataKey) -> bytes:
+    header = MAGIC + bytes.fromhex(key.key_id) + os.urandom(NONCE_BYTES)
+    return header + AESGCM(key.secret).encrypt(header[-NONCE_BYTES:], content, header + name.encode())
+
+
 def _decrypt(stored: bytes, name: str) -> bytes:
     if len(stored) < HEADER_BYTES + 16 or not stored.startswith(MAGIC):
         raise _unreadable("evidence_tampered")
     header, sealed = stored[:HEADER_BYTES], stored[HEADER_BYTES:]
-    key = evidence_key()
-    if header[len(MAGIC) : len(MAGIC) + KEY_ID_BYTES] != key.key_id:
-        raise _unreadable("evidence_other_key")
     try:
-        return AESGCM(key.key).decrypt(header[-NONCE_BYTES:], sealed, header + name.encode())
+        key = key_ring().key(header[len(MAGIC) : len(MAGIC) + KEY_ID_BYTES].hex())
+    except KeyNotInRing:
+        raise _unreadable("evidence_other_key") from None
+    try:
+        return AESGCM(key.secret).decrypt(header[-NONCE_BYTES:], sealed, header + name.encode())
     except InvalidTag as exc:
         raise _unreadable("evidence_tampered") from exc

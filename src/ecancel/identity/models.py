@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from ecancel.core.encrypted import EncryptedJSONField
 from ecancel.core.models import Entity
 from ecancel.identity.transitions import CheckStatus
 
@@ -39,7 +40,8 @@ class IdentityCheck(Entity):
     scores = models.JSONField(default=dict, blank=True)
     threshold = models.FloatField(null=True, blank=True)
     reasons = models.JSONField(default=list, blank=True)
-    details = models.JSONField(default=dict, blank=True)
+    # What was read off a document and the ID number it was expected to carry: personal data, kept encrypted.
+    details = EncryptedJSONField(default=dict, blank=True)
     flagged = models.BooleanField(default=False)  # something a notary must look at (e.g. a reused video)
     retryable_error = models.CharField(max_length=60, blank=True)  # the last provider hiccup, if any
     # Timings.

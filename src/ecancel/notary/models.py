@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ecancel.buyers.transitions import JourneyStatus
+from ecancel.core.encrypted import EncryptedCharField, LookupDigestField
 from ecancel.core.models import Entity
 from ecancel.core.storage import dated_name
 from ecancel.identity.id_numbers import IdType
@@ -233,7 +234,8 @@ class CaseParty(Entity):
     position = models.PositiveSmallIntegerField(_("顺序"))
     name = models.CharField(_("姓名"), max_length=100)
     id_type = models.CharField(_("证件类型"), max_length=32, choices=IdType.choices)
-    id_number = models.CharField(_("证件号码"), max_length=32)
+    id_number = EncryptedCharField(_("证件号码"), max_length=32)
+    id_number_digest = LookupDigestField(source="id_number", kind="id_number")
     phone = models.CharField(_("联系电话"), max_length=20, blank=True)
     region = models.CharField(_("国籍/地区"), max_length=50, blank=True)
     is_mainland = models.BooleanField(_("中国大陆公民"), default=True)

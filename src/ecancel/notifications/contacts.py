@@ -1,8 +1,10 @@
 """Buyers' phone numbers and WeChat openids: checked, normalised, sealed at rest, masked everywhere else.
 
-A contact is stored twice: sealed with AES-256-GCM (to send to it) and, for phone numbers, as a keyed digest (to
-find a buyer's subscriptions and codes by the number they type). Both keys are derived with HKDF from the
-identity evidence key, so they live outside the database like it, and a database copy alone reveals no number.
+A contact is stored twice: sealed with AES-256-GCM (to send to it) under the key ring's current data key, which the
+sealed value names (``n2:<key id>:…``), and, for phone numbers, as a keyed digest (to find a buyer's subscriptions
+and codes by the number they type) with a key derived from the ring's lookup key, which does not rotate. Both live
+outside the database (``core.keyring``), so a database copy alone reveals no number. Values sealed before the ring
+(``n1:``, under a key derived from the lookup key) still open, and ``reseal_all`` moves them to the current key.
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.utils.translation import gettext_lazy as _
 
 from ecancel.core.errors import field_error
-from ecancel.identity.evidence import evidence_key
+from ecancel.core.keyring import key_ring
 from ecancel.identity.masking import mask_phone
 
-SEAL_PREFIX = "n1:"
+LEGACY_SEAL_PREFIX = "n1:"
+SEAL_PREFIX = "n2:"
+KEY_ID_CHARS = 16
 NONCE_BYTES = 12
 _SEPARATORS = re.compile(r"[\s\-()]")
 _MAINLAND_MOBILE = re.compile(r"1[3-9][0-9]{9}")
@@ -34,7 +38,7 @@ _OPENID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 def _derived_key(purpose: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"ecancel notifications " + purpose).derive(
-        evidence_key().key
+        key_ring().lookup_secret
     )
 
 
@@ -73,18 +77,30 @@ def code_digest(code: str, *, bound_to: str) -> str:
 
 def seal(value: dict[str, Any], *, bound_to: str) -> str:
     """AES-GCM over the JSON of ``value``, bound to the row that stores it (a copied value fails to open)."""
+    ring = key_ring()
+    key = ring.current
     nonce = os.urandom(NONCE_BYTES)
     plain = json.dumps(value, ensure_ascii=False, sort_keys=True).encode()
-    sealed = AESGCM(_derived_key(b"contact seal")).encrypt(nonce, plain, bound_to.encode())
-    return SEAL_PREFIX + base64.b64encode(nonce + sealed).decode()
+    sealed = AESGCM(ring.subkey(key, "contact seal")).encrypt(nonce, plain, f"{bound_to}|{key.key_id}".encode())
+    return f"{SEAL_PREFIX}{key.key_id}:{base64.b64encode(nonce + sealed).decode()}"
+
+
+def sealed_key_id(sealed: str) -> str | None:
+    """The ring key a sealed value is under; None for one sealed before the ring."""
+    return sealed[len(SEAL_PREFIX) : len(SEAL_PREFIX) + KEY_ID_CHARS] if sealed.startswith(SEAL_PREFIX) else None
 
 
 def unseal(sealed: str, *, bound_to: str) -> dict[str, Any]:
-    if not sealed.startswith(SEAL_PREFIX):
+    if sealed.startswith(LEGACY_SEAL_PREFIX):
+        blob = base64.b64decode(sealed[len(LEGACY_SEAL_PREFIX) :])
+        aead, associated = AESGCM(_derived_key(b"contact seal")), bound_to.encode()
+    elif (key_id := sealed_key_id(sealed)) is not None:
+        ring = key_ring()
+        blob = base64.b64decode(sealed[len(SEAL_PREFIX) + KEY_ID_CHARS + 1 :])
+        aead, associated = AESGCM(ring.subkey(ring.key(key_id), "contact seal")), f"{bound_to}|{key_id}".encode()
+    else:
         raise ValueError("unknown sealing format")
-    blob = base64.b64decode(sealed[len(SEAL_PREFIX) :])
-    plain = AESGCM(_derived_key(b"contact seal")).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], bound_to.encode())
-    value: dict[str, Any] = json.loads(plain)
+    value: dict[str, Any] = json.loads(aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], associated))
     return value
 
 

@@ -21,6 +21,7 @@ def adapter_settings() -> list[tuple[str, type, Mapping[str, str] | None]]:
     from ecancel.core.ratelimit import RateLimitBackend
     from ecancel.documents.pki import SigningBackend
     from ecancel.documents.timestamps import TimestampAuthority
+    from ecancel.exchange.keys import ExchangeKeyBackend
     from ecancel.identity.providers import SHORT_NAMES as IDENTITY_PROVIDERS
     from ecancel.identity.providers.base import IdentityProvider
     from ecancel.notifications.channels import KINDS, Channel, backend_setting, short_names
@@ -28,6 +29,7 @@ def adapter_settings() -> list[tuple[str, type, Mapping[str, str] | None]]:
     return [
         ("ECANCEL_SIGNING_BACKEND", SigningBackend, None),
         ("ECANCEL_TSA_BACKEND", TimestampAuthority, None),
+        ("ECANCEL_EXCHANGE_KEYS_BACKEND", ExchangeKeyBackend, None),
         ("ECANCEL_RATE_LIMIT_BACKEND", RateLimitBackend, None),
         ("ECANCEL_IDENTITY_PROVIDER", IdentityProvider, IDENTITY_PROVIDERS),
         *((backend_setting(kind), Channel, short_names(kind)) for kind in KINDS),

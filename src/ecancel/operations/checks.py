@@ -13,11 +13,13 @@ from typing import Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import FileSystemStorage, storages
 from django.db import DatabaseError
 
 LOCAL_CA_BACKEND = "ecancel.documents.pki.LocalCABackend"
 LOCAL_TSA_BACKEND = "ecancel.documents.timestamps.LocalTimestampBackend"
+MEMORY_EXCHANGE_KEYS = "ecancel.exchange.keys.MemoryExchangeKeys"
 
 
 @register(Tags.security, deploy=True)
@@ -54,21 +56,44 @@ def _pki() -> list[CheckMessage]:
 
 def _keys() -> list[CheckMessage]:
     from ecancel.audit.checkpoints import signing_key_path
-    from ecancel.exchange.keys import private_key_path, secrets_box_path
+    from ecancel.core.keyring import key_ring, ring_configured
+    from ecancel.exchange.keys import exchange_keys, secrets_box_path
 
     faults: list[CheckMessage] = []
-    if not settings.ECANCEL_EVIDENCE_KEY:
+    if not ring_configured():
         faults.append(
             Error(
-                "证据加密密钥将在首次使用时生成在本机磁盘上 / the evidence encryption key would be made on first "
+                "数据加密密钥环将在首次使用时生成在本机磁盘上 / the data encryption key ring would be made on first "
                 "use on local disk",
-                hint="Set ECANCEL_EVIDENCE_KEY (Base64 of 32 random bytes) from the deployment's secret store.",
+                hint="Set ECANCEL_KEY_RING (JSON, see docs/operations.md) from the deployment's secret store.",
                 id="ecancel.E010",
             )
         )
-    missing = [path for path in (secrets_box_path(), signing_key_path()) if not path.exists()]
+    else:
+        try:
+            key_ring()
+        except ImproperlyConfigured as exc:
+            faults.append(
+                Error(
+                    f"数据加密密钥环配置有误 / the data encryption key ring is malformed: {exc}",
+                    hint="Fix ECANCEL_KEY_RING (see deploy/ecancel.env.example).",
+                    id="ecancel.E013",
+                )
+            )
+    if settings.ECANCEL_EXCHANGE_KEYS_BACKEND == MEMORY_EXCHANGE_KEYS:
+        faults.append(
+            Error(
+                "交换签名密钥只保存在进程内存中 / exchange signing keys are kept in process memory only",
+                hint="Unset ECANCEL_EXCHANGE_KEYS_BACKEND (key files under ECANCEL_KEYS_DIR/exchange).",
+                id="ecancel.E012",
+            )
+        )
+    missing = [_relative(path) for path in (secrets_box_path(), signing_key_path()) if not path.exists()]
+    backend = exchange_keys()
     try:
-        missing += [path for path in map(private_key_path, _hosted_organisation_ids()) if not path.exists()]
+        missing += [
+            _relative(Path(backend.location(pk))) for pk in _hosted_organisation_ids() if not backend.exists(pk)
+        ]
     except DatabaseError as failure:
         faults.append(
             Warning(
@@ -82,7 +107,7 @@ def _keys() -> list[CheckMessage]:
         faults.append(
             Error(
                 "交换或审计密钥将在首次使用时生成在本机磁盘上 / exchange or audit keys would be made on first use "
-                f"on local disk: {', '.join(_relative(p) for p in missing)}",
+                f"on local disk: {', '.join(missing)}",
                 hint="Run `ecancel keys_init` once with ECANCEL_KEYS_DIR on the volume every app server mounts.",
                 id="ecancel.E011",
             )
