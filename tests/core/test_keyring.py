@@ -83,7 +83,7 @@ def test_a_configured_ring_puts_the_first_key_current_and_the_oldest_as_lookup(s
         ('{"keys": []}', "at least one key"),
         (json.dumps({"keys": [base64.b64encode(b"short").decode()]}), "32 bytes"),
         (json.dumps({"keys": ["QUJD" * 11]}), "32 bytes"),
-        (json.dumps({"keys": [new_key()], "current": 1}), "unknown entries: current"),
+        (json.dumps({"keys": [base64.b64encode(bytes(32)).decode()], "current": 1}), "unknown entries: current"),
     ],
 )
 def test_a_malformed_ring_is_refused_with_what_is_wrong(settings: Settings, value: str, problem: str) -> None:

@@ -18,6 +18,7 @@ from django.db.models.functions import Cast
 from pytest_django import Settings
 
 from ecancel.accounts.models import User
+from ecancel.config.storage import default_storage_from_env
 from ecancel.core.encrypted import stored_key_id, value_digest
 from ecancel.core.keyring import key_ring
 from ecancel.filing.models import BuyerParty
@@ -38,10 +39,7 @@ def storage(settings: Settings, tmp_path: Path) -> Path:
     settings.ECANCEL_EVIDENCE_KEY = ""
     settings.STORAGES = {
         **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path / "files", "base_url": None},
-        },
+        "default": default_storage_from_env({}, tmp_path / "files"),
     }
     return tmp_path
 
