@@ -1,6 +1,7 @@
-"""A throw-away PostgreSQL server on 127.0.0.1 for the tests that need real row locking.
+"""A throw-away PostgreSQL server on 127.0.0.1 for the PostgreSQL pass of the suite.
 
-Started when ECANCEL_TEST_POSTGRES=1, before Django reads its settings; stopped at exit.
+Started when ECANCEL_TEST_POSTGRES=1, before Django reads its settings; stopped at exit. Under xdist the
+controlling process starts it and the workers inherit its URL, each migrating a test database of its own on it.
 """
 
 from __future__ import annotations
