@@ -121,7 +121,12 @@ def case_certify(*, case_id: UUID | str, ctx: RequestContext) -> bool:
 def _certify_prepared(
     *, case_id: UUID, certificate: PreparedDocument, archive: BuiltArchive, ctx: RequestContext
 ) -> bool:
-    case = NotaryCase.objects.select_for_update().select_related("office__organisation", "approved_by").get(pk=case_id)
+    # Only the case's row: approved_by is a nullable join, and PostgreSQL cannot lock the nullable side of one.
+    case = (
+        NotaryCase.objects.select_for_update(of=("self",))
+        .select_related("office__organisation", "approved_by")
+        .get(pk=case_id)
+    )
     if case.status != CaseStatus.CERTIFYING:
         archive.discard()
         return False
