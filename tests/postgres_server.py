@@ -10,8 +10,10 @@ import atexit
 import glob
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -67,4 +69,7 @@ def start() -> str:
         shutil.rmtree(root, ignore_errors=True)
 
     atexit.register(stop)
+    # A run stopped with SIGTERM (CI's timeout, kill) exits through atexit too, so the server does not outlive it.
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     return f"postgresql://ecancel@127.0.0.1:{port}/postgres"
