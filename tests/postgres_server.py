@@ -1,6 +1,7 @@
-"""A throw-away PostgreSQL server on 127.0.0.1 for the tests that need real row locking.
+"""A throw-away PostgreSQL server on 127.0.0.1 for the PostgreSQL pass of the suite.
 
-Started when ECANCEL_TEST_POSTGRES=1, before Django reads its settings; stopped at exit.
+Started when ECANCEL_TEST_POSTGRES=1, before Django reads its settings; stopped at exit. Under xdist the
+controlling process starts it and the workers inherit its URL, each migrating a test database of its own on it.
 """
 
 from __future__ import annotations
@@ -9,8 +10,10 @@ import atexit
 import glob
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -66,4 +69,7 @@ def start() -> str:
         shutil.rmtree(root, ignore_errors=True)
 
     atexit.register(stop)
+    # A run stopped with SIGTERM (CI's timeout, kill) exits through atexit too, so the server does not outlive it.
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     return f"postgresql://ecancel@127.0.0.1:{port}/postgres"

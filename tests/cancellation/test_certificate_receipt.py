@@ -147,10 +147,8 @@ def test_a_valid_certificate_cancels_the_filing_in_one_go(
     inline = operator_client.get(f"{url}certificate.pdf")
     assert inline.status_code == 200 and inline.content == signed
     assert "attachment" not in inline["Content-Disposition"]
-    inline.close()
     download = operator_client.get(f"{url}certificate.pdf?download=1")
     assert "attachment" in download["Content-Disposition"]
-    download.close()
 
     again = issue(notary_office, developer, under_review, signed)
     assert again.status == InboxStatus.REJECTED, "a second certificate for a cancelled application changes nothing"

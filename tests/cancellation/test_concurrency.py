@@ -6,18 +6,26 @@ Row locks only exist on PostgreSQL (``ECANCEL_TEST_POSTGRES=1``); on SQLite thes
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable, Iterator
-from typing import Any
+from functools import partial
+from typing import Any, cast
 
 import pytest
 from django.db import close_old_connections, connection
 from django.test import Client
 
 from ecancel.accounts.actors import Actor
-from ecancel.accounts.models import Organisation
+from ecancel.accounts.models import Organisation, Role
 from ecancel.audit.models import AuditEvent
 from ecancel.audit.services import audit_chain_extend, audit_chain_verify, record_event
+from ecancel.cancellation import materials
 from ecancel.cancellation.models import Application, ApplicationPush, RevokeRequest
+from ecancel.cancellation.services.answers import (
+    NotaryAnswer,
+    application_record_revoke_refused,
+    application_record_revoked,
+)
 from ecancel.cancellation.services.drafting import (
     application_abandon,
     application_create,
@@ -32,7 +40,10 @@ from ecancel.core.errors import InvalidTransition
 from ecancel.documents import services as documents_services
 from ecancel.documents.models import StoredDocument
 from ecancel.exchange.models import OutboxMessage
+from ecancel.exchange.services import peer_set
 from ecancel.filing.transitions import ContractStatus
+from tests.conftest import logged_in_client
+from tests.exchange.test_relay import free_port
 from tests.factories import TEST_PASSWORD, DeveloperFactory, NotaryOfficeFactory, UserFactory, contract_with_buyers
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -216,3 +227,116 @@ def test_logins_and_audit_writes_go_on_while_a_push_signs(
     audit_chain_extend()
     assert audit_chain_verify().ok
     assert not AuditEvent.objects.filter(seq__isnull=True).exists()
+
+
+ROUNDS = 200
+PUSH_EVERY = 20  # every twentieth round the office confirms the revoke first, so the round is a draft's push race
+TABS_PER_OPERATOR = 4
+
+
+def send(tab: Client, path: str, action: str, version: int) -> tuple[str, int, dict[str, Any]]:
+    response = tab.post(path, {"version": version}, content_type="application/json")
+    return action, response.status_code, response.json()
+
+
+def has_chinese(text: str) -> bool:
+    return any("\u4e00" <= char <= "\u9fff" for char in text)
+
+
+def office_answers_revoke(application: Application, office: Organisation, *, confirm: bool) -> None:
+    """The office's answer to the pending revoke, through the services its exchange message reaches."""
+    answer = NotaryAnswer(
+        notary_office=office,
+        seller=application.seller,
+        application_id=application.pk,
+        version=application.version,
+        message_id=str(uuid.uuid4()),
+    )
+    if confirm:
+        application_record_revoked(answer=answer, ctx=CTX)
+    else:
+        application_record_revoke_refused(answer=answer, reason="买受人已到场办理", ctx=CTX)
+
+
+@pytest.fixture
+def signed_once_per_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every tab of one operator pushing one version shares one rendering and signing: signing comes before any
+    lock and is raced in test_double_push_sends_one_version; here the transition guard under the lock is the point,
+    and two hundred rounds of signatures would take minutes."""
+    prepare = materials.prepare_documents
+    prepared: dict[tuple[str, int], materials.PreparedMaterials] = {}
+    guard = threading.Lock()
+
+    def once(application: Application, *, operator: str) -> materials.PreparedMaterials:
+        with guard:
+            key = (operator, application.version)
+            if key not in prepared:
+                prepared[key] = prepare(application, operator=operator)
+            return prepared[key]
+
+    monkeypatch.setattr(materials, "prepare_documents", once)
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("signed_once_per_version")
+def test_two_operators_pushing_and_revoking_at_once_have_one_winner_each_round(
+    setting: tuple[Actor, Organisation, Application],
+) -> None:
+    """Two operators of the seller, four tabs each, send push and revoke for one application through the API at the
+    same moment, round after round; half of each operator's tabs push, half revoke.
+
+    A revoke round starts at version n pushed to the office: the revokes race, beside pushes from tabs still
+    showing the draft of version n. The office then refuses the revoke (the next round is the same again), or,
+    every twentieth round, confirms it, and the next round is a push round at the draft of version n+1: the pushes
+    race, beside revokes from tabs still showing version n. The office's messages are not relayed here; the test
+    answers for it. Each round exactly one request wins, every other gets a 409 saying why in Chinese and in
+    English, and the audit trail holds one entry per win."""
+    actor, office, application = setting
+    for organisation in (application.seller, office):
+        peer_set(
+            organisation=organisation,
+            transport="http",
+            endpoint_url=f"http://127.0.0.1:{free_port()}/exchange/",
+            hmac_secret=b"r" * 40,
+            actor=None,
+            ctx=CTX,
+        )
+    operators = [UserFactory(organisation=application.seller, role=Role.OPERATOR) for _ in range(2)]
+    tabs = [logged_in_client(operator) for operator in operators for _ in range(TABS_PER_OPERATOR)]
+    url = f"/api/filing/applications/{application.pk}"
+    application_push(application_id=application.pk, actor=actor, ctx=CTX)
+    wins = {"push": 0, "revoke": 0}
+    for round_no in range(ROUNDS):
+        application.refresh_from_db()
+        version = application.version
+        if application.status == ApplicationStatus.PUSHED:
+            winning, requests = "revoke", [("revoke", version), ("push", version)]
+        else:
+            assert application.status == ApplicationStatus.DRAFT, round_no
+            winning, requests = "push", [("push", version), ("revoke", version - 1)]
+        # Each operator's tabs alternate between the two requests, so both operators race on both.
+        plan = [(tab, *requests[index % 2]) for index, tab in enumerate(tabs)]
+        attempts = [partial(send, tab, f"{url}/{action}", action, seen) for tab, action, seen in plan]
+        sent, failed = race(attempts)
+        outcomes = cast(list[tuple[str, int, dict[str, Any]]], sent)
+        assert not failed, failed
+        winners = [action for action, status, _body in outcomes if status == 200]
+        assert winners == [winning], (round_no, outcomes)
+        for _action, status, body in outcomes:
+            if status != 200:
+                assert status == 409, (round_no, status, body)
+                assert has_chinese(body["message"]) and body["message_en"], body
+                assert not has_chinese(body["message_en"]), body
+        wins[winning] += 1
+        application.refresh_from_db()
+        assert (application.status, application.version) == (ApplicationStatus.PUSHED, version), round_no
+        if winning == "revoke":
+            office_answers_revoke(application, office, confirm=(round_no + 2) % PUSH_EVERY == 0)
+    assert wins == {"push": ROUNDS // PUSH_EVERY, "revoke": ROUNDS - ROUNDS // PUSH_EVERY}
+    audit = AuditEvent.objects.filter(object_id=str(application.pk))
+    assert audit.filter(tag="cancellation.application.pushed").count() == wins["push"] + 1
+    assert audit.filter(tag="cancellation.application.revoke_requested").count() == wins["revoke"]
+    assert ApplicationPush.objects.filter(application=application).count() == wins["push"] + 1
+    assert RevokeRequest.objects.filter(application=application).count() == wins["revoke"]
+    audit_chain_extend()
+    assert audit_chain_verify().ok

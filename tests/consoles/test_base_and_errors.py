@@ -39,8 +39,8 @@ def test_navigation_follows_the_role(notary_client: Client, notary_office: Organ
 def test_stylesheet_is_served_locally(client: Client, db: None) -> None:
     response = client.get("/static/consoles/ecancel.css")
     assert response.status_code == 200
+    # Reading the stream to its end closes the response (the test client closes it without closing connections).
     css = b"".join(response.streaming_content).decode()  # type: ignore[attr-defined]
-    response.close()
     assert "@media (max-width: 720px)" in css
 
 

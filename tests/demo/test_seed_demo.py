@@ -27,7 +27,7 @@ from ecancel.filing.models import Building, BuyerParty, FiledContract, Project, 
 from ecancel.filing.transitions import ContractStatus, UnitStatus
 from ecancel.identity.id_numbers import IdType, validate_id_number
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]  # the demo runs on SQLite
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from ecancel.exchange.transitions import InboxStatus, OutboxStatus
 from ecancel.filing.models import FiledContract
 from tests.factories import DeveloperFactory, NotaryOfficeFactory, contract_with_buyers
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.sqlite]  # the demo's whole flow
 
 API = "/api/filing/applications"
 

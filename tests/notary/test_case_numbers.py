@@ -1,9 +1,10 @@
-"""Case numbers: (2026)中证受字第0001号, one counter per office and year, never given out twice."""
+"""Case numbers (2026)中证受字第0001号 and certificate numbers: a counter per office and year, never reused."""
 
 from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,6 +12,7 @@ from django.db import IntegrityError, close_old_connections, connection, transac
 
 from ecancel.accounts.models import NotaryOffice, Organisation
 from ecancel.notary.models import CaseNumberCounter
+from ecancel.notary.services.approval import certificate_number_allocate, format_certificate_number
 from ecancel.notary.services.intake import case_number_allocate, format_case_number
 from tests.factories import DeveloperFactory, NotaryOfficeFactory
 from tests.notary.helpers import make_case
@@ -55,11 +57,21 @@ def test_database_refuses_a_number_twice(seller_org: Organisation, field: str) -
         second.save(update_fields=[field])
 
 
+Allocate = Callable[..., tuple[int, int, str]]
+NUMBERS: dict[str, tuple[Allocate, Callable[[str, int, int], str], str]] = {
+    "case": (case_number_allocate, format_case_number, "case_prefix"),
+    "certificate": (certificate_number_allocate, format_certificate_number, "certificate_prefix"),
+}
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_allocations_never_share_a_number() -> None:
+@pytest.mark.parametrize("kind", NUMBERS)
+def test_concurrent_allocations_never_share_a_number(kind: str) -> None:
+    """Eight clerks (or notaries) taking five numbers each at the same moment: forty numbers, no gap, none twice."""
     if connection.vendor != "postgresql":
         pytest.skip("row locks need PostgreSQL (select_for_update is a no-op on SQLite)")
+    allocate, format_number, prefix = NUMBERS[kind]
     office: NotaryOffice = NotaryOfficeFactory()
     at = dt.datetime(2026, 5, 1, 9, tzinfo=SHANGHAI)
     results: list[str] = []
@@ -71,7 +83,7 @@ def test_concurrent_allocations_never_share_a_number() -> None:
             start.wait()
             for _ in range(5):
                 with transaction.atomic():
-                    results.append(case_number_allocate(office=office, at=at)[2])
+                    results.append(allocate(office=office, at=at)[2])
         except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
             errors.append(exc)
         finally:
@@ -85,4 +97,4 @@ def test_concurrent_allocations_never_share_a_number() -> None:
         thread.join()
     assert not errors
     assert len(results) == 40 and len(set(results)) == 40
-    assert sorted(results) == [format_case_number(office.case_prefix, 2026, n) for n in range(1, 41)]
+    assert sorted(results) == [format_number(getattr(office, prefix), 2026, n) for n in range(1, 41)]

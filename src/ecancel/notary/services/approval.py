@@ -121,7 +121,7 @@ def case_certify(*, case_id: UUID | str, ctx: RequestContext) -> bool:
 def _certify_prepared(
     *, case_id: UUID, certificate: PreparedDocument, archive: BuiltArchive, ctx: RequestContext
 ) -> bool:
-    # Only the case's row: PostgreSQL cannot lock the nullable side of the outer join to approved_by.
+    # Only the case's row: approved_by is a nullable join, and PostgreSQL cannot lock the nullable side of one.
     case = (
         NotaryCase.objects.select_for_update(of=("self",))
         .select_related("office__organisation", "approved_by")
