@@ -254,3 +254,8 @@ def test_the_text_detector_searches_a_large_photo_at_the_configured_longest_side
     assert max(searched.shape[2:]) <= 960
     small = detector.get_preprocess()(np.zeros((540, 856, 3), dtype=np.uint8))
     assert max(small.shape[2:]) <= 864, "a card photo smaller than the bound is not enlarged"
+
+
+def test_text_boxes_are_recognised_one_at_a_time() -> None:
+    """Not padded to the widest box of a batch (a passport's MRZ line)."""
+    assert reading.ocr_engine()._load_rec_model().rec_batch_num == 1

@@ -97,8 +97,15 @@ def ocr_params(threads: int, detection_side: int) -> dict[str, int | str]:
     Left to itself the detector enlarges an image until its *shorter* side is 736 pixels, so a card's photo is
     searched for text at more pixels than it has, and a phone's full-size photo at 2,000. Bounding the longer side
     instead halves the CPU of a reading and reads the test corpus as well or better (docs/benchmarks.md); the text
-    itself is still recognised from the full-size image."""
-    params: dict[str, int | str] = {"Det.limit_type": "max", "Det.limit_side_len": detection_side}
+    itself is still recognised from the full-size image.
+
+    Text boxes are recognised one at a time: in a batch every box is padded to the widest one's width, and a passport
+    page's two 44-character MRZ lines made the short lines batched with them cost as much as they do."""
+    params: dict[str, int | str] = {
+        "Det.limit_type": "max",
+        "Det.limit_side_len": detection_side,
+        "Rec.rec_batch_num": 1,
+    }
     if threads > 0:
         params["EngineConfig.onnxruntime.intra_op_num_threads"] = threads
         params["EngineConfig.onnxruntime.inter_op_num_threads"] = 1
