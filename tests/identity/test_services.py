@@ -367,3 +367,51 @@ def test_a_task_delivered_twice_changes_nothing(django_capture_on_commit_callbac
     again = services.face_check_run(check_id=check.pk, now=NOW + timedelta(hours=1))
     assert (again.status, again.finished_at) == (CheckStatus.PASSED, check.finished_at)
     assert again.evidence.count() == check.evidence.count()
+
+
+def _read_document(image: bytes, *, callbacks: CoCallbacks, today: datetime = NOW, number: str = "") -> IdentityCheck:
+    with callbacks():
+        check = services.document_check_submit(
+            subject=BUYER,
+            kind="passport",
+            image=image,
+            expected_name="SMITH JOHN",
+            expected_number=number or "E12345678",
+            now=today,
+            ctx=CTX,
+        )
+    return services.document_check_run(check_id=check.pk, now=today, today=today.date())
+
+
+def test_a_picture_already_read_and_passed_today_is_not_read_again(
+    django_capture_on_commit_callbacks: CoCallbacks, monkeypatch: pytest.MonkeyPatch, null_provider: Settings
+) -> None:
+    from ecancel.identity.providers.null import NullProvider
+
+    readings: list[str] = []
+    real_read = NullProvider.read_document
+
+    def counted(self: NullProvider, **kwargs: object) -> object:
+        readings.append(str(kwargs["kind"]))
+        return real_read(self, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(NullProvider, "read_document", counted)
+    page, other_page = jpeg(face_crop()), fresh_frame()
+
+    first = _read_document(page, callbacks=django_capture_on_commit_callbacks)
+    again = _read_document(page, callbacks=django_capture_on_commit_callbacks)
+    assert (first.status, again.status) == (CheckStatus.PASSED, CheckStatus.PASSED)
+    assert len(readings) == 1, "the same picture, passed today, is not read twice"
+    assert again.details["same_image_as"] == str(first.pk)
+    assert again.details["fields"] == first.details["fields"]
+
+    _read_document(other_page, callbacks=django_capture_on_commit_callbacks)
+    _read_document(page, callbacks=django_capture_on_commit_callbacks, number="E87654321")
+    _read_document(page, callbacks=django_capture_on_commit_callbacks, today=NOW + timedelta(days=1))
+    assert len(readings) == 4, "another picture, other expectations or another day are read again"
+
+    null_provider.ECANCEL_IDENTITY_NULL_OUTCOMES = {"document": "failed:document_expired"}
+    refused = fresh_frame()
+    assert _read_document(refused, callbacks=django_capture_on_commit_callbacks).status == CheckStatus.FAILED
+    _read_document(refused, callbacks=django_capture_on_commit_callbacks)
+    assert len(readings) == 6, "a reading that did not pass is never reused"

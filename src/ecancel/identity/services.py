@@ -18,6 +18,7 @@ from datetime import date, datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -340,6 +341,10 @@ def _looks_like_video(data: bytes) -> bool:
 # --- documents ------------------------------------------------------------------------
 
 
+# What a document check was asked to find, kept in its details beside what was read.
+EXPECTATIONS = ("expected_name", "expected_number")
+
+
 @transaction.atomic
 def document_check_submit(
     *,
@@ -378,19 +383,57 @@ def document_check_run(*, check_id: uuid.UUID, now: datetime, today: date) -> Id
     check = IdentityCheck.objects.get(pk=check_id, kind=CheckKind.DOCUMENT)
     if check.status != CheckStatus.PROCESSING:
         return check  # already decided: a task delivered twice changes nothing
-    image = _read(check.evidence.get(role=EvidenceRole.DOCUMENT))
+    document = check.evidence.get(role=EvidenceRole.DOCUMENT)
     expected = check.details
     began = time.perf_counter()
-    kind: DocumentKind = check.document_kind  # type: ignore[assignment]
-    outcome = identity_provider(check.provider).read_document(
-        kind=kind,
-        image=image,
-        today=today,
-        expected_name=expected.get("expected_name") or None,
-        expected_number=expected.get("expected_number") or None,
-    )
+    earlier = _passed_reading_of(document.sha256, check=check, today=today)
+    if earlier is not None:
+        outcome = Outcome(
+            decision="passed",
+            reasons=(),
+            model=earlier.model,
+            model_version=earlier.model_version,
+            scores=earlier.scores,
+            threshold=earlier.threshold,
+            details={
+                **{key: value for key, value in earlier.details.items() if key not in EXPECTATIONS},
+                "same_image_as": str(earlier.pk),
+            },
+        )
+    else:
+        kind: DocumentKind = check.document_kind  # type: ignore[assignment]
+        outcome = identity_provider(check.provider).read_document(
+            kind=kind,
+            image=_read(document),
+            today=today,
+            expected_name=expected.get("expected_name") or None,
+            expected_number=expected.get("expected_number") or None,
+        )
     _record(check.pk, outcome, elapsed=time.perf_counter() - began, now=now, extra_reasons=[])
     return IdentityCheck.objects.get(pk=check.pk)
+
+
+def _passed_reading_of(sha256: str, *, check: IdentityCheck, today: date) -> IdentityCheck | None:
+    """The same buyer's reading of the very same picture, passed today against the same name and number.
+
+    Reading it again would give the same answer (the engine is deterministic): the submission's second check of a
+    document photo already read at the document step costs nothing. Another picture, another day (a document may
+    expire), other expectations or a reading that did not pass are read again."""
+    for earlier in IdentityCheck.objects.filter(
+        case_ref=check.case_ref,
+        party=check.party,
+        kind=CheckKind.DOCUMENT,
+        document_kind=check.document_kind,
+        provider=check.provider,
+        status=CheckStatus.PASSED,
+        evidence__role=EvidenceRole.DOCUMENT,
+        evidence__sha256=sha256,
+    ).exclude(pk=check.pk):
+        same_day = earlier.finished_at is not None and timezone.localdate(earlier.finished_at) == today
+        same_expectations = all(earlier.details.get(key) == check.details.get(key) for key in EXPECTATIONS)
+        if same_day and same_expectations:
+            return earlier
+    return None
 
 
 # --- video ----------------------------------------------------------------------------
