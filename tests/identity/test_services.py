@@ -404,6 +404,12 @@ def test_a_picture_already_read_and_passed_today_is_not_read_again(
     assert len(readings) == 1, "the same picture, passed today, is not read twice"
     assert again.details["same_image_as"] == str(first.pk)
     assert again.details["fields"] == first.details["fields"]
+    stored = first.evidence.get(role=EvidenceRole.DOCUMENT).stored_name
+    cleaned = evidence_get(stored, actor=None, organisation=None, ctx=None)
+    assert cleaned != page, "stored as cleaned (re-encoded), as the upload step stores the same photo"
+    from_upload = _read_document(cleaned, callbacks=django_capture_on_commit_callbacks)
+    assert from_upload.details["same_image_as"] == str(first.pk)
+    assert len(readings) == 1, "handed the cleaned picture the first check read: not read again"
 
     _read_document(other_page, callbacks=django_capture_on_commit_callbacks)
     _read_document(page, callbacks=django_capture_on_commit_callbacks, number="E87654321")

@@ -343,6 +343,8 @@ def _looks_like_video(data: bytes) -> bool:
 
 # What a document check was asked to find, kept in its details beside what was read.
 EXPECTATIONS = ("expected_name", "expected_number")
+# Also kept: the SHA-256 of the picture as handed in, before it was cleaned (re-encoded) to be stored.
+HANDED = "handed_sha256"
 
 
 @transaction.atomic
@@ -369,7 +371,11 @@ def document_check_submit(
         provider=provider.name,
         started_at=now,
         submitted_at=now,
-        details={"expected_name": expected_name or "", "expected_number": expected_number or ""},
+        details={
+            "expected_name": expected_name or "",
+            "expected_number": expected_number or "",
+            HANDED: hashlib.sha256(image).hexdigest(),
+        },
     )
     check.status = check_transition(check, "submit")
     check.save(update_fields=["status", "updated_at"])
@@ -386,7 +392,7 @@ def document_check_run(*, check_id: uuid.UUID, now: datetime, today: date) -> Id
     document = check.evidence.get(role=EvidenceRole.DOCUMENT)
     expected = check.details
     began = time.perf_counter()
-    earlier = _passed_reading_of(document.sha256, check=check, today=today)
+    earlier = _passed_reading_of({document.sha256, expected.get(HANDED, "")} - {""}, check=check, today=today)
     if earlier is not None:
         outcome = Outcome(
             decision="passed",
@@ -396,7 +402,7 @@ def document_check_run(*, check_id: uuid.UUID, now: datetime, today: date) -> Id
             scores=earlier.scores,
             threshold=earlier.threshold,
             details={
-                **{key: value for key, value in earlier.details.items() if key not in EXPECTATIONS},
+                **{key: value for key, value in earlier.details.items() if key not in (*EXPECTATIONS, HANDED)},
                 "same_image_as": str(earlier.pk),
             },
         )
@@ -413,12 +419,14 @@ def document_check_run(*, check_id: uuid.UUID, now: datetime, today: date) -> Id
     return IdentityCheck.objects.get(pk=check.pk)
 
 
-def _passed_reading_of(sha256: str, *, check: IdentityCheck, today: date) -> IdentityCheck | None:
+def _passed_reading_of(sha256s: set[str], *, check: IdentityCheck, today: date) -> IdentityCheck | None:
     """The same buyer's reading of the very same picture, passed today against the same name and number.
 
-    Reading it again would give the same answer (the engine is deterministic): the submission's second check of a
-    document photo already read at the document step costs nothing. Another picture, another day (a document may
-    expire), other expectations or a reading that did not pass are read again."""
+    The very same picture: what this check stores, or what it was handed, is what the earlier one read (the
+    submission's second check is handed the stored photo of the upload step, which is the cleaned picture the
+    document step read when the buyer sent the same photo twice). Reading it again would give the same answer (the
+    engine is deterministic), so it is not read again. Another picture, another day (a document may expire), other
+    expectations or a reading that did not pass are read again."""
     for earlier in IdentityCheck.objects.filter(
         case_ref=check.case_ref,
         party=check.party,
@@ -427,11 +435,12 @@ def _passed_reading_of(sha256: str, *, check: IdentityCheck, today: date) -> Ide
         provider=check.provider,
         status=CheckStatus.PASSED,
         evidence__role=EvidenceRole.DOCUMENT,
-        evidence__sha256=sha256,
+        evidence__sha256__in=sha256s,
     ).exclude(pk=check.pk):
         same_day = earlier.finished_at is not None and timezone.localdate(earlier.finished_at) == today
         same_expectations = all(earlier.details.get(key) == check.details.get(key) for key in EXPECTATIONS)
-        if same_day and same_expectations:
+        # Points at the reading that read the picture, never at one that itself pointed back.
+        if same_day and same_expectations and "same_image_as" not in earlier.details:
             return earlier
     return None
 
