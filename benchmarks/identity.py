@@ -17,26 +17,16 @@ import os
 import platform
 import resource
 import statistics
-import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from measure import django_in_process
+
 ROOT = Path(__file__).resolve().parents[1]
 TODAY = date(2026, 12, 4)
-
-
-def _setup() -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("ECANCEL_DATA_DIR", tempfile.mkdtemp(prefix="ecancel-bench-"))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ecancel.config.settings")
-    os.environ.setdefault("ECANCEL_LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
 
 
 def _rss_mb() -> float:
@@ -98,7 +88,7 @@ def _prepare(name: str) -> tuple[Callable[[], object], Callable[[], object]]:
 
 
 def _measure(name: str, runs: int, queue: Any) -> None:
-    _setup()
+    django_in_process(ROOT)
     load, action = _prepare(name)
     before_load = _rss_mb()
     began = time.perf_counter()
@@ -152,7 +142,7 @@ def _threshold_table() -> list[str]:
     """Same-person distances over phone-like transformations of one face, and different-person distances between
     every transformation of the two real faces installed packages ship (scikit-image's astronaut, matplotlib's
     Grace Hopper)."""
-    _setup()
+    django_in_process(ROOT)
     from tests.identity import makers
 
     from ecancel.identity import faces, reading

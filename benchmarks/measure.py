@@ -1,12 +1,14 @@
-"""What the server benchmarks share: a free loopback port, the percentile they report, seeding through
-``ecancel shell``."""
+"""What the benchmarks share: a free loopback port, the percentile they report, seeding through ``ecancel shell``,
+Django set up in the benchmark's own process."""
 
 from __future__ import annotations
 
 import math
+import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -50,3 +52,14 @@ def ecancel_shell(script: str, *, env: dict[str, str], cwd: Path, timeout: float
     if done.returncode:
         raise SystemExit(done.stderr.decode()[-3000:] + done.stdout.decode()[-2000:])
     return done.stdout.decode()
+
+
+def django_in_process(root: Path) -> None:
+    """Django set up here, on a throw-away data directory, with the repository (and so ``tests``) importable."""
+    sys.path.insert(0, str(root))
+    os.environ.setdefault("ECANCEL_DATA_DIR", tempfile.mkdtemp(prefix="ecancel-bench-"))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ecancel.config.settings")
+    os.environ.setdefault("ECANCEL_LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()

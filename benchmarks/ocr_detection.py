@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
-import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import date
@@ -23,18 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
+from measure import django_in_process
+
 ROOT = Path(__file__).resolve().parents[1]
 TODAY = date(2026, 12, 4)
-
-
-def _setup() -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("ECANCEL_DATA_DIR", tempfile.mkdtemp(prefix="ecancel-bench-"))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ecancel.config.settings")
-    os.environ.setdefault("ECANCEL_LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
 
 
 def _in_scene(image: np.ndarray, scale: int) -> np.ndarray:
@@ -114,7 +103,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sides", default="0,1280,960,800", help="detection sides to compare; 0 = engine default")
     args = parser.parse_args()
-    _setup()
+    django_in_process(ROOT)
     print("| detection side | read correctly | CPU s (all) | not read |")
     print("|---|---|---|---|")
     for side in (int(value) for value in args.sides.split(",")):

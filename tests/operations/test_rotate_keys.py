@@ -95,7 +95,7 @@ def test_a_rotation_re_encrypts_fields_and_files_and_the_old_key_can_then_go(sto
     assert {b.pk: b.id_number_digest for b in contract.buyers.all()} == digests
     assert all(b.id_number_digest == value_digest(b.id_number, kind="id_number") for b in contract.buyers.all())
     assert all(evidence_get(f, actor=None, organisation=None, ctx=None) == PHOTO for f in files)
-    assert not [p for p in (storage / "files").rglob("*") if ".replacing-" in p.name], "no file left aside"
+    assert not [p for p in (storage / "files").rglob("*") if p.name.startswith(".")], "no file left aside"
 
 
 def test_the_local_ring_gets_its_new_key_from_the_command(storage: Path, operator: User) -> None:

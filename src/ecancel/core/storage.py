@@ -9,15 +9,16 @@ were written (``<folder>/YYYY/MM/DD/<random>``), so a sweep lists a few days' fo
 
 from __future__ import annotations
 
-import os
 import secrets
-import threading
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, Storage, default_storage
+
+from ecancel.core.files import replace_private
 
 # Reserved for the readiness probe of a storage that has no cheaper check: no other code writes here.
 PROBE_FOLDER = "readiness"
@@ -48,20 +49,8 @@ class PrivateFileSystemStorage(FileSystemStorage):
         write_read_delete(self)
 
     def replace(self, name: str, content: bytes) -> None:
-        """Write over an existing file in one step: written beside it, flushed to disk, renamed over it."""
-        path = self.path(name)
-        aside = f"{path}.replacing-{os.getpid()}-{threading.get_ident()}"
-        handle = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, self.file_permissions_mode or 0o600)
-        try:
-            with os.fdopen(handle, "wb") as file:
-                file.write(content)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(aside, path)
-        except BaseException:
-            if os.path.exists(aside):
-                os.unlink(aside)
-            raise
+        """Write over an existing file in one step (written beside it, flushed, renamed over it)."""
+        replace_private(Path(self.path(name)), content, self.file_permissions_mode or 0o600)
 
 
 def write_read_delete(storage: Storage) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import os
 import secrets
 import threading
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from ecancel.core.backends import load
-from ecancel.core.files import read_or_create_private
+from ecancel.core.files import read_or_create_private, replace_private
 
 SEAL_PREFIX = "v1:"
 MIN_HMAC_SECRET_BYTES = 32
@@ -106,9 +105,9 @@ class FileExchangeKeys:
         # steps leaves the old key current and also retiring, which signs exactly as before.
         old = self.current(organisation_id)
         kept = {"private_key": base64.b64encode(_raw(old)).decode(), "until": overlap_until.isoformat()}
-        _replace_private(self._retiring_path(organisation_id), json.dumps(kept).encode())
+        replace_private(self._retiring_path(organisation_id), json.dumps(kept).encode())
         new = Ed25519PrivateKey.generate()
-        _replace_private(self._path(organisation_id), _raw(new))
+        replace_private(self._path(organisation_id), _raw(new))
         return new
 
     def exists(self, organisation_id: UUID) -> bool:
@@ -145,16 +144,6 @@ class MemoryExchangeKeys:
 
     def location(self, organisation_id: UUID) -> str:
         return "memory"
-
-
-def _replace_private(path: Path, content: bytes) -> None:
-    aside = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
-    fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(content)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(aside, path)
 
 
 @cache
