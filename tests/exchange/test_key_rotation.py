@@ -3,6 +3,7 @@ either key during the overlap and only the new one after it."""
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from ecancel.core.context import RequestContext
 from ecancel.exchange import keys
 from ecancel.exchange.envelope import body_digest, sign_ed25519, signature_headers
 from ecancel.exchange.errors import ExchangeRefused
-from ecancel.exchange.key_rotation import exchange_key_rotate
+from ecancel.exchange.key_rotation import announcement_payload, exchange_key_rotate
 from ecancel.exchange.models import InboxMessage, OutboxMessage, Peer, Transport
 from ecancel.exchange.services import inbox_accept, peer_set
 from ecancel.exchange.transitions import InboxStatus
@@ -163,3 +164,43 @@ def test_an_announcement_without_proof_of_the_new_key_is_rejected(linked: tuple[
     stored = InboxMessage.objects.get(pk=row.pk)
     assert stored.status == InboxStatus.REJECTED and "持有证明" in stored.reason
     assert Peer.objects.get(organisation=sender).public_key == pinned
+
+
+@pytest.mark.django_db
+def test_the_retiring_key_cannot_announce_a_key_of_its_own_during_the_overlap(
+    linked: tuple[Organisation, Organisation],
+) -> None:
+    """Whoever holds the old key (the reason to rotate may be that it leaked) is still believed until the overlap
+    ends: an announcement then would let it pin a key of its own in place of the new one."""
+    sender, _receiver = linked
+    old = keys.private_key(sender.pk)
+    start = timezone.now()
+    new_public, _ = exchange_key_rotate(organisation=sender, actor=None, ctx=RequestContext.system(), now=start)
+    announcement = OutboxMessage.objects.get(message_type="exchange.key.announced")
+    inbox_accept(*sent_at(announcement, start), now=start)
+    assert Peer.objects.get(organisation=sender).public_key == new_public
+
+    intruder = Ed25519PrivateKey.generate()
+    during = start + timedelta(hours=1)
+    until = start + timedelta(days=7)
+    envelope = json.loads(bytes(announcement.raw))
+    envelope["id"] = str(uuid.uuid4())
+    envelope["body"].update(
+        public_key=public(intruder),
+        previous_public_key=new_public,
+        overlap_until=until.isoformat(),
+        proof=base64.b64encode(
+            intruder.sign(announcement_payload(sender.pk, public(intruder), new_public, until))
+        ).decode(),
+    )
+    envelope["body_sha256"] = body_digest(envelope["body"])
+    raw = json.dumps(envelope, ensure_ascii=False).encode()
+    timestamp = int(during.timestamp())
+    message_id = uuid.UUID(envelope["id"])
+    inbox_accept(
+        raw, signature_headers(message_id, timestamp, sign_ed25519(old, message_id, timestamp, raw)), now=during
+    )
+
+    stored = InboxMessage.objects.get(pk=message_id)
+    assert stored.status == InboxStatus.REJECTED, stored.reason
+    assert Peer.objects.get(organisation=sender).public_key == new_public

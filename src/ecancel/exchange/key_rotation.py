@@ -109,9 +109,12 @@ def on_exchange_key_announced(message: ReceivedMessage) -> None:
         raise DomainError(text=_("新密钥的持有证明无效"), code="bad_key_proof") from exc
     if peer.public_key == body.public_key:
         return
+    # During an overlap the retiring key is still believed, and it may be the leaked one: no new key until it ends.
+    if peer.previous_key_until is not None and message.received_at < peer.previous_key_until:
+        raise DomainError(text=_("上一次密钥更换的过渡期尚未结束，不接受新的更换"), code="key_rotation_overlap")
     if peer.public_key != body.previous_public_key:
         raise DomainError(text=_("所更换的密钥不是本方登记的公钥"), code="key_not_pinned")
-    latest = timezone.now() + settings.ECANCEL_EXCHANGE_KEY_OVERLAP
+    latest = message.received_at + settings.ECANCEL_EXCHANGE_KEY_OVERLAP
     peer.previous_public_key, peer.public_key = peer.public_key, body.public_key
     peer.previous_key_until = min(body.overlap_until, latest)
     peer.save(update_fields=["previous_public_key", "public_key", "previous_key_until", "updated_at"])
