@@ -25,6 +25,7 @@ import pytest
 from ecancel.selftest.drive import Browser, Pace, SelfTest
 from ecancel.selftest.provision import Credentials
 from tests import postgres_server
+from tests.e2e.test_selftest import STEPS
 from tests.redis_server import redis_server, redis_server_binary
 from tests.servers import Deployment, RoundRobin, celery_worker, free_port, serving, stop_worker
 
@@ -53,17 +54,6 @@ office = NotaryOffice.objects.create(
 provisioned = provision(office=office, now=timezone.now(), ctx=RequestContext.system(via="test"))
 print(json.dumps(asdict(provisioned.credentials())))
 """
-
-STEPS = [
-    "create_and_push",
-    "qr",
-    "buyer_mainland",
-    "buyer_passport",
-    "review_and_approve",
-    "certificate_received",
-    "filing_cancelled",
-    "certificate_verified",
-]
 
 
 @dataclass
