@@ -1,7 +1,8 @@
 """Throughput of the busiest read endpoints against a bare Django + django-ninja endpoint (issue 15 item 12; targets:
 p99 ≤ 50 ms at 16 connections, every endpoint ≥ 40 % of the bare endpoint's requests per second).
 
-    uv run python benchmarks/throughput.py [--rounds 3] [--seconds 10] [--against DIR]
+    uv run python benchmarks/throughput.py [--rounds 3] [--seconds 10] [--against DIR] [--workers 2 --threads 8]
+        [--only contracts cases]
 
 A throw-away PostgreSQL server on 127.0.0.1 (as ``tests/postgres_server.py`` starts it) and gunicorn on 127.0.0.1
 with the threaded worker, sized for the two cores: 2 processes × 8 threads (16 connections are all served at once,
@@ -22,6 +23,7 @@ step. Measured with Debian's ``wrk`` (``apt-get install wrk``), one endpoint aft
 
 For each: requests per second and p99 latency at 16 connections (``--seconds``), the median latency of one
 connection alone (3 s), and the ratio of its requests per second to the bare endpoint's in the same round.
+``--workers``/``--threads`` size gunicorn otherwise and ``--only`` measures some endpoints (and the bare one);
 ``--rounds`` repeats the whole list; the JSON printed at the end holds the medians over the rounds. ``--against DIR``
 also measures another source tree (e.g. ``git archive`` of an earlier commit unpacked in DIR) on its own database
 of the same cluster, alternating with this one endpoint by endpoint, so the two are compared under the same load.
@@ -30,6 +32,7 @@ of the same cluster, alternating with this one endpoint by endpoint, so the two 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import shutil
@@ -128,7 +131,7 @@ def lua_headers(headers: dict[str, str]) -> str:
 class Deployment:
     """One source tree: its own database in the shared cluster, seeded, and gunicorn serving it."""
 
-    def __init__(self, label: str, source: Path, cluster_url: str) -> None:
+    def __init__(self, label: str, source: Path, cluster_url: str, workers: int, threads: int) -> None:
         self.label, self.source = label, source
         self.port = free_port()
         self.data = Path(tempfile.mkdtemp(prefix=f"ecancel-bench-http-{label}-"))
@@ -144,6 +147,8 @@ class Deployment:
             ECANCEL_DATABASE_URL=cluster_url.rsplit("/", 1)[0] + "/" + database,
             ECANCEL_DEMO="false",
             ECANCEL_TASKS_EAGER="true",
+            # As in production (a ring on local disk is refused there): the ring comes from the secret store.
+            ECANCEL_KEY_RING=json.dumps({"keys": [base64.b64encode(os.urandom(32)).decode()]}),
             ECANCEL_PUBLIC_URL=f"http://127.0.0.1:{self.port}",
             # src and tests of the tree measured; the benchmark's settings and URLs from this one.
             PYTHONPATH=os.pathsep.join([str(source / "src"), str(source), str(ROOT)]),
@@ -167,8 +172,8 @@ class Deployment:
                 "ecancel.config.wsgi:application",
                 f"--bind=127.0.0.1:{self.port}",
                 "--worker-class=gthread",
-                f"--workers={WORKERS}",
-                f"--threads={THREADS}",
+                f"--workers={workers}",
+                f"--threads={threads}",
                 "--preload",
             ],
             env=self.env,
@@ -242,6 +247,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=10, help="length of each measurement at 16 connections")
     parser.add_argument("--against", type=Path, help="another source tree to measure side by side")
+    parser.add_argument("--workers", type=int, default=WORKERS, help="gunicorn processes")
+    parser.add_argument("--threads", type=int, default=THREADS, help="threads per gunicorn process")
+    parser.add_argument("--only", nargs="+", help="measure only these endpoints (the bare one always)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk 未安装 / wrk is not installed: apt-get install wrk")
@@ -252,13 +260,16 @@ def main() -> None:
     sources = {"this": ROOT}
     if args.against:
         sources["against"] = args.against.resolve()
-    deployments = [Deployment(label, source, cluster_url) for label, source in sources.items()]
+    deployments = [
+        Deployment(label, source, cluster_url, args.workers, args.threads) for label, source in sources.items()
+    ]
+    measured = [name for name in deployments[0].endpoints if not args.only or name == "bare" or name in args.only]
     started, load_before = datetime.now(UTC), os.getloadavg()
     rounds: dict[str, list[dict[str, dict[str, float]]]] = {d.label: [] for d in deployments}
     try:
         for round_no in range(args.rounds):
             results: dict[str, dict[str, dict[str, float]]] = {d.label: {} for d in deployments}
-            for name in deployments[0].endpoints:
+            for name in measured:
                 for deployment in deployments if round_no % 2 == 0 else deployments[::-1]:
                     results[deployment.label][name] = deployment.measure(name, args.seconds)
             for label, figures in results.items():
@@ -274,7 +285,7 @@ def main() -> None:
             "connections": CONNECTIONS,
             "seconds": args.seconds,
             "rounds": args.rounds,
-            "gunicorn": f"gthread, {WORKERS} workers × {THREADS} threads",
+            "gunicorn": f"gthread, {args.workers} workers × {args.threads} threads",
             "database": "PostgreSQL on 127.0.0.1",
         },
         **{label: summary(figures) for label, figures in rounds.items()},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -223,3 +224,25 @@ def test_the_case_page_follows_the_buyers_progress_without_names_in_the_polled_p
     assert "已提交" in clerk_client.get(f"/notary/cases/{received_case.pk}/status/").content.decode()
     NotaryCase.objects.filter(pk=received_case.pk).update(status="revoked")
     assert "hx-trigger" not in clerk_client.get(f"/notary/cases/{received_case.pk}/status/").content.decode()
+
+
+def test_api_case_list_reads_any_page_in_four_queries_with_applicants_in_order(
+    office: NotaryOffice, django_assert_num_queries: Any
+) -> None:
+    seller = DeveloperFactory().organisation
+    cases = [make_case(office, seller, buyers=1 + n % 3) for n in range(12)]
+    _, raw = api_token_create(organisation=office.organisation, name="test", actor=None, ctx=RequestContext.system())
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    client.get("/api/notary/cases")  # first use records last_used_at
+    for page_size in (5, 50):
+        # token (with organisation), count, page of cases, their applicants
+        with django_assert_num_queries(4):
+            listing = client.get("/api/notary/cases", {"page_size": page_size}).json()
+        assert len(listing["items"]) == min(page_size, len(cases))
+    by_number = {row["case_number"]: row for row in listing["items"]}
+    for case in cases:
+        row = by_number[case.case_number]
+        assert row["applicants"] == list(
+            case.parties.filter(role="buyer").order_by("position").values_list("name", flat=True)
+        )
+        assert row["seller"] == seller.name and row["status_label"] == "已收案（待买受人认证）"

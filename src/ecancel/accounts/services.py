@@ -342,12 +342,9 @@ def api_token_authenticate(raw: str) -> ApiToken | None:
     """The live token with this value, its organisation loaded; records when it was last used."""
     if not raw.startswith("ect_"):
         return None
-    token = (
-        ApiToken.objects.select_related("organisation")
-        .filter(token_hash=hash_token(raw), revoked_at__isnull=True)
-        .first()
-    )
-    if token is None:
+    try:
+        token = ApiToken.objects.select_related("organisation").get(token_hash=hash_token(raw), revoked_at__isnull=True)
+    except ApiToken.DoesNotExist:
         return None
     now = timezone.now()
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:

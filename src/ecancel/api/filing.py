@@ -5,26 +5,26 @@
 import datetime as dt
 import uuid
 from decimal import Decimal
+from typing import Any
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
+from pydantic import BaseModel
 
 from ecancel.accounts.auth import OPERATOR_ROLES
 from ecancel.accounts.models import OrganisationKind
 from ecancel.api.auth import require_organisation
 from ecancel.audit.services import record_event
 from ecancel.core.context import RequestContext
-from ecancel.core.paging import PageNumbers
-from ecancel.filing.models import BuyerParty, FiledContract
-from ecancel.filing.selectors import contract_get, contract_list
+from ecancel.core.paging import PageNumbers, RowsOf
+from ecancel.filing.selectors import contract_get, contract_list, contract_row, contract_rows
 from ecancel.filing.transitions import ContractStatus
-from ecancel.identity.masking import mask_id_number, mask_phone
 
 router = Router()
 
 
-class ProjectOut(Schema):
+class ProjectOut(BaseModel):
     id: uuid.UUID
     name: str
     presale_permit_no: str
@@ -32,18 +32,18 @@ class ProjectOut(Schema):
     address: str
 
 
-class UnitOut(Schema):
+class UnitOut(BaseModel):
     id: uuid.UUID
-    building: str = Field(..., alias="building.name")
+    building: str
     room_no: str
     floor: int
     floor_area: Decimal
     usage: str
     status: str
-    project: ProjectOut = Field(..., alias="building.project")
+    project: ProjectOut
 
 
-class BuyerOut(Schema):
+class BuyerOut(BaseModel):
     position: int
     name: str
     id_type: str
@@ -52,20 +52,14 @@ class BuyerOut(Schema):
     region: str
     share: str
 
-    @staticmethod
-    def resolve_id_number_masked(obj: BuyerParty) -> str:
-        return mask_id_number(obj.id_number)
 
-    @staticmethod
-    def resolve_phone_masked(obj: BuyerParty) -> str:
-        return mask_phone(obj.phone)
+class ContractOut(BaseModel):
+    """Read from ``contract_rows``: plain rows, not model instances."""
 
-
-class ContractOut(Schema):
     id: uuid.UUID
     contract_no: str
     filing_no: str
-    seller: str = Field(..., alias="seller.name")
+    seller: str
     total_price: Decimal
     payment_method: str
     signed_on: dt.date
@@ -75,14 +69,6 @@ class ContractOut(Schema):
     cancelled_at: dt.datetime | None
     unit: UnitOut
     buyers: list[BuyerOut]
-
-    @staticmethod
-    def resolve_status_label(obj: FiledContract) -> str:
-        return str(ContractStatus(obj.status).label)
-
-    @staticmethod
-    def resolve_buyers(obj: FiledContract) -> list[BuyerParty]:
-        return list(obj.buyers.all())
 
 
 class ContractFilter(Schema):
@@ -94,11 +80,11 @@ class ContractFilter(Schema):
 @paginate(PageNumbers)
 def list_contracts(request: HttpRequest, filters: Query[ContractFilter]) -> object:
     seller = require_organisation(request, OrganisationKind.DEVELOPER, roles=OPERATOR_ROLES).organisation
-    return contract_list(seller=seller, query=filters.q, status=filters.status)
+    return RowsOf(contract_list(seller=seller, query=filters.q, status=filters.status), contract_rows)
 
 
 @router.get("/contracts/{contract_id}", response=ContractOut, summary="已备案合同详情 / One filed contract")
-def get_contract(request: HttpRequest, contract_id: uuid.UUID) -> FiledContract:
+def get_contract(request: HttpRequest, contract_id: uuid.UUID) -> dict[str, Any]:
     who = require_organisation(request, OrganisationKind.DEVELOPER, roles=OPERATOR_ROLES)
     contract = contract_get(seller=who.organisation, contract_id=contract_id)
     record_event(
@@ -110,4 +96,4 @@ def get_contract(request: HttpRequest, contract_id: uuid.UUID) -> FiledContract:
         data={"personal_data": True},
         ctx=RequestContext.of(request, via="api"),
     )
-    return contract
+    return contract_row(contract)

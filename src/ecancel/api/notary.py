@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
+from pydantic import BaseModel
 
 from ecancel.accounts.auth import NOTARY_ROLES
 from ecancel.accounts.models import OrganisationKind
@@ -18,11 +19,11 @@ from ecancel.audit.services import record_event
 from ecancel.buyers.services import handoff_state
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import NotFound, PermissionRefused, field_error
-from ecancel.core.paging import PageNumbers
+from ecancel.core.paging import PageNumbers, RowsOf
 from ecancel.documents.models import StoredDocument
 from ecancel.identity.masking import mask_id_number, mask_phone
 from ecancel.notary.models import CaseParty, NotaryCase, ReceivedMaterial
-from ecancel.notary.selectors import case_documents, case_get, case_handoff, case_list
+from ecancel.notary.selectors import case_documents, case_get, case_handoff, case_list, case_summary_rows
 from ecancel.notary.services.approval import case_approve
 from ecancel.notary.transitions import CaseStatus
 
@@ -49,25 +50,19 @@ class PartyOut(Schema):
         return mask_phone(obj.phone)
 
 
-class CaseSummaryOut(Schema):
+class CaseSummaryOut(BaseModel):
+    """Read from ``case_summary_rows``: plain rows, not model instances."""
+
     id: uuid.UUID
     case_number: str
     status: CaseStatus
     status_label: str
     application_ref: uuid.UUID
     application_version: int
-    seller: str = Field(..., alias="seller_name")
+    seller: str
     contract_no: str
     applicants: list[str]
     received_at: dt.datetime
-
-    @staticmethod
-    def resolve_status_label(obj: NotaryCase) -> str:
-        return str(CaseStatus(obj.status).label)
-
-    @staticmethod
-    def resolve_applicants(obj: NotaryCase) -> list[str]:
-        return [p.name for p in getattr(obj, "buyers", [])]
 
 
 class MaterialOut(Schema):
@@ -164,7 +159,7 @@ class CaseFilter(Schema):
 @paginate(PageNumbers)
 def list_cases(request: HttpRequest, filters: Query[CaseFilter]) -> object:
     office = require_organisation(request, OrganisationKind.NOTARY_OFFICE, roles=NOTARY_ROLES).organisation
-    return case_list(office=office, query=filters.q, status=filters.status)
+    return RowsOf(case_list(office=office, query=filters.q, status=filters.status), case_summary_rows)
 
 
 def _office_case(request: HttpRequest, case_id: uuid.UUID) -> tuple[ApiPrincipal, NotaryCase]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 from django import forms
 from django.db.models import QuerySet
@@ -10,6 +11,8 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from ninja.pagination import PageNumberPagination
+
+Row = TypeVar("Row")
 
 PAGE_SIZES = (10, 20, 50, 100)
 DEFAULT_PAGE_SIZE = 20
@@ -59,3 +62,23 @@ class PageNumbers(PageNumberPagination):
         offset = (pagination.page - 1) * page_size
         items = queryset[offset : offset + page_size] if offset < count else []
         return {self.items_attribute: items, "count": count}
+
+
+class RowsOf(Generic[Row]):
+    """A queryset an API list pages through, each page turned into plain rows by ``build``.
+
+    The paginator counts the queryset and slices it as usual; only the page's slice is built, so a list can read its
+    rows with ``values()`` and a query per page instead of making model instances.
+    """
+
+    def __init__(self, queryset: QuerySet[Any], build: Callable[[QuerySet[Any]], list[Row]]) -> None:
+        self.queryset, self.build = queryset, build
+
+    def all(self) -> RowsOf[Row]:
+        return self
+
+    def count(self) -> int:
+        return self.queryset.count()
+
+    def __getitem__(self, page: slice) -> list[Row]:
+        return self.build(self.queryset[page])

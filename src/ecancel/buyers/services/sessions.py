@@ -95,12 +95,13 @@ def session_resume(*, cookie: str, device: str, now: datetime) -> BuyerSession:
     """
     if not cookie or not device:
         raise SessionEnded
-    session = (
-        BuyerSession.objects.select_related("case__office__organisation", "journey__buyer", "journey__actor")
-        .filter(cookie_hash=token_digest(cookie), ended_at__isnull=True)
-        .first()
-    )
-    if session is None or not secrets.compare_digest(session.device_hash, token_digest(device)):
+    try:
+        session = BuyerSession.objects.select_related(
+            "case__office__organisation", "journey__buyer", "journey__actor"
+        ).get(cookie_hash=token_digest(cookie), ended_at__isnull=True)
+    except BuyerSession.DoesNotExist:
+        raise SessionEnded from None
+    if not secrets.compare_digest(session.device_hash, token_digest(device)):
         raise SessionEnded
     if now - session.last_seen_at > settings.ECANCEL_BUYER_SESSION_IDLE or not session.case.is_open:
         BuyerSession.objects.filter(pk=session.pk, ended_at__isnull=True).update(ended_at=now)
