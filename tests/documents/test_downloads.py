@@ -52,7 +52,7 @@ def test_inline_view_for_printing(stored: StoredDocument) -> None:
 
 
 def test_a_changed_file_is_refused_and_recorded(stored: StoredDocument) -> None:
-    path = stored.content.path
+    path = default_storage.path(stored.content.name)  # the sealed file as the folder holds it
     with open(path, "r+b") as handle:
         handle.seek(200)
         byte = handle.read(1)
