@@ -12,6 +12,7 @@ Files that carry personal data (documents, certificates, received materials, upl
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import uuid
@@ -29,6 +30,8 @@ from ecancel.core.errors import DomainError
 from ecancel.core.files import replace_private
 from ecancel.core.keyring import key_ring
 from ecancel.core.sealing import HEADER_BYTES, FileSeal, SealBroken
+
+logger = logging.getLogger(__name__)
 
 # Reserved for the readiness probe of a storage that has no cheaper check: no other code writes here.
 PROBE_FOLDER = "readiness"
@@ -212,6 +215,7 @@ class EncryptedStorage(Storage):
         try:
             return FILE_SEAL.open(stored, name=name)
         except SealBroken as exc:
+            logger.error("stored file %s does not decrypt (%s)", name, exc.reason)
             raise StoredFileUnreadable(exc.reason, name) from None
 
     def stored_bytes(self, name: str) -> bytes:
