@@ -180,8 +180,9 @@ class EncryptedStorage(Storage):
     holding the checked plaintext, under whichever ring key the header names; ``size`` is the plaintext's. Names,
     listing, times and deletion are the backend's own, so sweeps and purges work by name as before. A file written
     before files were encrypted (no header) reads as itself until ``ecancel rotate_keys`` has sealed it
-    (``rekey``), as encrypted database fields do; the recorded SHA-256 each such file is checked against on
-    download still guards it. The backend is looked up at each use, so a change of ``STORAGES`` is followed.
+    (``rekey``), as encrypted database fields do: refusing it would break every download between an upgrade and the
+    first run, and documents, certificates and materials are still checked against the SHA-256 recorded when they
+    were written. The backend is looked up at each use, so a change of ``STORAGES`` is followed.
     """
 
     def __init__(self, backend: Storage | None = None) -> None:
