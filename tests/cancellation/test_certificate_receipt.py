@@ -8,6 +8,7 @@ import base64
 import dataclasses
 import hashlib
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +35,11 @@ from ecancel.exchange.models import Transport
 from ecancel.exchange.services import peer_set
 from ecancel.exchange.transitions import InboxStatus
 from ecancel.filing.transitions import ContractStatus, UnitStatus
+from tests.at_rest import assert_sealed_at_rest
 from tests.cancellation.conftest import accepted_body, answer_body, notary_says
 from tests.cancellation.test_pages import page
 from tests.cancellation.test_push_and_answers import all_buyers_submitted
+from tests.documents.conftest import pdf_text
 from tests.documents.key_stores import p12_file
 from tests.documents.signing_support import append_page
 
@@ -138,6 +141,9 @@ def test_a_valid_certificate_cancels_the_filing_in_one_go(
     assert (kept.certificate_no, kept.signed_by, kept.size) == (CERTIFICATE_NO, notary_office.name, len(signed))
     with kept.content.open("rb") as handle:
         assert handle.read() == signed
+    printed = re.findall(r"\d{17}[\dX]", pdf_text(signed))
+    assert printed, "the certificate prints the ID numbers in full"
+    assert_sealed_at_rest(kept.content.name, id_numbers=printed)
     assert AuditEvent.objects.filter(tag="cancellation.application.cancelled_by_certificate").count() == 1
     assert AuditEvent.objects.filter(tag="filing.contract.filing_cancelled").count() == 1
 

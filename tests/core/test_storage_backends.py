@@ -3,7 +3,8 @@
 What the app relies on: a file saved under a server-chosen name comes back byte for byte (streamed too), a taken
 name is never written over, delete/exists/size behave, no file has an address of its own, no name leaves the
 storage's root, identity evidence stays encrypted at rest, the readiness check tells a broken storage, and the
-sweepers find orphans by listing a few day folders — never the whole storage.
+sweepers find orphans by listing a few day folders — never the whole storage. Files kept through
+``EncryptedStorage`` are sealed in the backend and come back whole under any key of the ring.
 """
 
 from __future__ import annotations
@@ -25,13 +26,22 @@ from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 from pytest_django import Settings
 
 from ecancel.audit.checkpoints import signing_key
 from ecancel.config.storage import LOCAL_BACKEND, S3_BACKEND, default_storage_from_env
 from ecancel.core.keyring import key_ring
-from ecancel.core.storage import NoFileUrl, dated_name, folder_names, storage_check_ready, storage_replace
+from ecancel.core.storage import (
+    FILE_SEAL,
+    NoFileUrl,
+    StoredFileUnreadable,
+    dated_name,
+    encrypted_storage,
+    folder_names,
+    storage_check_ready,
+    storage_replace,
+)
 from ecancel.documents.services import document_files_sweep
 from ecancel.exchange.keys import secrets_box
 from ecancel.identity.evidence import (
@@ -184,6 +194,78 @@ def test_evidence_re_encrypted_under_a_new_key_replaces_the_file_in_place(backen
     assert evidence_get(stored.name, actor=None, organisation=None, ctx=None) == SECRET
     assert evidence_rekey(stored.name) is False, "already under the current key"
     assert default_storage.listdir(stored.name.rsplit("/", 1)[0])[1] == [stored.name.rsplit("/", 1)[1]]
+
+
+def at_rest(name: str) -> bytes:
+    with default_storage.open(name, "rb") as handle:
+        stored: bytes = handle.read()
+    return stored
+
+
+def opened(name: str) -> bytes:
+    with encrypted_storage.open(name, "rb") as handle:
+        content: bytes = handle.read()
+    return content
+
+
+def test_an_encrypted_file_is_sealed_at_rest_and_opens_under_any_key_of_the_ring(
+    backend: Backend, settings: Settings
+) -> None:
+    name = encrypted_storage.save("certificates/7/certificate.pdf", ContentFile(SECRET))
+    assert name == "certificates/7/certificate.pdf"
+    stored = at_rest(name)
+    assert stored.startswith(b"EF1") and SECRET not in stored and b"440101199003070011" not in stored
+    assert default_storage.size(name) == len(SECRET) + FILE_SEAL.overhead
+    assert encrypted_storage.size(name) == len(SECRET) and opened(name) == SECRET
+    with encrypted_storage.open(name, "rb") as handle:
+        assert b"".join(handle.chunks(chunk_size=8)) == SECRET
+    old_key, old_id = settings.ECANCEL_EVIDENCE_KEY, key_ring().current.key_id
+    new_key = base64.b64encode(os.urandom(32)).decode()
+
+    settings.ECANCEL_EVIDENCE_KEY = ""
+    settings.ECANCEL_KEY_RING = json.dumps({"keys": [new_key, old_key]})
+    new_id = key_ring().current.key_id
+    assert encrypted_storage.key_id(name) == old_id and opened(name) == SECRET
+    written_now = encrypted_storage.save("certificates/8/certificate.pdf", ContentFile(SECRET))
+    assert encrypted_storage.key_id(written_now) == new_id
+    assert encrypted_storage.rekey(name) is True and encrypted_storage.rekey(name) is False
+    assert encrypted_storage.key_id(name) == new_id and opened(name) == SECRET
+    assert default_storage.listdir("certificates/7")[1] == ["certificate.pdf"], "replaced in place"
+
+    settings.ECANCEL_KEY_RING = json.dumps({"keys": [new_key]})
+    assert opened(name) == SECRET and opened(written_now) == SECRET
+    settings.ECANCEL_KEY_RING = json.dumps({"keys": [old_key]})
+    with pytest.raises(StoredFileUnreadable) as refused:
+        opened(name)
+    assert refused.value.code == "file_other_key" and refused.value.http_status == 409
+
+
+def test_an_encrypted_file_altered_cut_or_moved_is_refused(backend: Backend) -> None:
+    name = encrypted_storage.save("notary/received/2026/12/05/m.pdf", ContentFile(SECRET))
+    stored = at_rest(name)
+    moved = default_storage.save("notary/received/2026/12/05/other.pdf", ContentFile(stored))
+    flipped = stored[:-1] + bytes([stored[-1] ^ 1])
+    for altered in (flipped, stored[:30], b"EF1" + stored[3:13] + stored[14:]):
+        storage_replace(name, altered)
+        with pytest.raises(StoredFileUnreadable) as refused:
+            opened(name)
+        assert refused.value.code == "file_tampered"
+    with pytest.raises(StoredFileUnreadable) as refused:
+        opened(moved)
+    assert "已被改动" in refused.value.zh
+    with translation.override("en"):
+        assert "altered" in refused.value.message
+
+
+def test_a_file_written_before_encryption_reads_as_itself_until_sealed(backend: Backend) -> None:
+    legacy = b"%PDF-1.7 written before files were encrypted, 440101199003070011"
+    name = default_storage.save("documents/2026/01/02/legacy.pdf", ContentFile(legacy))
+    assert encrypted_storage.key_id(name) is None
+    assert opened(name) == legacy and encrypted_storage.size(name) == len(legacy)
+    assert encrypted_storage.rekey(name) is True
+    assert encrypted_storage.key_id(name) == key_ring().current.key_id
+    assert b"%PDF" not in at_rest(name) and opened(name) == legacy
+    assert encrypted_storage.rekey(name) is False
 
 
 def test_replacing_a_file_that_is_not_there_is_refused(backend: Backend) -> None:

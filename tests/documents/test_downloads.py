@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 from django.core.files.storage import default_storage
 
@@ -11,7 +14,9 @@ from ecancel.core.context import RequestContext
 from ecancel.documents.downloads import document_response
 from ecancel.documents.models import StoredDocument
 from ecancel.documents.samples import SampleDocument
-from ecancel.documents.services import DocumentIntegrityError, document_issue
+from ecancel.documents.services import DocumentIntegrityError, document_issue, document_read
+from tests.at_rest import assert_sealed_at_rest
+from tests.documents.conftest import pdf_text
 
 pytestmark = pytest.mark.django_db
 
@@ -51,8 +56,15 @@ def test_inline_view_for_printing(stored: StoredDocument) -> None:
     assert "sandbox" in response["Content-Security-Policy"]
 
 
+def test_the_issued_file_is_sealed_at_rest(stored: StoredDocument, samples: dict[str, SampleDocument]) -> None:
+    numbers = re.findall(r"\d{17}[\dX]", json.dumps(samples["notarization_application"].data))
+    text = pdf_text(document_read(stored))
+    assert numbers and all(number in text for number in numbers), "the document prints the ID numbers in full"
+    assert_sealed_at_rest(stored.content.name, id_numbers=numbers)
+
+
 def test_a_changed_file_is_refused_and_recorded(stored: StoredDocument) -> None:
-    path = stored.content.path
+    path = default_storage.path(stored.content.name)  # the sealed file as the folder holds it
     with open(path, "r+b") as handle:
         handle.seek(200)
         byte = handle.read(1)

@@ -1,7 +1,8 @@
 """The real flows with every file in an S3 bucket (moto's server on 127.0.0.1): the seller's power of attorney, the
 buyers' uploads and identity evidence, the documents both sides generate and sign, the materials the notary
 office receives and the certificate the filing side gets back — each written to the bucket, none to the local
-folder, each download permission-checked, and another organisation's request refused.
+folder, each sealed under the key ring in the bucket, each download permission-checked, and another
+organisation's request refused.
 """
 
 from __future__ import annotations
@@ -90,6 +91,9 @@ def test_a_whole_case_keeps_every_file_in_the_bucket(s3_server: S3Server, bucket
     assert {"documents", "identity", "notary", "certificates"} <= folders, folders
     assert set(local_files()) == before, "nothing was written to the local folder"
     assert all(httpx.get(f"{s3_server.endpoint_url}/{bucket}/{key}").status_code == 403 for key in keys)
+    magics = {key: stored(s3_server, bucket, key)[:3] for key in keys}
+    assert {magic for key, magic in magics.items() if key.split("/")[1] == "identity"} == {b"EV1"}
+    assert {magic for key, magic in magics.items() if key.split("/")[1] != "identity"} == {b"EF1"}, magics
 
     # The certificate: to the seller's system, to the buyer's phone; to nobody else.
     pdf = api.get(f"{url}/certificate.pdf")
@@ -143,7 +147,8 @@ def test_the_power_of_attorney_is_kept_in_the_bucket_and_served_to_its_company_o
     }
     call(api, "put", f"{API}/{created['id']}/agent", agent)
     (key,) = s3_server.keys(bucket, f"{PREFIX}/cancellation/poa/")
-    assert s3_server.client().get_object(Bucket=bucket, Key=key)["Body"].read() == document
+    sealed = stored(s3_server, bucket, key)
+    assert sealed.startswith(b"EF1") and b"%PDF" not in sealed
 
     address = f"/operator/applications/{created['id']}/agent/power-of-attorney/"
     operator = logged_in_client(UserFactory(organisation=seller, role=Role.OPERATOR))
@@ -152,6 +157,12 @@ def test_the_power_of_attorney_is_kept_in_the_bucket_and_served_to_its_company_o
     assert answer["Content-Disposition"].startswith("attachment;") and answer["X-Content-Type-Options"] == "nosniff"
     other = logged_in_client(UserFactory(organisation=DeveloperFactory().organisation, role=Role.OPERATOR))
     assert other.get(address).status_code == 404
+
+
+def stored(s3_server: S3Server, bucket: str, key: str) -> bytes:
+    """An object as the bucket holds it."""
+    body: bytes = s3_server.client().get_object(Bucket=bucket, Key=key)["Body"].read()
+    return body
 
 
 def _body(response: Any) -> bytes:

@@ -8,7 +8,9 @@ import stat
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.core.exceptions import ImproperlyConfigured
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from pytest_django import Settings
 
@@ -16,6 +18,7 @@ from ecancel.accounts.models import User
 from ecancel.audit.models import AuditEvent
 from ecancel.core.context import RequestContext
 from ecancel.core.keyring import key_ring
+from ecancel.core.storage import encrypted_storage
 from ecancel.identity.evidence import EvidenceUnreadable, evidence_get, evidence_put
 
 SECRET = b"face image bytes \xff\xd8\xff 440101199003070011"
@@ -60,6 +63,17 @@ def test_put_then_get_gives_the_content_back_and_audits_the_read(private_data: P
     assert (event.actor, event.organisation, event.result) == (operator, operator.organisation, "ok")
     assert event.data == {"name": stored.name, "purpose": "face_photo"}
     assert event.ip == "127.0.0.1"
+
+
+def test_a_file_in_the_evidence_format_as_first_written_still_opens(private_data: Path, operator: User) -> None:
+    """``EV1`` + key id + nonce, the header and the name bound in: the layout of every evidence file already kept."""
+    key = key_ring().current
+    name = "identity/face_photo/" + "ab" * 16 + ".bin"
+    header = b"EV1" + bytes.fromhex(key.key_id) + os.urandom(12)
+    sealed = header + AESGCM(key.secret).encrypt(header[-12:], SECRET, header + name.encode())
+    assert default_storage.save(name, ContentFile(sealed)) == name
+    assert evidence_get(name, actor=operator, organisation=None, ctx=None) == SECRET
+    assert SECRET not in encrypted_storage.plaintext(name), "evidence never opens as another kind of stored file"
 
 
 def test_each_put_gets_its_own_name_and_nonce(private_data: Path) -> None:

@@ -7,6 +7,7 @@ import hashlib
 from typing import Any
 
 import pytest
+from django.core.files.storage import default_storage
 from django.test import Client
 from django.utils import timezone
 
@@ -140,11 +141,11 @@ def test_downloads_are_attachments_or_inline_never_sniffed(clerk_client: Client,
 def test_a_material_changed_on_disk_is_refused(clerk_client: Client, received_case: NotaryCase) -> None:
     material = received_case.materials.first()
     assert material is not None
-    with open(material.content.path, "ab") as handle:
+    with open(default_storage.path(material.content.name), "ab") as handle:
         handle.write(b"%tampered")
     response = clerk_client.get(f"/notary/cases/{received_case.pk}/materials/{material.pk}")
     assert response.status_code == 409
-    assert "SHA-256 不一致" in response.content.decode()
+    assert "已被改动" in response.content.decode()
 
 
 def test_api_lists_and_shows_cases_with_masked_ids(office: NotaryOffice, received_case: NotaryCase) -> None:

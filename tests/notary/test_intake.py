@@ -27,6 +27,7 @@ from ecancel.exchange.models import InboxMessage
 from ecancel.notary.models import IntakeRefusal, MaterialKind, NotaryCase, PartyRole
 from ecancel.notary.services.intake import SIGNED_KINDS
 from ecancel.notary.transitions import CaseStatus
+from tests.at_rest import assert_sealed_at_rest
 from tests.factories import DeveloperFactory, NotaryOfficeFactory
 from tests.notary.helpers import _rendered, filing_pdfs, push_body, send, sent, signed_filing_pdf
 
@@ -35,6 +36,18 @@ pytestmark = pytest.mark.django_db
 
 def pdf_text(pdf: bytes) -> str:
     return re.sub(r"\s+", "", "".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(pdf)).pages))
+
+
+def test_every_pushed_material_is_sealed_at_rest(received_case: NotaryCase) -> None:
+    numbers = [party.id_number for party in received_case.parties.all()]
+    for material in received_case.materials.all():
+        with material.content.open("rb") as handle:
+            content = handle.read()
+        assert hashlib.sha256(content).hexdigest() == material.sha256
+        printed = re.findall(r"\d{17}[\dX]", pdf_text(content)) if material.content_type == "application/pdf" else []
+        if material.kind == MaterialKind.APPLICATION_FORM:
+            assert printed, "the application form prints ID numbers in full"
+        assert_sealed_at_rest(material.content.name, id_numbers=[*numbers, *printed])
 
 
 def test_push_opens_a_case_with_parties_materials_documents_and_a_qr_link(

@@ -1,5 +1,6 @@
-"""``ecancel rotate_keys``: after a new key joins the ring, everything old is re-encrypted under it, a run stopped
-half-way is finished by the next, and once done the old key can leave the ring."""
+"""``ecancel rotate_keys``: after a new key joins the ring, everything old is re-encrypted under it (stored files
+written before files were encrypted are sealed on the way), a run stopped half-way is finished by the next, and
+once done the old key can leave the ring."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 from django.db.models import TextField
@@ -21,11 +23,12 @@ from ecancel.accounts.models import User
 from ecancel.config.storage import default_storage_from_env
 from ecancel.core.encrypted import stored_key_id, value_digest
 from ecancel.core.keyring import key_ring
+from ecancel.core.storage import encrypted_storage, storage_replace
 from ecancel.filing.models import BuyerParty
 from ecancel.identity.evidence import evidence_get, evidence_key_id, evidence_put, evidence_rekey
 from ecancel.notifications import contacts
 from ecancel.notifications.models import Subscription
-from tests.factories import contract_with_buyers
+from tests.factories import DeveloperFactory, contract_with_buyers
 
 pytestmark = pytest.mark.django_db
 
@@ -157,3 +160,67 @@ def test_sealed_contacts_follow_the_ring_including_those_sealed_before_it(storag
     for row in Subscription.objects.all():
         assert contacts.sealed_key_id(row.contact_sealed) == key_ring().current.key_id
         assert contacts.unseal(row.contact_sealed, bound_to=f"subscription:{row.pk}") == contact
+
+
+PAPERS = ("legal_representative_id_front", "legal_representative_id_back", "business_licence")
+
+
+def at_rest(name: str) -> bytes:
+    with default_storage.open(name, "rb") as handle:
+        stored: bytes = handle.read()
+    return stored
+
+
+def test_stored_files_are_sealed_under_the_new_key_those_from_before_encryption_too(
+    storage: Path, settings: Settings
+) -> None:
+    old, new = new_key(), new_key()
+    settings.ECANCEL_KEY_RING = json.dumps({"keys": [old]})
+    old_id = key_ring().current.key_id
+    company = DeveloperFactory()
+    legacy = b"\x89PNG a licence stored before files were encrypted, 440101199003070011"
+    company.business_licence.name = default_storage.save("org/legacy-licence.png", ContentFile(legacy))
+    company.save()
+    names = {paper: getattr(company, paper).name for paper in PAPERS}
+    contents = {paper: encrypted_storage.plaintext(name) for paper, name in names.items()}
+    assert contents["business_licence"] == legacy, "a file from before reads as itself until sealed"
+
+    settings.ECANCEL_KEY_RING = json.dumps({"keys": [new, old]})
+    new_id = key_ring().current.key_id
+    counted = rotate("--dry-run")
+    assert "accounts.DeveloperCompany.business_licence files by key: {'plaintext': 1}" in counted, counted
+    assert f"accounts.DeveloperCompany.legal_representative_id_front files by key: {{'{old_id}': 1}}" in counted
+    assert encrypted_storage.key_id(names["business_licence"]) is None, "a dry run changes nothing"
+
+    report = rotate()
+    for paper in PAPERS:
+        assert f"accounts.DeveloperCompany.{paper} files: 1 re-encrypted" in report, report
+    assert {encrypted_storage.key_id(name) for name in names.values()} == {new_id}
+    assert b"440101199003070011" not in at_rest(names["business_licence"])
+    assert "accounts.DeveloperCompany.business_licence files: 0 re-encrypted" in rotate()
+
+    settings.ECANCEL_KEY_RING = json.dumps({"keys": [new], "lookup_key": old})
+    company.refresh_from_db()
+    for paper in PAPERS:
+        with getattr(company, paper).open("rb") as handle:
+            assert handle.read() == contents[paper]
+    assert not [p for p in (storage / "files").rglob("*") if p.name.startswith(".")], "no file left aside"
+
+
+def test_a_damaged_stored_file_is_named_a_missing_one_passed_over_and_the_rest_done(
+    storage: Path, settings: Settings
+) -> None:
+    old = new_key()
+    settings.ECANCEL_KEY_RING = json.dumps({"keys": [old]})
+    company = DeveloperFactory()
+    damaged = company.legal_representative_id_front.name
+    sealed = at_rest(damaged)
+    storage_replace(damaged, sealed[:-1] + bytes([sealed[-1] ^ 1]))
+    default_storage.delete(company.legal_representative_id_back.name)  # e.g. removed at the end of its retention
+
+    settings.ECANCEL_KEY_RING = json.dumps({"keys": [new_key(), old]})
+    with pytest.raises(CommandError, match="file_tampered") as caught:
+        rotate()
+    assert damaged in str(caught.value)
+    assert encrypted_storage.key_id(company.business_licence.name) == key_ring().current.key_id
+    assert at_rest(damaged)[-1] == sealed[-1] ^ 1, "what cannot be read is left as it is"

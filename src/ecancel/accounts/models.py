@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ecancel.core.encrypted import EncryptedCharField, LookupDigestField
 from ecancel.core.models import Entity
+from ecancel.core.storage import encrypted_files
 
 
 class OrganisationKind(models.TextChoices):
@@ -63,9 +64,13 @@ class DeveloperCompany(Entity):
     legal_representative_id_type = models.CharField(_("法定代表人证件类型"), max_length=32)
     legal_representative_id_number = EncryptedCharField(_("法定代表人证件号码"), max_length=32)
     legal_representative_id_number_digest = LookupDigestField(source="legal_representative_id_number", kind="id_number")
-    legal_representative_id_front = models.FileField(_("法定代表人身份证人像面"), upload_to="org/", blank=True)
-    legal_representative_id_back = models.FileField(_("法定代表人身份证国徽面"), upload_to="org/", blank=True)
-    business_licence = models.FileField(_("营业执照"), upload_to="org/", blank=True)
+    legal_representative_id_front = models.FileField(
+        _("法定代表人身份证人像面"), upload_to="org/", blank=True, storage=encrypted_files
+    )
+    legal_representative_id_back = models.FileField(
+        _("法定代表人身份证国徽面"), upload_to="org/", blank=True, storage=encrypted_files
+    )
+    business_licence = models.FileField(_("营业执照"), upload_to="org/", blank=True, storage=encrypted_files)
 
     class Meta:
         verbose_name = _("开发企业")

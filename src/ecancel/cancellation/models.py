@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from ecancel.cancellation.transitions import CLOSED, ApplicationStatus, RevokeStatus
 from ecancel.core.encrypted import EncryptedCharField, LookupDigestField
 from ecancel.core.models import Entity
+from ecancel.core.storage import encrypted_files
 from ecancel.identity.id_numbers import IdType
 
 if TYPE_CHECKING:
@@ -187,7 +188,9 @@ class Agent(Entity):
     id_number_digest = LookupDigestField(source="id_number", kind="id_number")
     phone = models.CharField(_("联系电话"), max_length=20)
     acts_for = models.ManyToManyField(Applicant, related_name="agents", verbose_name=_("被代理人"))
-    power_of_attorney = models.FileField(_("授权委托书"), upload_to=power_of_attorney_path, blank=True)
+    power_of_attorney = models.FileField(
+        _("授权委托书"), upload_to=power_of_attorney_path, blank=True, storage=encrypted_files
+    )
     power_of_attorney_type = models.CharField(_("委托书文件类型"), max_length=40, blank=True)
     power_of_attorney_sha256 = models.CharField(_("委托书SHA-256"), max_length=64, blank=True)
     power_of_attorney_size = models.PositiveIntegerField(_("委托书大小"), default=0)
@@ -299,7 +302,7 @@ class ReceivedCertificate(Entity):
     verification_code = models.CharField(_("验证码"), max_length=64)
     verification_url = models.URLField(_("验证网址"), max_length=500, blank=True)
     signed_by = models.CharField(_("签章机构"), max_length=200)
-    content = models.FileField(_("文件"), upload_to=certificate_path, max_length=200)
+    content = models.FileField(_("文件"), upload_to=certificate_path, max_length=200, storage=encrypted_files)
     sha256 = models.CharField(_("SHA-256"), max_length=64)
     size = models.PositiveBigIntegerField(_("大小（字节）"))
     message_id = models.UUIDField(_("消息编号"))

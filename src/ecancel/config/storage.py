@@ -27,7 +27,7 @@ def default_storage_from_env(environ: Mapping[str, str], media_root: Path) -> di
         "region_name": environ.get("ECANCEL_S3_REGION", "").strip() or "us-east-1",
         "location": environ.get("ECANCEL_S3_PREFIX", "").strip().strip("/"),
         "signature_version": "s3v4",
-        # Reads are kept in memory, never in a temporary file: a document is plaintext.
+        # Reads are kept in memory, never in a temporary file: a file from before encryption may be plaintext.
         "max_memory_size": 0,
     }
     access_key = environ.get("ECANCEL_S3_ACCESS_KEY_ID", "").strip()

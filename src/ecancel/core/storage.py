@@ -5,20 +5,33 @@ never reachable by an address of their own: ``url()`` refuses, and every downloa
 who asks. Names are chosen by the server; a name that would leave the storage's root is refused
 (``SuspiciousOperation``). Files that can be left behind by a rolled-back transaction are named by the UTC day they
 were written (``<folder>/YYYY/MM/DD/<random>``), so a sweep lists a few days' folders, never the whole storage.
+
+Files that carry personal data (documents, certificates, received materials, uploaded papers) are kept through
+``EncryptedStorage``, which seals each under the key ring on its way into the backend and opens it on its way out.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import secrets
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, Literal
 
+from django.core.files import File
 from django.core.files.base import ContentFile
-from django.core.files.storage import FileSystemStorage, Storage, default_storage
+from django.core.files.storage import FileSystemStorage, Storage, default_storage, storages
+from django.utils.translation import gettext_lazy as _
 
+from ecancel.core.errors import DomainError
 from ecancel.core.files import replace_private
+from ecancel.core.keyring import key_ring
+from ecancel.core.sealing import HEADER_BYTES, FileSeal, SealBroken
+
+logger = logging.getLogger(__name__)
 
 # Reserved for the readiness probe of a storage that has no cheaper check: no other code writes here.
 PROBE_FOLDER = "readiness"
@@ -140,3 +153,144 @@ def orphans_sweep(
         storage.delete(name)
         removed.append(name)
     return removed
+
+
+FILE_SEAL = FileSeal(b"EF1")
+# How often a save tries again when the backend stored the file under another name than the one sealed in.
+SAVE_ATTEMPTS = 3
+
+
+class StoredFileUnreadable(DomainError):
+    """A stored file that does not decrypt: altered, moved or swapped (``file_tampered``), or under a key the ring
+    no longer holds (``file_other_key``)."""
+
+    def __init__(self, reason: Literal["tampered", "other_key"], name: str) -> None:
+        messages = {
+            "tampered": _("存储的文件已被改动、移动或损坏，无法解密；请联系系统管理员核查"),
+            "other_key": _("存储的文件由不在密钥环中的密钥加密，无法解密；请联系系统管理员核查"),
+        }
+        super().__init__(messages[reason], code=f"file_{reason}", http_status=409)
+        self.name = name
+
+
+class EncryptedStorage(Storage):
+    """The default storage (local folder or S3 bucket) with every file sealed under the key ring (``FILE_SEAL``).
+
+    ``save`` seals under the ring's current key with the final storage name bound in; ``open`` gives back a file
+    holding the checked plaintext, under whichever ring key the header names; ``size`` is the plaintext's. Names,
+    listing, times and deletion are the backend's own, so sweeps and purges work by name as before. A file written
+    before files were encrypted (no header) reads as itself until ``ecancel rotate_keys`` has sealed it
+    (``rekey``), as encrypted database fields do: refusing it would break every download between an upgrade and the
+    first run, and documents, certificates and materials are still checked against the SHA-256 recorded when they
+    were written. The backend is looked up at each use, so a change of ``STORAGES`` is followed.
+    """
+
+    def __init__(self, backend: Storage | None = None) -> None:
+        self._backend = backend
+
+    @property
+    def backend(self) -> Storage:
+        return self._backend if self._backend is not None else storages["default"]
+
+    def _save(self, name: str, content: File[Any]) -> str:
+        content.seek(0)
+        plain = content.read()
+        for _attempt in range(SAVE_ATTEMPTS):
+            saved = self.backend.save(name, ContentFile(FILE_SEAL.seal(plain, name=name)))
+            if saved == name:
+                return saved
+            # Taken meanwhile by another writer: the sealed name would not match, so seal for a free one again.
+            self.backend.delete(saved)
+            name = self.get_available_name(name)
+        raise RuntimeError(f"storage kept renaming {name} on save")
+
+    def _open(self, name: str, mode: str = "rb") -> File[bytes]:
+        if mode != "rb":
+            raise ValueError(f"encrypted files are read whole, in binary: mode {mode!r}")
+        return ContentFile(self.plaintext(name), name=name)
+
+    def plaintext(self, name: str) -> bytes:
+        stored = self.stored_bytes(name)
+        if not FILE_SEAL.is_sealed(stored):
+            return stored  # written before files were encrypted: sealed by the next ``rotate_keys``
+        try:
+            return FILE_SEAL.open(stored, name=name)
+        except SealBroken as exc:
+            logger.error("stored file %s does not decrypt (%s)", name, exc.reason)
+            raise StoredFileUnreadable(exc.reason, name) from None
+
+    def stored_bytes(self, name: str) -> bytes:
+        """The file as the backend holds it (sealed), for checks and re-encryption."""
+        with self.backend.open(name, "rb") as handle:
+            stored: bytes = handle.read()
+        return stored
+
+    def key_id(self, name: str) -> str | None:
+        """The id of the ring key the file is sealed under; None for a file written before files were encrypted."""
+        with self.backend.open(name, "rb") as handle:
+            head: bytes = handle.read(HEADER_BYTES)
+        return FILE_SEAL.key_id(head)
+
+    def rekey(self, name: str) -> bool:
+        """Seal the file under the ring's current key (a plaintext one too), replacing it whole; False if it was.
+
+        The old file is opened first (a damaged one raises ``StoredFileUnreadable`` and stays as it is) and
+        replaced in one step (``storage_replace``), so a process killed here leaves the old file or the new one.
+        """
+        current = key_ring().current
+        stored = self.stored_bytes(name)
+        if FILE_SEAL.key_id(stored) == current.key_id:
+            return False
+        plain = stored
+        if FILE_SEAL.is_sealed(stored):
+            try:
+                plain = FILE_SEAL.open(stored, name=name)
+            except SealBroken as exc:
+                raise StoredFileUnreadable(exc.reason, name) from None
+        storage_replace(name, FILE_SEAL.seal(plain, name=name, key=current), self.backend)
+        return True
+
+    def size(self, name: str) -> int:
+        stored_size = self.backend.size(name)
+        return stored_size - FILE_SEAL.overhead if self.key_id(name) is not None else stored_size
+
+    def delete(self, name: str) -> None:
+        self.backend.delete(name)
+
+    def exists(self, name: str) -> bool:
+        return self.backend.exists(name)
+
+    def listdir(self, path: str) -> tuple[list[str], list[str]]:
+        return self.backend.listdir(path)
+
+    def url(self, name: str | None) -> str:
+        raise NoFileUrl
+
+    def get_valid_name(self, name: str) -> str:
+        return self.backend.get_valid_name(name)
+
+    def get_alternative_name(self, file_root: str, file_ext: str) -> str:
+        return self.backend.get_alternative_name(file_root, file_ext)
+
+    def get_available_name(self, name: str, max_length: int | None = None) -> str:
+        return self.backend.get_available_name(name, max_length)
+
+    def generate_filename(self, filename: str | os.PathLike[str]) -> str:
+        return self.backend.generate_filename(filename)
+
+    def get_accessed_time(self, name: str) -> datetime:
+        return self.backend.get_accessed_time(name)
+
+    def get_created_time(self, name: str) -> datetime:
+        return self.backend.get_created_time(name)
+
+    def get_modified_time(self, name: str) -> datetime:
+        return self.backend.get_modified_time(name)
+
+
+encrypted_storage = EncryptedStorage()
+
+
+def encrypted_files() -> EncryptedStorage:
+    """The ``storage`` of every FileField holding personal data (a callable: migrations name it, not a backend)."""
+    return encrypted_storage

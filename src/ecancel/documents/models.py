@@ -8,6 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from ecancel.core.models import Entity
+from ecancel.core.storage import encrypted_files
 
 
 class DocumentKind(models.TextChoices):
@@ -77,7 +78,7 @@ class StoredDocument(Entity):
     sha256 = models.CharField(_("SHA-256"), max_length=64)
     size = models.PositiveBigIntegerField(_("大小（字节）"))
     page_count = models.PositiveIntegerField(_("页数"))
-    content = models.FileField(_("文件"), upload_to=document_path, max_length=200)
+    content = models.FileField(_("文件"), upload_to=document_path, max_length=200, storage=encrypted_files)
     signed = models.BooleanField(_("已签章"), default=False)
     signature_level = models.CharField(_("签名级别"), max_length=8, choices=SignatureLevel.choices, blank=True)
     # What the public /verify/ page may say about who the document concerns: names already masked.

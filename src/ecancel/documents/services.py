@@ -13,7 +13,6 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy
@@ -21,7 +20,13 @@ from django.utils.translation import gettext_lazy
 from ecancel.audit.services import record_event
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import DomainError, ValidationFailed, field_error
-from ecancel.core.storage import SWEEP_LOOKBACK, dated_name, orphans_sweep
+from ecancel.core.storage import (
+    SWEEP_LOOKBACK,
+    StoredFileUnreadable,
+    dated_name,
+    encrypted_storage,
+    orphans_sweep,
+)
 from ecancel.documents.models import DOCUMENTS_FOLDER, DocumentKind, DocumentPurge, SignatureLevel, StoredDocument
 from ecancel.documents.pki.backends import organisation_code
 from ecancel.documents.render import RenderedDocument, render_document
@@ -246,7 +251,7 @@ def _store(
         .first()
     )
     now = timezone.now()
-    name = default_storage.save(dated_name(DOCUMENTS_FOLDER, ".pdf", at=now), ContentFile(pdf))
+    name = encrypted_storage.save(dated_name(DOCUMENTS_FOLDER, ".pdf", at=now), ContentFile(pdf))
     try:
         with transaction.atomic():
             document = StoredDocument(
@@ -288,7 +293,7 @@ def _store(
                 ctx=ctx,
             )
     except BaseException as exc:
-        default_storage.delete(name)
+        encrypted_storage.delete(name)
         if isinstance(exc, IntegrityError):
             raise DomainError(
                 text=gettext_lazy("同一文书正在被同时生成，请稍后重试"),
@@ -327,20 +332,21 @@ def document_file_delete(name: str) -> bool:
     """Remove a purged document's file; False if it was already gone. Only for a document marked purged."""
     if not StoredDocument.objects.filter(content=name, purge__isnull=False).exists():
         raise ValueError(f"{name!r} is not the file of a purged document")
-    if not default_storage.exists(name):
+    if not encrypted_storage.exists(name):
         return False
-    default_storage.delete(name)
+    encrypted_storage.delete(name)
     return True
 
 
 def document_read(document: StoredDocument, *, ctx: RequestContext | None = None) -> bytes:
-    """The stored bytes, after checking them against the hash recorded at issue; a missing file fails too."""
+    """The issued PDF, after checking it against the hash recorded at issue; a missing or undecryptable file fails
+    too."""
     if DocumentPurge.objects.filter(document=document).exists():
         raise DocumentPurged(document)
     try:
         with document.content.open("rb") as handle:
             content: bytes | None = handle.read()
-    except OSError:
+    except (OSError, StoredFileUnreadable):
         content = None
     actual = hashlib.sha256(content).hexdigest() if content is not None else None
     if content is None or len(content) != document.size or actual != document.sha256:
@@ -348,7 +354,7 @@ def document_read(document: StoredDocument, *, ctx: RequestContext | None = None
             "documents.document.integrity_failed",
             organisation=document.issuer,
             obj=document,
-            # No actual hash: the file is gone or cannot be read.
+            # No actual hash: the file is gone, cannot be read or does not decrypt.
             data={"expected_sha256": document.sha256, "actual_sha256": actual},
             ctx=ctx,
             result="error",

@@ -1,42 +1,37 @@
 """Identity evidence (face images, document photos, videos) encrypted at rest with AES-256-GCM.
 
 The keys never live in the database: files are encrypted under the key ring's current key
-(``core.keyring``) and read under whichever key of the ring their header names. A stored file is
-``EV1`` + the 8-byte key id (a SHA-256 prefix of the key) + a random 12-byte nonce + the ciphertext
-with its tag. The header and the file's name are bound in as associated data, so a file edited,
-truncated, swapped for another or moved fails to decrypt. Names are chosen here; every read is
-written to the audit log. ``evidence_rekey`` re-encrypts a file under the current key in place.
+(``core.keyring``) and read under whichever key of the ring their header names, in the framing every
+encrypted file shares (``core.sealing``) with the magic ``EV1``: the header and the file's name are
+bound in, so a file edited, truncated, swapped for another or moved fails to decrypt. Names are chosen
+here; every read is written to the audit log. ``evidence_rekey`` re-encrypts a file under the current
+key in place.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils.translation import gettext_lazy as _
 
 from ecancel.audit.services import record_event
 from ecancel.core.errors import DomainError, Text
-from ecancel.core.keyring import DataKey, KeyNotInRing, key_ring
+from ecancel.core.keyring import key_ring
+from ecancel.core.sealing import HEADER_BYTES, FileSeal, SealBroken
 from ecancel.core.storage import storage_replace
 
 if TYPE_CHECKING:
     from ecancel.accounts.models import Organisation, User
     from ecancel.core.context import RequestContext
 
-MAGIC = b"EV1"
-KEY_ID_BYTES = 8
-NONCE_BYTES = 12
-HEADER_BYTES = len(MAGIC) + KEY_ID_BYTES + NONCE_BYTES
+EVIDENCE_SEAL = FileSeal(b"EV1")
 _PURPOSE = re.compile(r"[a-z][a-z0-9_]{0,39}")
 _NAME = re.compile(r"identity/([a-z][a-z0-9_]{0,39})/[0-9a-f]{32}\.bin")
 
@@ -69,7 +64,7 @@ def evidence_put(content: bytes, *, purpose: str) -> StoredEvidence:
     if not _PURPOSE.fullmatch(purpose):
         raise ValueError(f"purpose must be lower-case letters, digits and underscores: {purpose!r}")
     name = f"identity/{purpose}/{uuid.uuid4().hex}.bin"
-    saved = default_storage.save(name, ContentFile(_encrypt(content, name, key_ring().current)))
+    saved = default_storage.save(name, ContentFile(EVIDENCE_SEAL.seal(content, name=name)))
     if saved != name:  # a fresh UUID never collides; a storage renaming files would break the binding
         default_storage.delete(saved)
         raise RuntimeError(f"storage stored {name} as {saved}")
@@ -125,7 +120,7 @@ def evidence_key_id(name: str) -> str | None:
         return None
     with default_storage.open(name, "rb") as handle:
         header = handle.read(HEADER_BYTES)
-    return header[len(MAGIC) : len(MAGIC) + KEY_ID_BYTES].hex() if header.startswith(MAGIC) else None
+    return EVIDENCE_SEAL.key_id(header)
 
 
 def evidence_rekey(name: str) -> bool:
@@ -139,26 +134,14 @@ def evidence_rekey(name: str) -> bool:
         raise _unreadable("evidence_missing")
     with default_storage.open(name, "rb") as handle:
         stored = handle.read()
-    if stored[len(MAGIC) : len(MAGIC) + KEY_ID_BYTES].hex() == current.key_id:
+    if EVIDENCE_SEAL.key_id(stored) == current.key_id:
         return False
-    storage_replace(name, _encrypt(_decrypt(stored, name), name, current))
+    storage_replace(name, EVIDENCE_SEAL.seal(_decrypt(stored, name), name=name, key=current))
     return True
 
 
-def _encrypt(content: bytes, name: str, key: DataKey) -> bytes:
-    header = MAGIC + bytes.fromhex(key.key_id) + os.urandom(NONCE_BYTES)
-    return header + AESGCM(key.secret).encrypt(header[-NONCE_BYTES:], content, header + name.encode())
-
-
 def _decrypt(stored: bytes, name: str) -> bytes:
-    if len(stored) < HEADER_BYTES + 16 or not stored.startswith(MAGIC):
-        raise _unreadable("evidence_tampered")
-    header, sealed = stored[:HEADER_BYTES], stored[HEADER_BYTES:]
     try:
-        key = key_ring().key(header[len(MAGIC) : len(MAGIC) + KEY_ID_BYTES].hex())
-    except KeyNotInRing:
-        raise _unreadable("evidence_other_key") from None
-    try:
-        return AESGCM(key.secret).decrypt(header[-NONCE_BYTES:], sealed, header + name.encode())
-    except InvalidTag as exc:
-        raise _unreadable("evidence_tampered") from exc
+        return EVIDENCE_SEAL.open(stored, name=name)
+    except SealBroken as exc:
+        raise _unreadable(f"evidence_{exc.reason}") from None

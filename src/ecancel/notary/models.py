@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from ecancel.buyers.transitions import JourneyStatus
 from ecancel.core.encrypted import EncryptedCharField, LookupDigestField
 from ecancel.core.models import Entity
-from ecancel.core.storage import dated_name
+from ecancel.core.storage import dated_name, encrypted_files
 from ecancel.identity.id_numbers import IdType
 from ecancel.notary.transitions import OPEN_STATUSES, CaseStatus
 
@@ -308,7 +308,7 @@ class ReceivedMaterial(Entity):
     content_type = models.CharField(_("文件类型"), max_length=50)
     sha256 = models.CharField(_("SHA-256"), max_length=64)
     size = models.PositiveIntegerField(_("大小（字节）"))
-    content = models.FileField(_("文件"), upload_to=material_upload_to)
+    content = models.FileField(_("文件"), upload_to=material_upload_to, storage=encrypted_files)
     signer = models.CharField(_("签章机构"), max_length=200, blank=True)
     signature_checked = models.BooleanField(_("已验签"), default=False)
     received_at = models.DateTimeField(_("接收时间"))

@@ -1,15 +1,17 @@
 """``ecancel rotate_keys``: bring everything encrypted under the key ring to its current key.
 
 Re-encrypts the encrypted database fields (ID numbers, identity checks' details) and the sealed contacts of
-notifications row by row, and the identity evidence files one by one,
-each only if it is not yet under the current key, so the command can be stopped at any point and run again: what
-it finished stays done, what it had not reached is still readable under its old key. Remove an old key from the
-ring only once a run has reported nothing left under it.
+notifications row by row, the identity evidence files and the stored files of every FileField kept encrypted
+(documents, certificates, received materials, powers of attorney, seller papers) one by one, each only if it is
+not yet under the current key; stored files written before files were encrypted are sealed on the way. The
+command can be stopped at any point and run again: what it finished stays done, what it had not reached is still
+readable as before. Remove an old key from the ring only once a run has reported nothing left under it.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 from django.apps import apps
@@ -18,13 +20,14 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ecancel.core.encrypted import encrypted_fields, rekey_rows
 from ecancel.core.keyring import add_local_key, key_ring
+from ecancel.core.storage import EncryptedStorage, StoredFileUnreadable
 from ecancel.identity.evidence import EvidenceUnreadable, evidence_key_id, evidence_names, evidence_rekey
 from ecancel.notifications.contacts import sealed_key_id
 from ecancel.notifications.rekey import SEALED, sealed_reseal
 
 
 class Command(BaseCommand):
-    help = "Re-encrypt ID numbers and identity evidence under the key ring's current key (resumable)."
+    help = "Re-encrypt ID numbers, identity evidence and stored files under the key ring's current key (resumable)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -63,10 +66,18 @@ class Command(BaseCommand):
             except EvidenceUnreadable as exc:
                 failed.append(f"{name} ({exc.code})")
         self.stdout.write(f"evidence files: {done} re-encrypted")
+        sealed = Counter[str]()
+        for label, storage, name in stored_files():
+            try:
+                sealed[label] += storage.rekey(name)
+            except StoredFileUnreadable as exc:
+                failed.append(f"{name} ({exc.code})")
+        for label, count in sorted(sealed.items()):
+            self.stdout.write(f"{label} files: {count} re-encrypted")
         if failed:
             raise CommandError(
-                f"{len(failed)} values or evidence files could not be re-encrypted (under a key missing from the "
-                "ring, or damaged); the rest was: " + ", ".join(failed)
+                f"{len(failed)} values or files could not be re-encrypted (under a key missing from the ring, or "
+                "damaged); the rest was: " + ", ".join(failed)
             )
 
     def _count(self, current: str) -> None:
@@ -85,3 +96,23 @@ class Command(BaseCommand):
             self.stdout.write(f"{sealed_model._meta.label}.{column}: {dict(by_key) or 'empty'}")
         files = Counter(evidence_key_id(name) or "unreadable" for name in evidence_names())
         self.stdout.write(f"evidence files by key: {dict(files) or 'none'} (current {current})")
+        by_field: dict[str, Counter[str]] = {}
+        for label, storage, name in stored_files():
+            by_field.setdefault(label, Counter())[storage.key_id(name) or "plaintext"] += 1
+        for label, keys in sorted(by_field.items()):
+            self.stdout.write(f"{label} files by key: {dict(keys)}")
+
+
+def stored_files() -> Iterator[tuple[str, EncryptedStorage, str]]:
+    """Every file a row names in a FileField kept encrypted, as (``app.Model.field``, storage, name); a name whose
+    file is gone (a purged document) is passed over."""
+    for model in apps.get_models():
+        for field in model._meta.get_fields():
+            storage = getattr(field, "storage", None)
+            if not isinstance(storage, EncryptedStorage):
+                continue
+            label = f"{model._meta.label}.{field.name}"
+            names = model._default_manager.exclude(**{field.name: ""}).order_by("pk").values_list(field.name, flat=True)
+            for name in names.iterator(chunk_size=500):
+                if name and storage.exists(name):
+                    yield label, storage, name
