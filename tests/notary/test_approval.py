@@ -13,7 +13,7 @@ import zipfile
 
 import pytest
 from django.core.files.base import ContentFile
-from django.db import close_old_connections, connection
+from django.db import OperationalError, close_old_connections, connection, transaction
 from django.test import Client
 from pypdf import PdfReader
 
@@ -27,6 +27,7 @@ from ecancel.exchange.models import OutboxMessage
 from ecancel.identity.evidence import evidence_get
 from ecancel.notary.models import CertificateNumberCounter, NotaryCase, PartyRole, ReceivedMaterial
 from ecancel.notary.services.approval import case_approve, case_certify, cases_certify_pending
+from ecancel.notary.services.decision import case_refuse
 from ecancel.notary.transitions import CaseStatus
 from ecancel.notifications.models import Notification
 from tests.conftest import logged_in_client
@@ -235,3 +236,51 @@ def test_two_notaries_approving_at_once_get_distinct_consecutive_numbers(
     assert sorted(numbered.values_list("certificate_sequence", flat=True)) == [1, 2, 3, 4, 5, 6]
     assert len(set(numbered.values_list("certificate_no", flat=True))) == 6
     assert CertificateNumberCounter.objects.get(office=office).last == 6
+
+
+def _office_and_seller_rows_free(case: NotaryCase) -> bool:
+    """Whether another transaction could lock the office's and the seller's rows now (without waiting)."""
+    answer: list[bool] = []
+
+    def probe() -> None:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT id FROM accounts_organisation WHERE id IN (%s, %s) FOR NO KEY UPDATE NOWAIT",
+                    [case.office.organisation_id, case.seller_id],
+                )
+            answer.append(True)
+        except OperationalError:
+            answer.append(False)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=probe)
+    thread.start()
+    thread.join()
+    return answer[0]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("decide", ["approve", "refuse"])
+def test_deciding_a_case_locks_the_case_not_its_office_or_seller(
+    decide: str, monkeypatch: pytest.MonkeyPatch, seller: Organisation
+) -> None:
+    """Row locks taken with the case's joins would hold every other case of the office and of the seller."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks need PostgreSQL (select_for_update is a no-op on SQLite)")
+    monkeypatch.setattr("ecancel.notary.services.approval._queue_certification", lambda case_id: None)
+    office: NotaryOffice = NotaryOfficeFactory()
+    case = make_case(office, seller)
+    add_seller_papers(case)
+    for position in (1, 2):
+        submitted_buyer(case, position)
+    case = under_review(case)
+    notary = UserFactory(organisation=office.organisation, role=Role.NOTARY)
+    with transaction.atomic():
+        if decide == "approve":
+            case_approve(case_id=case.pk, actor=notary, ctx=SYSTEM)
+        else:
+            case_refuse(case_id=case.pk, reason_code="other", reason_text="材料不齐", actor=notary, ctx=SYSTEM)
+        assert _office_and_seller_rows_free(case)

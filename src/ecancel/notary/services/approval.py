@@ -48,7 +48,12 @@ def certificate_number_allocate(*, office: NotaryOffice, at: datetime) -> tuple[
 @transaction.atomic
 def case_approve(*, case_id: UUID, actor: User, ctx: RequestContext) -> NotaryCase:
     """核准: only a 公证员 of the case's office; the certificate follows once this commits."""
-    case = NotaryCase.objects.select_for_update().select_related("office__organisation").filter(pk=case_id).first()
+    case = (
+        NotaryCase.objects.select_for_update(of=("self",))
+        .select_related("office__organisation")
+        .filter(pk=case_id)
+        .first()
+    )
     if case is None or case.office.organisation_id != actor.organisation_id:
         raise NotFound(_("未找到该案件"))
     if not actor.has_role(Role.NOTARY):

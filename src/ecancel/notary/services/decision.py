@@ -26,7 +26,12 @@ REASON_TEXT_MAX = 1000
 @transaction.atomic
 def case_refuse(*, case_id: UUID, reason_code: str, reason_text: str, actor: User, ctx: RequestContext) -> NotaryCase:
     """不予办理: only a 公证员 of the case's office decides; the seller and every buyer are told why."""
-    case = NotaryCase.objects.select_for_update().select_related("office__organisation").filter(pk=case_id).first()
+    case = (
+        NotaryCase.objects.select_for_update(of=("self",))
+        .select_related("office__organisation")
+        .filter(pk=case_id)
+        .first()
+    )
     if case is None or case.office.organisation_id != actor.organisation_id:
         raise NotFound(_("未找到该案件"))
     if not actor.has_role(Role.NOTARY):

@@ -37,7 +37,7 @@ def case_assign(*, case: NotaryCase, notary: User | None, actor: User, ctx: Requ
 
     Only the office's notary admin assigns; the case must be under review.
     """
-    locked = NotaryCase.objects.select_for_update().select_related("office__organisation").get(pk=case.pk)
+    locked = NotaryCase.objects.select_for_update(of=("self",)).select_related("office__organisation").get(pk=case.pk)
     office = locked.office.organisation
     if not (actor.has_role(Role.NOTARY_ADMIN) and actor.organisation_id == office.pk):
         raise PermissionRefused(_("只有本公证处的管理员可以指派承办公证员"))

@@ -33,7 +33,11 @@ def case_revoke(*, case_id: UUID, actor: User | None, ctx: RequestContext) -> No
 
     Refused once any buyer has submitted: their evidence is part of a notarial record now.
     """
-    case = NotaryCase.objects.select_related("office__organisation", "seller").select_for_update().get(pk=case_id)
+    case = (
+        NotaryCase.objects.select_related("office__organisation", "seller")
+        .select_for_update(of=("self",))
+        .get(pk=case_id)
+    )
     submitted = submitted_buyers(case)
     if submitted:
         raise InvalidTransition(

@@ -28,7 +28,11 @@ from ecancel.notary.services.common import submitted_buyers, tell_buyer, tell_bu
 def case_party_record_start(*, party_id: UUID, started_at: datetime, ctx: RequestContext) -> None:
     """A buyer began on their phone: the seller's page shows them 进行中 (nothing changes on the case)."""
     case_id = CaseParty.objects.filter(pk=party_id, role=PartyRole.BUYER).values_list("case_id", flat=True).get()
-    case = NotaryCase.objects.select_related("office__organisation", "seller").select_for_update().get(pk=case_id)
+    case = (
+        NotaryCase.objects.select_related("office__organisation", "seller")
+        .select_for_update(of=("self",))
+        .get(pk=case_id)
+    )
     party = CaseParty.objects.get(pk=party_id)
     if case.status != CaseStatus.AWAITING_BUYERS:
         raise InvalidTransition(
@@ -56,7 +60,11 @@ def case_party_record_submission(
     case_id = CaseParty.objects.filter(pk=party_id, role=PartyRole.BUYER).values_list("case_id", flat=True).get()
     # The case row is the lock every change of the case takes (revoke too), so a revoke and a submission
     # racing each other are decided one after the other; the party is read again under that lock.
-    case = NotaryCase.objects.select_related("office__organisation", "seller").select_for_update().get(pk=case_id)
+    case = (
+        NotaryCase.objects.select_related("office__organisation", "seller")
+        .select_for_update(of=("self",))
+        .get(pk=case_id)
+    )
     party = CaseParty.objects.get(pk=party_id)
     if case.status != CaseStatus.AWAITING_BUYERS:
         raise InvalidTransition(
@@ -89,7 +97,11 @@ def case_party_record_submission(
 def case_review_start(*, case_id: UUID, ctx: RequestContext) -> bool:
     """Move a case waiting for its buyers to review if it is ready now (a buyer's evidence was just sealed);
     False if it is not, or no longer waits for buyers."""
-    case = NotaryCase.objects.select_related("office__organisation", "seller").select_for_update().get(pk=case_id)
+    case = (
+        NotaryCase.objects.select_related("office__organisation", "seller")
+        .select_for_update(of=("self",))
+        .get(pk=case_id)
+    )
     if case.status != CaseStatus.AWAITING_BUYERS:
         return False
     return _start_review_when_ready(case, ctx=ctx)
