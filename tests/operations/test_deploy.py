@@ -161,7 +161,14 @@ def test_database_url_options_survive() -> None:
     parsed = database_from_url("postgresql://u:p%40ss@db.example:5433/ecancel?sslmode=require&connect_timeout=5")
     assert parsed["ENGINE"] == "django.db.backends.postgresql"
     assert (parsed["USER"], parsed["PASSWORD"], parsed["HOST"], parsed["PORT"]) == ("u", "p@ss", "db.example", 5433)
-    assert parsed["OPTIONS"] == {"sslmode": "require", "connect_timeout": 5}
+    assert parsed["OPTIONS"] == {
+        "sslmode": "require",
+        "connect_timeout": 5,
+        "server_side_binding": True,
+        "prepare_threshold": 2,
+    }
+    without = database_from_url("postgresql://u@db.example/ecancel?sslmode=require", prepared_statements=False)
+    assert without["OPTIONS"] == {"sslmode": "require"}
 
 
 @pytest.mark.django_db

@@ -11,6 +11,7 @@ import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import cast
 
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
@@ -131,18 +132,32 @@ TEMPLATES = [
 DATABASE_URL = os.environ.get("ECANCEL_DATABASE_URL", "")
 
 
-def database_from_url(url: str) -> dict[str, object]:
+def database_from_url(url: str, *, prepared_statements: bool = True) -> dict[str, object]:
     """Only PostgreSQL is accepted as an external database; SQLite is the embedded default. dj-database-url
-    keeps the URL's options (``?sslmode=require``, ``connect_timeout``…) for psycopg."""
+    keeps the URL's options (``?sslmode=require``, ``connect_timeout``…) for psycopg.
+
+    With ``prepared_statements`` the parameters travel apart from the query's text (server-side binding), so a
+    query a connection has run before is a prepared statement PostgreSQL has already planned: planning the
+    application detail's nine-table join took longer than running it. A pooler in transaction mode that cannot
+    keep prepared statements (PgBouncer before 1.21) needs ``ECANCEL_DATABASE_PREPARED_STATEMENTS=0``.
+    """
     import dj_database_url
 
     if url.split("://", 1)[0] not in {"postgres", "postgresql"}:
         raise ImproperlyConfigured("ECANCEL_DATABASE_URL must be a postgresql:// URL")
-    return dict(dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True))
+    database = dict(dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True))
+    if prepared_statements:
+        options = cast(dict[str, object], database.setdefault("OPTIONS", {}))
+        options.update(server_side_binding=True, prepare_threshold=2)
+    return database
 
 
 if DATABASE_URL:
-    DATABASES = {"default": database_from_url(DATABASE_URL)}
+    DATABASES = {
+        "default": database_from_url(
+            DATABASE_URL, prepared_statements=env_bool("ECANCEL_DATABASE_PREPARED_STATEMENTS", default=True)
+        )
+    }
 else:
     DATABASES = {
         "default": {
