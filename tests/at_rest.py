@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.core.files.storage import default_storage
-
 from ecancel.core.storage import encrypted_storage
 
 # Any run of this many bytes of the plaintext found in the stored file means it was not encrypted.
@@ -14,8 +12,7 @@ WINDOW = 24
 
 
 def assert_sealed_at_rest(name: str, *, id_numbers: Iterable[str]) -> None:
-    with default_storage.open(name, "rb") as handle:
-        stored = handle.read()
+    stored = encrypted_storage.stored_bytes(name)
     plain = encrypted_storage.plaintext(name)
     assert stored.startswith(b"EF1"), f"{name} is not sealed"
     assert b"%PDF" not in stored and b"\x89PNG" not in stored

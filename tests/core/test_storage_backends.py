@@ -196,12 +196,6 @@ def test_evidence_re_encrypted_under_a_new_key_replaces_the_file_in_place(backen
     assert default_storage.listdir(stored.name.rsplit("/", 1)[0])[1] == [stored.name.rsplit("/", 1)[1]]
 
 
-def at_rest(name: str) -> bytes:
-    with default_storage.open(name, "rb") as handle:
-        stored: bytes = handle.read()
-    return stored
-
-
 def opened(name: str) -> bytes:
     with encrypted_storage.open(name, "rb") as handle:
         content: bytes = handle.read()
@@ -213,7 +207,7 @@ def test_an_encrypted_file_is_sealed_at_rest_and_opens_under_any_key_of_the_ring
 ) -> None:
     name = encrypted_storage.save("certificates/7/certificate.pdf", ContentFile(SECRET))
     assert name == "certificates/7/certificate.pdf"
-    stored = at_rest(name)
+    stored = encrypted_storage.stored_bytes(name)
     assert stored.startswith(b"EF1") and SECRET not in stored and b"440101199003070011" not in stored
     assert default_storage.size(name) == len(SECRET) + FILE_SEAL.overhead
     assert encrypted_storage.size(name) == len(SECRET) and opened(name) == SECRET
@@ -242,7 +236,7 @@ def test_an_encrypted_file_is_sealed_at_rest_and_opens_under_any_key_of_the_ring
 
 def test_an_encrypted_file_altered_cut_or_moved_is_refused(backend: Backend) -> None:
     name = encrypted_storage.save("notary/received/2026/12/05/m.pdf", ContentFile(SECRET))
-    stored = at_rest(name)
+    stored = encrypted_storage.stored_bytes(name)
     moved = default_storage.save("notary/received/2026/12/05/other.pdf", ContentFile(stored))
     flipped = stored[:-1] + bytes([stored[-1] ^ 1])
     for altered in (flipped, stored[:30], b"EF1" + stored[3:13] + stored[14:]):
@@ -264,7 +258,7 @@ def test_a_file_written_before_encryption_reads_as_itself_until_sealed(backend: 
     assert opened(name) == legacy and encrypted_storage.size(name) == len(legacy)
     assert encrypted_storage.rekey(name) is True
     assert encrypted_storage.key_id(name) == key_ring().current.key_id
-    assert b"%PDF" not in at_rest(name) and opened(name) == legacy
+    assert b"%PDF" not in encrypted_storage.stored_bytes(name) and opened(name) == legacy
     assert encrypted_storage.rekey(name) is False
 
 

@@ -165,12 +165,6 @@ def test_sealed_contacts_follow_the_ring_including_those_sealed_before_it(storag
 PAPERS = ("legal_representative_id_front", "legal_representative_id_back", "business_licence")
 
 
-def at_rest(name: str) -> bytes:
-    with default_storage.open(name, "rb") as handle:
-        stored: bytes = handle.read()
-    return stored
-
-
 def test_stored_files_are_sealed_under_the_new_key_those_from_before_encryption_too(
     storage: Path, settings: Settings
 ) -> None:
@@ -196,7 +190,7 @@ def test_stored_files_are_sealed_under_the_new_key_those_from_before_encryption_
     for paper in PAPERS:
         assert f"accounts.DeveloperCompany.{paper} files: 1 re-encrypted" in report, report
     assert {encrypted_storage.key_id(name) for name in names.values()} == {new_id}
-    assert b"440101199003070011" not in at_rest(names["business_licence"])
+    assert b"440101199003070011" not in encrypted_storage.stored_bytes(names["business_licence"])
     assert "accounts.DeveloperCompany.business_licence files: 0 re-encrypted" in rotate()
 
     settings.ECANCEL_KEY_RING = json.dumps({"keys": [new], "lookup_key": old})
@@ -214,7 +208,7 @@ def test_a_damaged_stored_file_is_named_a_missing_one_passed_over_and_the_rest_d
     settings.ECANCEL_KEY_RING = json.dumps({"keys": [old]})
     company = DeveloperFactory()
     damaged = company.legal_representative_id_front.name
-    sealed = at_rest(damaged)
+    sealed = encrypted_storage.stored_bytes(damaged)
     storage_replace(damaged, sealed[:-1] + bytes([sealed[-1] ^ 1]))
     default_storage.delete(company.legal_representative_id_back.name)  # e.g. removed at the end of its retention
 
@@ -223,4 +217,4 @@ def test_a_damaged_stored_file_is_named_a_missing_one_passed_over_and_the_rest_d
         rotate()
     assert damaged in str(caught.value)
     assert encrypted_storage.key_id(company.business_licence.name) == key_ring().current.key_id
-    assert at_rest(damaged)[-1] == sealed[-1] ^ 1, "what cannot be read is left as it is"
+    assert encrypted_storage.stored_bytes(damaged)[-1] == sealed[-1] ^ 1, "what cannot be read is left as it is"
