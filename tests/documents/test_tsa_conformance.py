@@ -204,7 +204,7 @@ def test_the_http_backend_needs_its_url(settings: Settings) -> None:
         ({}, LOCAL),
         ({"ECANCEL_TSA_URL": "https://tsa.example.gov.cn/rfc3161"}, HTTP),
         ({"ECANCEL_TSA_URL": "https://tsa.example.gov.cn/rfc3161", "ECANCEL_TSA_BACKEND": LOCAL}, LOCAL),
-        ({"ECANCEL_TSA_BACKEND": HTTP}, "ImproperlyConfigured: ECANCEL_TSA_URL must be set"),
+        ({"ECANCEL_TSA_BACKEND": HTTP}, "须设置 ECANCEL_TSA_URL / ECANCEL_TSA_URL must be set"),
     ],
 )
 def test_the_url_chooses_the_http_backend_unless_a_backend_is_named(

@@ -153,6 +153,24 @@ def test_a_hosted_organisations_missing_exchange_key_is_named(settings: Settings
     assert {fault.id for fault in production_faults()} == {"ecancel.E011", "ecancel.E012", "ecancel.E013"}
 
 
+@pytest.mark.django_db
+def test_each_fault_and_its_remedy_read_in_chinese_first_with_english_beside(
+    settings: Settings, tmp_path: Path
+) -> None:
+    settings.PRODUCTION = True
+    settings.ECANCEL_KEYS_DIR = tmp_path
+    settings.ECANCEL_APP_SERVERS = 2
+    settings.ECANCEL_PUBLIC_URL = "http://ecancel.example.gov.cn"
+    settings.SECURE_HSTS_SECONDS = 0
+    settings.ECANCEL_EXCHANGE_KEYS_BACKEND = "ecancel.exchange.keys.MemoryExchangeKeys"
+    faults = production_faults()
+    assert len(faults) >= 8
+    for fault in faults:
+        for text in (fault.msg, fault.hint or ""):
+            chinese, _, english = text.partition(" / ")
+            assert re.search("[\u4e00-\u9fff]", chinese) and re.search("[A-Za-z]{4}", english), (fault.id, text)
+
+
 def test_outside_production_the_checks_stay_silent() -> None:
     assert production_faults() == []
 

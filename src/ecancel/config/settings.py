@@ -46,11 +46,14 @@ SECRET_KEY = os.environ.get("ECANCEL_SECRET_KEY") or (
 if PRODUCTION:
     problems = []
     if SECRET_KEY == DEFAULT_SECRET_KEY or len(SECRET_KEY) < 50:
-        problems.append("ECANCEL_SECRET_KEY must be set to a random value of at least 50 characters")
+        problems.append(
+            "ECANCEL_SECRET_KEY 须设为至少 50 个字符的随机值 / "
+            "ECANCEL_SECRET_KEY must be set to a random value of at least 50 characters"
+        )
     if ECANCEL_DEMO:
-        problems.append("ECANCEL_DEMO must be off")
+        problems.append("须关闭 ECANCEL_DEMO / ECANCEL_DEMO must be off")
     if DEBUG:
-        problems.append("ECANCEL_DEBUG must be off")
+        problems.append("须关闭 ECANCEL_DEBUG / ECANCEL_DEBUG must be off")
     if problems:
         raise ImproperlyConfigured(
             "生产环境配置不安全，拒绝启动 / refusing to start in production: " + "; ".join(problems)
@@ -58,7 +61,9 @@ if PRODUCTION:
 
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ECANCEL_ALLOWED_HOSTS", "*").split(",") if h.strip()]
 if PRODUCTION and ALLOWED_HOSTS == ["*"]:
-    raise ImproperlyConfigured("ECANCEL_ALLOWED_HOSTS must list the host names in production")
+    raise ImproperlyConfigured(
+        "生产环境须在 ECANCEL_ALLOWED_HOSTS 中列出主机名 / ECANCEL_ALLOWED_HOSTS must list the host names in production"
+    )
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("ECANCEL_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
 # The public address this deployment is reached at: QR links and the exchange endpoint use it.
 ECANCEL_PUBLIC_URL = os.environ.get("ECANCEL_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
@@ -144,7 +149,9 @@ def database_from_url(url: str, *, prepared_statements: bool = True) -> dict[str
     import dj_database_url
 
     if url.split("://", 1)[0] not in {"postgres", "postgresql"}:
-        raise ImproperlyConfigured("ECANCEL_DATABASE_URL must be a postgresql:// URL")
+        raise ImproperlyConfigured(
+            "ECANCEL_DATABASE_URL 须为 postgresql:// 地址 / ECANCEL_DATABASE_URL must be a postgresql:// URL"
+        )
     database = dict(dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True))
     if prepared_statements:
         options = cast(dict[str, object], database.setdefault("OPTIONS", {}))
@@ -314,7 +321,9 @@ ECANCEL_HOSTED_SIDES = [
     side.strip() for side in os.environ.get("ECANCEL_HOSTED_SIDES", "filing,notary").split(",") if side.strip()
 ]
 if not ECANCEL_HOSTED_SIDES or not set(ECANCEL_HOSTED_SIDES) <= {"filing", "notary"}:
-    raise ImproperlyConfigured("ECANCEL_HOSTED_SIDES must list filing and/or notary")
+    raise ImproperlyConfigured(
+        "ECANCEL_HOSTED_SIDES 只能列出 filing 和/或 notary / ECANCEL_HOSTED_SIDES must list filing and/or notary"
+    )
 # Where hosted organisations' exchange signing keys live (exchange/keys.py): files under ECANCEL_KEYS_DIR/exchange,
 # or ecancel.exchange.keys.MemoryExchangeKeys (the process only: tests).
 ECANCEL_EXCHANGE_KEYS_BACKEND = os.environ.get(
@@ -346,7 +355,10 @@ CELERY_BEAT_SCHEDULE["exchange-relay-outbox"] = {
 # Any case: operators write "debug" as often as "DEBUG"; a name logging does not know stops start-up here.
 LOG_LEVEL = (os.environ.get("ECANCEL_LOG_LEVEL") or "INFO").strip().upper()
 if LOG_LEVEL not in {"CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"}:
-    raise ImproperlyConfigured("ECANCEL_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL (any case)")
+    raise ImproperlyConfigured(
+        "日志级别只能是 DEBUG、INFO、WARNING、ERROR 或 CRITICAL / "
+        "ECANCEL_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL (any case)"
+    )
 
 # "plain" (the default, for people at a terminal) or "json" (one object per line with the request ID, for a log
 # collector). With json every request also logs one line (method, route name, status, time: never the path or query).
@@ -429,9 +441,9 @@ def env_json_object(name: str) -> dict[str, object]:
     try:
         value = json.loads(raw) if raw else {}
     except json.JSONDecodeError as exc:
-        raise ImproperlyConfigured(f"{name} must be a JSON object: {exc}") from exc
+        raise ImproperlyConfigured(f"{name} 须为 JSON 对象 / {name} must be a JSON object: {exc}") from exc
     if not isinstance(value, dict):
-        raise ImproperlyConfigured(f"{name} must be a JSON object")
+        raise ImproperlyConfigured(f"{name} 须为 JSON 对象 / {name} must be a JSON object")
     return value
 
 
@@ -458,7 +470,10 @@ ECANCEL_TSA_BACKEND = os.environ.get("ECANCEL_TSA_BACKEND") or (
     else "ecancel.documents.timestamps.LocalTimestampBackend"
 )
 if ECANCEL_TSA_BACKEND == "ecancel.documents.timestamps.HttpTimestampBackend" and not ECANCEL_TSA_URL:
-    raise ImproperlyConfigured("ECANCEL_TSA_URL must be set for ecancel.documents.timestamps.HttpTimestampBackend")
+    raise ImproperlyConfigured(
+        "使用 HTTP 时间戳服务须设置 ECANCEL_TSA_URL / "
+        "ECANCEL_TSA_URL must be set for ecancel.documents.timestamps.HttpTimestampBackend"
+    )
 # /verify/: largest upload, and wrong verification codes allowed per IP address per window.
 ECANCEL_VERIFY_MAX_BYTES = 20 * 1024 * 1024
 ECANCEL_VERIFY_MAX_FAILURES = 5
@@ -497,7 +512,10 @@ for _proxy in ECANCEL_TRUSTED_PROXIES:
     try:
         ipaddress.ip_network(_proxy, strict=False)
     except ValueError as _exc:
-        raise ImproperlyConfigured(f"ECANCEL_TRUSTED_PROXIES: {_proxy!r} is not an address or network") from _exc
+        raise ImproperlyConfigured(
+            f"ECANCEL_TRUSTED_PROXIES 中的 {_proxy!r} 不是地址或网段 / "
+            f"ECANCEL_TRUSTED_PROXIES: {_proxy!r} is not an address or network"
+        ) from _exc
 
 # Identity checks (issue 11). The provider: "local" (offline dlib/rapidocr/PyAV, the default), "tencent",
 # "null" (test double) or a dotted path to a class satisfying identity.providers.base.IdentityProvider.
@@ -510,7 +528,10 @@ ECANCEL_OCR_THREADS = int(os.environ.get("ECANCEL_OCR_THREADS", "1"))
 # Longest side, in pixels, of the image the OCR's text detector searches (the text is read from the full image).
 ECANCEL_OCR_DETECTION_SIDE = int(os.environ.get("ECANCEL_OCR_DETECTION_SIDE", "960"))
 if not 320 <= ECANCEL_OCR_DETECTION_SIDE <= 4000:
-    raise ImproperlyConfigured("ECANCEL_OCR_DETECTION_SIDE must be between 320 and 4000 pixels")
+    raise ImproperlyConfigured(
+        "ECANCEL_OCR_DETECTION_SIDE 须在 320 到 4000 像素之间 / "
+        "ECANCEL_OCR_DETECTION_SIDE must be between 320 and 4000 pixels"
+    )
 ECANCEL_FACE_BACKOFF_AFTER = 5  # failed face checks in a row before the subject waits
 ECANCEL_FACE_BACKOFF = timedelta(minutes=10)
 ECANCEL_FACE_MANUAL_REVIEW_AFTER = int(os.environ.get("ECANCEL_FACE_MANUAL_REVIEW_AFTER", "10"))
@@ -531,13 +552,19 @@ ECANCEL_TENCENT_REGION = os.environ.get("ECANCEL_TENCENT_REGION", "ap-guangzhou"
 ECANCEL_TENCENT_ENDPOINT = os.environ.get("ECANCEL_TENCENT_ENDPOINT", "")
 ECANCEL_TENCENT_TIMEOUT = float(os.environ.get("ECANCEL_TENCENT_TIMEOUT", "10"))
 if PRODUCTION and ECANCEL_IDENTITY_PROVIDER in ("null", "ecancel.identity.providers.null.NullProvider"):
-    raise ImproperlyConfigured("ECANCEL_IDENTITY_PROVIDER must not be the null test double in production")
+    raise ImproperlyConfigured(
+        "生产环境不能使用测试用的 null 身份核验 / "
+        "ECANCEL_IDENTITY_PROVIDER must not be the null test double in production"
+    )
 if (
     PRODUCTION
     and ECANCEL_IDENTITY_PROVIDER == "tencent"
     and not (ECANCEL_TENCENT_SECRET_ID and ECANCEL_TENCENT_SECRET_KEY and ECANCEL_TENCENT_RULE_ID)
 ):
-    raise ImproperlyConfigured("ECANCEL_TENCENT_SECRET_ID, _SECRET_KEY and _RULE_ID must be set for Tencent Cloud")
+    raise ImproperlyConfigured(
+        "使用腾讯云须设置 ECANCEL_TENCENT_SECRET_ID、_SECRET_KEY 和 _RULE_ID / "
+        "ECANCEL_TENCENT_SECRET_ID, _SECRET_KEY and _RULE_ID must be set for Tencent Cloud"
+    )
 
 
 def env_days(name: str, default: int | None) -> timedelta | None:
@@ -548,7 +575,7 @@ def env_days(name: str, default: int | None) -> timedelta | None:
     if raw == "never":
         return None
     if not raw.isdigit():
-        raise ImproperlyConfigured(f"{name} must be a number of days or 'never', not {raw!r}")
+        raise ImproperlyConfigured(f"{name} 须为天数或 never / {name} must be a number of days or 'never', not {raw!r}")
     return timedelta(days=int(raw))
 
 
@@ -610,9 +637,15 @@ ECANCEL_OTP_SENDS_PER_PHONE = 5  # codes per number per window
 ECANCEL_OTP_SENDS_PER_ADDRESS = 30  # codes per client address per window (carrier NAT: many buyers share one)
 for _kind, _backend in (("SMS", ECANCEL_SMS_BACKEND), ("WECHAT", ECANCEL_WECHAT_BACKEND)):
     if PRODUCTION and _backend == "memory":
-        raise ImproperlyConfigured(f"ECANCEL_{_kind}_BACKEND must not be the memory test double in production")
+        raise ImproperlyConfigured(
+            f"生产环境不能使用测试用的内存通道 ECANCEL_{_kind}_BACKEND=memory / "
+            f"ECANCEL_{_kind}_BACKEND must not be the memory test double in production"
+        )
     if _backend == "http" and not (
         os.environ.get(f"ECANCEL_{_kind}_GATEWAY_URL")
         and len(os.environ.get(f"ECANCEL_{_kind}_GATEWAY_SECRET", "")) >= 32
     ):
-        raise ImproperlyConfigured(f"ECANCEL_{_kind}_GATEWAY_URL and _GATEWAY_SECRET (32+ bytes) must be set for http")
+        raise ImproperlyConfigured(
+            f"使用 http 通道须设置 ECANCEL_{_kind}_GATEWAY_URL 和至少 32 字节的 _GATEWAY_SECRET / "
+            f"ECANCEL_{_kind}_GATEWAY_URL and _GATEWAY_SECRET (32+ bytes) must be set for http"
+        )

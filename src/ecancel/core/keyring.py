@@ -91,9 +91,12 @@ def decode_key(text: str | bytes, source: str) -> bytes:
     try:
         key = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise ImproperlyConfigured(f"{source} must be Base64 of 32 bytes") from exc
+        raise ImproperlyConfigured(f"{source} 须为 32 字节的 Base64 / {source} must be Base64 of 32 bytes") from exc
     if len(key) != KEY_BYTES:
-        raise ImproperlyConfigured(f"{source} must be Base64 of 32 bytes, not {len(key)} bytes")
+        raise ImproperlyConfigured(
+            f"{source} 须为 32 字节的 Base64，而不是 {len(key)} 字节 / "
+            f"{source} must be Base64 of 32 bytes, not {len(key)} bytes"
+        )
     return key
 
 
@@ -101,15 +104,22 @@ def _configured_ring(text: str) -> KeyRing:
     try:
         config = json.loads(text)
     except ValueError as exc:
-        raise ImproperlyConfigured('ECANCEL_KEY_RING must be JSON: {"keys": [...], "lookup_key": ...}') from exc
+        raise ImproperlyConfigured(
+            'ECANCEL_KEY_RING 须为 JSON / ECANCEL_KEY_RING must be JSON: {"keys": [...], "lookup_key": ...}'
+        ) from exc
     if not isinstance(config, dict) or not isinstance(config.get("keys"), list) or not config["keys"]:
-        raise ImproperlyConfigured('ECANCEL_KEY_RING must name at least one key in "keys" (newest first)')
+        raise ImproperlyConfigured(
+            'ECANCEL_KEY_RING 的 "keys" 中至少要有一个密钥 / '
+            'ECANCEL_KEY_RING must name at least one key in "keys" (newest first)'
+        )
     unknown = set(config) - {"keys", "lookup_key"}
     if unknown:
-        raise ImproperlyConfigured(f"ECANCEL_KEY_RING has unknown entries: {', '.join(sorted(unknown))}")
+        raise ImproperlyConfigured(
+            f"ECANCEL_KEY_RING 有未知的项 / ECANCEL_KEY_RING has unknown entries: {', '.join(sorted(unknown))}"
+        )
     secrets = [decode_key(str(k).strip(), f"ECANCEL_KEY_RING key {n + 1}") for n, k in enumerate(config["keys"])]
     if len(set(secrets)) != len(secrets):
-        raise ImproperlyConfigured("ECANCEL_KEY_RING names the same key twice")
+        raise ImproperlyConfigured("ECANCEL_KEY_RING 中有重复的密钥 / ECANCEL_KEY_RING names the same key twice")
     lookup = config.get("lookup_key")
     lookup_secret = decode_key(str(lookup).strip(), "ECANCEL_KEY_RING lookup_key") if lookup else secrets[-1]
     return KeyRing(keys=tuple(map(DataKey.of, secrets)), lookup_secret=lookup_secret, on_local_disk=False)
@@ -144,6 +154,7 @@ def add_local_key() -> DataKey:
     """A new current key in the ring on local disk; refused when the ring comes from the secret store."""
     if ring_configured():
         raise ImproperlyConfigured(
+            "密钥环来自 ECANCEL_KEY_RING / ECANCEL_EVIDENCE_KEY，请在那里添加新密钥（新的在前） / "
             "the key ring comes from ECANCEL_KEY_RING / ECANCEL_EVIDENCE_KEY: add the new key there (newest first)"
         )
     key_ring()  # the first key exists before any added one

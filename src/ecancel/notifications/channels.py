@@ -134,6 +134,7 @@ class _HttpChannel:
         self.secret = getattr(settings, self.secret_setting).encode()
         if not self.url or len(self.secret) < MIN_SECRET_BYTES:
             raise ImproperlyConfigured(
+                f"须设置 {self.url_setting} 和至少 {MIN_SECRET_BYTES} 字节的 {self.secret_setting} / "
                 f"{self.url_setting} and {self.secret_setting} (at least {MIN_SECRET_BYTES} bytes) must be set"
             )
 
@@ -202,7 +203,7 @@ class HttpWechatChannel(_HttpChannel):
     def __init__(self, kind: str) -> None:
         super().__init__(kind)
         if not settings.ECANCEL_WECHAT_TEMPLATE_ID:
-            raise ImproperlyConfigured("ECANCEL_WECHAT_TEMPLATE_ID must be set")
+            raise ImproperlyConfigured("须设置 ECANCEL_WECHAT_TEMPLATE_ID / ECANCEL_WECHAT_TEMPLATE_ID must be set")
 
     def payload(self, message: OutgoingMessage) -> dict[str, Any]:
         fields = settings.ECANCEL_WECHAT_TEMPLATE_FIELDS

@@ -37,8 +37,10 @@ def _pki() -> list[CheckMessage]:
         faults.append(
             Error(
                 "生产环境使用了本地证书机构签章 / documents are signed by the local CA in production",
-                hint="Set ECANCEL_SIGNING_BACKEND to the PKCS#12 or PKCS#11 backend (see docs/operations.md), "
-                "or ECANCEL_ALLOW_LOCAL_PKI=1 if a local CA is intended.",
+                hint="将 ECANCEL_SIGNING_BACKEND 设为 PKCS#12 或 PKCS#11 签章后端（见 docs/operations.md）；"
+                "确需本地证书机构时设 ECANCEL_ALLOW_LOCAL_PKI=1 / "
+                "Set ECANCEL_SIGNING_BACKEND to the PKCS#12 or PKCS#11 backend (see docs/operations.md), or "
+                "ECANCEL_ALLOW_LOCAL_PKI=1 if a local CA is intended.",
                 id="ecancel.E001",
             )
         )
@@ -46,8 +48,9 @@ def _pki() -> list[CheckMessage]:
         faults.append(
             Error(
                 "生产环境使用了本地时间戳服务 / timestamps come from the local timestamp service in production",
-                hint="Set ECANCEL_TSA_URL to a trusted RFC 3161 timestamp authority (ECANCEL_TSA_BACKEND then "
-                "defaults to ecancel.documents.timestamps.HttpTimestampBackend), or ECANCEL_ALLOW_LOCAL_PKI=1.",
+                hint="将 ECANCEL_TSA_URL 设为可信的 RFC 3161 时间戳服务，或设 ECANCEL_ALLOW_LOCAL_PKI=1 / Set "
+                "ECANCEL_TSA_URL to a trusted RFC 3161 timestamp authority (ECANCEL_TSA_BACKEND then defaults to "
+                "ecancel.documents.timestamps.HttpTimestampBackend), or ECANCEL_ALLOW_LOCAL_PKI=1.",
                 id="ecancel.E002",
             )
         )
@@ -65,7 +68,8 @@ def _keys() -> list[CheckMessage]:
             Error(
                 "数据加密密钥环将在首次使用时生成在本机磁盘上 / the data encryption key ring would be made on first "
                 "use on local disk",
-                hint="Set ECANCEL_KEY_RING (JSON, see docs/operations.md) from the deployment's secret store.",
+                hint="从本部署的密钥管理系统设置 ECANCEL_KEY_RING（JSON，见 docs/operations.md） / "
+                "Set ECANCEL_KEY_RING (JSON, see docs/operations.md) from the deployment's secret store.",
                 id="ecancel.E010",
             )
         )
@@ -76,7 +80,8 @@ def _keys() -> list[CheckMessage]:
             faults.append(
                 Error(
                     f"数据加密密钥环配置有误 / the data encryption key ring is malformed: {exc}",
-                    hint="Fix ECANCEL_KEY_RING (see deploy/ecancel.env.example).",
+                    hint="更正 ECANCEL_KEY_RING（见 deploy/ecancel.env.example） / Fix ECANCEL_KEY_RING (see "
+                    "deploy/ecancel.env.example).",
                     id="ecancel.E013",
                 )
             )
@@ -84,7 +89,8 @@ def _keys() -> list[CheckMessage]:
         faults.append(
             Error(
                 "交换签名密钥只保存在进程内存中 / exchange signing keys are kept in process memory only",
-                hint="Unset ECANCEL_EXCHANGE_KEYS_BACKEND (key files under ECANCEL_KEYS_DIR/exchange).",
+                hint="删除 ECANCEL_EXCHANGE_KEYS_BACKEND 设置（密钥文件保存在 ECANCEL_KEYS_DIR/exchange 下） / Unset "
+                "ECANCEL_EXCHANGE_KEYS_BACKEND (key files under ECANCEL_KEYS_DIR/exchange).",
                 id="ecancel.E012",
             )
         )
@@ -99,7 +105,7 @@ def _keys() -> list[CheckMessage]:
             Warning(
                 "无法读取本部署承载的机构，未检查其交换密钥 / could not read the hosted organisations, so their "
                 f"exchange keys were not checked ({failure.__class__.__name__})",
-                hint="Run the check again where the database is reachable.",
+                hint="在能连接数据库的机器上重新运行检查 / Run the check again where the database is reachable.",
                 id="ecancel.W011",
             )
         )
@@ -108,7 +114,8 @@ def _keys() -> list[CheckMessage]:
             Error(
                 "交换或审计密钥将在首次使用时生成在本机磁盘上 / exchange or audit keys would be made on first use "
                 f"on local disk: {', '.join(missing)}",
-                hint="Run `ecancel keys_init` once with ECANCEL_KEYS_DIR on the volume every app server mounts.",
+                hint="将 ECANCEL_KEYS_DIR 放在每台应用服务器都挂载的卷上，运行一次 `ecancel keys_init` / Run "
+                "`ecancel keys_init` once with ECANCEL_KEYS_DIR on the volume every app server mounts.",
                 id="ecancel.E011",
             )
         )
@@ -131,8 +138,11 @@ def _storage() -> list[CheckMessage]:
             Error(
                 f"{settings.ECANCEL_APP_SERVERS} 台应用服务器却把文件存放在本机磁盘 / files are kept on one "
                 f"server's disk while {settings.ECANCEL_APP_SERVERS} app servers are declared",
-                hint="Set ECANCEL_S3_BUCKET and the other ECANCEL_S3_* settings to keep files in an S3-compatible "
-                'bucket (docs/operations.md, "File storage"), or ECANCEL_APP_SERVERS=1.',
+                hint="设置 ECANCEL_S3_BUCKET 等 ECANCEL_S3_* 配置，把文件存放在兼容 S3 的存储桶中（见 "
+                "docs/operations.md“文件存储”），或设 ECANCEL_APP_SERVERS=1 / "
+                "Set ECANCEL_S3_BUCKET and the other ECANCEL_S3_* "
+                'settings to keep files in an S3-compatible bucket (docs/operations.md, "File storage"), or '
+                "ECANCEL_APP_SERVERS=1.",
                 id="ecancel.E020",
             )
         )
@@ -140,7 +150,7 @@ def _storage() -> list[CheckMessage]:
         faults.append(
             Error(
                 "多台应用服务器却使用本机 SQLite 任务队列 / several app servers with the local SQLite job queue",
-                hint="Set ECANCEL_BROKER_URL to the deployment's Redis.",
+                hint="将 ECANCEL_BROKER_URL 设为本部署的 Redis / Set ECANCEL_BROKER_URL to the deployment's Redis.",
                 id="ecancel.E021",
             )
         )
@@ -155,8 +165,9 @@ def _object_storage() -> list[CheckMessage]:
     return [
         Warning(
             f"对象存储地址不是 HTTPS / the object storage is reached without TLS: {endpoint}",
-            hint="Use an https:// ECANCEL_S3_ENDPOINT_URL (ECANCEL_S3_CA_BUNDLE for a private CA): documents and "
-            "received files travel unencrypted otherwise (identity evidence is encrypted by ecancel either way).",
+            hint="ECANCEL_S3_ENDPOINT_URL 请使用 https:// 地址（私有证书机构用 ECANCEL_S3_CA_BUNDLE），否则存取密钥和"
+            "文件名以明文传输 / Use an https:// ECANCEL_S3_ENDPOINT_URL (ECANCEL_S3_CA_BUNDLE for a private CA): "
+            "requests travel unencrypted otherwise (files holding personal data are encrypted by ecancel either way).",
             id="ecancel.W022",
         )
     ]
@@ -172,13 +183,18 @@ def _https() -> list[CheckMessage]:
         faults.append(
             Error(
                 f"公开地址不是 HTTPS / the public address is not HTTPS: {settings.ECANCEL_PUBLIC_URL}",
-                hint="Set ECANCEL_PUBLIC_URL to the https:// address phones and the peer reach.",
+                hint="将 ECANCEL_PUBLIC_URL 设为手机和对端系统访问的 https:// 地址 / Set ECANCEL_PUBLIC_URL to the "
+                "https:// address phones and the peer reach.",
                 id="ecancel.E030",
             )
         )
     if not settings.SECURE_HSTS_SECONDS:
         faults.append(
-            Error("未启用 HSTS / HSTS is off", hint="Leave ECANCEL_HSTS_SECONDS unset or positive.", id="ecancel.E031")
+            Error(
+                "未启用 HSTS / HSTS is off",
+                hint="不设置 ECANCEL_HSTS_SECONDS 或设为正数 / Leave ECANCEL_HSTS_SECONDS unset or positive.",
+                id="ecancel.E031",
+            )
         )
     return faults
 

@@ -161,9 +161,11 @@ def load_pkcs12(path: Path, passphrase: str) -> KeyMaterial:
     try:
         key, certificate, others = pkcs12.load_key_and_certificates(path.read_bytes(), passphrase.encode() or None)
     except (OSError, ValueError) as exc:
-        raise ImproperlyConfigured(f"cannot read signing key file {path}: {exc}") from exc
+        raise ImproperlyConfigured(f"无法读取签章密钥文件 {path} / cannot read signing key file {path}: {exc}") from exc
     if certificate is None or not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
-        raise ImproperlyConfigured(f"{path} holds no RSA or EC key with its certificate")
+        raise ImproperlyConfigured(
+            f"{path} 中没有带证书的 RSA 或 EC 密钥 / {path} holds no RSA or EC key with its certificate"
+        )
     return KeyMaterial(certificate=certificate, private_key=key, chain=tuple(others))
 
 
@@ -201,7 +203,9 @@ class PKCS11Backend:
             from pyhanko.sign.pkcs11 import TokenCriteria, open_pkcs11_session
 
             if not settings.ECANCEL_PKCS11_MODULE:
-                raise ImproperlyConfigured("ECANCEL_PKCS11_MODULE must name the PKCS#11 module")
+                raise ImproperlyConfigured(
+                    "ECANCEL_PKCS11_MODULE 须指定 PKCS#11 模块 / ECANCEL_PKCS11_MODULE must name the PKCS#11 module"
+                )
             self._session = open_pkcs11_session(
                 settings.ECANCEL_PKCS11_MODULE,
                 token_criteria=TokenCriteria(label=settings.ECANCEL_PKCS11_TOKEN_LABEL or None),
