@@ -57,6 +57,27 @@ def test_a_notary_refuses_and_the_seller_and_buyers_are_told(case: NotaryCase, o
     assert refuse(notary, case) == 409, "a refused case cannot be refused again"
 
 
+def test_buyers_read_the_chosen_reason_in_their_own_language(case: NotaryCase, office: NotaryOffice) -> None:
+    assert refuse(staff(office, Role.NOTARY), case, reason_code="document_invalid", reason_text="") == 302
+    notification = Notification.objects.filter(event="case.refused").first()
+    assert notification is not None
+    title, body = notification.rendered("en")
+    shown = (title + body).replace(case.case_number, "")  # the case number is a reference, not text
+    assert not any("\u4e00" <= c <= "\u9fff" for c in shown), body
+    assert notification.rendered("zh-hans")[1].endswith("理由：身份证件无效或已过期。")
+
+
+def test_a_long_explanation_over_several_lines_still_refuses(case: NotaryCase, office: NotaryOffice) -> None:
+    written = "买受人1的人像与证件不符。\r\n" + "请携带原件到公证处面签。" * 60
+    assert refuse(staff(office, Role.NOTARY), case, reason_text=written) == 302
+    case.refresh_from_db()
+    assert case.status == CaseStatus.REFUSED
+    (sent,) = OutboxMessage.objects.filter(message_type="case.refused")
+    assert parse_envelope(bytes(sent.raw)).body["reason"] == written.strip(), "the seller gets every word"
+    body = Notification.objects.filter(event="case.refused").first().rendered("zh-hans")[1]  # type: ignore[union-attr]
+    assert "\n" not in body and body.endswith("…") and "买受人1的人像与证件不符。 请携带原件" in body
+
+
 @pytest.mark.parametrize(
     ("fields", "field_error"),
     [

@@ -26,6 +26,9 @@ class EventText:
     body: str  # msgid with %(name)s placeholders
     params: frozenset[str]
     in_app: bool = True  # False: sent only to an external channel, never shown on 我的
+    # Parameters that hold a msgid of their own (a label from a list): translated with the text, so a buyer reading
+    # in English does not see the Chinese label the notary chose.
+    msgid_params: frozenset[str] = frozenset()
 
 
 EVENTS: dict[str, EventText] = {
@@ -51,8 +54,10 @@ EVENTS: dict[str, EventText] = {
     ),
     "case.refused": EventText(
         gettext_noop("公证处不予办理"),
-        gettext_noop("公证处决定不予办理案件 %(case_ref)s：%(reason)s"),
-        frozenset({"case_ref", "reason"}),
+        # note: what the notary wrote, in their words (may be empty).
+        gettext_noop("公证处决定不予办理案件 %(case_ref)s，理由：%(reason)s。%(note)s"),
+        frozenset({"case_ref", "reason", "note"}),
+        msgid_params=frozenset({"reason"}),
     ),
     "case.revoked": EventText(
         gettext_noop("申请已撤销"),
@@ -92,7 +97,19 @@ def check_params(text: EventText, params: Mapping[str, object]) -> dict[str, str
     return checked
 
 
-def render(title: str, body: str, params: Mapping[str, str], language: str) -> tuple[str, str]:
-    """The title and body in ``language``, from their msgids and parameters."""
+def excerpt(text: str) -> str:
+    """Free text (a notary's explanation) as a parameter: one line, short enough for a text message.
+
+    Line breaks and runs of spaces become one space; a longer text ends in "…" (the whole stays on the case).
+    """
+    line = " ".join(text.split())
+    return line if len(line) <= MAX_PARAM_LENGTH else line[: MAX_PARAM_LENGTH - 1] + "…"
+
+
+def render(event: str, title: str, body: str, params: Mapping[str, str], language: str) -> tuple[str, str]:
+    """The title and body in ``language``, from their msgids and parameters (msgid parameters translated too)."""
+    text = EVENTS.get(event)
+    translated = text.msgid_params if text is not None else frozenset()
     with translation.override(language):
-        return gettext(title), gettext(body) % dict(params)
+        values = {name: gettext(value) if name in translated else value for name, value in params.items()}
+        return gettext(title), (gettext(body) % values).strip()

@@ -78,7 +78,9 @@ class Notification(Entity):
 
     def rendered(self, language: str | None = None) -> tuple[str, str]:
         """Title and body in ``language`` (default: the language active now), from the kept msgids."""
-        return render(self.title_msgid, self.body_msgid, self.params, language or translation.get_language())
+        return render(
+            self.event, self.title_msgid, self.body_msgid, self.params, language or translation.get_language()
+        )
 
     @property
     def display_title(self) -> str:

@@ -19,6 +19,7 @@ from ecancel.exchange.messages import CaseRefused, RefusalReason
 from ecancel.notary.models import NotaryCase
 from ecancel.notary.services.common import tell_buyers, tell_seller
 from ecancel.notary.transitions import case_transition
+from ecancel.notifications.events import excerpt
 
 REASON_TEXT_MAX = 1000
 
@@ -67,5 +68,5 @@ def case_refuse(*, case_id: UUID, reason_code: str, reason_text: str, actor: Use
         refused_at=timezone.now(),
         refused_by=str(actor),
     )
-    tell_buyers(case, "case.refused", ctx=ctx, reason=f"{label}：{reason_text}" if reason_text else label)
+    tell_buyers(case, "case.refused", ctx=ctx, reason=label, note=excerpt(reason_text))
     return case

@@ -146,7 +146,7 @@ def _send(row: Delivery, now: datetime) -> bool:
         return False
     try:
         payload = unseal(row.payload_sealed, bound_to=_bound(row.pk))
-        title, body = render(text.title, text.body, payload["params"], row.language)
+        title, body = render(row.event, text.title, text.body, payload["params"], row.language)
         channel = channel_for(row.kind)
     except Exception as exc:  # a key or a setting on our side: counted, retried, given up in the end
         logger.exception("notification delivery %s could not be prepared", row.pk)

@@ -51,7 +51,7 @@ def notify(
 
     subscription = Subscription.objects.filter(recipient=recipient, topic=topic, active=True).first()
     language = checked_language(language or (subscription.language if subscription else ""))
-    title, body = render(text.title, text.body, checked, language)
+    title, body = render(event, text.title, text.body, checked, language)
     try:
         with transaction.atomic():
             notification = Notification.objects.create(
