@@ -4,28 +4,30 @@ The keys never live in the database: files are encrypted under the key ring's cu
 (``core.keyring``) and read under whichever key of the ring their header names, in the framing every
 encrypted file shares (``core.sealing``) with the magic ``EV1``: the header and the file's name are
 bound in, so a file edited, truncated, swapped for another or moved fails to decrypt. Names are chosen
-here; every read is written to the audit log. ``evidence_rekey`` re-encrypts a file under the current
-key in place.
+here, in a folder per purpose and UTC day (``identity/<purpose>/2026/12/05/<random>.bin``), so the hourly sweep of
+files left by a rolled-back transaction lists only recent days; every read is written to the audit log.
+``evidence_rekey`` re-encrypts a file under the current key in place.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ecancel.audit.services import record_event
 from ecancel.core.errors import DomainError, Text
 from ecancel.core.keyring import key_ring
 from ecancel.core.sealing import HEADER_BYTES, FileSeal, SealBroken
-from ecancel.core.storage import storage_replace
+from ecancel.core.storage import dated_name, folder_names, storage_replace
 
 if TYPE_CHECKING:
     from ecancel.accounts.models import Organisation, User
@@ -33,7 +35,9 @@ if TYPE_CHECKING:
 
 EVIDENCE_SEAL = FileSeal(b"EV1")
 _PURPOSE = re.compile(r"[a-z][a-z0-9_]{0,39}")
-_NAME = re.compile(r"identity/([a-z][a-z0-9_]{0,39})/[0-9a-f]{32}\.bin")
+EVIDENCE_FOLDER = "identity"
+# Files written before names carried their day have no date folders; they are read, rotated and purged alike.
+_NAME = re.compile(r"identity/([a-z][a-z0-9_]{0,39})/(?:\d{4}/\d{2}/\d{2}/)?[0-9a-f]{32}\.bin")
 
 
 class EvidenceUnreadable(DomainError):
@@ -59,11 +63,11 @@ class StoredEvidence:
     size: int  # plaintext bytes
 
 
-def evidence_put(content: bytes, *, purpose: str) -> StoredEvidence:
-    """Encrypt and store ``content`` under a new server-chosen name in ``identity/<purpose>/``."""
+def evidence_put(content: bytes, *, purpose: str, now: datetime | None = None) -> StoredEvidence:
+    """Encrypt and store ``content`` under a new server-chosen name in ``identity/<purpose>/`` and today's folder."""
     if not _PURPOSE.fullmatch(purpose):
         raise ValueError(f"purpose must be lower-case letters, digits and underscores: {purpose!r}")
-    name = f"identity/{purpose}/{uuid.uuid4().hex}.bin"
+    name = dated_name(evidence_folder(purpose), ".bin", at=now or timezone.now())
     saved = default_storage.save(name, ContentFile(EVIDENCE_SEAL.seal(content, name=name)))
     if saved != name:  # a fresh UUID never collides; a storage renaming files would break the binding
         default_storage.delete(saved)
@@ -102,16 +106,22 @@ def evidence_delete(name: str) -> bool:
     return True
 
 
+def evidence_folder(purpose: str) -> str:
+    return f"{EVIDENCE_FOLDER}/{purpose}"
+
+
+def evidence_purposes() -> list[str]:
+    """The purposes that have files (one listing of the top folder: on object storage, its prefixes only)."""
+    if not default_storage.exists(EVIDENCE_FOLDER):
+        return []
+    purposes, _files = default_storage.listdir(EVIDENCE_FOLDER)
+    return sorted(p for p in purposes if _PURPOSE.fullmatch(p))
+
+
 def evidence_names() -> Iterator[str]:
-    """Every evidence file in the storage, purpose by purpose, in name order."""
-    if not default_storage.exists("identity"):
-        return
-    purposes, _files = default_storage.listdir("identity")
-    for purpose in sorted(purposes):
-        _directories, files = default_storage.listdir(f"identity/{purpose}")
-        for file_name in sorted(files):
-            if _NAME.fullmatch(name := f"identity/{purpose}/{file_name}"):
-                yield name
+    """Every evidence file in the storage, purpose by purpose, in name order (a walk of everything: rotation only)."""
+    for purpose in evidence_purposes():
+        yield from sorted(name for name in folder_names(evidence_folder(purpose)) if _NAME.fullmatch(name))
 
 
 def evidence_key_id(name: str) -> str | None:

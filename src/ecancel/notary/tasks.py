@@ -7,7 +7,7 @@ from django.utils import timezone
 from ecancel.core.context import RequestContext
 from ecancel.notary.services.acceptance import case_accept, cases_accept_pending
 from ecancel.notary.services.approval import case_certify, cases_certify_pending
-from ecancel.notary.services.files import material_files_sweep
+from ecancel.notary.services.files import evidence_files_sweep, material_files_sweep
 from ecancel.notary.services.retention import purge_run
 
 
@@ -37,8 +37,10 @@ def certify_pending_cases() -> int:
 
 @shared_task(name="ecancel.notary.sweep_files")
 def sweep_received_files() -> int:
-    """Remove files orphaned by an intake whose inbox transaction rolled back (the sender delivers again)."""
-    return len(material_files_sweep(ctx=RequestContext.system("sweep_notary_files")))
+    """Remove files orphaned by a rolled-back transaction: an intake's materials (the sender delivers again) and
+    identity evidence whose check, upload or archive row never committed."""
+    ctx = RequestContext.system("sweep_notary_files")
+    return len(material_files_sweep(ctx=ctx)) + len(evidence_files_sweep(ctx=ctx))
 
 
 @shared_task(name="ecancel.notary.purge_expired")

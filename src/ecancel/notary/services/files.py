@@ -1,4 +1,4 @@
-"""Material files left on storage by an intake that never committed."""
+"""Files left on storage by a transaction that never committed: received materials and identity evidence."""
 
 from __future__ import annotations
 
@@ -7,9 +7,12 @@ import datetime as dt
 from django.utils import timezone
 
 from ecancel.audit.services import record_event
+from ecancel.buyers.models import JourneyUpload
 from ecancel.core.context import RequestContext
 from ecancel.core.storage import SWEEP_LOOKBACK, orphans_sweep
-from ecancel.notary.models import MATERIALS_FOLDER, ReceivedMaterial
+from ecancel.identity.evidence import evidence_folder, evidence_purposes
+from ecancel.identity.models import CheckEvidence
+from ecancel.notary.models import MATERIALS_FOLDER, CaseArchive, ReceivedMaterial
 
 
 def material_files_sweep(
@@ -34,4 +37,40 @@ def material_files_sweep(
     )
     if removed:
         record_event("notary.materials.swept", data={"count": len(removed), "names": removed[:200]}, ctx=ctx)
+    return removed
+
+
+def _evidence_claimed(names: list[str]) -> set[str]:
+    """The names a check, a buyer's upload or a case archive still holds (a purged row holds none)."""
+    return {
+        *CheckEvidence.objects.filter(stored_name__in=names).values_list("stored_name", flat=True),
+        *JourneyUpload.objects.filter(stored_name__in=names).values_list("stored_name", flat=True),
+        *CaseArchive.objects.filter(stored_name__in=names).values_list("stored_name", flat=True),
+    }
+
+
+def evidence_files_sweep(
+    *,
+    older_than: dt.timedelta = dt.timedelta(hours=1),
+    lookback: dt.timedelta = SWEEP_LOOKBACK,
+    now: dt.datetime | None = None,
+    ctx: RequestContext,
+) -> list[str]:
+    """Delete identity evidence (faces, ID photos, videos, signatures, archives) no row refers to, older than
+    ``older_than``.
+
+    A check, an upload or an archive stores its file before its row; when the transaction rolls back, the row goes
+    but the file would stay, out of reach of the retention purge, which works from rows. Each purpose's day folders
+    of the ``lookback`` before the cut-off are listed, nothing else.
+    """
+    now = now or timezone.now()
+    removed = [
+        name
+        for purpose in evidence_purposes()
+        for name in orphans_sweep(
+            evidence_folder(purpose), referenced=_evidence_claimed, now=now, older_than=older_than, lookback=lookback
+        )
+    ]
+    if removed:
+        record_event("identity.evidence.swept", data={"count": len(removed), "names": removed[:200]}, ctx=ctx)
     return removed

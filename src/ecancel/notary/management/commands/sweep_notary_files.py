@@ -1,4 +1,5 @@
-"""ecancel sweep_notary_files: remove received-material files left behind by rolled-back intakes."""
+"""ecancel sweep_notary_files: remove received materials and identity evidence left behind by rolled-back
+transactions."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from ecancel.core.context import RequestContext
 from ecancel.core.storage import SWEEP_LOOKBACK
-from ecancel.notary.services.files import material_files_sweep
+from ecancel.notary.services.files import evidence_files_sweep, material_files_sweep
 
 
 class Command(BaseCommand):
-    help = "Delete received-material files no case refers to, older than --minutes (default 60)."
+    help = "Delete received-material and identity-evidence files no row refers to, older than --minutes (default 60)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--minutes", type=int, default=60)
@@ -25,11 +26,13 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        removed = material_files_sweep(
-            older_than=dt.timedelta(minutes=options["minutes"]),
-            lookback=dt.timedelta(days=options["days"]),
-            ctx=RequestContext.system("sweep_notary_files"),
-        )
-        for name in removed:
-            self.stdout.write(f"removed {name}")
-        self.stdout.write(f"{len(removed)} orphaned received-material files removed")
+        older_than, lookback = dt.timedelta(minutes=options["minutes"]), dt.timedelta(days=options["days"])
+        ctx = RequestContext.system("sweep_notary_files")
+        for sweep, what in (
+            (material_files_sweep, "received-material"),
+            (evidence_files_sweep, "identity-evidence"),
+        ):
+            removed = sweep(older_than=older_than, lookback=lookback, ctx=ctx)
+            for name in removed:
+                self.stdout.write(f"removed {name}")
+            self.stdout.write(f"{len(removed)} orphaned {what} files removed")
