@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import datetime as dt
 import hashlib
 import logging
 import re
@@ -19,10 +20,15 @@ from django.utils import timezone
 from ecancel.accounts.actors import Actor
 from ecancel.accounts.models import Organisation
 from ecancel.audit.models import AuditEvent
-from ecancel.cancellation.models import Application, ApplicationPush, ReceivedCertificate
+from ecancel.cancellation.models import CERTIFICATES_FOLDER, Application, ApplicationPush, ReceivedCertificate
+from ecancel.cancellation.services import answers
+from ecancel.cancellation.services.files import certificate_files_sweep
 from ecancel.cancellation.services.push import application_push
+from ecancel.cancellation.tasks import sweep_certificate_files
 from ecancel.cancellation.transitions import ApplicationStatus
 from ecancel.core.context import RequestContext
+from ecancel.core.errors import InvalidTransition
+from ecancel.core.storage import folder_names
 from ecancel.documents.pki import certificate_pin
 from ecancel.documents.pki.backends import deployment_ca, organisation_signing_pins, organisation_subject
 from ecancel.documents.pki.local_ca import KeyMaterial, to_asn1
@@ -159,6 +165,43 @@ def test_a_valid_certificate_cancels_the_filing_in_one_go(
     again = issue(notary_office, developer, under_review, signed)
     assert again.status == InboxStatus.REJECTED, "a second certificate for a cancelled application changes nothing"
     assert ReceivedCertificate.objects.count() == 1
+
+
+def test_a_receipt_that_rolls_back_leaves_no_certificate_file_behind(
+    under_review: Application,
+    notary_office: Organisation,
+    developer: Organisation,
+    certificate_pdf: bytes,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    signed = sign_pdf(certificate_pdf, organisation=notary_office)
+
+    def filing_refuses(**kwargs: Any) -> None:
+        raise InvalidTransition("合同状态不允许注销备案", code="contract_not_filed")
+
+    monkeypatch.setattr(answers, "contract_cancel_filing", filing_refuses)
+    before = set(folder_names(CERTIFICATES_FOLDER))
+    refused = issue(notary_office, developer, under_review, signed)
+    assert refused.status == InboxStatus.REJECTED and not ReceivedCertificate.objects.exists()
+    (orphan,) = set(folder_names(CERTIFICATES_FOLDER)) - before
+    monkeypatch.undo()
+    assert issue(notary_office, developer, under_review, signed).status == InboxStatus.APPLIED  # sent again
+    kept = ReceivedCertificate.objects.get(application=under_review).content.name
+    assert kept.startswith(f"{CERTIFICATES_FOLDER}/{timezone.now():%Y/%m/%d}/") and kept != orphan
+    now = timezone.now()
+
+    assert certificate_files_sweep(now=now, ctx=RequestContext.system("test")) == [], "young: may be in flight"
+    removed = certificate_files_sweep(now=now + dt.timedelta(hours=2), ctx=RequestContext.system("test"))
+    # Earlier tests' rows were rolled back too, so their files go as well: only the kept certificate remains.
+    assert orphan in removed and folder_names(CERTIFICATES_FOLDER) == [kept]
+    assert AuditEvent.objects.filter(tag="cancellation.certificates.swept").count() == 1
+
+
+def test_the_certificate_sweep_is_scheduled_and_runs() -> None:
+    from django.conf import settings
+
+    assert settings.CELERY_BEAT_SCHEDULE["cancellation-sweep-files"]["task"] == sweep_certificate_files.name
+    assert sweep_certificate_files.delay().get() == 0
 
 
 def test_another_company_cannot_fetch_the_certificate(

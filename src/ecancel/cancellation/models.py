@@ -11,12 +11,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ecancel.cancellation.transitions import CLOSED, ApplicationStatus, RevokeStatus
 from ecancel.core.encrypted import EncryptedCharField, LookupDigestField
 from ecancel.core.models import Entity
-from ecancel.core.storage import encrypted_files
+from ecancel.core.storage import dated_name, encrypted_files
 from ecancel.identity.id_numbers import IdType
 
 if TYPE_CHECKING:
@@ -285,8 +286,13 @@ class RevokeRequest(Entity):
         return f"{self.application_id} v{self.push.version} · {self.get_status_display()}"
 
 
+# Received certificates, in folders by the UTC day they were written, which the sweep of rolled-back receipts lists;
+# older ones stay under certificates/<application>/.
+CERTIFICATES_FOLDER = "certificates"
+
+
 def certificate_path(instance: ReceivedCertificate, filename: str) -> str:
-    return f"certificates/{instance.application_id}/{filename}"
+    return dated_name(CERTIFICATES_FOLDER, ".pdf", at=timezone.now())
 
 
 class ReceivedCertificate(Entity):

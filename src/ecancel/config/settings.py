@@ -305,6 +305,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "core-prune-rate-limits": {"task": "ecancel.core.prune_rate_limits", "schedule": 3600.0},
     "documents-sweep-files": {"task": "ecancel.documents.sweep_files", "schedule": 3600.0},
     "notary-sweep-files": {"task": "ecancel.notary.sweep_files", "schedule": 3600.0},
+    "cancellation-sweep-files": {"task": "ecancel.cancellation.sweep_files", "schedule": 3600.0},
     # Accepts cases an intake opened whose queued acceptance (documents, QR, case.accepted) never ran.
     "notary-accept-pending": {"task": "ecancel.notary.accept_pending", "schedule": 60.0},
     "notary-certify-pending": {"task": "ecancel.notary.certify_pending", "schedule": 60.0},
