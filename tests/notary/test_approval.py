@@ -24,6 +24,7 @@ from ecancel.documents.models import StoredDocument
 from ecancel.documents.verification import verify_pdf
 from ecancel.exchange.envelope import parse_envelope
 from ecancel.exchange.models import OutboxMessage
+from ecancel.exchange.transitions import OutboxStatus
 from ecancel.identity.evidence import evidence_get
 from ecancel.notary.models import CertificateNumberCounter, NotaryCase, PartyRole, ReceivedMaterial
 from ecancel.notary.services.approval import case_approve, case_certify, cases_certify_pending
@@ -111,6 +112,68 @@ def test_a_notary_approves_and_the_signed_certificate_goes_to_the_seller(
     assert case_certify(case_id=reviewed.pk, ctx=SYSTEM) is False, "a second run changes nothing"
     assert OutboxMessage.objects.filter(message_type="certificate.issued").count() == 1
     assert approve(notary, reviewed) == 409
+
+
+def resend(client: Client, case: NotaryCase) -> str:
+    answer = client.post(f"/notary/review/{case.pk}/certificate/resend/", follow=True)
+    assert answer.status_code == 200
+    return answer.content.decode()
+
+
+def test_a_certificate_the_filing_side_refused_is_sent_again_once_the_cause_is_fixed(
+    reviewed: NotaryCase, office: NotaryOffice
+) -> None:
+    notary = staff(office, Role.NOTARY)
+    assert approve(notary, reviewed) == 302
+    assert cases_certify_pending(older_than=dt.timedelta(0), ctx=SYSTEM) == 1
+    (sent,) = OutboxMessage.objects.filter(message_type="certificate.issued")
+    page = notary.get(f"/notary/review/{reviewed.pk}/").content.decode()
+    assert "正在发送至开发企业" in page and "重新发送公证书" not in page
+    assert "无需重新发送" in resend(notary, reviewed), "nothing to resend while the first one is on its way"
+
+    refusal = "公证书签章与登记的公证处证书不符 / the certificate's signer is not pinned for the office"
+    OutboxMessage.objects.filter(pk=sent.pk).update(
+        status=OutboxStatus.DELIVERED,
+        delivered_at=dt.datetime.now(dt.UTC),
+        remote_status="rejected",
+        remote_note=refusal,
+    )
+    page = notary.get(f"/notary/review/{reviewed.pk}/").content.decode()
+    assert "拒收了公证书" in page and refusal.split(" / ")[0] in page and "重新发送公证书" in page
+    assert "已签章并由开发企业接收" not in page
+    assert OutboxMessage.objects.filter(message_type="certificate.issued").count() == 1
+
+    assert "公证书已重新发送" in resend(notary, reviewed)
+    again = OutboxMessage.objects.filter(message_type="certificate.issued").exclude(pk=sent.pk).get()
+    first, second = parse_envelope(bytes(sent.raw)), parse_envelope(bytes(again.raw))
+    assert first.id != second.id and first.body["certificate"] == second.body["certificate"]
+    reviewed.refresh_from_db()
+    assert second.body["certificate_no"] == reviewed.certificate_no != ""
+    assert second.attachment_bytes("certificate.pdf") == first.attachment_bytes("certificate.pdf")
+    (event,) = AuditEvent.objects.filter(tag="notary.certificate.resent")
+    assert event.data["previous_message"] == str(sent.pk) and refusal in event.data["previous_outcome"]
+    assert "无需重新发送" in resend(notary, reviewed)
+    assert OutboxMessage.objects.filter(message_type="certificate.issued").count() == 2
+
+
+def test_only_a_refused_certificate_of_ones_own_office_is_resent(reviewed: NotaryCase, office: NotaryOffice) -> None:
+    notary = staff(office, Role.NOTARY)
+    assert approve(notary, reviewed) == 302
+    assert cases_certify_pending(older_than=dt.timedelta(0), ctx=SYSTEM) == 1
+    OutboxMessage.objects.filter(message_type="certificate.issued").update(status=OutboxStatus.FAILED)
+    path = f"/notary/review/{reviewed.pk}/certificate/resend/"
+    assert staff(NotaryOfficeFactory(), Role.NOTARY).post(path).status_code == 404
+    assert staff(office, Role.NOTARY_CLERK).post(path).status_code in (403, 404)
+    assert OutboxMessage.objects.filter(message_type="certificate.issued").count() == 1
+    assert "未能送达" in notary.get(f"/notary/review/{reviewed.pk}/").content.decode()
+    api_path = f"/api/notary/cases/{reviewed.pk}"
+    assert notary.get(api_path).json()["certificate_delivery"] == "failed"
+    answer = staff(office, Role.NOTARY_ADMIN).post(f"{api_path}/certificate/resend", content_type="application/json")
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["certificate_delivery"] == "sending"
+    assert OutboxMessage.objects.filter(message_type="certificate.issued", status=OutboxStatus.PENDING).count() == 1
+    refused = notary.post(f"{api_path}/certificate/resend", content_type="application/json")
+    assert refused.status_code == 409 and refused.json()["code"] == "certificate_not_refused"
 
 
 def test_a_notary_approves_through_the_api_once_confirmed(reviewed: NotaryCase, office: NotaryOffice) -> None:

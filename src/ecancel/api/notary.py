@@ -5,6 +5,7 @@
 import datetime as dt
 import uuid
 from decimal import Decimal
+from typing import Literal
 
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -21,10 +22,19 @@ from ecancel.core.context import RequestContext
 from ecancel.core.errors import NotFound, PermissionRefused, field_error
 from ecancel.core.paging import PageNumbers, RowsOf
 from ecancel.documents.models import StoredDocument
+from ecancel.exchange.transitions import OutboxStatus
 from ecancel.identity.masking import mask_id_number, mask_phone
 from ecancel.notary.models import CaseParty, NotaryCase, ReceivedMaterial
-from ecancel.notary.selectors import case_documents, case_get, case_handoff, case_list, case_summary_rows
-from ecancel.notary.services.approval import case_approve
+from ecancel.notary.selectors import (
+    case_documents,
+    case_get,
+    case_handoff,
+    case_list,
+    case_summary_rows,
+    certificate_delivery,
+    certificate_undelivered,
+)
+from ecancel.notary.services.approval import case_approve, certificate_resend
 from ecancel.notary.transitions import CaseStatus
 
 router = Router()
@@ -119,6 +129,23 @@ class CaseOut(Schema):
     materials: list[MaterialOut]
     documents: list[DocumentOut]
     handoff: HandoffOut | None
+    certificate_delivery: Literal["sending", "accepted", "refused", "failed"] | None = Field(
+        None,
+        description="已出证案件的公证书送达情况：发送中、开发企业已接收、被拒收、未能送达（后两者可重新发送）/ "
+        "Where a certified case's certificate stands: sending, accepted, refused or failed (the last two may be sent "
+        "again)",
+    )
+
+    @staticmethod
+    def resolve_certificate_delivery(obj: NotaryCase) -> str | None:
+        if obj.status != CaseStatus.CERTIFIED:
+            return None
+        delivery = certificate_delivery(obj)
+        if delivery is None or delivery.status == OutboxStatus.PENDING:
+            return "sending"
+        if delivery.status == OutboxStatus.FAILED:
+            return "failed"
+        return "refused" if certificate_undelivered(delivery) else "accepted"
 
     @staticmethod
     def resolve_status_label(obj: NotaryCase) -> str:
@@ -199,4 +226,17 @@ def approve_case(request: HttpRequest, case_id: uuid.UUID, body: ApproveIn) -> N
     if not body.confirmed:
         raise field_error("confirmed", _("请确认已核对全部材料后再核准"))
     case_approve(case_id=case.pk, actor=who.user, ctx=RequestContext.of(request, via="api"))
+    return case_get(office=who.organisation, case_id=case.pk)
+
+
+@router.post(
+    "/cases/{case_id}/certificate/resend", response=CaseOut, summary="重新发送公证书 / Send the certificate again"
+)
+def resend_certificate(request: HttpRequest, case_id: uuid.UUID) -> NotaryCase:
+    """The same signed certificate as a new message, after the filing side refused it or it could not be delivered
+    (``certificate_delivery`` refused or failed); a 公证员 or the office's administrator, as on the review page."""
+    who, case = _office_case(request, case_id)
+    if who.user is None:
+        raise PermissionRefused(_("重新发送公证书须由公证处工作人员登录后操作，系统对接令牌不能发送"))
+    certificate_resend(case_id=case.pk, actor=who.user, ctx=RequestContext.of(request, via="api"))
     return case_get(office=who.organisation, case_id=case.pk)

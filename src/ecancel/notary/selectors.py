@@ -12,6 +12,10 @@ from ecancel.accounts.models import Organisation
 from ecancel.buyers.models import HandoffToken
 from ecancel.documents.models import StoredDocument
 from ecancel.documents.selectors import document_list
+from ecancel.exchange.messages import CertificateIssued
+from ecancel.exchange.models import OutboxMessage
+from ecancel.exchange.selectors import outbox_latest
+from ecancel.exchange.transitions import OutboxStatus
 from ecancel.notary.models import CaseParty, NotaryCase, PartyRole
 from ecancel.notary.transitions import CaseStatus
 
@@ -103,3 +107,18 @@ def case_document_get(case: NotaryCase, document_id: UUID | str) -> StoredDocume
     if document is None:
         raise Http404
     return document
+
+
+def certificate_delivery(case: NotaryCase) -> OutboxMessage | None:
+    """The latest certificate.issued sent for the case: pending, delivered (accepted or refused there) or failed."""
+    return outbox_latest(
+        sender=case.office.organisation, application_ref=case.application_ref, message_type=CertificateIssued.TYPE
+    )
+
+
+def certificate_undelivered(delivery: OutboxMessage | None) -> bool:
+    """Whether the certificate did not get through: refused by the filing side, or given up on by the relay."""
+    return delivery is not None and (
+        delivery.status == OutboxStatus.FAILED
+        or (delivery.status == OutboxStatus.DELIVERED and delivery.remote_status == "rejected")
+    )

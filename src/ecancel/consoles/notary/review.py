@@ -49,7 +49,8 @@ from ecancel.notary.review import (
     review_upload_get,
     staff_user_by_uuid,
 )
-from ecancel.notary.services.approval import case_approve
+from ecancel.notary.selectors import certificate_delivery, certificate_undelivered
+from ecancel.notary.services.approval import case_approve, certificate_resend
 from ecancel.notary.services.decision import case_refuse
 from ecancel.notary.services.review import (
     case_assign,
@@ -59,7 +60,7 @@ from ecancel.notary.services.review import (
     office_calendar_day_set,
     review_record_view,
 )
-from ecancel.notary.transitions import case_can
+from ecancel.notary.transitions import CaseStatus, case_can
 
 REVIEWERS = (Role.NOTARY, Role.NOTARY_ADMIN)
 
@@ -165,6 +166,21 @@ def case_approve_view(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     return redirect("notary:review_case", case.pk)
 
 
+@require_POST
+@staff_required(*REVIEWERS)
+def certificate_resend_view(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    """重新发送公证书 after the filing side refused it; the service decides whether there is anything to resend."""
+    user = staff_user(request)
+    case = access_case(user, case_id)
+    try:
+        certificate_resend(case_id=case.pk, actor=user, ctx=RequestContext.of(request))
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("公证书已重新发送至开发企业"))
+    return redirect("notary:review_case", case.pk)
+
+
 @require_http_methods(["GET", "POST"])
 @staff_required(Role.NOTARY_ADMIN)
 def calendar_view(request: HttpRequest) -> HttpResponse:
@@ -235,6 +251,10 @@ def _review_page(
         "refuse_form": refuse_form or RefuseForm(),
         "approve_form": approve_form or ApproveForm(prefix="approve"),
     }
+    if case.status == CaseStatus.CERTIFIED:
+        delivery = certificate_delivery(case)
+        context["certificate_delivery"] = delivery
+        context["certificate_undelivered"] = certificate_undelivered(delivery)
     return render(request, "notary/review/case.html", context, status=status)
 
 

@@ -17,6 +17,11 @@ urlpatterns = [
     path("review/<uuid:case_id>/assign/", review.case_assign_view, name="review_assign"),
     path("review/<uuid:case_id>/refuse/", review.case_refuse_view, name="review_refuse"),
     path("review/<uuid:case_id>/approve/", review.case_approve_view, name="review_approve"),
+    path(
+        "review/<uuid:case_id>/certificate/resend/",
+        review.certificate_resend_view,
+        name="review_certificate_resend",
+    ),
     path("review/<uuid:case_id>/uploads/<uuid:upload_id>", review.upload_file_view, name="review_upload"),
     path("review/<uuid:case_id>/check-files/<int:evidence_id>", review.check_file_view, name="review_check_file"),
     path(

@@ -6,6 +6,10 @@ number is used exactly when an approval commits (no gaps, no duplicates). Then, 
 is rendered and signed (PAdES B-LTA) and the case archived outside any transaction; one transaction stores the
 certificate and the archive, moves the case to 已出证, sends certificate.issued with the file and tells the
 buyers. That step does nothing if the case has moved on, and the sweep finishes a case whose task was lost.
+
+When the filing side refuses the certificate (a pin not yet updated after a key rotation, a filing registry that
+could not cancel), nothing changes there; once the cause is fixed the office sends the same signed certificate
+again as a new message (``certificate_resend``).
 """
 
 from __future__ import annotations
@@ -21,11 +25,21 @@ from django.utils.translation import gettext_lazy as _
 from ecancel.accounts.models import NotaryOffice, Role, User
 from ecancel.audit.services import record_event
 from ecancel.core.context import RequestContext
-from ecancel.core.errors import Joined, NotFound, PermissionRefused, ValidationFailed
-from ecancel.documents.services import PreparedDocument, document_prepare, document_store, verification_url
+from ecancel.core.errors import InvalidTransition, Joined, NotFound, PermissionRefused, ValidationFailed
+from ecancel.documents.models import StoredDocument
+from ecancel.documents.selectors import document_list
+from ecancel.documents.services import (
+    PreparedDocument,
+    document_prepare,
+    document_read,
+    document_store,
+    verification_url,
+)
 from ecancel.exchange.messages import CertificateIssued, DocumentRef
+from ecancel.exchange.models import OutboxMessage
 from ecancel.notary.documents import CERTIFICATE_KIND, certificate_inputs, certificate_missing
 from ecancel.notary.models import CaseArchive, CertificateNumberCounter, NotaryCase
+from ecancel.notary.selectors import certificate_delivery, certificate_undelivered
 from ecancel.notary.services.archive import BuiltArchive, case_archive_build
 from ecancel.notary.services.common import each_logged, next_in_year, tell_buyers, tell_seller
 from ecancel.notary.transitions import CaseStatus, case_transition
@@ -147,19 +161,7 @@ def _certify_prepared(
     case.status = case_transition(case, "certify")
     case.closed_at = timezone.now()
     case.save(update_fields=["status", "closed_at", "updated_at"])
-    tell_seller(
-        case,
-        CertificateIssued,
-        attachments={CERTIFICATE_ATTACHMENT: certificate.pdf},
-        certificate_no=case.certificate_no,
-        issued_at=stored.created_at,
-        notary_name=str(case.approved_by),
-        verification_code=stored.verification_code,
-        verification_url=verification_url(stored.reference_no, stored.verification_code),
-        certificate=DocumentRef(
-            kind="certificate", title=stored.title, attachment=CERTIFICATE_ATTACHMENT, sha256=stored.sha256
-        ),
-    )
+    _send_certificate(case, stored, certificate.pdf)
     tell_buyers(case, "case.certified", ctx=ctx, certificate_no=case.certificate_no)
     record_event(
         "notary.case.certified",
@@ -176,6 +178,64 @@ def _certify_prepared(
         ctx=ctx,
     )
     return True
+
+
+def _send_certificate(case: NotaryCase, stored: StoredDocument, pdf: bytes) -> None:
+    tell_seller(
+        case,
+        CertificateIssued,
+        attachments={CERTIFICATE_ATTACHMENT: pdf},
+        certificate_no=case.certificate_no,
+        issued_at=stored.created_at,
+        notary_name=str(case.approved_by),
+        verification_code=stored.verification_code,
+        verification_url=verification_url(stored.reference_no, stored.verification_code),
+        certificate=DocumentRef(
+            kind="certificate", title=stored.title, attachment=CERTIFICATE_ATTACHMENT, sha256=stored.sha256
+        ),
+    )
+
+
+@transaction.atomic
+def certificate_resend(*, case_id: UUID, actor: User, ctx: RequestContext) -> OutboxMessage:
+    """Send a certified case's certificate again, as a new message, after the filing side refused it or it could
+    not be delivered; the same signed file, checked against its recorded hash."""
+    case = (
+        NotaryCase.objects.select_for_update(of=("self",))
+        .select_related("office__organisation", "approved_by")
+        .filter(pk=case_id)
+        .first()
+    )
+    if case is None or case.office.organisation_id != actor.organisation_id:
+        raise NotFound(_("未找到该案件"))
+    if not actor.has_role(Role.NOTARY, Role.NOTARY_ADMIN):
+        raise PermissionRefused(_("只有公证员或公证处管理员可以重新发送公证书"))
+    if case.status != CaseStatus.CERTIFIED:
+        raise InvalidTransition(_("只有已出证的案件可以重新发送公证书"), code="not_certified")
+    previous = certificate_delivery(case)
+    if not certificate_undelivered(previous):
+        raise InvalidTransition(_("公证书正在发送或已被开发企业接收，无需重新发送"), code="certificate_not_refused")
+    assert previous is not None
+    stored = document_list(case.subject_ref, kind=CERTIFICATE_KIND).filter(issuer=case.office.organisation).first()
+    if stored is None:
+        raise InvalidTransition(_("找不到本案的公证书文件，请联系系统管理员"), code="certificate_missing")
+    _send_certificate(case, stored, document_read(stored, ctx=ctx))
+    record_event(
+        "notary.certificate.resent",
+        actor=actor,
+        organisation=case.office.organisation,
+        obj=case,
+        data={
+            "case_number": case.case_number,
+            "certificate_no": case.certificate_no,
+            "previous_message": str(previous.pk),
+            "previous_outcome": previous.remote_note[:300] or previous.last_error[:300],
+        },
+        ctx=ctx,
+    )
+    delivery = certificate_delivery(case)
+    assert delivery is not None and delivery.pk != previous.pk
+    return delivery
 
 
 def cases_certify_pending(*, older_than: timedelta = CERTIFICATION_GRACE, ctx: RequestContext) -> int:
