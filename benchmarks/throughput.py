@@ -22,7 +22,12 @@ step. Measured with Debian's ``wrk`` (``apt-get install wrk``), one endpoint aft
   one of the 16 phones' cookies in turn.
 
 For each: requests per second and p99 latency at 16 connections (``--seconds``), the median latency of one
-connection alone (3 s), and the ratio of its requests per second to the bare endpoint's in the same round.
+connection alone (3 s), and the ratio of its requests per second to the bare endpoint's in the same round. Beside
+them, the CPU time one request costs at 16 connections (``cpu_ms``: user + system time of the gunicorn processes
+and of the PostgreSQL backends serving this deployment's database, from ``/proc``, over the requests served), and
+the bare endpoint's ``cpu_ms`` over it (``cpu_ratio_to_bare``): on two cores shared with other jobs, requests per
+second move with the neighbours' load, while the CPU a request costs barely does, so this says where a change
+stands when the throughput figures are noisy.
 ``--workers``/``--threads`` size gunicorn otherwise and ``--only`` measures some endpoints (and the bare one);
 ``--rounds`` repeats the whole list; the JSON printed at the end holds the medians over the rounds. ``--against DIR``
 also measures another source tree (e.g. ``git archive`` of an earlier commit unpacked in DIR) on its own database
@@ -57,6 +62,7 @@ CONNECTIONS = 16
 WARM_UP_S = 2
 ALONE_S = 3
 WORKERS, THREADS = 2, 8
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 SEED = """
 import json
@@ -135,7 +141,7 @@ class Deployment:
         self.label, self.source = label, source
         self.port = free_port()
         self.data = Path(tempfile.mkdtemp(prefix=f"ecancel-bench-http-{label}-"))
-        database = f"bench_{label}"
+        database = self.database = f"bench_{label}"
         import psycopg
 
         with psycopg.connect(cluster_url, autocommit=True) as connection:
@@ -188,6 +194,22 @@ class Deployment:
             if answer.status_code != 200:
                 raise SystemExit(f"{label} {name}: {path} answered {answer.status_code} {answer.text[:300]}")
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU so far of this deployment's gunicorn processes and of its database's backends."""
+        ticks = 0
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                ours = int(stat[2]) == self.server.pid  # gunicorn's process group
+                if not ours:  # a backend's title: "postgres: <user> <database> <client> <state>"
+                    title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+                    ours = f" {self.database} " in title
+            except (FileNotFoundError, ProcessLookupError, IndexError):
+                continue  # gone meanwhile
+            if ours:
+                ticks += int(stat[11]) + int(stat[12])
+        return ticks / CLOCK_TICKS
+
     def wrk(self, name: str, connections: int, seconds: int) -> dict[str, float]:
         path, header_sets = self.endpoints[name]
         script = self.data / f"{name}.lua"
@@ -219,9 +241,11 @@ class Deployment:
 
     def measure(self, name: str, seconds: int) -> dict[str, float]:
         self.wrk(name, CONNECTIONS, WARM_UP_S)
+        cpu_before = self.cpu_seconds()
         loaded = self.wrk(name, CONNECTIONS, seconds)
+        cpu_ms = (self.cpu_seconds() - cpu_before) * 1000 / (loaded["req_s"] * seconds)
         alone = self.wrk(name, 1, ALONE_S)
-        return {"req_s": loaded["req_s"], "p99_ms": loaded["p99_ms"], "single_ms": alone["p50_ms"]}
+        return {"req_s": loaded["req_s"], "p99_ms": loaded["p99_ms"], "single_ms": alone["p50_ms"], "cpu_ms": cpu_ms}
 
     def stop(self) -> None:
         os.killpg(self.server.pid, signal.SIGTERM)
@@ -238,6 +262,8 @@ def summary(rounds: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, fl
             "p99_ms": round(statistics.median(r[name]["p99_ms"] for r in rounds), 1),
             "single_ms": round(statistics.median(r[name]["single_ms"] for r in rounds), 2),
             "ratio_to_bare": round(statistics.median(r[name]["req_s"] / r["bare"]["req_s"] for r in rounds), 3),
+            "cpu_ms": round(statistics.median(r[name]["cpu_ms"] for r in rounds), 2),
+            "cpu_ratio_to_bare": round(statistics.median(r["bare"]["cpu_ms"] / r[name]["cpu_ms"] for r in rounds), 3),
         }
     return out
 
