@@ -5,13 +5,15 @@ p99 ≤ 50 ms at 16 connections, every endpoint ≥ 40 % of the bare endpoint's 
         [--only contracts cases]
 
 A throw-away PostgreSQL server on 127.0.0.1 (as ``tests/postgres_server.py`` starts it) and gunicorn on 127.0.0.1
-with the threaded worker, sized for the two cores: 2 processes × 8 threads (16 connections are all served at once,
-one process per core). The settings are the product's with one URL added (``benchmarks/http_settings.py``,
-``benchmarks/http_urls.py``): ``GET /bare/ping``, a django-ninja endpoint that does nothing, behind the same
-middleware as everything else. The seed: a developer with 40 filed contracts (two buyers each) and an API token, a
-notary office with an API token, 5 applications pushed to it through the API (documents signed, the intake relayed
-in-process), and 16 buyers' phones on their own hand-off QR codes, each past its consents and waiting at the face
-step. Measured with Debian's ``wrk`` (``apt-get install wrk``), one endpoint after the other, each warmed for 2 s:
+sized for the two cores: 6 processes of one thread each (gthread, which keeps connections alive). Threads of one
+process take turns on its interpreter lock: 2 × 8 threads cost these endpoints 15–40 % more CPU per request and gave
+lower throughput (docs/benchmarks.md). The settings are the product's with one URL added
+(``benchmarks/http_settings.py``, ``benchmarks/http_urls.py``): ``GET /bare/ping``, a django-ninja endpoint that does
+nothing, behind the same middleware as everything else. The seed: a developer with 40 filed contracts (two buyers
+each) and an API token, a notary office with an API token, 5 applications pushed to it through the API (documents
+signed, the intake relayed in-process), and 16 buyers' phones on their own hand-off QR codes, each past its consents
+and waiting at the face step. Measured with Debian's ``wrk`` (``apt-get install wrk``), one endpoint after the other,
+each warmed for 2 s:
 
 - ``bare``: ``GET /bare/ping``;
 - ``healthz``: ``GET /healthz`` (the liveness probe);
@@ -61,7 +63,7 @@ sys.path.insert(0, str(ROOT))
 CONNECTIONS = 16
 WARM_UP_S = 2
 ALONE_S = 3
-WORKERS, THREADS = 2, 8
+WORKERS, THREADS = 6, 1
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 SEED = """
