@@ -12,6 +12,7 @@ from django.utils import timezone, translation
 from ecancel.audit.models import AuditEvent
 from ecancel.core.errors import NotFound, ValidationFailed
 from ecancel.notifications.channels import OutgoingMessage
+from ecancel.notifications.events import EVENTS, render
 from ecancel.notifications.models import Delivery, Notification, Subscription
 from ecancel.notifications.selectors import (
     notifications_for,
@@ -131,6 +132,15 @@ def test_text_renders_in_the_recipients_language_and_again_in_another(
     with translation.override("zh-hant"):
         assert notification.display_title == "公證審核中"
         assert CASE in notification.display_body
+
+
+def test_a_label_parameter_is_translated_and_a_message_queued_before_a_new_parameter_still_renders() -> None:
+    text = EVENTS["case.refused"]
+    label = "身份证件无效或已过期"  # a refusal reason's msgid, as the notary service passes it
+    _title, body = render("case.refused", text.title, text.body, {"case_ref": CASE, "reason": label, "note": ""}, "en")
+    assert body.endswith("Reason: ID document invalid or expired.") and label not in body
+    _title, queued = render("case.refused", text.title, text.body, {"case_ref": CASE, "reason": label}, "zh-hans")
+    assert queued.endswith("理由：身份证件无效或已过期。"), "sent before the text named the note: rendered without it"
 
 
 def test_the_callers_language_wins(sent: list[OutgoingMessage], django_capture_on_commit_callbacks: Any) -> None:

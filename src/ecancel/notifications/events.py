@@ -110,6 +110,8 @@ def render(event: str, title: str, body: str, params: Mapping[str, str], languag
     """The title and body in ``language``, from their msgids and parameters (msgid parameters translated too)."""
     text = EVENTS.get(event)
     translated = text.msgid_params if text is not None else frozenset()
+    # A parameter the text gained after a message was queued is empty for that message, not a failed send.
+    missing = dict.fromkeys(text.params - set(params), "") if text is not None else {}
     with translation.override(language):
         values = {name: gettext(value) if name in translated else value for name, value in params.items()}
-        return gettext(title), (gettext(body) % values).strip()
+        return gettext(title), (gettext(body) % {**missing, **values}).strip()
