@@ -262,6 +262,20 @@ def test_a_file_written_before_encryption_reads_as_itself_until_sealed(backend: 
     assert encrypted_storage.rekey(name) is False
 
 
+def test_once_every_file_is_sealed_an_unsealed_one_is_refused_as_altered(backend: Backend, settings: Settings) -> None:
+    sealed = encrypted_storage.save("documents/2026/01/02/kept.pdf", ContentFile(b"%PDF-1.7 the real one"))
+    settings.ECANCEL_REFUSE_PLAINTEXT_FILES = True
+    assert opened(sealed) == b"%PDF-1.7 the real one"
+    swapped = b"%PDF-1.7 put in its place by someone with access to the storage"
+    default_storage.delete(sealed)
+    default_storage.save(sealed, ContentFile(swapped))
+    with pytest.raises(StoredFileUnreadable) as refused:
+        opened(sealed)
+    assert refused.value.code == "file_tampered" and refused.value.http_status == 409
+    assert encrypted_storage.rekey(sealed) is True, "rotate_keys can still seal a file an upgrade left behind"
+    assert opened(sealed) == swapped
+
+
 def test_replacing_a_file_that_is_not_there_is_refused(backend: Backend) -> None:
     with pytest.raises(FileNotFoundError):
         storage_replace("identity/2026/none.bin", b"x")
@@ -411,6 +425,7 @@ def test_s3_passes_the_several_servers_check_and_plain_http_is_warned(
     settings.ECANCEL_EVIDENCE_KEY = base64.b64encode(os.urandom(32)).decode()
     settings.ECANCEL_PUBLIC_URL = "https://ecancel.example.gov.cn"
     settings.SECURE_HSTS_SECONDS = 3600
+    settings.ECANCEL_REFUSE_PLAINTEXT_FILES = True
     settings.ECANCEL_KEYS_DIR = tmp_path
     settings.ECANCEL_APP_SERVERS = 2
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:9/0"

@@ -137,6 +137,7 @@ def test_a_hosted_organisations_missing_exchange_key_is_named(settings: Settings
     settings.ECANCEL_EVIDENCE_KEY = base64.b64encode(os.urandom(32)).decode()
     settings.ECANCEL_PUBLIC_URL = "https://ecancel.example.gov.cn"
     settings.SECURE_HSTS_SECONDS = 3600
+    settings.ECANCEL_REFUSE_PLAINTEXT_FILES = True
     settings.ECANCEL_KEYS_DIR = tmp_path
     secrets_box()
     signing_key()

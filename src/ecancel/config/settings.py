@@ -543,6 +543,10 @@ ECANCEL_VIDEO_TEXT_TTL = timedelta(minutes=10)  # the text to read aloud is vali
 # as a ring of that key alone. Neither: a ring on local disk under ECANCEL_KEYS_DIR, made on first use.
 ECANCEL_KEY_RING = os.environ.get("ECANCEL_KEY_RING", "")
 ECANCEL_EVIDENCE_KEY = os.environ.get("ECANCEL_EVIDENCE_KEY", "")
+# Stored files with personal data are sealed under the ring; one without the seal was written before that (read until
+# `ecancel rotate_keys` seals it), or was put there by someone with access to the storage. Once `rotate_keys --dry-run`
+# counts no plaintext file, refuse them: a file swapped for an unsealed one is then refused as tampered.
+ECANCEL_REFUSE_PLAINTEXT_FILES = env_bool("ECANCEL_REFUSE_PLAINTEXT_FILES", default=False)
 # The null provider's outcomes per operation (tests only), e.g. {"face": "failed:mismatch"}.
 ECANCEL_IDENTITY_NULL_OUTCOMES: dict[str, str] = {}
 # Tencent Cloud faceid/ocr; ECANCEL_TENCENT_ENDPOINT (a URL) points every call at another server.

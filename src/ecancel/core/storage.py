@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, Storage, default_storage, storages
@@ -182,7 +183,8 @@ class EncryptedStorage(Storage):
     before files were encrypted (no header) reads as itself until ``ecancel rotate_keys`` has sealed it
     (``rekey``), as encrypted database fields do: refusing it would break every download between an upgrade and the
     first run, and documents, certificates and materials are still checked against the SHA-256 recorded when they
-    were written. The backend is looked up at each use, so a change of ``STORAGES`` is followed.
+    were written. ``ECANCEL_REFUSE_PLAINTEXT_FILES`` refuses them once every file is sealed. The backend is looked
+    up at each use, so a change of ``STORAGES`` is followed.
     """
 
     def __init__(self, backend: Storage | None = None) -> None:
@@ -212,6 +214,9 @@ class EncryptedStorage(Storage):
     def plaintext(self, name: str) -> bytes:
         stored = self.stored_bytes(name)
         if not FILE_SEAL.is_sealed(stored):
+            if settings.ECANCEL_REFUSE_PLAINTEXT_FILES:
+                logger.error("stored file %s is not sealed and plaintext files are refused", name)
+                raise StoredFileUnreadable("tampered", name)
             return stored  # written before files were encrypted: sealed by the next ``rotate_keys``
         try:
             return FILE_SEAL.open(stored, name=name)

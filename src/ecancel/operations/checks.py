@@ -85,6 +85,17 @@ def _keys() -> list[CheckMessage]:
                     id="ecancel.E013",
                 )
             )
+    if not settings.ECANCEL_REFUSE_PLAINTEXT_FILES:
+        faults.append(
+            Warning(
+                "仍接受未加密的存储文件 / stored files without encryption are still accepted",
+                hint="运行 ecancel rotate_keys；待 rotate_keys --dry-run 不再统计到 plaintext 文件后，设置 "
+                "ECANCEL_REFUSE_PLAINTEXT_FILES=1 / Run ecancel rotate_keys; once rotate_keys --dry-run counts no "
+                "plaintext file, set ECANCEL_REFUSE_PLAINTEXT_FILES=1, so a file swapped for an unencrypted one is "
+                "refused.",
+                id="ecancel.W014",
+            )
+        )
     if settings.ECANCEL_EXCHANGE_KEYS_BACKEND == MEMORY_EXCHANGE_KEYS:
         faults.append(
             Error(
