@@ -5,7 +5,6 @@
 import datetime as dt
 import uuid
 from decimal import Decimal
-from typing import Literal
 
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -22,17 +21,16 @@ from ecancel.core.context import RequestContext
 from ecancel.core.errors import NotFound, PermissionRefused, field_error
 from ecancel.core.paging import PageNumbers, RowsOf
 from ecancel.documents.models import StoredDocument
-from ecancel.exchange.transitions import OutboxStatus
 from ecancel.identity.masking import mask_id_number, mask_phone
 from ecancel.notary.models import CaseParty, NotaryCase, ReceivedMaterial
 from ecancel.notary.selectors import (
+    CertificateState,
     case_documents,
     case_get,
     case_handoff,
     case_list,
     case_summary_rows,
     certificate_delivery,
-    certificate_undelivered,
 )
 from ecancel.notary.services.approval import case_approve, certificate_resend
 from ecancel.notary.transitions import CaseStatus
@@ -129,7 +127,7 @@ class CaseOut(Schema):
     materials: list[MaterialOut]
     documents: list[DocumentOut]
     handoff: HandoffOut | None
-    certificate_delivery: Literal["sending", "accepted", "refused", "failed"] | None = Field(
+    certificate_delivery: CertificateState | None = Field(
         None,
         description="已出证案件的公证书送达情况：发送中、开发企业已接收、被拒收、未能送达（后两者可重新发送）/ "
         "Where a certified case's certificate stands: sending, accepted, refused or failed (the last two may be sent "
@@ -137,15 +135,9 @@ class CaseOut(Schema):
     )
 
     @staticmethod
-    def resolve_certificate_delivery(obj: NotaryCase) -> str | None:
-        if obj.status != CaseStatus.CERTIFIED:
-            return None
+    def resolve_certificate_delivery(obj: NotaryCase) -> CertificateState | None:
         delivery = certificate_delivery(obj)
-        if delivery is None or delivery.status == OutboxStatus.PENDING:
-            return "sending"
-        if delivery.status == OutboxStatus.FAILED:
-            return "failed"
-        return "refused" if certificate_undelivered(delivery) else "accepted"
+        return delivery.state if delivery is not None else None
 
     @staticmethod
     def resolve_status_label(obj: NotaryCase) -> str:

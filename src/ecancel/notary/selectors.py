@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 from uuid import UUID
 
 from django.db.models import Prefetch, Q, QuerySet
@@ -13,7 +14,6 @@ from ecancel.buyers.models import HandoffToken
 from ecancel.documents.models import StoredDocument
 from ecancel.documents.selectors import document_list
 from ecancel.exchange.messages import CertificateIssued
-from ecancel.exchange.models import OutboxMessage
 from ecancel.exchange.selectors import outbox_latest
 from ecancel.exchange.transitions import OutboxStatus
 from ecancel.notary.models import CaseParty, NotaryCase, PartyRole
@@ -109,16 +109,34 @@ def case_document_get(case: NotaryCase, document_id: UUID | str) -> StoredDocume
     return document
 
 
-def certificate_delivery(case: NotaryCase) -> OutboxMessage | None:
-    """The latest certificate.issued sent for the case: pending, delivered (accepted or refused there) or failed."""
-    return outbox_latest(
+CertificateState = Literal["sending", "accepted", "refused", "failed"]
+
+
+@dataclass(frozen=True)
+class CertificateDelivery:
+    """Where a certified case's certificate stands with the filing side (its latest certificate.issued)."""
+
+    state: CertificateState
+    message_id: UUID | None
+    note: str  # the filing side's explanation of a refusal, or the relay's last error
+
+    @property
+    def resendable(self) -> bool:
+        """Refused there or given up by the relay: nothing changed on the filing side, so it may be sent again."""
+        return self.state in ("refused", "failed")
+
+
+def certificate_delivery(case: NotaryCase) -> CertificateDelivery | None:
+    """None until the case is certified."""
+    if case.status != CaseStatus.CERTIFIED:
+        return None
+    sent = outbox_latest(
         sender=case.office.organisation, application_ref=case.application_ref, message_type=CertificateIssued.TYPE
     )
-
-
-def certificate_undelivered(delivery: OutboxMessage | None) -> bool:
-    """Whether the certificate did not get through: refused by the filing side, or given up on by the relay."""
-    return delivery is not None and (
-        delivery.status == OutboxStatus.FAILED
-        or (delivery.status == OutboxStatus.DELIVERED and delivery.remote_status == "rejected")
-    )
+    if sent is None or sent.status == OutboxStatus.PENDING:
+        return CertificateDelivery("sending", sent.pk if sent else None, "")
+    if sent.status == OutboxStatus.FAILED:
+        return CertificateDelivery("failed", sent.pk, sent.last_error)
+    if sent.remote_status == "rejected":
+        return CertificateDelivery("refused", sent.pk, sent.remote_note)
+    return CertificateDelivery("accepted", sent.pk, "")

@@ -49,7 +49,7 @@ from ecancel.notary.review import (
     review_upload_get,
     staff_user_by_uuid,
 )
-from ecancel.notary.selectors import certificate_delivery, certificate_undelivered
+from ecancel.notary.selectors import certificate_delivery
 from ecancel.notary.services.approval import case_approve, certificate_resend
 from ecancel.notary.services.decision import case_refuse
 from ecancel.notary.services.review import (
@@ -60,7 +60,7 @@ from ecancel.notary.services.review import (
     office_calendar_day_set,
     review_record_view,
 )
-from ecancel.notary.transitions import CaseStatus, case_can
+from ecancel.notary.transitions import case_can
 
 REVIEWERS = (Role.NOTARY, Role.NOTARY_ADMIN)
 
@@ -250,11 +250,8 @@ def _review_page(
         "can_decide": user.has_role(Role.NOTARY) and case_can(case, "approve"),
         "refuse_form": refuse_form or RefuseForm(),
         "approve_form": approve_form or ApproveForm(prefix="approve"),
+        "certificate_delivery": certificate_delivery(case),
     }
-    if case.status == CaseStatus.CERTIFIED:
-        delivery = certificate_delivery(case)
-        context["certificate_delivery"] = delivery
-        context["certificate_undelivered"] = certificate_undelivered(delivery)
     return render(request, "notary/review/case.html", context, status=status)
 
 

@@ -36,10 +36,9 @@ from ecancel.documents.services import (
     verification_url,
 )
 from ecancel.exchange.messages import CertificateIssued, DocumentRef
-from ecancel.exchange.models import OutboxMessage
 from ecancel.notary.documents import CERTIFICATE_KIND, certificate_inputs, certificate_missing
 from ecancel.notary.models import CaseArchive, CertificateNumberCounter, NotaryCase
-from ecancel.notary.selectors import certificate_delivery, certificate_undelivered
+from ecancel.notary.selectors import certificate_delivery
 from ecancel.notary.services.archive import BuiltArchive, case_archive_build
 from ecancel.notary.services.common import each_logged, next_in_year, tell_buyers, tell_seller
 from ecancel.notary.transitions import CaseStatus, case_transition
@@ -197,7 +196,7 @@ def _send_certificate(case: NotaryCase, stored: StoredDocument, pdf: bytes) -> N
 
 
 @transaction.atomic
-def certificate_resend(*, case_id: UUID, actor: User, ctx: RequestContext) -> OutboxMessage:
+def certificate_resend(*, case_id: UUID, actor: User, ctx: RequestContext) -> NotaryCase:
     """Send a certified case's certificate again, as a new message, after the filing side refused it or it could
     not be delivered; the same signed file, checked against its recorded hash."""
     case = (
@@ -213,9 +212,8 @@ def certificate_resend(*, case_id: UUID, actor: User, ctx: RequestContext) -> Ou
     if case.status != CaseStatus.CERTIFIED:
         raise InvalidTransition(_("只有已出证的案件可以重新发送公证书"), code="not_certified")
     previous = certificate_delivery(case)
-    if not certificate_undelivered(previous):
+    if previous is None or not previous.resendable:
         raise InvalidTransition(_("公证书正在发送或已被开发企业接收，无需重新发送"), code="certificate_not_refused")
-    assert previous is not None
     stored = document_list(case.subject_ref, kind=CERTIFICATE_KIND).filter(issuer=case.office.organisation).first()
     if stored is None:
         raise InvalidTransition(_("找不到本案的公证书文件，请联系系统管理员"), code="certificate_missing")
@@ -228,14 +226,12 @@ def certificate_resend(*, case_id: UUID, actor: User, ctx: RequestContext) -> Ou
         data={
             "case_number": case.case_number,
             "certificate_no": case.certificate_no,
-            "previous_message": str(previous.pk),
-            "previous_outcome": previous.remote_note[:300] or previous.last_error[:300],
+            "previous_message": str(previous.message_id),
+            "previous_outcome": previous.note[:300],
         },
         ctx=ctx,
     )
-    delivery = certificate_delivery(case)
-    assert delivery is not None and delivery.pk != previous.pk
-    return delivery
+    return case
 
 
 def cases_certify_pending(*, older_than: timedelta = CERTIFICATION_GRACE, ctx: RequestContext) -> int:
