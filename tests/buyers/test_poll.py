@@ -38,3 +38,7 @@ def test_polling_a_running_check_neither_locks_nor_writes(
     # the session (with its journey) and the latest face check
     assert len(statements) == 2, statements
     assert not any("FOR UPDATE" in sql or not sql.lstrip().upper().startswith("SELECT") for sql in statements)
+    # nor does it load what only pages show: the parties (their ID numbers decrypted), the office, the case's papers
+    session_query = statements[0]
+    assert "notary_caseparty" not in session_query and "accounts_organisation" not in session_query, session_query
+    assert '"notary_notarycase"."reason_text"' not in session_query, session_query

@@ -98,8 +98,9 @@ def _done(request: HttpRequest, next_url: str) -> HttpResponse:
     return redirect(next_url)
 
 
-def buyer_page(view: Page) -> Page:
-    """Resume the buyer session from the cookies (clock read once here) and turn refusals into pages."""
+def buyer_page(view: Page, *, poll: bool = False) -> Page:
+    """Resume the buyer session from the cookies (clock read once here) and turn refusals into pages; a ``poll``
+    resumes it with only what a status poll reads (``session_resume``)."""
 
     @functools.wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -111,6 +112,7 @@ def buyer_page(view: Page) -> Page:
                 cookie=request.COOKIES.get(settings.ECANCEL_BUYER_SESSION_COOKIE, ""),
                 device=request.COOKIES.get(settings.ECANCEL_BUYER_DEVICE_COOKIE, ""),
                 now=now,
+                poll=poll,
             )
         except SessionEnded as ended:
             response = _refusal(request, ended)
@@ -264,7 +266,7 @@ def _progress_html(request: HttpRequest, progress: journeys.Progress, purpose: s
 
 
 @require_GET
-@buyer_page
+@functools.partial(buyer_page, poll=True)
 def poll_view(request: HttpRequest, session: BuyerSession, now: datetime, purpose: str) -> HttpResponse:
     if purpose not in CheckPurpose.values:
         return JsonResponse({"done": True, "html": "", "next": None}, status=404)
