@@ -70,13 +70,13 @@ def journey_current_uploads(journey: Journey) -> dict[str, JourneyUpload]:
     return latest
 
 
-def journey_latest_check(journey: Journey, purpose: str) -> JourneyCheck | None:
-    return (
-        JourneyCheck.objects.filter(journey=journey, purpose=purpose)
-        .select_related("check_run")
-        .order_by("-at", "-created_at")
-        .first()
-    )
+def journey_latest_check(journey: Journey, purpose: str, *, status_only: bool = False) -> JourneyCheck | None:
+    """The journey's latest check of ``purpose``; ``status_only`` loads only when it was sent and its check's status
+    (what a waiting page's poll reads every 1.5 s), the rest on first use."""
+    latest = JourneyCheck.objects.filter(journey=journey, purpose=purpose).select_related("check_run")
+    if status_only:
+        latest = latest.only("at", "check_run__status")
+    return latest.order_by("-at", "-created_at").first()
 
 
 def journey_checks(journey: Journey) -> QuerySet[JourneyCheck]:
