@@ -350,3 +350,16 @@ def test_the_data_reaches_typst_as_json_only(samples: dict[str, SampleDocument])
     text = pdf_text(render_document("cancellation_form", data, timestamp=FIXED_TIME).pdf)
     assert '#read("/etc/passwd")*粗体*$x$]' in text
     assert json.dumps(data["reason"])
+
+
+def test_a_self_test_certificate_says_on_every_page_that_it_has_no_legal_effect(
+    samples: dict[str, SampleDocument], rendered: dict[str, RenderedDocument]
+) -> None:
+    sample = samples["certificate"]
+    exercise = render_document(
+        "certificate", {**sample.data, "self_test": True}, images=sample.images, timestamp=FIXED_TIME
+    )
+    notice = "系统自检文书不具有法律效力"
+    pages = [text.replace(" ", "").replace("\u3000", "") for text in page_texts(exercise.pdf)]
+    assert pages and all(notice in text for text in pages)
+    assert not any(notice in text.replace(" ", "") for text in page_texts(rendered["certificate"].pdf))

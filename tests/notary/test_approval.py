@@ -17,9 +17,10 @@ from django.db import OperationalError, close_old_connections, connection, trans
 from django.test import Client
 from pypdf import PdfReader
 
-from ecancel.accounts.models import NotaryOffice, Organisation, Role, User
+from ecancel.accounts.models import SELF_TEST_SELLER_ID, NotaryOffice, Organisation, OrganisationKind, Role, User
 from ecancel.audit.models import AuditEvent
 from ecancel.core.context import RequestContext
+from ecancel.demo.seed import organisation_id
 from ecancel.documents.models import StoredDocument
 from ecancel.documents.verification import verify_pdf
 from ecancel.exchange.envelope import parse_envelope
@@ -31,6 +32,7 @@ from ecancel.notary.services.approval import case_approve, case_certify, cases_c
 from ecancel.notary.services.decision import case_refuse
 from ecancel.notary.transitions import CaseStatus
 from ecancel.notifications.models import Notification
+from ecancel.selftest.provision import SELLER as SELF_TEST_SELLER
 from tests.conftest import logged_in_client
 from tests.factories import NotaryOfficeFactory, UserFactory, paper_picture
 from tests.notary.helpers import SELLER_PAPERS, make_case
@@ -112,6 +114,43 @@ def test_a_notary_approves_and_the_signed_certificate_goes_to_the_seller(
     assert case_certify(case_id=reviewed.pk, ctx=SYSTEM) is False, "a second run changes nothing"
     assert OutboxMessage.objects.filter(message_type="certificate.issued").count() == 1
     assert approve(notary, reviewed) == 409
+
+
+@pytest.mark.postgres  # certifying locks the case with its office and approver joined
+def test_the_self_tests_certificate_is_numbered_outside_the_register_and_says_it_has_no_legal_effect(
+    reviewed: NotaryCase, office: NotaryOffice, push: object
+) -> None:
+    self_test_seller = Organisation.objects.create(
+        id=SELF_TEST_SELLER_ID, kind=OrganisationKind.DEVELOPER, name="ecancel 自检开发企业（测试）"
+    )
+    NotaryCase.objects.filter(pk=reviewed.pk).update(seller=self_test_seller)
+    notary = staff(office, Role.NOTARY)
+
+    assert approve(notary, reviewed) == 302
+    reviewed.refresh_from_db()
+    assert reviewed.certificate_no == f"({reviewed.year}){office.certificate_prefix}自检第{reviewed.sequence:04d}号"
+    assert reviewed.certificate_sequence is None
+    assert not CertificateNumberCounter.objects.filter(office=office).exists(), "the office's register is untouched"
+    assert cases_certify_pending(older_than=dt.timedelta(0), ctx=SYSTEM) == 1
+
+    stored = StoredDocument.objects.get(subject_ref=reviewed.subject_ref, kind="certificate")
+    assert stored.self_test and "不具有法律效力" in stored.title
+    pages = [page.extract_text().replace(" ", "") for page in PdfReader(stored.content.open("rb")).pages]
+    assert all("系统自检文书" in page for page in pages)
+    verified = Client().get("/verify/", {"no": stored.reference_no, "code": stored.verification_code})
+    assert "data-self-test" in verified.content.decode()
+
+    body = push()  # type: ignore[operator]
+    real = NotaryCase.objects.get(application_ref=body["application_ref"])
+    for party in real.parties.filter(role=PartyRole.BUYER):
+        submitted_buyer(real, party.position)
+    assert approve(notary, under_review(real)) == 302
+    real.refresh_from_db()
+    assert real.certificate_sequence == 1 and "自检" not in real.certificate_no, "a real case still starts the year"
+
+
+def test_the_self_tests_seller_keeps_the_id_its_earlier_runs_gave_it() -> None:
+    assert organisation_id(SELF_TEST_SELLER.name) == SELF_TEST_SELLER_ID
 
 
 def resend(client: Client, case: NotaryCase) -> str:

@@ -39,6 +39,11 @@ ROLES_BY_KIND: dict[str, frozenset[str]] = {
 }
 
 
+# The seller ``ecancel selftest`` files its cases as, with this id in every deployment. Its cases are exercises: the
+# notary side numbers their certificates apart from the office's register and marks them as having no legal effect.
+SELF_TEST_SELLER_ID = uuid.UUID("3fd53f24-834f-5a45-8ec7-56e373112a62")
+
+
 class Organisation(Entity):
     kind = models.CharField(_("类型"), max_length=32, choices=OrganisationKind.choices)
     name = models.CharField(_("名称"), max_length=200, unique=True)

@@ -83,6 +83,8 @@ class StoredDocument(Entity):
     signature_level = models.CharField(_("签名级别"), max_length=8, choices=SignatureLevel.choices, blank=True)
     # What the public /verify/ page may say about who the document concerns: names already masked.
     public_parties = models.JSONField(_("当事人（已遮蔽）"), default=list, blank=True)
+    # Issued for ``ecancel selftest``'s case: the /verify/ page says it has no legal effect.
+    self_test = models.BooleanField(_("系统自检文书"), default=False)
 
     objects: ClassVar[StoredDocumentQuerySet] = StoredDocumentQuerySet.as_manager()  # type: ignore[assignment]
 

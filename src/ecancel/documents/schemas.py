@@ -344,6 +344,7 @@ class CertificateData(DocumentData):
     contract: ContractData = Field(title="所附商品房买卖合同")
     verification_code: Annotated[str, StringConstraints(pattern=r"^[A-Z2-7]{8,32}$")] = Field(title="验证码")
     verification_url: Annotated[str, StringConstraints(pattern=r"^https?://\S{1,500}$")] = Field(title="验证网址")
+    self_test: bool = Field(False, title="系统自检（不具有法律效力）")
     business_licence_image: ImageKey = Field(title="出卖人营业执照")
     legal_representative_id_front_image: ImageKey = Field(title="法定代表人证件正面照片")
     legal_representative_id_back_image: ImageKey = Field(title="法定代表人证件背面照片")

@@ -90,6 +90,7 @@ class PreparedDocument:
     page_count: int
     level: str
     public_parties: tuple[str, ...] = ()
+    self_test: bool = False
 
 
 def public_parties_of(model: DocumentData) -> tuple[str, ...]:
@@ -159,8 +160,11 @@ def document_prepare(
         model = model.model_copy(
             update={"verification_code": code, "verification_url": verification_url(reference_no, code)}
         )
+    self_test = isinstance(model, CertificateData) and model.self_test
     with translation.override("zh-hans"):
         title = str(DocumentKind(kind).label)
+    if self_test:
+        title = f"{title}（系统自检文书，不具有法律效力）"
     issued_at = timezone.now()
     organisation_code(issuer)  # loads the issuer's company or office row here: the signing thread has no connection
 
@@ -181,6 +185,7 @@ def document_prepare(
         page_count=rendered.page_count,
         level=level,
         public_parties=public_parties_of(model),
+        self_test=self_test,
     )
 
 
@@ -199,6 +204,7 @@ def document_store(prepared: PreparedDocument, *, actor: User | None, ctx: Reque
         page_count=prepared.page_count,
         level=prepared.level,
         public_parties=prepared.public_parties,
+        self_test=prepared.self_test,
         actor=actor,
         ctx=ctx,
     )
@@ -241,6 +247,7 @@ def _store(
     page_count: int,
     level: str,
     public_parties: tuple[str, ...],
+    self_test: bool,
     actor: User | None,
     ctx: RequestContext,
 ) -> StoredDocument:
@@ -271,6 +278,7 @@ def _store(
                 signed=True,
                 signature_level=level,
                 public_parties=list(public_parties),
+                self_test=self_test,
             )
             document.content.name = name
             document.save(force_insert=True)

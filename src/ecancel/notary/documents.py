@@ -283,6 +283,7 @@ def certificate_inputs(case: NotaryCase, *, ctx: RequestContext) -> CertificateI
         "contract": contract,
         "verification_code": CODE_DRAWN_AT_SIGNING,
         "verification_url": verification_url(case.certificate_no, CODE_DRAWN_AT_SIGNING),
+        "self_test": case.is_self_test,
         "business_licence_image": SELLER_PAPER_IMAGES[MaterialKind.BUSINESS_LICENCE],
         "legal_representative_id_front_image": SELLER_PAPER_IMAGES[MaterialKind.LEGAL_REPRESENTATIVE_ID_FRONT],
         "legal_representative_id_back_image": SELLER_PAPER_IMAGES[MaterialKind.LEGAL_REPRESENTATIVE_ID_BACK],

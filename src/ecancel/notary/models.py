@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ecancel.accounts.models import SELF_TEST_SELLER_ID
 from ecancel.buyers.transitions import JourneyStatus
 from ecancel.core.encrypted import EncryptedCharField, LookupDigestField
 from ecancel.core.models import Entity
@@ -164,6 +165,11 @@ class NotaryCase(Entity):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def is_self_test(self) -> bool:
+        """Filed by ``ecancel selftest``'s seller: an exercise of the deployment, not a notarial matter."""
+        return self.seller_id == SELF_TEST_SELLER_ID
 
     @property
     def reason_display(self) -> str:

@@ -483,6 +483,8 @@ class SelfTest:
         }
         if not valid:
             raise StepFailed(_answer_detail(answer))
+        if "data-self-test" not in answer.text:
+            raise StepFailed(_("验证页面没有说明这是不具有法律效力的系统自检文书"))
         return "valid"
 
 

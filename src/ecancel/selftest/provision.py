@@ -23,12 +23,20 @@ from django.utils.translation import gettext as _
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from ecancel.accounts.models import ApiToken, NotaryOffice, Organisation, OrganisationKind, Role, User
+from ecancel.accounts.models import (
+    SELF_TEST_SELLER_ID,
+    ApiToken,
+    NotaryOffice,
+    Organisation,
+    OrganisationKind,
+    Role,
+    User,
+)
 from ecancel.accounts.services import api_token_create, api_token_revoke
 from ecancel.audit.services import record_event
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import ValidationFailed
-from ecancel.demo.seed import DemoDeveloper, developer_company_with_papers, organisation_id
+from ecancel.demo.seed import DemoDeveloper, developer_company_with_papers
 from ecancel.filing.models import Building, FiledContract, Project, Unit
 from ecancel.filing.services import BuyerInput, building_create, contract_file, project_create, unit_create
 from ecancel.filing.transitions import UnitStatus
@@ -176,7 +184,7 @@ def _buyers() -> list[BuyerInput]:
 
 def _seller(ctx: RequestContext) -> Organisation:
     seller, _created = Organisation.objects.get_or_create(
-        id=organisation_id(SELLER.name),
+        id=SELF_TEST_SELLER_ID,
         defaults={
             "kind": OrganisationKind.DEVELOPER,
             "name": SELLER.name,

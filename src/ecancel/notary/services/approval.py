@@ -44,6 +44,7 @@ from ecancel.notary.services.common import each_logged, next_in_year, tell_buyer
 from ecancel.notary.transitions import CaseStatus, case_transition
 
 CERTIFICATE_ATTACHMENT = "certificate.pdf"
+SELF_TEST_MARK = "自检"
 # A case approved this long ago and still 出证中 lost its queued task (a worker died): the sweep finishes it.
 CERTIFICATION_GRACE = timedelta(minutes=2)
 
@@ -56,6 +57,12 @@ def certificate_number_allocate(*, office: NotaryOffice, at: datetime) -> tuple[
     """The office's next certificate number for the year of ``at`` (local time), under the counter's row lock."""
     year, sequence = next_in_year(CertificateNumberCounter, office=office, at=at)
     return year, sequence, format_certificate_number(office.certificate_prefix, year, sequence)
+
+
+def self_test_certificate_number(case: NotaryCase) -> str:
+    """A self-test case's certificate number: outside the office's register (which must account for every number it
+    gives), marked 自检 and unique as its case number is."""
+    return f"({case.year}){case.office.certificate_prefix}{SELF_TEST_MARK}第{case.sequence:04d}号"
 
 
 @transaction.atomic
@@ -79,7 +86,12 @@ def case_approve(*, case_id: UUID, actor: User, ctx: RequestContext) -> NotaryCa
             params={"missing": Joined(missing)},
         )
     now = timezone.now()
-    year, sequence, number = certificate_number_allocate(office=case.office, at=now)
+    year: int
+    sequence: int | None
+    if case.is_self_test:
+        year, sequence, number = timezone.localtime(now).year, None, self_test_certificate_number(case)
+    else:
+        year, sequence, number = certificate_number_allocate(office=case.office, at=now)
     case.status = status
     case.approved_by, case.approved_at = actor, now
     case.certificate_no, case.certificate_year, case.certificate_sequence = number, year, sequence
@@ -99,7 +111,7 @@ def case_approve(*, case_id: UUID, actor: User, ctx: RequestContext) -> NotaryCa
         actor=actor,
         organisation=case.office.organisation,
         obj=case,
-        data={"case_number": case.case_number, "certificate_no": number},
+        data={"case_number": case.case_number, "certificate_no": number, "self_test": case.is_self_test},
         ctx=ctx,
     )
     transaction.on_commit(partial(_queue_certification, case.pk), robust=True)
