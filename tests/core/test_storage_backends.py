@@ -15,10 +15,12 @@ import json
 import os
 import pickle
 import re
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import httpx
 import pytest
@@ -35,12 +37,13 @@ from ecancel.core.keyring import key_ring
 from ecancel.core.storage import (
     FILE_SEAL,
     NoFileUrl,
+    Rewritten,
     StoredFileUnreadable,
     dated_name,
     encrypted_storage,
     folder_names,
     storage_check_ready,
-    storage_replace,
+    storage_rewrite,
 )
 from ecancel.documents.services import document_files_sweep
 from ecancel.exchange.keys import secrets_box
@@ -240,7 +243,7 @@ def test_an_encrypted_file_altered_cut_or_moved_is_refused(backend: Backend) -> 
     moved = default_storage.save("notary/received/2026/12/05/other.pdf", ContentFile(stored))
     flipped = stored[:-1] + bytes([stored[-1] ^ 1])
     for altered in (flipped, stored[:30], b"EF1" + stored[3:13] + stored[14:]):
-        storage_replace(name, altered)
+        assert storage_rewrite(name, lambda _stored, altered=altered: altered) is Rewritten.DONE
         with pytest.raises(StoredFileUnreadable) as refused:
             opened(name)
         assert refused.value.code == "file_tampered"
@@ -276,10 +279,39 @@ def test_once_every_file_is_sealed_an_unsealed_one_is_refused_as_altered(backend
     assert opened(sealed) == swapped
 
 
-def test_replacing_a_file_that_is_not_there_is_refused(backend: Backend) -> None:
-    with pytest.raises(FileNotFoundError):
-        storage_replace("identity/2026/none.bin", b"x")
+def test_rewriting_a_file_that_is_not_there_writes_nothing(backend: Backend) -> None:
+    assert storage_rewrite("identity/2026/none.bin", lambda _stored: b"x") is Rewritten.GONE
     assert not default_storage.exists("identity/2026/none.bin")
+
+
+def test_a_file_deleted_while_it_is_re_encrypted_stays_deleted(backend: Backend, settings: Settings) -> None:
+    """A retention purge deleting a file while ``rotate_keys`` re-encrypts it: the file must not come back."""
+    name = encrypted_storage.save("documents/2026/12/06/purged.pdf", ContentFile(SECRET))
+    old_key = settings.ECANCEL_EVIDENCE_KEY
+    settings.ECANCEL_EVIDENCE_KEY = ""
+    settings.ECANCEL_KEY_RING = json.dumps({"keys": [base64.b64encode(os.urandom(32)).decode(), old_key]})
+    deleting = threading.Event()
+
+    def purge() -> None:
+        deleting.set()
+        default_storage.delete(name)
+
+    purger = threading.Thread(target=purge)
+
+    class SealingWhileThePurgeRuns:
+        def __getattr__(self, attribute: str) -> Any:
+            return getattr(FILE_SEAL, attribute)
+
+        def seal(self, *args: Any, **kwargs: Any) -> bytes:
+            purger.start()  # after the file was read, before the new one is written
+            deleting.wait()
+            return FILE_SEAL.seal(*args, **kwargs)
+
+    with mock.patch("ecancel.core.storage.FILE_SEAL", SealingWhileThePurgeRuns()):
+        rekeyed = encrypted_storage.rekey(name)
+    purger.join()
+    assert not default_storage.exists(name), "the purged file was written back"
+    assert rekeyed is False or backend.kind == "local", "on S3 the conditional write is refused"
 
 
 def test_the_readiness_check_tells_a_working_storage_from_a_broken_one(backend: Backend, settings: Settings) -> None:

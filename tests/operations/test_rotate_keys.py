@@ -23,7 +23,7 @@ from ecancel.accounts.models import User
 from ecancel.config.storage import default_storage_from_env
 from ecancel.core.encrypted import stored_key_id, value_digest
 from ecancel.core.keyring import key_ring
-from ecancel.core.storage import encrypted_storage, storage_replace
+from ecancel.core.storage import encrypted_storage, storage_rewrite
 from ecancel.filing.models import BuyerParty
 from ecancel.identity.evidence import evidence_get, evidence_key_id, evidence_put, evidence_rekey
 from ecancel.notifications import contacts
@@ -209,7 +209,7 @@ def test_a_damaged_stored_file_is_named_a_missing_one_passed_over_and_the_rest_d
     company = DeveloperFactory()
     damaged = company.legal_representative_id_front.name
     sealed = encrypted_storage.stored_bytes(damaged)
-    storage_replace(damaged, sealed[:-1] + bytes([sealed[-1] ^ 1]))
+    storage_rewrite(damaged, lambda _stored: sealed[:-1] + bytes([sealed[-1] ^ 1]))
     default_storage.delete(company.legal_representative_id_back.name)  # e.g. removed at the end of its retention
 
     settings.ECANCEL_KEY_RING = json.dumps({"keys": [new_key(), old]})

@@ -5,14 +5,20 @@ A module of its own so that a deployment on the local folder never imports boto3
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 
 from botocore.config import Config
+from botocore.exceptions import ClientError
 from django.core.files.base import ContentFile
-from storages.backends.s3 import S3Storage
+from storages.backends.s3 import S3Storage, _filter_download_params
+from storages.utils import clean_name
 
-from ecancel.core.storage import NoFileUrl
+from ecancel.core.storage import NoFileUrl, Rewritten
 
+# What a conditional PUT answers when its object was deleted (404) or replaced (412; 409 for a concurrent write).
+SUPERSEDED = (HTTPStatus.NOT_FOUND, HTTPStatus.PRECONDITION_FAILED, HTTPStatus.CONFLICT)
 # The readiness probe asks once and briefly: a slow bucket makes the instance not ready, not a hung probe.
 PROBE_CONFIG = Config(connect_timeout=2, read_timeout=2, retries={"max_attempts": 1, "mode": "standard"})
 
@@ -36,9 +42,26 @@ class PrivateS3Storage(S3Storage):
     def url(self, name: str | None, parameters: Any = None, expire: Any = None, http_method: Any = None) -> str:
         raise NoFileUrl
 
-    def replace(self, name: str, content: bytes) -> None:
-        """Write over an existing object: one PUT of the same key, which S3 applies whole or not at all."""
-        self._save(name, ContentFile(content))
+    def rewrite(self, name: str, rewrite: Callable[[bytes], bytes | None]) -> Rewritten:
+        """One GET, then one PUT only if the object is still the one read (``If-Match`` its ETag), which S3 applies
+        whole or not at all: an object deleted or replaced meanwhile is not written back."""
+        key = self.bucket.Object(self._normalize_name(clean_name(name)))
+        try:
+            read = key.get(**_filter_download_params(self.get_object_parameters(name)))
+        except ClientError as error:
+            if _status(error) == HTTPStatus.NOT_FOUND:
+                return Rewritten.GONE
+            raise
+        content = rewrite(read["Body"].read())
+        if content is None:
+            return Rewritten.UNCHANGED
+        try:
+            key.put(Body=content, IfMatch=read["ETag"], **self._get_write_parameters(name, ContentFile(content)))
+        except ClientError as error:
+            if _status(error) in SUPERSEDED:
+                return Rewritten.GONE
+            raise
+        return Rewritten.DONE
 
     def check_ready(self) -> None:
         """One HEAD of the bucket: the address answers, the credentials hold and the bucket exists."""
@@ -52,3 +75,8 @@ class PrivateS3Storage(S3Storage):
                 verify=self.verify,
             )
         self._probe_client.head_bucket(Bucket=self.bucket_name)
+
+
+def _status(error: ClientError) -> int:
+    status: int = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    return status

@@ -12,14 +12,17 @@ Files that carry personal data (documents, certificates, received materials, upl
 
 from __future__ import annotations
 
+import enum
+import fcntl
 import logging
 import os
 import secrets
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 from django.conf import settings
 from django.core.files import File
@@ -39,6 +42,8 @@ PROBE_FOLDER = "readiness"
 # How far back a sweep looks by default: orphans older than this stay until a sweep is run with a longer window.
 SWEEP_LOOKBACK = timedelta(days=7)
 REFERENCE_QUERY_CHUNK = 500
+# How often a rewrite or a deletion waiting for a file's lock follows the file when it was renamed over meanwhile.
+LOCK_ATTEMPTS = 5
 
 
 class NoFileUrl(ValueError):
@@ -62,9 +67,53 @@ class PrivateFileSystemStorage(FileSystemStorage):
         """Write, read back and delete a few bytes under a fresh name (probes running at once never share a file)."""
         write_read_delete(self)
 
-    def replace(self, name: str, content: bytes) -> None:
-        """Write over an existing file in one step (written beside it, flushed, renamed over it)."""
-        replace_private(Path(self.path(name)), content, self.file_permissions_mode or 0o600)
+    def rewrite(self, name: str, rewrite: Callable[[bytes], bytes | None]) -> Rewritten:
+        """Under the file's lock (``_locked``), which ``delete`` takes too: written beside it, flushed, renamed over."""
+        path = Path(self.path(name))
+        with _locked(path) as handle:
+            if handle is None:
+                return Rewritten.GONE
+            content = rewrite(handle.read())
+            if content is None:
+                return Rewritten.UNCHANGED
+            replace_private(path, content, self.file_permissions_mode or 0o600)
+            return Rewritten.DONE
+
+    def delete(self, name: str) -> None:
+        """Under the file's lock, so a rewrite in progress finishes first and its new file is what goes."""
+        path = Path(self.path(name))
+        if not name or path.is_dir():
+            super().delete(name)
+            return
+        with _locked(path) as handle:
+            if handle is not None:
+                path.unlink()
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[BinaryIO | None]:
+    """The file at ``path`` open and exclusively locked (``flock``), or None when there is none.
+
+    Whoever waited for the lock while the file was renamed over locks the new one instead, so a rewrite and a deletion
+    of one file happen one after the other: a file deleted while it was being rewritten is not written back.
+    """
+    for _attempt in range(LOCK_ATTEMPTS):
+        try:
+            handle = path.open("rb")
+        except FileNotFoundError:
+            yield None
+            return
+        with handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                current = path.stat()
+            except FileNotFoundError:
+                yield None
+                return
+            if os.path.samestat(current, os.fstat(handle.fileno())):
+                yield handle
+                return
+    raise RuntimeError(f"{path} kept being replaced while waiting for its lock")
 
 
 def write_read_delete(storage: Storage) -> None:
@@ -88,15 +137,25 @@ def storage_check_ready(storage: Storage = default_storage) -> None:
         check()
 
 
-def storage_replace(name: str, content: bytes, storage: Storage = default_storage) -> None:
-    """Write ``content`` over the stored file ``name`` in one step: a reader, or a process killed meanwhile, sees the
-    old file or the new one, never a part. Only re-encryption under a new key does this (``save`` never overwrites)."""
-    if not storage.exists(name):
-        raise FileNotFoundError(name)
-    replace: Callable[[str, bytes], None] | None = getattr(storage, "replace", None)
-    if replace is None:
-        raise NotImplementedError(f"{type(storage).__name__} cannot replace a file in one step")
-    replace(name, content)
+class Rewritten(enum.Enum):
+    DONE = "done"  # the new content is in place
+    UNCHANGED = "unchanged"  # the rewrite had nothing to change
+    GONE = "gone"  # not there, or deleted or replaced meanwhile: nothing was written
+
+
+def storage_rewrite(
+    name: str, rewrite: Callable[[bytes], bytes | None], storage: Storage = default_storage
+) -> Rewritten:
+    """Read the stored file and write ``rewrite``'s answer over it in one step, only while it is still the file read.
+
+    A reader, or a process killed meanwhile, sees the old file or the new one, never a part; a file deleted between
+    the read and the write (a retention purge while ``rotate_keys`` runs) stays deleted. Only re-encryption under a
+    new key writes over a file (``save`` never does); ``rewrite`` returns None when there is nothing to change.
+    """
+    method: Callable[[str, Callable[[bytes], bytes | None]], Rewritten] | None = getattr(storage, "rewrite", None)
+    if method is None:
+        raise NotImplementedError(f"{type(storage).__name__} cannot rewrite a file in one step")
+    return method(name, rewrite)
 
 
 def dated_name(folder: str, suffix: str, *, at: datetime) -> str:
@@ -237,23 +296,26 @@ class EncryptedStorage(Storage):
         return FILE_SEAL.key_id(head)
 
     def rekey(self, name: str) -> bool:
-        """Seal the file under the ring's current key (a plaintext one too), replacing it whole; False if it was.
+        """Seal the file under the ring's current key (a plaintext one too), replacing it whole; False if it already
+        was, or is gone (deleted meanwhile: it stays deleted).
 
         The old file is opened first (a damaged one raises ``StoredFileUnreadable`` and stays as it is) and
-        replaced in one step (``storage_replace``), so a process killed here leaves the old file or the new one.
+        replaced in one step (``storage_rewrite``), so a process killed here leaves the old file or the new one.
         """
         current = key_ring().current
-        stored = self.stored_bytes(name)
-        if FILE_SEAL.key_id(stored) == current.key_id:
-            return False
-        plain = stored
-        if FILE_SEAL.is_sealed(stored):
-            try:
-                plain = FILE_SEAL.open(stored, name=name)
-            except SealBroken as exc:
-                raise StoredFileUnreadable(exc.reason, name) from None
-        storage_replace(name, FILE_SEAL.seal(plain, name=name, key=current), self.backend)
-        return True
+
+        def resealed(stored: bytes) -> bytes | None:
+            if FILE_SEAL.key_id(stored) == current.key_id:
+                return None
+            plain = stored
+            if FILE_SEAL.is_sealed(stored):
+                try:
+                    plain = FILE_SEAL.open(stored, name=name)
+                except SealBroken as exc:
+                    raise StoredFileUnreadable(exc.reason, name) from None
+            return FILE_SEAL.seal(plain, name=name, key=current)
+
+        return storage_rewrite(name, resealed, self.backend) is Rewritten.DONE
 
     def size(self, name: str) -> int:
         stored_size = self.backend.size(name)

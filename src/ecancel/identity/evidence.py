@@ -27,7 +27,7 @@ from ecancel.audit.services import record_event
 from ecancel.core.errors import DomainError, Text
 from ecancel.core.keyring import key_ring
 from ecancel.core.sealing import HEADER_BYTES, FileSeal, SealBroken
-from ecancel.core.storage import dated_name, folder_names, storage_replace
+from ecancel.core.storage import Rewritten, dated_name, folder_names, storage_rewrite
 
 if TYPE_CHECKING:
     from ecancel.accounts.models import Organisation, User
@@ -134,7 +134,8 @@ def evidence_key_id(name: str) -> str | None:
 
 
 def evidence_rekey(name: str) -> bool:
-    """Re-encrypt a stored file under the ring's current key, replacing it whole; False if it already was.
+    """Re-encrypt a stored file under the ring's current key, replacing it whole; False if it already was, or was
+    deleted meanwhile (a purge: it stays deleted).
 
     The file is checked to open under its old key first, and replaced atomically (a rename on a local disk, one
     PUT on an object store), so a process killed here leaves either the old file or the new one, both readable.
@@ -142,12 +143,13 @@ def evidence_rekey(name: str) -> bool:
     current = key_ring().current
     if _NAME.fullmatch(name) is None or not default_storage.exists(name):
         raise _unreadable("evidence_missing")
-    with default_storage.open(name, "rb") as handle:
-        stored = handle.read()
-    if EVIDENCE_SEAL.key_id(stored) == current.key_id:
-        return False
-    storage_replace(name, EVIDENCE_SEAL.seal(_decrypt(stored, name), name=name, key=current))
-    return True
+
+    def resealed(stored: bytes) -> bytes | None:
+        if EVIDENCE_SEAL.key_id(stored) == current.key_id:
+            return None
+        return EVIDENCE_SEAL.seal(_decrypt(stored, name), name=name, key=current)
+
+    return storage_rewrite(name, resealed) is Rewritten.DONE
 
 
 def _decrypt(stored: bytes, name: str) -> bytes:
