@@ -34,6 +34,7 @@ from pytest_django import Settings
 from ecancel.audit.checkpoints import signing_key
 from ecancel.config.storage import LOCAL_BACKEND, S3_BACKEND, default_storage_from_env
 from ecancel.core.keyring import key_ring
+from ecancel.core.sealing import HEADER_BYTES
 from ecancel.core.storage import (
     FILE_SEAL,
     NoFileUrl,
@@ -237,13 +238,17 @@ def test_an_encrypted_file_is_sealed_at_rest_and_opens_under_any_key_of_the_ring
     assert refused.value.code == "file_other_key" and refused.value.http_status == 409
 
 
+def replaced_by(content: bytes) -> Callable[[bytes], bytes]:
+    return lambda _stored: content
+
+
 def test_an_encrypted_file_altered_cut_or_moved_is_refused(backend: Backend) -> None:
     name = encrypted_storage.save("notary/received/2026/12/05/m.pdf", ContentFile(SECRET))
     stored = encrypted_storage.stored_bytes(name)
     moved = default_storage.save("notary/received/2026/12/05/other.pdf", ContentFile(stored))
     flipped = stored[:-1] + bytes([stored[-1] ^ 1])
     for altered in (flipped, stored[:30], b"EF1" + stored[3:13] + stored[14:]):
-        assert storage_rewrite(name, lambda _stored, altered=altered: altered) is Rewritten.DONE
+        assert storage_rewrite(name, replaced_by(altered)) is Rewritten.DONE
         with pytest.raises(StoredFileUnreadable) as refused:
             opened(name)
         assert refused.value.code == "file_tampered"
@@ -384,6 +389,26 @@ def test_on_s3_a_sweep_asks_for_day_prefixes_only(s3_server: S3Server, bucket: s
     document_files_sweep(now=timezone.now() + dt.timedelta(hours=2))
     material_files_sweep(now=timezone.now() + dt.timedelta(hours=2), ctx=_ctx())
     assert prefixes and all(re.fullmatch(r"(documents|notary/received)/\d{4}/\d{2}/\d{2}/", p) for p in prefixes)
+
+
+def test_on_s3_a_files_key_and_size_are_read_from_its_header_alone(bucket: str, settings: Settings) -> None:
+    """``rotate_keys --dry-run`` asks every file for its key: a bucket's worth of downloads otherwise."""
+    settings.ECANCEL_EVIDENCE_KEY = base64.b64encode(os.urandom(32)).decode()
+    big = os.urandom(2 * 1024 * 1024)
+    document = encrypted_storage.save("documents/2026/12/06/big.pdf", ContentFile(big))
+    evidence = evidence_put(big, purpose="video").name
+    empty = default_storage.save("documents/2026/12/06/empty.pdf", ContentFile(b""))
+    ranges: list[str] = []
+    client = default_storage.connection.meta.client  # type: ignore[attr-defined]
+    client.meta.events.register(
+        "before-parameter-build.s3.GetObject", lambda params, **_: ranges.append(params["Range"])
+    )
+    backend_class = type(default_storage._wrapped)  # type: ignore[attr-defined]
+    with mock.patch.object(backend_class, "_open", side_effect=AssertionError("a whole download")):
+        assert encrypted_storage.key_id(document) == evidence_key_id(evidence) == key_ring().current.key_id
+        assert encrypted_storage.size(document) == len(big)
+        assert encrypted_storage.key_id(empty) is None and encrypted_storage.size(empty) == 0
+    assert ranges == [f"bytes=0-{HEADER_BYTES - 1}"] * 5
 
 
 def test_on_s3_the_storage_pickles_after_a_probe(bucket: str) -> None:

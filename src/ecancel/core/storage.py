@@ -137,6 +137,17 @@ def storage_check_ready(storage: Storage = default_storage) -> None:
         check()
 
 
+def storage_head(name: str, size: int, storage: Storage = default_storage) -> bytes:
+    """The first ``size`` bytes of a stored file (a sealed file's header names its key): a ranged GET on S3, where
+    opening a file fetches all of it."""
+    method: Callable[[str, int], bytes] | None = getattr(storage, "head", None)
+    if method is not None:
+        return method(name, size)
+    with storage.open(name, "rb") as handle:
+        head: bytes = handle.read(size)
+    return head
+
+
 class Rewritten(enum.Enum):
     DONE = "done"  # the new content is in place
     UNCHANGED = "unchanged"  # the rewrite had nothing to change
@@ -291,9 +302,7 @@ class EncryptedStorage(Storage):
 
     def key_id(self, name: str) -> str | None:
         """The id of the ring key the file is sealed under; None for a file written before files were encrypted."""
-        with self.backend.open(name, "rb") as handle:
-            head: bytes = handle.read(HEADER_BYTES)
-        return FILE_SEAL.key_id(head)
+        return FILE_SEAL.key_id(storage_head(name, HEADER_BYTES, self.backend))
 
     def rekey(self, name: str) -> bool:
         """Seal the file under the ring's current key (a plaintext one too), replacing it whole; False if it already

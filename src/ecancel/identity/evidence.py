@@ -27,7 +27,7 @@ from ecancel.audit.services import record_event
 from ecancel.core.errors import DomainError, Text
 from ecancel.core.keyring import key_ring
 from ecancel.core.sealing import HEADER_BYTES, FileSeal, SealBroken
-from ecancel.core.storage import Rewritten, dated_name, folder_names, storage_rewrite
+from ecancel.core.storage import Rewritten, dated_name, folder_names, storage_head, storage_rewrite
 
 if TYPE_CHECKING:
     from ecancel.accounts.models import Organisation, User
@@ -128,9 +128,7 @@ def evidence_key_id(name: str) -> str | None:
     """The id of the key a stored file is encrypted under (None if it is missing or not an evidence file)."""
     if _NAME.fullmatch(name) is None or not default_storage.exists(name):
         return None
-    with default_storage.open(name, "rb") as handle:
-        header = handle.read(HEADER_BYTES)
-    return EVIDENCE_SEAL.key_id(header)
+    return EVIDENCE_SEAL.key_id(storage_head(name, HEADER_BYTES))
 
 
 def evidence_rekey(name: str) -> bool:
