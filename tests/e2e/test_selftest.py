@@ -75,6 +75,7 @@ def test_a_whole_case_holds_and_its_certificate_is_written(system: Deployment, t
     certificate = Path(summary["certificate_file"])
     assert certificate.parent == tmp_path and certificate.read_bytes().startswith(b"%PDF")
     assert "粤中中证字自检第" in summary["certificate_no"], "numbered outside the office's register"
+    assert summary["case_number"].endswith("中证受字自检第0001号"), "so is its case"
     system.manage("verify_pdf", str(certificate))
     # Nothing usable is left behind: the run's notary account can no longer log in.
     assert system.manage("shell", "--no-imports", "-c", NOTARY_ACCOUNT).split() == ["False", "False", "0"]

@@ -16,7 +16,7 @@ from django.utils import timezone
 from PIL import Image
 from pypdf import PdfReader
 
-from ecancel.accounts.models import NotaryOffice, Organisation
+from ecancel.accounts.models import SELF_TEST_SELLER_ID, NotaryOffice, Organisation, OrganisationKind
 from ecancel.audit.models import AuditEvent
 from ecancel.buyers.models import HandoffToken
 from ecancel.documents import samples
@@ -24,7 +24,7 @@ from ecancel.documents.models import StoredDocument
 from ecancel.documents.verification import verify_pdf
 from ecancel.exchange.messages import MaterialsRepushed
 from ecancel.exchange.models import InboxMessage
-from ecancel.notary.models import IntakeRefusal, MaterialKind, NotaryCase, PartyRole
+from ecancel.notary.models import CaseNumberCounter, IntakeRefusal, MaterialKind, NotaryCase, NumberSeries, PartyRole
 from ecancel.notary.services.intake import SIGNED_KINDS
 from ecancel.notary.transitions import CaseStatus
 from tests.at_rest import assert_sealed_at_rest
@@ -138,6 +138,33 @@ def assert_refused(office: NotaryOffice, body: dict[str, Any], *words: str) -> s
     assert not sent(office.organisation, "case.accepted")
     assert AuditEvent.objects.filter(tag="notary.intake.refused", result="denied").exists()
     return refusal.code
+
+
+def test_the_self_tests_case_is_numbered_in_its_own_series_not_the_offices_register(
+    push: Any, office: NotaryOffice
+) -> None:
+    self_test_seller = DeveloperFactory(
+        organisation__id=SELF_TEST_SELLER_ID,
+        organisation__name="ecancel 自检开发企业（测试）",
+        organisation__kind=OrganisationKind.DEVELOPER,
+    ).organisation
+    files = filing_pdfs(self_test_seller)
+    body = push_body(seller=self_test_seller, office=office.organisation, files=files)
+    send(
+        sender=self_test_seller,
+        recipient=office.organisation,
+        message_type="materials.pushed",
+        body=body,
+        attachments=files,
+    )
+    exercise = NotaryCase.objects.get(application_ref=body["application_ref"])
+    year = exercise.year
+    assert exercise.case_number == f"({year})中证受字自检第0001号" and exercise.number_series == NumberSeries.SELF_TEST
+    assert exercise.is_self_test
+    assert not CaseNumberCounter.objects.filter(office=office, series=NumberSeries.REGISTER).exists()
+
+    real = NotaryCase.objects.get(application_ref=push()["application_ref"])
+    assert real.case_number == f"({year})中证受字第0001号" and not real.is_self_test, "the register starts at one"
 
 
 def test_tampered_pdf_is_refused_and_the_seller_told_why(push: Any, seller: Organisation, office: NotaryOffice) -> None:

@@ -15,18 +15,31 @@ from ecancel.core.storage import dated_name, encrypted_files
 from ecancel.identity.id_numbers import IdType
 from ecancel.notary.transitions import OPEN_STATUSES, CaseStatus
 
+# What a self-test case's numbers carry: 受理号 (2026)中证受字自检第0001号, 公证书 (2026)粤中中证字自检第0001号.
+SELF_TEST_MARK = "自检"
+
+
+class NumberSeries(models.TextChoices):
+    """Whose numbers a case takes: the office's register, or the self-test's own series beside it."""
+
+    REGISTER = "", _("受理登记")
+    SELF_TEST = "self_test", _("系统自检")
+
 
 class CaseNumberCounter(models.Model):
-    """The last case number an office gave out in a year; allocated under a row lock."""
+    """The last case number an office gave out in a year, per series; allocated under a row lock."""
 
     office = models.ForeignKey("accounts.NotaryOffice", on_delete=models.PROTECT, related_name="case_counters")
     year = models.PositiveSmallIntegerField()
+    series = models.CharField(max_length=16, choices=NumberSeries.choices, default=NumberSeries.REGISTER, blank=True)
     last = models.PositiveIntegerField(default=0)
 
     class Meta:
         verbose_name = _("受理编号计数器")
         verbose_name_plural = _("受理编号计数器")
-        constraints = [models.UniqueConstraint(fields=["office", "year"], name="one_case_counter_per_office_year")]
+        constraints = [
+            models.UniqueConstraint(fields=["office", "year", "series"], name="one_case_counter_per_office_year_series")
+        ]
 
     def __str__(self) -> str:
         return f"{self.office} {self.year}: {self.last}"
@@ -67,6 +80,9 @@ class NotaryCase(Entity):
     )
     case_number = models.CharField(_("受理编号"), max_length=64, unique=True)
     year = models.PositiveSmallIntegerField(_("受理年度"))
+    number_series = models.CharField(
+        _("编号序列"), max_length=16, choices=NumberSeries.choices, default=NumberSeries.REGISTER, blank=True
+    )
     sequence = models.PositiveIntegerField(_("年度序号"))
     status = models.CharField(_("状态"), max_length=32, choices=CaseStatus.choices, default=CaseStatus.AWAITING_BUYERS)
     # Which application (on the filing side) and which version of it this case received.
@@ -143,7 +159,10 @@ class NotaryCase(Entity):
         verbose_name_plural = _("公证案件")
         ordering = ["-received_at"]
         constraints = [
-            models.UniqueConstraint(fields=["office", "year", "sequence"], name="case_sequence_unique_per_office_year"),
+            models.UniqueConstraint(
+                fields=["office", "year", "number_series", "sequence"],
+                name="case_sequence_unique_per_office_year_series",
+            ),
             models.UniqueConstraint(
                 fields=["application_ref", "application_version"], name="one_case_per_application_version"
             ),

@@ -37,14 +37,13 @@ from ecancel.documents.services import (
 )
 from ecancel.exchange.messages import CertificateIssued, DocumentRef
 from ecancel.notary.documents import CERTIFICATE_KIND, certificate_inputs, certificate_missing
-from ecancel.notary.models import CaseArchive, CertificateNumberCounter, NotaryCase
+from ecancel.notary.models import SELF_TEST_MARK, CaseArchive, CertificateNumberCounter, NotaryCase
 from ecancel.notary.selectors import certificate_delivery
 from ecancel.notary.services.archive import BuiltArchive, case_archive_build
 from ecancel.notary.services.common import each_logged, next_in_year, tell_buyers, tell_seller
 from ecancel.notary.transitions import CaseStatus, case_transition
 
 CERTIFICATE_ATTACHMENT = "certificate.pdf"
-SELF_TEST_MARK = "自检"
 # A case approved this long ago and still 出证中 lost its queued task (a worker died): the sweep finishes it.
 CERTIFICATION_GRACE = timedelta(minutes=2)
 
@@ -61,7 +60,7 @@ def certificate_number_allocate(*, office: NotaryOffice, at: datetime) -> tuple[
 
 def self_test_certificate_number(case: NotaryCase) -> str:
     """A self-test case's certificate number: outside the office's register (which must account for every number it
-    gives), marked 自检 and unique as its case number is."""
+    gives), marked 自检 and unique as its case number (in the self-test's own series) is."""
     return f"({case.year}){case.office.certificate_prefix}{SELF_TEST_MARK}第{case.sequence:04d}号"
 
 

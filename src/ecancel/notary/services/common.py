@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from django.utils import timezone
@@ -20,12 +21,18 @@ logger = logging.getLogger(__name__)
 
 
 def next_in_year(
-    counter: type[CaseNumberCounter | CertificateNumberCounter], *, office: NotaryOffice, at: datetime
+    counter: type[CaseNumberCounter | CertificateNumberCounter],
+    *,
+    office: NotaryOffice,
+    at: datetime,
+    **series: str,
 ) -> tuple[int, int]:
-    """The year of ``at`` (local time) and the office's next number in it, taken under the counter's row lock: call
-    it in the transaction that records the number, so a rollback gives the number back (no gaps, no duplicates)."""
+    """The year of ``at`` (local time) and the office's next number in it (in ``series``, for a counter that keeps
+    several), taken under the counter's row lock: call it in the transaction that records the number, so a rollback
+    gives the number back (no gaps, no duplicates)."""
     year = timezone.localtime(at).year
-    row, _created = counter.objects.select_for_update().get_or_create(office=office, year=year)
+    lookup: dict[str, Any] = {"office": office, "year": year, **series}
+    row, _created = counter.objects.select_for_update().get_or_create(**lookup)
     row.last += 1
     row.save(update_fields=["last"])
     return year, row.last

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ecancel.accounts.models import NotaryOffice, Organisation
+from ecancel.accounts.models import SELF_TEST_SELLER_ID, NotaryOffice, Organisation
 from ecancel.audit.services import record_event
 from ecancel.buyers.models import InvalidationReason
 from ecancel.buyers.services import handoff_revoke
@@ -33,11 +33,13 @@ from ecancel.exchange.services import outbox_put
 from ecancel.identity.id_numbers import IdType
 from ecancel.notary.documents import case_documents_check, material_pages
 from ecancel.notary.models import (
+    SELF_TEST_MARK,
     CaseNumberCounter,
     CaseParty,
     IntakeRefusal,
     MaterialKind,
     NotaryCase,
+    NumberSeries,
     PartyRole,
     ReceivedMaterial,
 )
@@ -88,14 +90,20 @@ class MaterialsInvalid(DomainError):
         )
 
 
-def format_case_number(prefix: str, year: int, sequence: int) -> str:
-    return f"({year}){prefix}第{sequence:04d}号"
+def format_case_number(prefix: str, year: int, sequence: int, series: str = NumberSeries.REGISTER) -> str:
+    mark = SELF_TEST_MARK if series == NumberSeries.SELF_TEST else ""
+    return f"({year}){prefix}{mark}第{sequence:04d}号"
 
 
-def case_number_allocate(*, office: NotaryOffice, at: datetime) -> tuple[int, int, str]:
-    """The office's next case number for the year of ``at`` (local time), taken under the counter's row lock."""
-    year, sequence = next_in_year(CaseNumberCounter, office=office, at=at)
-    return year, sequence, format_case_number(office.case_prefix, year, sequence)
+def case_number_allocate(
+    *, office: NotaryOffice, at: datetime, series: str = NumberSeries.REGISTER
+) -> tuple[int, int, str]:
+    """The office's next case number in ``series`` for the year of ``at`` (local time), under the counter's row lock.
+
+    ``ecancel selftest``'s cases are numbered in a series of their own (自检第NNNN号): the office's register accounts
+    for every number it gives, and an exercise of the deployment is no notarial matter."""
+    year, sequence = next_in_year(CaseNumberCounter, office=office, at=at, series=series)
+    return year, sequence, format_case_number(office.case_prefix, year, sequence, series)
 
 
 # What the check of a push's files found: the files, ready to store, or why they were refused.
@@ -360,13 +368,15 @@ def case_open(
     and case.accepted follow after commit (``acceptance.case_accept``, queued here, swept if it never ran)."""
     body = intake.body
     now = timezone.now()
-    year, sequence, number = case_number_allocate(office=office, at=now)
+    series = NumberSeries.SELF_TEST if intake.sender.pk == SELF_TEST_SELLER_ID else NumberSeries.REGISTER
+    year, sequence, number = case_number_allocate(office=office, at=now, series=series)
     contract, seller = body.contract, body.seller
     case = NotaryCase.objects.create(
         office=office,
         case_number=number,
         status=CaseStatus.PREPARING,
         year=year,
+        number_series=series,
         sequence=sequence,
         application_ref=body.application_ref,
         application_version=body.version,
