@@ -63,6 +63,10 @@ def hashed_fields(event: AuditEvent) -> dict[str, Any]:
     }
 
 
+# How many of a sweep's removed names its audit event keeps.
+SWEPT_NAMES_KEPT = 200
+
+
 def record_event(
     tag: str,
     *,
@@ -100,6 +104,12 @@ def record_event(
     event.save(force_insert=True)
     transaction.on_commit(_chain_after_commit, robust=True)
     return event
+
+
+def record_swept(tag: str, removed: list[str], *, ctx: RequestContext | None) -> None:
+    """A sweep's event when it removed files left behind: how many, and the first names (enough to look into)."""
+    if removed:
+        record_event(tag, data={"count": len(removed), "names": removed[:SWEPT_NAMES_KEPT]}, ctx=ctx)
 
 
 def _chain_after_commit() -> None:

@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy
 
-from ecancel.audit.services import record_event
+from ecancel.audit.services import record_event, record_swept
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import DomainError, ValidationFailed, field_error
 from ecancel.core.storage import (
@@ -391,6 +391,5 @@ def document_files_sweep(
         older_than=older_than,
         lookback=lookback,
     )
-    if removed:
-        record_event("documents.files.swept", data={"count": len(removed), "names": removed[:200]}, ctx=ctx)
+    record_swept("documents.files.swept", removed, ctx=ctx)
     return removed

@@ -6,7 +6,7 @@ import datetime as dt
 
 from django.utils import timezone
 
-from ecancel.audit.services import record_event
+from ecancel.audit.services import record_swept
 from ecancel.cancellation.models import CERTIFICATES_FOLDER, ReceivedCertificate
 from ecancel.core.context import RequestContext
 from ecancel.core.storage import SWEEP_LOOKBACK, orphans_sweep
@@ -34,6 +34,5 @@ def certificate_files_sweep(
         older_than=older_than,
         lookback=lookback,
     )
-    if removed:
-        record_event("cancellation.certificates.swept", data={"count": len(removed), "names": removed[:200]}, ctx=ctx)
+    record_swept("cancellation.certificates.swept", removed, ctx=ctx)
     return removed

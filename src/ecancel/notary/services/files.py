@@ -6,7 +6,7 @@ import datetime as dt
 
 from django.utils import timezone
 
-from ecancel.audit.services import record_event
+from ecancel.audit.services import record_swept
 from ecancel.buyers.models import JourneyUpload
 from ecancel.core.context import RequestContext
 from ecancel.core.storage import SWEEP_LOOKBACK, orphans_sweep
@@ -35,8 +35,7 @@ def material_files_sweep(
         older_than=older_than,
         lookback=lookback,
     )
-    if removed:
-        record_event("notary.materials.swept", data={"count": len(removed), "names": removed[:200]}, ctx=ctx)
+    record_swept("notary.materials.swept", removed, ctx=ctx)
     return removed
 
 
@@ -71,6 +70,5 @@ def evidence_files_sweep(
             evidence_folder(purpose), referenced=_evidence_claimed, now=now, older_than=older_than, lookback=lookback
         )
     ]
-    if removed:
-        record_event("identity.evidence.swept", data={"count": len(removed), "names": removed[:200]}, ctx=ctx)
+    record_swept("identity.evidence.swept", removed, ctx=ctx)
     return removed
