@@ -17,6 +17,7 @@ from ecancel.audit.services import record_event
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import DomainError, InvalidTransition, ValidationFailed
 from ecancel.core.ratelimit import RateLimited, Rule, Verdict, digest, rate_limiter
+from ecancel.core.sql import Loaded, read_first
 
 
 class LoginRefused(DomainError):
@@ -339,13 +340,23 @@ def api_token_revoke(*, token: ApiToken, actor: User | None, ctx: RequestContext
 
 
 def api_token_authenticate(raw: str) -> ApiToken | None:
-    """The live token with this value, its organisation loaded; records when it was last used."""
+    """The live token with this value, its organisation loaded; records when it was last used.
+
+    Read in SQL (``core.sql``): every API call starts here.
+    """
     if not raw.startswith("ect_"):
         return None
-    try:
-        token = ApiToken.objects.select_related("organisation").get(token_hash=hash_token(raw), revoked_at__isnull=True)
-    except ApiToken.DoesNotExist:
+    found = read_first(
+        (Loaded(ApiToken, "t"), Loaded(Organisation, "o")),
+        "FROM accounts_apitoken t JOIN accounts_organisation o ON o.id = t.organisation_id"
+        " WHERE t.token_hash = %s AND t.revoked_at IS NULL",
+        [hash_token(raw)],
+    )
+    if found is None:
         return None
+    token, organisation = found
+    assert isinstance(token, ApiToken) and isinstance(organisation, Organisation)
+    token.organisation = organisation
     now = timezone.now()
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)

@@ -25,6 +25,7 @@ from ecancel.buyers.services.handoff import HandoffResolution, HandoffStatus, ha
 from ecancel.buyers.transitions import JourneyStatus
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import DomainError
+from ecancel.core.sql import Loaded, read_first
 from ecancel.notary.models import NotaryCase
 
 LAST_SEEN_RESOLUTION = timedelta(seconds=30)
@@ -34,14 +35,15 @@ PAGE_LOAD = ("case__office__organisation", "journey__buyer", "journey__actor")
 # What a status poll reads of it, every 1.5 s from each waiting phone: the session's own clocks, whether the case is
 # open and where the journey stands. The page's load (a hundred-odd columns, the parties' ID numbers decrypted) was
 # half of a poll's CPU; anything else a poll happens to touch is read when it does.
-POLL_FIELDS = (
-    "cookie_hash",
-    "device_hash",
-    "last_seen_at",
-    "ended_at",
-    "case__status",
-    "journey__status",
-    "journey__step",
+# It is read in SQL (``core.sql``): the ORM's building of the query cost more than the rest of the poll.
+POLL_LOADS = (
+    Loaded(BuyerSession, "s", ("cookie_hash", "device_hash", "last_seen_at", "ended_at", "case_id", "journey_id")),
+    Loaded(NotaryCase, "c", ("status",)),
+    Loaded(Journey, "j", ("status", "step")),
+)
+POLL_READ = (
+    "FROM buyers_buyersession s JOIN notary_notarycase c ON c.id = s.case_id"
+    " LEFT JOIN buyers_journey j ON j.id = s.journey_id WHERE s.cookie_hash = %s AND s.ended_at IS NULL"
 )
 
 
@@ -106,18 +108,11 @@ def session_resume(*, cookie: str, device: str, now: datetime, poll: bool = Fals
     """The live session behind a cookie, its idle clock restarted; ``SessionEnded`` otherwise.
 
     The session must be presented with the device cookie it was made with: a copied session cookie alone
-    reaches nothing. ``poll`` loads only ``POLL_FIELDS`` instead of what pages show.
+    reaches nothing. ``poll`` loads only ``POLL_LOADS`` instead of what pages show.
     """
     if not cookie or not device:
         raise SessionEnded
-    try:
-        if poll:
-            sessions = BuyerSession.objects.select_related("case", "journey").only(*POLL_FIELDS)
-        else:
-            sessions = BuyerSession.objects.select_related(*PAGE_LOAD)
-        session = sessions.get(cookie_hash=token_digest(cookie), ended_at__isnull=True)
-    except BuyerSession.DoesNotExist:
-        raise SessionEnded from None
+    session = _polled_session(token_digest(cookie)) if poll else _page_session(token_digest(cookie))
     if not secrets.compare_digest(session.device_hash, token_digest(device)):
         raise SessionEnded
     if now - session.last_seen_at > settings.ECANCEL_BUYER_SESSION_IDLE or not session.case.is_open:
@@ -126,4 +121,22 @@ def session_resume(*, cookie: str, device: str, now: datetime, poll: bool = Fals
     if now - session.last_seen_at >= LAST_SEEN_RESOLUTION:
         BuyerSession.objects.filter(pk=session.pk).update(last_seen_at=now)
         session.last_seen_at = now
+    return session
+
+
+def _page_session(cookie_hash: str) -> BuyerSession:
+    try:
+        return BuyerSession.objects.select_related(*PAGE_LOAD).get(cookie_hash=cookie_hash, ended_at__isnull=True)
+    except BuyerSession.DoesNotExist:
+        raise SessionEnded from None
+
+
+def _polled_session(cookie_hash: str) -> BuyerSession:
+    found = read_first(POLL_LOADS, POLL_READ, [cookie_hash])
+    if found is None:
+        raise SessionEnded
+    session, case, journey = found
+    assert isinstance(session, BuyerSession) and isinstance(case, NotaryCase)
+    session.case = case
+    session.journey = journey  # type: ignore[assignment]
     return session
