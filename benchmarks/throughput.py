@@ -4,8 +4,10 @@ p99 ≤ 50 ms at 16 connections, every endpoint ≥ 40 % of the bare endpoint's 
     uv run python benchmarks/throughput.py [--rounds 3] [--seconds 10] [--against DIR] [--workers 2 --threads 8]
         [--only contracts cases]
 
-A throw-away PostgreSQL server on 127.0.0.1 (as ``tests/postgres_server.py`` starts it) and gunicorn on 127.0.0.1
-sized for the two cores: 6 processes of one thread each (gthread, which keeps connections alive). Threads of one
+A throw-away PostgreSQL server on 127.0.0.1 (as ``tests/postgres_server.py`` starts it), a Redis server per
+deployment as in production (the rate limiter's store and the kept answers of ``core.answers``; ``--no-answer-cache``
+builds every answer), and gunicorn on 127.0.0.1 sized for the two cores: 6 processes of one thread each (gthread,
+which keeps connections alive). Threads of one
 process take turns on its interpreter lock: 2 × 8 threads cost these endpoints 15–40 % more CPU per request and gave
 lower throughput (docs/benchmarks.md). The settings are the product's with one URL added
 (``benchmarks/http_settings.py``, ``benchmarks/http_urls.py``): ``GET /bare/ping``, a django-ninja endpoint that does
@@ -139,10 +141,21 @@ def lua_headers(headers: dict[str, str]) -> str:
 class Deployment:
     """One source tree: its own database in the shared cluster, seeded, and gunicorn serving it."""
 
-    def __init__(self, label: str, source: Path, cluster_url: str, workers: int, threads: int) -> None:
+    def __init__(
+        self, label: str, source: Path, cluster_url: str, workers: int, threads: int, *, answer_cache: bool
+    ) -> None:
         self.label, self.source = label, source
         self.port = free_port()
         self.data = Path(tempfile.mkdtemp(prefix=f"ecancel-bench-http-{label}-"))
+        self.redis_port = free_port()
+        self.redis = subprocess.Popen(
+            [
+                *(str(shutil.which("redis-server")), "--bind", "127.0.0.1", "--port", str(self.redis_port)),
+                *("--save", "", "--appendonly", "no", "--dir", str(self.data)),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         database = self.database = f"bench_{label}"
         import psycopg
 
@@ -158,9 +171,13 @@ class Deployment:
             # As in production (a ring on local disk is refused there): the ring comes from the secret store.
             ECANCEL_KEY_RING=json.dumps({"keys": [base64.b64encode(os.urandom(32)).decode()]}),
             ECANCEL_PUBLIC_URL=f"http://127.0.0.1:{self.port}",
+            # As in production: the shared Redis of the rate limiter and the kept answers.
+            ECANCEL_RATE_LIMIT_REDIS_URL=f"redis://127.0.0.1:{self.redis_port}/0",
             # src and tests of the tree measured; the benchmark's settings and URLs from this one.
             PYTHONPATH=os.pathsep.join([str(source / "src"), str(source), str(ROOT)]),
         )
+        if not answer_cache:
+            self.env["ECANCEL_ANSWER_CACHE_BACKEND"] = "ecancel.core.answers.NullAnswerStore"
         seeded = ecancel_shell(SEED, env=self.env, cwd=source, timeout=1800)
         seed = json.loads(seeded.strip().splitlines()[-1])
         operator = {"Authorization": f"Bearer {seed['operator_token']}"}
@@ -197,12 +214,12 @@ class Deployment:
                 raise SystemExit(f"{label} {name}: {path} answered {answer.status_code} {answer.text[:300]}")
 
     def cpu_seconds(self) -> float:
-        """User + system CPU so far of this deployment's gunicorn processes and of its database's backends."""
+        """User + system CPU so far of this deployment's gunicorn processes, its database's backends and its Redis."""
         ticks = 0
         for pid in filter(str.isdigit, os.listdir("/proc")):
             try:
                 stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                ours = int(stat[2]) == self.server.pid  # gunicorn's process group
+                ours = int(stat[2]) == self.server.pid or int(pid) == self.redis.pid  # gunicorn's process group
                 if not ours:  # a backend's title: "postgres: <user> <database> <client> <state>"
                     title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
                     ours = f" {self.database} " in title
@@ -252,6 +269,8 @@ class Deployment:
     def stop(self) -> None:
         os.killpg(self.server.pid, signal.SIGTERM)
         self.server.wait(timeout=60)
+        self.redis.terminate()
+        self.redis.wait(timeout=60)
         shutil.rmtree(self.data, ignore_errors=True)
 
 
@@ -278,9 +297,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=WORKERS, help="gunicorn processes")
     parser.add_argument("--threads", type=int, default=THREADS, help="threads per gunicorn process")
     parser.add_argument("--only", nargs="+", help="measure only these endpoints (the bare one always)")
+    parser.add_argument(
+        "--no-answer-cache", action="store_true", help="build every answer (the null ECANCEL_ANSWER_CACHE_BACKEND)"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk 未安装 / wrk is not installed: apt-get install wrk")
+    if shutil.which("redis-server") is None:
+        raise SystemExit("redis-server 未安装 / redis-server is not installed: apt-get install redis-server")
 
     from tests.postgres_server import start as start_postgres
 
@@ -289,7 +313,8 @@ def main() -> None:
     if args.against:
         sources["against"] = args.against.resolve()
     deployments = [
-        Deployment(label, source, cluster_url, args.workers, args.threads) for label, source in sources.items()
+        Deployment(label, source, cluster_url, args.workers, args.threads, answer_cache=not args.no_answer_cache)
+        for label, source in sources.items()
     ]
     measured = [name for name in deployments[0].endpoints if not args.only or name == "bare" or name in args.only]
     started, load_before = datetime.now(UTC), os.getloadavg()
@@ -315,6 +340,7 @@ def main() -> None:
             "rounds": args.rounds,
             "gunicorn": f"gthread, {args.workers} workers × {args.threads} threads",
             "database": "PostgreSQL on 127.0.0.1",
+            "answer_cache": "off" if args.no_answer_cache else "Redis on 127.0.0.1",
         },
         **{label: summary(figures) for label, figures in rounds.items()},
     }

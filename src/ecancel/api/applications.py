@@ -23,6 +23,7 @@ from ninja.pagination import paginate
 from ecancel.accounts.actors import Actor
 from ecancel.accounts.auth import OPERATOR_ROLES
 from ecancel.accounts.models import Organisation, OrganisationKind
+from ecancel.api.answers import answer_cached
 from ecancel.api.auth import require_organisation
 from ecancel.cancellation.checks import application_checks
 from ecancel.cancellation.models import (
@@ -404,6 +405,7 @@ def create_application(request: HttpRequest, payload: CreateIn) -> Status[Applic
 
 
 @router.get("/applications/{application_id}", response=ApplicationOut, summary="注销申请详情 / One application")
+@answer_cached
 def get_application(request: HttpRequest, application_id: uuid.UUID) -> Application:
     return _get(request, application_id)
 

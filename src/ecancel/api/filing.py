@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from ecancel.accounts.auth import OPERATOR_ROLES
 from ecancel.accounts.models import OrganisationKind
+from ecancel.api.answers import answer_cached
 from ecancel.api.auth import require_organisation
 from ecancel.audit.services import record_event
 from ecancel.core.context import RequestContext
@@ -77,6 +78,7 @@ class ContractFilter(Schema):
 
 
 @router.get("/contracts", response=list[ContractOut], summary="已备案合同列表 / Filed contracts")
+@answer_cached
 @paginate(PageNumbers)
 def list_contracts(request: HttpRequest, filters: Query[ContractFilter]) -> object:
     seller = require_organisation(request, OrganisationKind.DEVELOPER, roles=OPERATOR_ROLES).organisation

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from ecancel.accounts.auth import NOTARY_ROLES
 from ecancel.accounts.models import OrganisationKind
+from ecancel.api.answers import answer_cached
 from ecancel.api.auth import ApiPrincipal, require_organisation
 from ecancel.audit.services import record_event
 from ecancel.buyers.services import handoff_state
@@ -175,6 +176,7 @@ class CaseFilter(Schema):
 
 
 @router.get("/cases", response=list[CaseSummaryOut], summary="收案列表 / Received cases")
+@answer_cached
 @paginate(PageNumbers)
 def list_cases(request: HttpRequest, filters: Query[CaseFilter]) -> object:
     office = require_organisation(request, OrganisationKind.NOTARY_OFFICE, roles=NOTARY_ROLES).organisation

@@ -113,6 +113,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "ecancel.core.middleware.FriendlyErrorMiddleware",
+    "ecancel.api.answers.AnswerCacheMiddleware",
 ]
 
 ROOT_URLCONF = "ecancel.config.urls"
@@ -505,6 +506,14 @@ ECANCEL_RATE_LIMIT_REDIS_URL = os.environ.get("ECANCEL_RATE_LIMIT_REDIS_URL") or
 ECANCEL_RATE_LIMIT_BACKEND = os.environ.get("ECANCEL_RATE_LIMIT_BACKEND") or (
     "ecancel.core.ratelimit.RedisBackend" if ECANCEL_RATE_LIMIT_REDIS_URL else "ecancel.core.ratelimit.DatabaseBackend"
 )
+# --- kept answers of the busiest API reads (ecancel.core.answers) ---
+# In the same shared Redis as the rate limiter; without one (the embedded default) every call builds its answer.
+ECANCEL_ANSWER_CACHE_BACKEND = os.environ.get("ECANCEL_ANSWER_CACHE_BACKEND") or (
+    "ecancel.core.answers.RedisAnswerStore" if ECANCEL_RATE_LIMIT_REDIS_URL else "ecancel.core.answers.NullAnswerStore"
+)
+# The longest an answer is kept: the bound on staleness when a write's version change was lost (a process killed
+# between its commit and the change, or a write made outside ecancel).
+ECANCEL_ANSWER_CACHE_SECONDS = int(os.environ.get("ECANCEL_ANSWER_CACHE_SECONDS") or 60)
 # Proxies (addresses or networks) whose X-Forwarded-For is believed; from any other peer it is ignored.
 ECANCEL_TRUSTED_PROXIES = [
     entry.strip() for entry in os.environ.get("ECANCEL_TRUSTED_PROXIES", "").split(",") if entry.strip()

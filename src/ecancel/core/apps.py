@@ -11,6 +11,11 @@ class CoreConfig(AppConfig):
     verbose_name = _("系统")
 
     def ready(self) -> None:
+        from django.db.backends.signals import connection_created
+
+        from ecancel.core.answers import watch_connection
+
+        connection_created.connect(watch_connection, dispatch_uid="ecancel.core.answers")
         for config in apps.get_app_configs():
             if config.label in LIBRARY_APP_NAMES:
                 config.verbose_name = LIBRARY_APP_NAMES[config.label]

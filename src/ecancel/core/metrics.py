@@ -43,6 +43,13 @@ HTTP_LATENCY = Histogram(
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
     registry=_http_registry,
 )
+API_ANSWERS = Counter(
+    "ecancel_api_answers",
+    "Calls to the API reads whose answers are kept (core.answers): kept (served as kept), built, or unavailable "
+    "(the store could not be reached; built without it)",
+    ["outcome"],
+    registry=_http_registry,
+)
 
 
 def status_class(status_code: int) -> str:

@@ -18,6 +18,7 @@ BACKENDS_TAG = "backends"
 
 def adapter_settings() -> list[tuple[str, type, Mapping[str, str] | None]]:
     """Every setting that chooses a backend: its name, the protocol, and the short names it accepts."""
+    from ecancel.core.answers import AnswerStore
     from ecancel.core.ratelimit import RateLimitBackend
     from ecancel.documents.pki import SigningBackend
     from ecancel.documents.timestamps import TimestampAuthority
@@ -31,6 +32,7 @@ def adapter_settings() -> list[tuple[str, type, Mapping[str, str] | None]]:
         ("ECANCEL_TSA_BACKEND", TimestampAuthority, None),
         ("ECANCEL_EXCHANGE_KEYS_BACKEND", ExchangeKeyBackend, None),
         ("ECANCEL_RATE_LIMIT_BACKEND", RateLimitBackend, None),
+        ("ECANCEL_ANSWER_CACHE_BACKEND", AnswerStore, None),
         ("ECANCEL_IDENTITY_PROVIDER", IdentityProvider, IDENTITY_PROVIDERS),
         *((backend_setting(kind), Channel, short_names(kind)) for kind in KINDS),
     ]

@@ -1,0 +1,65 @@
+"""Serving the kept answers of the busiest API reads (``core.answers``) to the API token that built them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import get_language
+
+from ecancel.accounts.services import api_token_authenticate
+from ecancel.core.answers import AnswerBuilding, StoreUnreachable, answer_key, answer_store, kept_answer, log
+from ecancel.core.metrics import API_ANSWERS
+
+CACHED_VIEWS: set[str] = set()
+
+
+def answer_cached(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark an API read whose answer depends only on the caller, the path, the query and the language: no audit
+    event per call, nothing taken from the clock."""
+    CACHED_VIEWS.add(view.__name__)
+    return view
+
+
+class AnswerCacheMiddleware:
+    """Serves a marked read's kept answer to the API token that built it while its tables are unchanged, and keeps
+    the answer of a call that had to build one. Last in ``MIDDLEWARE``: the language is chosen by then.
+
+    Only bearer tokens: a staff session's roles are checked on every call, so its calls always reach the view.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        building: AnswerBuilding | None = getattr(request, "_answer_building", None)
+        if building is not None:
+            building.keep(response.status_code, None if response.streaming else response.content)
+        return response
+
+    def process_view(self, request: HttpRequest, view: Any, args: Any, kwargs: Any) -> HttpResponse | None:
+        match = request.resolver_match
+        if request.method != "GET" or match is None or match.namespace != "api" or match.url_name not in CACHED_VIEWS:
+            return None
+        store = answer_store()
+        scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
+        if not store.enabled or scheme.lower() != "bearer":
+            return None
+        token = api_token_authenticate(raw.strip())
+        if token is None:
+            return None  # the API itself answers 401
+        key = answer_key(token.pk, get_language(), request.get_full_path())
+        try:
+            kept = kept_answer(store, key)
+            if kept is not None:
+                API_ANSWERS.labels(outcome="kept").inc()
+                return HttpResponse(kept, content_type="application/json; charset=utf-8")
+            request._answer_building = AnswerBuilding(store, key)  # type: ignore[attr-defined]
+        except StoreUnreachable:
+            API_ANSWERS.labels(outcome="unavailable").inc()
+            log.exception("answer cache unreachable: answering without it")
+            return None
+        API_ANSWERS.labels(outcome="built").inc()
+        return None
