@@ -17,6 +17,7 @@ def test_every_configured_backend_imports() -> None:
         "ECANCEL_TSA_BACKEND",
         "ECANCEL_EXCHANGE_KEYS_BACKEND",
         "ECANCEL_RATE_LIMIT_BACKEND",
+        "ECANCEL_ANSWER_CACHE_BACKEND",
         "ECANCEL_IDENTITY_PROVIDER",
         "ECANCEL_SMS_BACKEND",
         "ECANCEL_WECHAT_BACKEND",
