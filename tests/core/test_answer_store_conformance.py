@@ -41,10 +41,21 @@ def test_versions_stay_until_a_table_changes_and_then_are_new(redis_store: Answe
         seen.add(now["filing_buyerparty"])
 
 
-def test_an_answer_is_kept_for_its_time(redis_store: AnswerStore, redis_url: str) -> None:
-    assert redis_store.get("k") is None
-    redis_store.put("k", "sealed answer", seconds=60)
-    assert redis_store.get("k") == "sealed answer"
+def test_an_answer_is_kept_while_every_table_it_was_read_from_keeps_its_version(
+    redis_store: AnswerStore, redis_url: str
+) -> None:
+    assert redis_store.kept("k") is None
+    tables = redis_store.versions(["filing_filedcontract", "filing_buyerparty"])
+    redis_store.keep("k", b"sealed\x00answer", tables=tables, seconds=60)
+    assert redis_store.kept("k") == b"sealed\x00answer"
+
+    redis_store.change(["accounts_organisation"])  # not read by it
+    assert redis_store.kept("k") == b"sealed\x00answer"
+    redis_store.change(["filing_buyerparty"])
+    assert redis_store.kept("k") is None
+
+    redis_store.keep("stale", b"answer", tables={"filing_filedcontract": "an older version"}, seconds=60)
+    assert redis_store.kept("stale") is None
     client = redis.Redis.from_url(redis_url)
     (name,) = [key for key in client.scan_iter() if key.endswith(b":k")]
     assert 0 < client.ttl(name) <= 60
@@ -53,9 +64,9 @@ def test_an_answer_is_kept_for_its_time(redis_store: AnswerStore, redis_url: str
 def test_the_null_store_keeps_nothing() -> None:
     store = NullAnswerStore()
     assert not store.enabled
-    store.put("k", "sealed answer", seconds=60)
+    store.keep("k", b"sealed answer", tables={}, seconds=60)
     store.change(["filing_filedcontract"])
-    assert store.get("k") is None
+    assert store.kept("k") is None
     assert store.versions(["filing_filedcontract"]) == {}
 
 
@@ -64,8 +75,8 @@ def test_an_unreachable_redis_is_one_kind_of_error(db: None) -> None:
     for call in (
         lambda: store.versions(["filing_filedcontract"]),
         lambda: store.change(["filing_filedcontract"]),
-        lambda: store.get("k"),
-        lambda: store.put("k", "sealed answer", seconds=60),
+        lambda: store.kept("k"),
+        lambda: store.keep("k", b"sealed answer", tables={}, seconds=60),
     ):
         with pytest.raises(StoreUnreachable):
             call()
@@ -77,21 +88,23 @@ class NeverChanges(NullAnswerStore):
     enabled = True
 
     def __init__(self) -> None:
-        self.kept: dict[str, str] = {}
+        self.answers: dict[str, bytes] = {}
 
     def versions(self, tables: Iterable[str]) -> dict[str, str]:
         return dict.fromkeys(tables, "v1")
 
-    def get(self, key: str) -> str | None:
-        return self.kept.get(key)
+    def keep(self, key: str, answer: bytes, *, tables: dict[str, str], seconds: int) -> None:
+        self.answers[key] = answer
 
-    def put(self, key: str, value: str, *, seconds: int) -> None:
-        self.kept[key] = value
+    def kept(self, key: str) -> bytes | None:
+        return self.answers.get(key)
 
 
-def test_the_contract_catches_a_store_whose_versions_never_change() -> None:
+def test_the_contract_catches_a_store_whose_versions_never_change(redis_url: str) -> None:
     with pytest.raises(AssertionError):
         test_versions_stay_until_a_table_changes_and_then_are_new(NeverChanges())
+    with pytest.raises(AssertionError):
+        test_an_answer_is_kept_while_every_table_it_was_read_from_keeps_its_version(NeverChanges(), redis_url)
 
 
 def test_the_setting_chooses_the_store(settings: Settings, redis_url: str) -> None:

@@ -36,11 +36,12 @@ from django.conf import settings
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from ecancel.core.backends import backend_class
-from ecancel.core.encrypted import UnreadableValue, decrypt_value, encrypt_value
+from ecancel.core.sealing import FileSeal, SealBroken
 
 log = logging.getLogger(__name__)
 
-PURPOSE = "answer"
+# Sealed for its key: an answer copied under another caller's key does not open.
+ANSWER_SEAL = FileSeal(b"AN1")
 
 
 class StoreUnreachable(Exception):
@@ -60,9 +61,13 @@ class AnswerStore(Protocol):
         """New versions for these tables: every answer read from them is stale."""
         ...
 
-    def get(self, key: str) -> str | None: ...
+    def keep(self, key: str, answer: bytes, *, tables: dict[str, str], seconds: int) -> None:
+        """Keep ``answer`` for ``seconds``, read from ``tables`` at the versions given."""
+        ...
 
-    def put(self, key: str, value: str, *, seconds: int) -> None: ...
+    def kept(self, key: str) -> bytes | None:
+        """The answer kept under ``key`` while every table it was read from has the version it was read at."""
+        ...
 
 
 class NullAnswerStore:
@@ -76,24 +81,43 @@ class NullAnswerStore:
     def change(self, tables: Iterable[str]) -> None:
         return None
 
-    def get(self, key: str) -> str | None:
+    def keep(self, key: str, answer: bytes, *, tables: dict[str, str], seconds: int) -> None:
         return None
 
-    def put(self, key: str, value: str, *, seconds: int) -> None:
+    def kept(self, key: str) -> bytes | None:
         return None
+
+
+# An answer and its tables' versions in one hash; the versions compared with the current ones inside Redis, so a
+# kept answer costs one round trip.
+_KEPT = """
+local entry = redis.call('HMGET', KEYS[1], 'tables', 'answer')
+if not entry[1] then return false end
+local names, read_at = {}, {}
+for name, version in pairs(cjson.decode(entry[1])) do
+  names[#names + 1] = name
+  read_at[#read_at + 1] = version
+end
+if #names > 0 then
+  local now = redis.call('HMGET', KEYS[2], unpack(names))
+  for i = 1, #names do
+    if now[i] ~= read_at[i] then return false end
+  end
+end
+return entry[2]
+"""
 
 
 class RedisAnswerStore:
-    """Answers as expiring strings, the versions in one hash, under a prefix naming this deployment's database."""
+    """Answers as expiring hashes, the versions in one hash, under a prefix naming this deployment's database."""
 
     enabled = True
 
     def __init__(self, url: str | None = None) -> None:
         import redis
 
-        self._client = redis.Redis.from_url(
-            url or settings.ECANCEL_RATE_LIMIT_REDIS_URL, socket_timeout=2, decode_responses=True
-        )
+        self._client = redis.Redis.from_url(url or settings.ECANCEL_RATE_LIMIT_REDIS_URL, socket_timeout=2)
+        self._kept = self._client.register_script(_KEPT)
         database = settings.DATABASES["default"]
         place = f"{database.get('HOST', '')}:{database.get('PORT', '')}/{database['NAME']}"
         self._prefix = f"ecancel:answers:{hashlib.sha256(place.encode()).hexdigest()[:16]}:"
@@ -104,15 +128,15 @@ class RedisAnswerStore:
         if not names:
             return {}
         with self._reaching():
-            found = cast("list[str | None]", self._client.hmget(self._versions, names))
-            missing = [name for name, version in zip(names, found, strict=True) if version is None]
-            if missing:
+            found = cast("list[bytes | None]", self._client.hmget(self._versions, names))
+            if None in found:
                 with self._client.pipeline() as pipe:
-                    for name in missing:
-                        pipe.hsetnx(self._versions, name, _new_version())
+                    for name, version in zip(names, found, strict=True):
+                        if version is None:
+                            pipe.hsetnx(self._versions, name, _new_version())
                     pipe.hmget(self._versions, names)
                     found = pipe.execute()[-1]
-        return {name: str(version) for name, version in zip(names, found, strict=True)}
+        return {name: bytes(version or b"").decode() for name, version in zip(names, found, strict=True)}
 
     def change(self, tables: Iterable[str]) -> None:
         changed = {name: _new_version() for name in tables}
@@ -120,13 +144,15 @@ class RedisAnswerStore:
             with self._reaching():
                 self._client.hset(self._versions, mapping=cast("dict[Any, Any]", changed))
 
-    def get(self, key: str) -> str | None:
-        with self._reaching():
-            return cast("str | None", self._client.get(self._prefix + key))
+    def keep(self, key: str, answer: bytes, *, tables: dict[str, str], seconds: int) -> None:
+        with self._reaching(), self._client.pipeline() as pipe:
+            pipe.hset(self._prefix + key, mapping={"tables": json.dumps(tables), "answer": answer})
+            pipe.expire(self._prefix + key, seconds)
+            pipe.execute()
 
-    def put(self, key: str, value: str, *, seconds: int) -> None:
+    def kept(self, key: str) -> bytes | None:
         with self._reaching():
-            self._client.set(self._prefix + key, value, ex=seconds)
+            return cast("bytes | None", self._kept(keys=[self._prefix + key, self._versions]))
 
     @contextlib.contextmanager
     def _reaching(self) -> Iterator[None]:
@@ -235,20 +261,15 @@ def answer_key(*parts: object) -> str:
     return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()
 
 
-def kept_answer(store: AnswerStore, key: str) -> str | None:
-    """The kept answer's body if every table it was read from still has the version it had then."""
-    sealed = store.get(key)
+def kept_answer(store: AnswerStore, key: str) -> bytes | None:
+    """The kept answer, opened, if every table it was read from still has the version it was read at."""
+    sealed = store.kept(key)
     if sealed is None:
         return None
     try:
-        entry = json.loads(decrypt_value(sealed, purpose=PURPOSE))
-    except (UnreadableValue, ValueError):
-        return None  # sealed under a key that has left the ring, or damaged: build it again
-    tables: dict[str, str] = entry["tables"]
-    if store.versions(tables) != tables:
-        return None
-    body: str = entry["body"]
-    return body
+        return ANSWER_SEAL.open(sealed, name=key)
+    except SealBroken:
+        return None  # sealed under a key that has left the ring, or not for this key: build it again
 
 
 class AnswerBuilding:
@@ -266,9 +287,13 @@ class AnswerBuilding:
         _reading.reset(self._noting)
         if status != 200 or body is None or not self.reading:
             return
-        entry = {"tables": {name: self.before[name] for name in self.reading}, "body": body.decode()}
-        sealed = encrypt_value(json.dumps(entry), purpose=PURPOSE)
+        tables = {name: self.before[name] for name in self.reading}
         try:
-            self.store.put(self.key, sealed, seconds=settings.ECANCEL_ANSWER_CACHE_SECONDS)
+            self.store.keep(
+                self.key,
+                ANSWER_SEAL.seal(body, name=self.key),
+                tables=tables,
+                seconds=settings.ECANCEL_ANSWER_CACHE_SECONDS,
+            )
         except StoreUnreachable:
             log.exception("answer cache: answer not kept")

@@ -10,13 +10,13 @@ callers get what the ORM would have given them. Everything else reads through th
 from __future__ import annotations
 
 import datetime
-import functools
 import uuid
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
 from django.db.models.expressions import Col
@@ -45,23 +45,24 @@ def read_first(loads: Sequence[Loaded], rest: str, params: Sequence[Any]) -> tup
 
     A load whose primary key came back NULL (a LEFT JOIN that matched nothing) gives None in its place.
     """
+    on = connections[DEFAULT_DB_ALIAS]
     selected = [(load, load.selected()) for load in loads]
-    quote = connection.ops.quote_name
+    quote = on.ops.quote_name
     columns = ", ".join(f"{load.alias}.{quote(_column(field))}" for load, fields in selected for field in fields)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {columns} {rest}", [_bound(value, connection) for value in params])
+    with on.cursor() as cursor:
+        cursor.execute(f"SELECT {columns} {rest}", [_bound(value, on) for value in params])
         row = cursor.fetchone()
     if row is None:
         return None
     values = iter(row)
     instances: list[Model | None] = []
     for load, fields in selected:
-        converted = [_converted(field, next(values), connection) for field in fields]
+        converted = [_converted(field, next(values), on) for field in fields]
         pk = next(value for field, value in zip(fields, converted, strict=True) if field.primary_key)
         if pk is None:
             instances.append(None)
             continue
-        instances.append(load.model.from_db(connection.alias, [field.attname for field in fields], converted))
+        instances.append(load.model.from_db(on.alias, [field.attname for field in fields], converted))
     return tuple(instances)
 
 
@@ -79,16 +80,23 @@ def _bound(value: Any, on: BaseDatabaseWrapper) -> Any:
     return value
 
 
-@functools.cache
-def _expression(field: Field[Any, Any]) -> Col:
-    """The column as the ORM selects it; a foreign key's takes its target's type (``cached_col`` would not)."""
-    return field.get_col(field.model._meta.db_table)
+Converters = tuple[Col, list[Callable[[Any, Any, Any], Any]]]
+# Per connection (each thread has its own), the converters of each field read: looking them up took as long as
+# running them.
+_converters: weakref.WeakKeyDictionary[BaseDatabaseWrapper, dict[Field[Any, Any], Converters]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _converted(field: Field[Any, Any], value: Any, on: BaseDatabaseWrapper) -> Any:
     """A column's value as the ORM gives it: the backend's converters (UUIDs, aware datetimes), then the field's own
     (``from_db_value``: decryption)."""
-    column = _expression(field)
-    for converter in (*on.ops.get_db_converters(column), *column.get_db_converters(on)):
+    known = _converters.setdefault(on, {})
+    if field not in known:
+        # As the ORM selects the column: a foreign key's takes its target's type (``cached_col`` would not).
+        column = field.get_col(field.model._meta.db_table)
+        known[field] = (column, [*on.ops.get_db_converters(column), *column.get_db_converters(on)])
+    column, converters = known[field]
+    for converter in converters:
         value = converter(value, column, on)
     return value
