@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from ecancel.accounts.models import ApiToken, Organisation, User, hash_token
+from ecancel.accounts.models import TOKEN_PREFIX, ApiToken, Organisation, User, hash_token
 from ecancel.audit.services import record_event
 from ecancel.core.context import RequestContext
 from ecancel.core.errors import DomainError, InvalidTransition, ValidationFailed
@@ -344,7 +344,7 @@ def api_token_authenticate(raw: str) -> ApiToken | None:
 
     Read in SQL (``core.sql``): every API call starts here.
     """
-    if not raw.startswith("ect_"):
+    if not raw.startswith(TOKEN_PREFIX):
         return None
     found = read_first(
         (Loaded(ApiToken, "t"), Loaded(Organisation, "o")),

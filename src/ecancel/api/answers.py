@@ -8,7 +8,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import get_language
 
-from ecancel.accounts.services import api_token_authenticate
+from ecancel.accounts.models import TOKEN_PREFIX, hash_token
 from ecancel.core.answers import AnswerBuilding, StoreUnreachable, answer_key, answer_store, kept_answer, log
 from ecancel.core.metrics import API_ANSWERS
 
@@ -26,6 +26,8 @@ class AnswerCacheMiddleware:
     """Serves a marked read's kept answer to the API token that built it while its tables are unchanged, and keeps
     the answer of a call that had to build one. Last in ``MIDDLEWARE``: the language is chosen by then.
 
+    A kept answer is served without reading the token again: building it read the token's row (the API's own
+    authentication runs in the view), so the row is among its tables, and revoking the token changes that table.
     Only bearer tokens: a staff session's roles are checked on every call, so its calls always reach the view.
     """
 
@@ -45,12 +47,10 @@ class AnswerCacheMiddleware:
             return None
         store = answer_store()
         scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
-        if not store.enabled or scheme.lower() != "bearer":
+        raw = raw.strip()
+        if not store.enabled or scheme.lower() != "bearer" or not raw.startswith(TOKEN_PREFIX):
             return None
-        token = api_token_authenticate(raw.strip())
-        if token is None:
-            return None  # the API itself answers 401
-        key = answer_key(token.pk, get_language(), request.get_full_path())
+        key = answer_key(hash_token(raw), get_language(), request.get_full_path())
         try:
             kept = kept_answer(store, key)
             if kept is not None:
