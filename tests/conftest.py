@@ -90,6 +90,18 @@ def notary_client(notary_clerk: User) -> Client:
     return logged_in_client(notary_clerk)
 
 
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    """A private Redis on 127.0.0.1 for a module's tests of Redis-backed adapters (skipped, saying why, without
+    Debian's redis-server)."""
+    from tests.redis_server import MISSING, redis_server, redis_server_binary
+
+    if redis_server_binary() is None:
+        pytest.skip(MISSING)
+    with redis_server() as url:
+        yield url
+
+
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[S3Server]:
     """moto's S3 on 127.0.0.1, started once for the tests that use it."""

@@ -18,17 +18,8 @@ from ecancel.cancellation.models import Application
 from ecancel.core.answers import AnswerStore, TableWatch, answer_store
 from ecancel.core.context import RequestContext
 from ecancel.filing.models import BuyerParty, FiledContract
-from tests.redis_server import MISSING, redis_server, redis_server_binary
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    if redis_server_binary() is None:
-        pytest.skip(MISSING)
-    with redis_server() as url:
-        yield url
 
 
 @pytest.fixture

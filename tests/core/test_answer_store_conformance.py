@@ -10,15 +10,6 @@ import redis
 from pytest_django import Settings
 
 from ecancel.core.answers import AnswerStore, NullAnswerStore, RedisAnswerStore, StoreUnreachable, answer_store
-from tests.redis_server import MISSING, redis_server, redis_server_binary
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    if redis_server_binary() is None:
-        pytest.skip(MISSING)
-    with redis_server() as url:
-        yield url
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ that never limit or never forget are run through the same tests, which must fail
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -23,19 +22,10 @@ from ecancel.core.ratelimit import (
     Rule,
     rate_limiter,
 )
-from tests.redis_server import MISSING, redis_server, redis_server_binary
 
 pytestmark = pytest.mark.postgres
 RULE = Rule("test", limit=3, window=timedelta(minutes=10))
 START = 1_700_000_000.0
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    if redis_server_binary() is None:
-        pytest.skip(MISSING)
-    with redis_server() as url:
-        yield url
 
 
 @pytest.fixture(params=["database", "redis"])
