@@ -49,6 +49,10 @@ class BuyerSession(Entity):
     last_seen_at = models.DateTimeField(_("最近活动时间"))
     ended_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
 
+    # Not a column: for a status poll, the purpose polled and the journey's latest check of it, read in the same
+    # statement as the session (``session_resume(poll=...)``).
+    polled: tuple[str, JourneyCheck | None] | None = None
+
     class Meta:
         verbose_name = _("买受人会话")
         verbose_name_plural = _("买受人会话")

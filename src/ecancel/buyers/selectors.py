@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -72,27 +72,35 @@ def journey_current_uploads(journey: Journey) -> dict[str, JourneyUpload]:
     return latest
 
 
+# What a waiting page's poll reads of the latest check (every 1.5 s): when it was sent and its check's status; the
+# rest loads on first use. Read in SQL (``core.sql``), here and with the session (``session_resume(poll=...)``).
+LATEST_CHECK_LOADS = (
+    Loaded(JourneyCheck, "jc", ("at", "journey_id", "purpose", "check_run_id")),
+    Loaded(IdentityCheck, "ic", ("status",)),
+)
+
+
 def journey_latest_check(journey: Journey, purpose: str, *, status_only: bool = False) -> JourneyCheck | None:
-    """The journey's latest check of ``purpose``; ``status_only`` loads only when it was sent and its check's status
-    (what a waiting page's poll reads every 1.5 s, in SQL: ``core.sql``), the rest on first use."""
+    """The journey's latest check of ``purpose``; ``status_only`` loads only ``LATEST_CHECK_LOADS``."""
     if status_only:
         found = read_first(
-            (
-                Loaded(JourneyCheck, "jc", ("at", "journey_id", "purpose", "check_run_id")),
-                Loaded(IdentityCheck, "c", ("status",)),
-            ),
-            "FROM buyers_journeycheck jc JOIN identity_identitycheck c ON c.id = jc.check_run_id"
+            LATEST_CHECK_LOADS,
+            "FROM buyers_journeycheck jc JOIN identity_identitycheck ic ON ic.id = jc.check_run_id"
             " WHERE jc.journey_id = %s AND jc.purpose = %s ORDER BY jc.at DESC, jc.created_at DESC LIMIT 1",
             [journey.pk, purpose],
         )
-        if found is None:
-            return None
-        latest, check = found
-        assert isinstance(latest, JourneyCheck) and isinstance(check, IdentityCheck)
-        latest.check_run = check
-        return latest
+        return None if found is None else latest_check_of(*found)
     checks = JourneyCheck.objects.filter(journey=journey, purpose=purpose).select_related("check_run")
     return checks.order_by("-at", "-created_at").first()
+
+
+def latest_check_of(latest: Model | None, check: Model | None) -> JourneyCheck | None:
+    """The latest check as ``LATEST_CHECK_LOADS`` read it, its check run attached."""
+    if latest is None:
+        return None
+    assert isinstance(latest, JourneyCheck) and isinstance(check, IdentityCheck)
+    latest.check_run = check
+    return latest
 
 
 def journey_checks(journey: Journey) -> QuerySet[JourneyCheck]:

@@ -497,7 +497,10 @@ def _still_waiting(session: BuyerSession, purpose: str) -> Progress | None:
     journey = session.journey
     if journey is None or journey.status == JourneyStatus.SUBMITTED:
         return None  # the locked path gives the refusal
-    latest = journey_latest_check(journey, purpose, status_only=True)
+    if session.polled is not None and session.polled[0] == purpose:
+        latest = session.polled[1]  # read with the session
+    else:
+        latest = journey_latest_check(journey, purpose, status_only=True)
     if latest is None:
         return Progress(None, False, False, [], None)
     check = _least_advanced_read(journey, latest) if purpose == CheckPurpose.DOCUMENT_READ else latest.check_run

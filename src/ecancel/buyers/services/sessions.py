@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ecancel.audit.services import record_event
 from ecancel.buyers.models import BuyerSession, Journey
+from ecancel.buyers.selectors import LATEST_CHECK_LOADS, latest_check_of
 from ecancel.buyers.services.handoff import HandoffResolution, HandoffStatus, handoff_lookup, token_digest
 from ecancel.buyers.transitions import JourneyStatus
 from ecancel.core.context import RequestContext
@@ -33,17 +34,24 @@ LAST_SEEN_RESOLUTION = timedelta(seconds=30)
 # What a page shows of its session: the case with its office, the journey with both its parties.
 PAGE_LOAD = ("case__office__organisation", "journey__buyer", "journey__actor")
 # What a status poll reads of it, every 1.5 s from each waiting phone: the session's own clocks, whether the case is
-# open and where the journey stands. The page's load (a hundred-odd columns, the parties' ID numbers decrypted) was
-# half of a poll's CPU; anything else a poll happens to touch is read when it does.
-# It is read in SQL (``core.sql``): the ORM's building of the query cost more than the rest of the poll.
+# open, where the journey stands, and the journey's latest check of the purpose polled. The page's load (a
+# hundred-odd columns, the parties' ID numbers decrypted) was half of a poll's CPU; anything else a poll happens to
+# touch is read when it does. One statement in SQL (``core.sql``): building the ORM's queries, and a second round
+# trip, cost more than the rest of the poll.
 POLL_LOADS = (
     Loaded(BuyerSession, "s", ("cookie_hash", "device_hash", "last_seen_at", "ended_at", "case_id", "journey_id")),
     Loaded(NotaryCase, "c", ("status",)),
     Loaded(Journey, "j", ("status", "step")),
+    *LATEST_CHECK_LOADS,
 )
 POLL_READ = (
     "FROM buyers_buyersession s JOIN notary_notarycase c ON c.id = s.case_id"
-    " LEFT JOIN buyers_journey j ON j.id = s.journey_id WHERE s.cookie_hash = %s AND s.ended_at IS NULL"
+    " LEFT JOIN buyers_journey j ON j.id = s.journey_id"
+    " LEFT JOIN buyers_journeycheck jc ON jc.id = ("
+    "SELECT latest.id FROM buyers_journeycheck latest WHERE latest.journey_id = s.journey_id AND latest.purpose = %s"
+    " ORDER BY latest.at DESC, latest.created_at DESC LIMIT 1)"
+    " LEFT JOIN identity_identitycheck ic ON ic.id = jc.check_run_id"
+    " WHERE s.cookie_hash = %s AND s.ended_at IS NULL"
 )
 
 
@@ -104,15 +112,17 @@ def session_open(*, token: str, device: str, now: datetime, ctx: RequestContext)
     return Entry(resolution, session, cookie, device)
 
 
-def session_resume(*, cookie: str, device: str, now: datetime, poll: bool = False) -> BuyerSession:
+def session_resume(*, cookie: str, device: str, now: datetime, poll: str | None = None) -> BuyerSession:
     """The live session behind a cookie, its idle clock restarted; ``SessionEnded`` otherwise.
 
     The session must be presented with the device cookie it was made with: a copied session cookie alone
-    reaches nothing. ``poll`` loads only ``POLL_LOADS`` instead of what pages show.
+    reaches nothing. ``poll`` (the purpose of the check a waiting page polls) loads only ``POLL_LOADS`` instead of
+    what pages show, the latest check in ``session.polled``.
     """
     if not cookie or not device:
         raise SessionEnded
-    session = _polled_session(token_digest(cookie)) if poll else _page_session(token_digest(cookie))
+    digest = token_digest(cookie)
+    session = _page_session(digest) if poll is None else _polled_session(digest, poll)
     if not secrets.compare_digest(session.device_hash, token_digest(device)):
         raise SessionEnded
     if now - session.last_seen_at > settings.ECANCEL_BUYER_SESSION_IDLE or not session.case.is_open:
@@ -131,12 +141,13 @@ def _page_session(cookie_hash: str) -> BuyerSession:
         raise SessionEnded from None
 
 
-def _polled_session(cookie_hash: str) -> BuyerSession:
-    found = read_first(POLL_LOADS, POLL_READ, [cookie_hash])
+def _polled_session(cookie_hash: str, purpose: str) -> BuyerSession:
+    found = read_first(POLL_LOADS, POLL_READ, [purpose, cookie_hash])
     if found is None:
         raise SessionEnded
-    session, case, journey = found
+    session, case, journey, latest, check = found
     assert isinstance(session, BuyerSession) and isinstance(case, NotaryCase)
     session.case = case
     session.journey = journey  # type: ignore[assignment]
+    session.polled = (purpose, latest_check_of(latest, check))
     return session

@@ -100,7 +100,7 @@ def _done(request: HttpRequest, next_url: str) -> HttpResponse:
 
 def buyer_page(view: Page, *, poll: bool = False) -> Page:
     """Resume the buyer session from the cookies (clock read once here) and turn refusals into pages; a ``poll``
-    resumes it with only what a status poll reads (``session_resume``)."""
+    view (its URL names the ``purpose`` polled) resumes it with only what a status poll reads (``session_resume``)."""
 
     @functools.wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -112,7 +112,7 @@ def buyer_page(view: Page, *, poll: bool = False) -> Page:
                 cookie=request.COOKIES.get(settings.ECANCEL_BUYER_SESSION_COOKIE, ""),
                 device=request.COOKIES.get(settings.ECANCEL_BUYER_DEVICE_COOKIE, ""),
                 now=now,
-                poll=poll,
+                poll=str(kwargs["purpose"]) if poll else None,
             )
         except SessionEnded as ended:
             response = _refusal(request, ended)
