@@ -10,6 +10,7 @@ callers get what the ORM would have given them. Everything else reads through th
 from __future__ import annotations
 
 import datetime
+import functools
 import uuid
 import weakref
 from collections.abc import Callable, Sequence
@@ -46,24 +47,44 @@ def read_first(loads: Sequence[Loaded], rest: str, params: Sequence[Any]) -> tup
     A load whose primary key came back NULL (a LEFT JOIN that matched nothing) gives None in its place.
     """
     on = connections[DEFAULT_DB_ALIAS]
-    selected = [(load, load.selected()) for load in loads]
-    quote = on.ops.quote_name
-    columns = ", ".join(f"{load.alias}.{quote(_column(field))}" for load, fields in selected for field in fields)
+    sql, selected = _statement(tuple(loads), rest, on.vendor)
     with on.cursor() as cursor:
-        cursor.execute(f"SELECT {columns} {rest}", [_bound(value, on) for value in params])
+        cursor.execute(sql, [_bound(value, on) for value in params])
         row = cursor.fetchone()
     if row is None:
         return None
     values = iter(row)
     instances: list[Model | None] = []
-    for load, fields in selected:
-        converted = [_converted(field, next(values), on) for field in fields]
-        pk = next(value for field, value in zip(fields, converted, strict=True) if field.primary_key)
-        if pk is None:
+    for chosen in selected:
+        converted = [_converted(field, next(values), on) for field in chosen.fields]
+        if converted[chosen.pk_index] is None:
             instances.append(None)
-            continue
-        instances.append(load.model.from_db(on.alias, [field.attname for field in fields], converted))
+        else:
+            instances.append(chosen.load.model.from_db(on.alias, chosen.attnames, converted))
     return tuple(instances)
+
+
+@dataclass(frozen=True)
+class _Selected:
+    load: Loaded
+    fields: tuple[Field[Any, Any], ...]
+    attnames: list[str]
+    pk_index: int
+
+
+@functools.lru_cache(maxsize=64)
+def _statement(loads: tuple[Loaded, ...], rest: str, vendor: str) -> tuple[str, tuple[_Selected, ...]]:
+    """A read's SQL and what it selects of each model, worked out once per process (``vendor`` keys the quoting)."""
+    quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
+    selected = []
+    for load in loads:
+        fields = tuple(load.selected())
+        pk_index = next(index for index, field in enumerate(fields) if field.primary_key)
+        selected.append(_Selected(load, fields, [field.attname for field in fields], pk_index))
+    columns = ", ".join(
+        f"{chosen.load.alias}.{quote(_column(field))}" for chosen in selected for field in chosen.fields
+    )
+    return f"SELECT {columns} {rest}", tuple(selected)
 
 
 def _column(field: Field[Any, Any]) -> str:
