@@ -157,3 +157,14 @@ def test_without_its_store_the_api_answers_and_writes_go_on(
     finally:
         connection.execute_wrappers.remove(watch)
     assert "answer cache" in caplog.text
+
+
+def test_an_answer_reached_through_a_staff_session_is_never_kept_for_the_bearer_value_sent_beside_it(
+    answers: AnswerStore, contract: FiledContract, operator_client: Client
+) -> None:
+    made_up = {"authorization": "Bearer ect_" + "x" * 43}
+    # a staff session sending a made-up token: the token is refused, the session answers
+    assert operator_client.get("/api/filing/contracts", headers=made_up).status_code == 200
+    assert operator_client.get("/api/filing/contracts", headers=made_up).status_code == 200
+
+    assert Client().get("/api/filing/contracts", headers=made_up).status_code == 401

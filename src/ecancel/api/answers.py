@@ -8,7 +8,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import get_language
 
-from ecancel.accounts.models import TOKEN_PREFIX, hash_token
+from ecancel.accounts.models import TOKEN_PREFIX, ApiToken, hash_token
 from ecancel.core.answers import AnswerBuilding, StoreUnreachable, answer_key, answer_store, kept_answer, log
 from ecancel.core.metrics import API_ANSWERS
 
@@ -36,9 +36,14 @@ class AnswerCacheMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        building: AnswerBuilding | None = getattr(request, "_answer_building", None)
+        building: tuple[AnswerBuilding, str] | None = getattr(request, "_answer_building", None)
         if building is not None:
-            building.keep(response.status_code, None if response.streaming else response.content)
+            answer, token_hash = building
+            # Kept only if that very token was let in: a staff session sending a made-up token beside it is answered
+            # by the session, and that answer must not become the made-up token's.
+            token = getattr(getattr(request, "auth", None), "token", None)
+            let_in = isinstance(token, ApiToken) and token.token_hash == token_hash and not response.streaming
+            answer.keep(response.status_code, response.content if let_in else None)
         return response
 
     def process_view(self, request: HttpRequest, view: Any, args: Any, kwargs: Any) -> HttpResponse | None:
@@ -50,13 +55,14 @@ class AnswerCacheMiddleware:
         raw = raw.strip()
         if not store.enabled or scheme.lower() != "bearer" or not raw.startswith(TOKEN_PREFIX):
             return None
-        key = answer_key(hash_token(raw), get_language(), request.get_full_path())
+        token_hash = hash_token(raw)
+        key = answer_key(token_hash, get_language(), request.get_full_path())
         try:
             kept = kept_answer(store, key)
             if kept is not None:
                 API_ANSWERS.labels(outcome="kept").inc()
                 return HttpResponse(kept, content_type="application/json; charset=utf-8")
-            request._answer_building = AnswerBuilding(store, key)  # type: ignore[attr-defined]
+            request._answer_building = (AnswerBuilding(store, key), token_hash)  # type: ignore[attr-defined]
         except StoreUnreachable:
             API_ANSWERS.labels(outcome="unavailable").inc()
             log.exception("answer cache unreachable: answering without it")
