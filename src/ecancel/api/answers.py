@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -9,8 +10,10 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import get_language
 
 from ecancel.accounts.models import TOKEN_PREFIX, ApiToken, hash_token
-from ecancel.core.answers import AnswerBuilding, StoreUnreachable, answer_key, answer_store, kept_answer, log
+from ecancel.core.answers import AnswerBuilding, StoreUnreachable, answer_key, answer_store, kept_answer
 from ecancel.core.metrics import API_ANSWERS
+
+log = logging.getLogger(__name__)
 
 CACHED_VIEWS: set[str] = set()
 

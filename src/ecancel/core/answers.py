@@ -28,7 +28,6 @@ import re
 import secrets
 import weakref
 from collections.abc import Callable, Iterable, Iterator
-from functools import cache
 from typing import Any, Protocol, cast
 
 from django.apps import apps
@@ -173,7 +172,7 @@ def answer_store() -> AnswerStore:
     return _store(settings.ECANCEL_ANSWER_CACHE_BACKEND, settings.ECANCEL_RATE_LIMIT_REDIS_URL)
 
 
-@cache
+@functools.cache
 def _store(path: str, redis_url: str) -> AnswerStore:
     chosen = backend_class("ECANCEL_ANSWER_CACHE_BACKEND", AnswerStore, value=path)
     store: AnswerStore = chosen(redis_url) if chosen is RedisAnswerStore else chosen()
@@ -186,12 +185,12 @@ _reading: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar("answ
 _pending: weakref.WeakKeyDictionary[BaseDatabaseWrapper, set[str]] = weakref.WeakKeyDictionary()
 
 
-@cache
+@functools.cache
 def _known_tables() -> tuple[str, ...]:
     return tuple(sorted({model._meta.db_table for model in apps.get_models(include_auto_created=True)}))
 
 
-@cache
+@functools.cache
 def _table_pattern() -> re.Pattern[str]:
     longest_first = sorted(_known_tables(), key=len, reverse=True)
     return re.compile(r"\b(" + "|".join(re.escape(name) for name in longest_first) + r")\b")

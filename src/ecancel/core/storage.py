@@ -164,8 +164,11 @@ def storage_rewrite(
     new key writes over a file (``save`` never does); ``rewrite`` returns None when there is nothing to change.
     """
     method: Callable[[str, Callable[[bytes], bytes | None]], Rewritten] | None = getattr(storage, "rewrite", None)
-    if method is None:
-        raise NotImplementedError(f"{type(storage).__name__} cannot rewrite a file in one step")
+    if method is None:  # a programming error: config/storage.py only ever chooses backends that have it
+        raise TypeError(
+            f"{type(storage).__name__} has no rewrite(): ecancel's files live only in PrivateFileSystemStorage or "
+            "PrivateS3Storage, which can replace a file in one step"
+        )
     return method(name, rewrite)
 
 
